@@ -1,0 +1,31 @@
+"""Detector section: which back-end, which model, how it is run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from edge.config.base import StrictModel
+
+
+class DetectorConfig(StrictModel):
+    backend: Literal["onnx", "ultralytics"] = Field(
+        "onnx", title="Back-end", description="onnx (ONNX Runtime, default) or ultralytics (optional extra)"
+    )
+    model: Path = Field(
+        Path("../shared/data/models/yolo11n_int8_320.onnx"),
+        title="Model file",
+        description="Path to the model; relative paths are resolved against the site file's folder",
+    )
+    family: Literal["auto", "yolov8", "yolox"] = Field(
+        "auto", description="Output head family; auto reads it from the model's outputs"
+    )
+    input_size: int | None = Field(
+        None, ge=32, le=2048, description="Square input size; None uses the model's own"
+    )
+    confidence: float = Field(0.30, ge=0.01, le=1.0, description="Minimum score kept")
+    nms_iou: float = Field(0.45, gt=0.0, le=1.0, description="IoU above which overlapping boxes are merged")
+    classes: list[int] = Field([0], min_length=1, description="COCO class ids kept (0 = person)")
+    threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads")

@@ -1,0 +1,162 @@
+"""Reading a site file: YAML with line numbers, pydantic validation, readable errors."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from edge.config.site import SiteConfig
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a config file: where, what value, why."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+    value: Any = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        shown = "" if self.value is None else f" (value: {self.value!r})"
+        return f"{where}: {self.key or '<root>'}: {self.message}{shown}"
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; carries every issue found."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+def _line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
+    """Walk a pydantic error location through the round-trip YAML to the deepest known line."""
+    node, line = doc, None
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        elif isinstance(part, str) and not isinstance(node, (CommentedMap, CommentedSeq)):
+            continue  # a discriminator tag or a union member name pydantic adds to loc
+        else:
+            break
+    return line
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that owns the last key of ``loc``, for near-miss suggestions."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return None
+        current = _inner_model(fields[part].annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    args = getattr(annotation, "__args__", ())
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in args:
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _issues_from(exc: ValidationError, doc: Any, file: str, model: type[BaseModel]) -> list[ConfigIssue]:
+    issues = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            owner = _model_at(model, loc)
+            close = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields) if owner else [], n=1)
+            message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+        value = err.get("input") if err["type"] not in ("missing", "extra_forbidden") else None
+        if isinstance(value, (dict, list)):
+            value = None
+        issues.append(ConfigIssue(file, _line_of(doc, loc), _dotted(loc), message, value))
+    return issues
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse YAML keeping line numbers; a missing or malformed file raises ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigIssue(str(path), None, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigIssue(str(path), None, "", f"cannot read file: {exc}")]) from None
+    try:
+        return YAML(typ="rt").load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([ConfigIssue(str(path), line, "", f"not valid YAML: {problem}")]) from None
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Relative file paths in a site file are relative to the site file, not the working directory."""
+    det = data.get("detector")
+    if isinstance(det, dict) and isinstance(det.get("model"), str) and not Path(det["model"]).is_absolute():
+        det["model"] = str((base / det["model"]).resolve())
+    signal = data.get("signal")
+    sources = signal.get("sources") if isinstance(signal, dict) else None
+    for source in sources if isinstance(sources, list) else []:
+        if isinstance(source, dict):
+            for key in ("path", "plan_file"):
+                if isinstance(source.get(key), str) and not Path(source[key]).is_absolute():
+                    source[key] = str((base / source[key]).resolve())
+
+
+def load_site(path: str | Path) -> SiteConfig:
+    """Load and validate a site file; raise ConfigError listing every problem with its line."""
+    path = Path(path)
+    doc = read_yaml(path)
+    if not isinstance(doc, dict):
+        raise ConfigError([ConfigIssue(str(path), 1, "", "the site file must be a mapping of sections")])
+    data = _plain(doc)
+    _resolve_paths(data, path.parent)
+    try:
+        return SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_issues_from(exc, doc, str(path), SiteConfig)) from None
+
+
+def config_hash(path: str | Path) -> str:
+    """SHA-256 of the site file's bytes, recorded in evidence."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -1,0 +1,52 @@
+"""The whole site file: one crossing, one camera."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from edge.config.base import StrictModel
+from edge.config.camera import CameraConfig
+from edge.config.crosswalk import CrosswalkConfig
+from edge.config.detector import DetectorConfig
+from edge.config.signal import SignalConfig
+from edge.config.tracker import TrackerConfig
+
+
+class SiteInfo(StrictModel):
+    id: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Site id, unique in the city")
+    name: str = Field(..., min_length=1, description="Human-readable crossing name")
+    location: str = Field("", description="Address or description printed on evidence")
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    timezone: str = Field("UTC", description="IANA time zone, e.g. Asia/Shanghai")
+    device_id: str = Field(..., min_length=1, description="Id of this edge box, printed on evidence")
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> SiteInfo:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone '{self.timezone}' is not a known IANA time zone") from exc
+        return self
+
+
+class SiteConfig(StrictModel):
+    site: SiteInfo
+    camera: CameraConfig = Field(default_factory=CameraConfig)
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    crosswalks: list[CrosswalkConfig] = Field(..., min_length=1)
+    signal: SignalConfig = Field(default_factory=SignalConfig)
+
+    @model_validator(mode="after")
+    def _unique_crosswalk_ids(self) -> SiteConfig:
+        ids = [c.id for c in self.crosswalks]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"crosswalks[].id must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    def crosswalk(self, crosswalk_id: str) -> CrosswalkConfig:
+        return next(c for c in self.crosswalks if c.id == crosswalk_id)
