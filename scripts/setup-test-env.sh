@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh Debian machine: system packages
+# (broker, encoders, audio stack, browser) and a virtual environment with the project
+# and its test extras. Safe to run again; it only adds what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  mosquitto mosquitto-clients      # real MQTT broker for the reporting and signal-feed tests
+  ffmpeg                           # RTSP/MJPEG test streams and H.264 evidence clips
+  portaudio19-dev libasound2-plugins alsa-utils  # PyAudio over ALSA with the file plugin
+  espeak-ng sox                    # offline TTS for warning messages, audio checks
+  chromium chromium-driver         # real browser for the web UI tests
+  fonts-dejavu-core fonts-noto-cjk # text on evidence sheets, incl. Chinese
+  openssl                          # test certificates for TLS
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+    --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
