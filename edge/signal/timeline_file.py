@@ -43,7 +43,7 @@ def _rows(path: Path) -> list[tuple[str, dict[str, object]]]:
         if isinstance(data, dict):
             data = data.get("changes")
         if not isinstance(data, list):
-            raise TimelineError(f"{path}: expected a list of {{t, group, state}} objects (or {{\"changes\": [...]}})")
+            raise TimelineError(f'{path}: expected a list of {{t, group, state}} objects (or {{"changes": [...]}})')
         return [(f"{path}: item {i}", row) for i, row in enumerate(data)]
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     reader = csv.DictReader(lines)
