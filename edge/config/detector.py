@@ -23,9 +23,7 @@ class DetectorConfig(StrictModel):
         "auto",
         description="Output head family (yolov8 also covers YOLO11); auto reads it from the model's outputs",
     )
-    input_size: int | None = Field(
-        None, ge=32, le=2048, description="Square input size; None uses the model's own"
-    )
+    input_size: int | None = Field(None, ge=32, le=2048, description="Square input size; None uses the model's own")
     confidence: float = Field(0.30, ge=0.01, le=1.0, description="Minimum score kept")
     nms_iou: float = Field(0.45, gt=0.0, le=1.0, description="IoU above which overlapping boxes are merged")
     classes: list[int] = Field([0], min_length=1, description="COCO class ids kept (0 = person)")
