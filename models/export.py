@@ -74,9 +74,7 @@ def _stage_checkpoint(yolo: type, weights: str | Path, scratch: Path) -> Path:
         try:
             model = yolo(str(weights))
         except Exception as exc:
-            raise ExportError(
-                f"{weights}: not a model definition Ultralytics can build ({_first_line(exc)})"
-            ) from None
+            raise ExportError(f"{weights}: not a model definition Ultralytics can build ({_first_line(exc)})") from None
         staged = scratch / (Path(name).stem + ".pt")
         model.save(staged)
         return staged

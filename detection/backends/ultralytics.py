@@ -33,9 +33,7 @@ def import_yolo() -> Any:
     try:
         from ultralytics import YOLO
     except ImportError as exc:
-        raise DetectorError(
-            f"the ultralytics back-end needs the ultralytics extra ({exc}); {EXTRA_HINT}"
-        ) from None
+        raise DetectorError(f"the ultralytics back-end needs the ultralytics extra ({exc}); {EXTRA_HINT}") from None
     return YOLO
 
 
