@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from pydantic import ValidationError
 
 from detection.base import DetectorError
 from detection.coco import COCO_CLASSES, class_id_of, class_name
@@ -82,8 +83,10 @@ def _detector_config(args: argparse.Namespace) -> DetectorConfig:
         changes["classes"] = _parse_classes(args.classes)
     try:
         return DetectorConfig.model_validate({**base.model_dump(), **changes})
-    except ValueError as exc:
-        raise CommandError(f"invalid detector option: {str(exc).splitlines()[-1].strip()}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise CommandError(f"detector.{key}: {first['msg']} (value: {first.get('input')!r})") from None
 
 
 def _parse_classes(text: str) -> list[int]:

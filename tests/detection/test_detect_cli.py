@@ -61,6 +61,7 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path) -> None:
         (("detect", bus, "--model", str(not_onnx)), "not a loadable ONNX model"),
         (("detect", bus, "--model", str(tiny_onnx(tmp_path / "odd.onnx", [1, 7]))), "fit no known detection head"),
         (("detect", bus, "--classes", "unicorn"), "'unicorn' is not a COCO class name"),
+        (("detect", bus, "--conf", "2"), "detector.confidence: Input should be less than or equal to 1"),
     ]
     for args, message in cases:
         result = run_cli(*args)
