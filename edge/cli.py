@@ -11,7 +11,6 @@ import sys
 COMMAND_MODULES = [
     "edge.commands.config",
     "edge.commands.replay",
-    "edge.commands.detect",
 ]
 
 
