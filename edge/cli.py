@@ -11,6 +11,8 @@ import sys
 COMMAND_MODULES = [
     "edge.commands.config",
     "edge.commands.replay",
+    "edge.commands.detect",
+    "edge.commands.models",
 ]
 
 
