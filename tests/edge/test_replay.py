@@ -24,9 +24,25 @@ EXPECTED_VIOLATIONS = [(9.52, "near->far"), (10.61, "near->far")]
 
 def replay(video: Path, out: Path, *extra: str, site: Path = DEMO_SITE) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "edge", "replay", str(video), "--site", str(site), "--signal", str(DEMO_TIMELINE),
-         "--out", str(out), "--no-progress", *extra],
-        capture_output=True, text=True, cwd=REPO, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "edge",
+            "replay",
+            str(video),
+            "--site",
+            str(site),
+            "--signal",
+            str(DEMO_TIMELINE),
+            "--out",
+            str(out),
+            "--no-progress",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
     )
 
 
@@ -59,8 +75,20 @@ def test_demo_violations(demo_run: Path) -> None:
 
 
 def test_event_records_are_complete(demo_run: Path) -> None:
-    fields = {"event_id", "type", "entry_frame", "entry_t", "track_id", "crosswalk_id", "direction", "signal_state",
-              "since_dont_walk_s", "foot_point", "box", "score"}
+    fields = {
+        "event_id",
+        "type",
+        "entry_frame",
+        "entry_t",
+        "track_id",
+        "crosswalk_id",
+        "direction",
+        "signal_state",
+        "since_dont_walk_s",
+        "foot_point",
+        "box",
+        "score",
+    }
     for event in read_events(demo_run):
         assert fields <= set(event)
         x1, y1, x2, y2 = event["box"]
@@ -100,8 +128,21 @@ def test_video_failing_midway_keeps_what_was_decided(tmp_path: Path) -> None:
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is needed to build a truncated MP4")
     whole = tmp_path / "whole.mp4"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(require_shared(CLIP)), "-c", "copy",
-                    "-movflags", "+faststart", str(whole)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-i",
+            str(require_shared(CLIP)),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(whole),
+        ],
+        check=True,
+    )
     cut = tmp_path / "cut.mp4"
     data = whole.read_bytes()
     cut.write_bytes(data[: int(len(data) * 0.6)])  # index intact, picture data stops part-way
@@ -128,9 +169,24 @@ def test_malformed_timeline(tmp_path: Path) -> None:
     timeline = tmp_path / "timeline.csv"
     timeline.write_text("t,group,state\n0,ped-main,SIDEWAYS\n")
     result = subprocess.run(
-        [sys.executable, "-m", "edge", "replay", str(require_shared(CLIP)), "--site", str(DEMO_SITE),
-         "--signal", str(timeline), "--out", str(tmp_path / "out"), "--no-progress"],
-        capture_output=True, text=True, cwd=REPO, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "edge",
+            "replay",
+            str(require_shared(CLIP)),
+            "--site",
+            str(DEMO_SITE),
+            "--signal",
+            str(timeline),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
     )
     assert result.returncode == 2
     assert f"{timeline}: row 2: unknown signal state 'SIDEWAYS'" in result.stderr
