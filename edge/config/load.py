@@ -134,6 +134,12 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     det = data.get("detector")
     if isinstance(det, dict) and isinstance(det.get("model"), str) and not Path(det["model"]).is_absolute():
         det["model"] = str((base / det["model"]).resolve())
+    actuators = data.get("actuators")
+    messages = actuators.get("messages") if isinstance(actuators, dict) else None
+    for message in messages if isinstance(messages, list) else []:
+        wav = message.get("wav") if isinstance(message, dict) else None
+        if isinstance(wav, str) and not Path(wav).is_absolute():
+            message["wav"] = str((base / wav).resolve())
     signal = data.get("signal")
     sources = signal.get("sources") if isinstance(signal, dict) else None
     for source in sources if isinstance(sources, list) else []:

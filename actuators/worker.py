@@ -1,0 +1,197 @@
+"""One thread per device: a bounded queue in front, reconnect with back-off behind.
+
+The hub only appends to the queue (drop-oldest when full), so a slow, hung or dead device
+never holds up the caller or any other device. Drivers enforce their own per-operation
+timeouts; the worker adds retry until the command goes stale, and health bookkeeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from actuators.base import Actuator, Command, CommandKind, DeviceError, DeviceHealth, HealthState
+from actuators.latency import LatencyLog
+
+log = logging.getLogger(__name__)
+
+
+class Backoff:
+    """Exponential wait between attempts: initial, 2x, 4x ... capped; reset by a success."""
+
+    def __init__(self, initial_s: float, max_s: float) -> None:
+        self.initial_s, self.max_s = initial_s, max_s
+        self.failures = 0
+        self.not_before = 0.0  # monotonic time of the next allowed attempt
+
+    def failed(self, now: float) -> None:
+        self.failures += 1
+        self.not_before = now + min(self.max_s, self.initial_s * 2 ** (self.failures - 1))
+
+    def succeeded(self) -> None:
+        self.failures, self.not_before = 0, 0.0
+
+
+@dataclass
+class _Pending:
+    command: Command
+    done: Future[None] | None = None  # set for operator tests, which wait for the outcome
+    handed: bool = False  # latency recorded once, at the first hand-over to the driver
+
+
+class DeviceWorker:
+    def __init__(self, driver: Actuator, latency: LatencyLog) -> None:
+        cfg = driver.config
+        self.driver = driver
+        self._latency = latency
+        self._queue: deque[_Pending] = deque()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._connected = False
+        self._backoff = Backoff(cfg.backoff_initial_s, cfg.backoff_max_s)
+        self._state = HealthState.DOWN
+        self._last_error: str | None = None
+        self._last_error_utc: float | None = None
+        self._last_success_utc: float | None = None
+        self._counts = {"delivered": 0, "failed": 0, "dropped": 0, "stale": 0}
+        self._thread = threading.Thread(target=self._run, name=f"actuator-{cfg.name}", daemon=True)
+        self._thread.start()
+
+    @property
+    def name(self) -> str:
+        return self.driver.name
+
+    def submit(self, command: Command, done: Future[None] | None = None) -> None:
+        """Queue a command; never blocks beyond a short lock. A full queue loses its oldest entry."""
+        with self._cond:
+            if len(self._queue) >= self.driver.config.queue_size:
+                dropped = self._queue.popleft()
+                self._counts["dropped"] += 1
+                self._state = HealthState.DEGRADED if self._state is HealthState.OK else self._state
+                if dropped.done is not None:
+                    dropped.done.set_exception(DeviceError("dropped: the device queue was full"))
+            self._queue.append(_Pending(command, done))
+            self._cond.notify()
+
+    def health(self) -> DeviceHealth:
+        with self._cond:
+            return DeviceHealth(
+                name=self.name,
+                type=self.driver.key,
+                state=self._state,
+                last_error=self._last_error,
+                last_error_utc=self._last_error_utc,
+                last_success_utc=self._last_success_utc,
+                **self._counts,
+            )
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        with self._cond:
+            self._closing = True
+            for pending in self._queue:
+                if pending.done is not None:
+                    pending.done.set_exception(DeviceError("the hub was closed"))
+            self._queue.clear()
+            self._cond.notify_all()
+        self._thread.join(timeout_s)
+        self.driver.close()
+
+    # ---- worker thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        self._try_open()  # connect before the first warning, so it does not pay for the connection
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if self._closing:
+                    return
+                pending = self._queue.popleft()
+            self._deliver(pending)
+
+    def _deliver(self, pending: _Pending) -> None:
+        ttl = self.driver.config.command_ttl_s
+        while True:
+            if self._closing:
+                return
+            if time.perf_counter() - pending.command.entered > ttl:
+                self._give_up(pending)
+                return
+            if not self._connected and not self._wait_and_open(pending, ttl):
+                continue
+            if not pending.handed:
+                pending.handed = True
+                self._latency.record(self.name, time.perf_counter() - pending.command.entered)
+            try:
+                self._execute(pending.command)
+            except Exception as exc:
+                self._failure(exc)
+                self.driver.close()
+                continue
+            self._success()
+            if pending.done is not None:
+                pending.done.set_result(None)
+            return
+
+    def _wait_and_open(self, pending: _Pending, ttl: float) -> bool:
+        wait = self._backoff.not_before - time.monotonic()
+        if wait > 0:
+            left = ttl - (time.perf_counter() - pending.command.entered)
+            with self._cond:  # sleep, but wake at once on close
+                self._cond.wait_for(lambda: self._closing, timeout=max(0.0, min(wait, left)))
+            return False
+        return self._try_open()
+
+    def _try_open(self) -> bool:
+        try:
+            self.driver.open()
+        except Exception as exc:
+            self._failure(exc)
+            self.driver.close()
+            return False
+        with self._cond:
+            self._connected = True
+            if self._state is HealthState.DOWN:
+                self._state = HealthState.OK
+        return True
+
+    def _execute(self, command: Command) -> None:
+        if command.kind is CommandKind.WARN:
+            self.driver.warn(command)
+        elif command.kind is CommandKind.SIGNAL:
+            self.driver.signal(command)
+        else:
+            self.driver.test(command)
+
+    def _give_up(self, pending: _Pending) -> None:
+        with self._cond:
+            self._counts["stale"] += 1
+        if pending.done is not None:
+            pending.done.set_exception(DeviceError(self._last_error or "not delivered in time"))
+
+    def _success(self) -> None:
+        self._backoff.succeeded()
+        condition = self.driver.condition()
+        with self._cond:
+            self._counts["delivered"] += 1
+            self._last_success_utc = time.time()
+            self._state = HealthState.OK if condition is None else HealthState.DEGRADED
+            if condition is not None:
+                self._last_error, self._last_error_utc = condition, self._last_success_utc
+
+    def _failure(self, exc: BaseException) -> None:
+        message = str(exc) if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
+        log.warning("actuator %s: %s", self.name, message)
+        self._backoff.failed(time.monotonic())
+        with self._cond:
+            self._counts["failed"] += 1
+            self._connected = False
+            self._last_error, self._last_error_utc = message, time.time()
+            # Worked before and failing for a short while is "degraded"; never reached, or
+            # failing repeatedly, is "down".
+            worked = self._last_success_utc is not None
+            self._state = HealthState.DEGRADED if worked and self._backoff.failures < 3 else HealthState.DOWN
