@@ -92,6 +92,8 @@ class AlphaSignEmulator:
     def stop(self) -> None:
         """Power the sign off: the listening socket and every connection close at once."""
         self._stopped.set()
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() so the port is freed now
         self._server.close()
         with self._lock:
             clients, self._clients = self._clients, []
