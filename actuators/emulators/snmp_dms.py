@@ -7,6 +7,7 @@ activation code against the slot's CRC, and keeps what it would display.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from typing import Any
@@ -34,6 +35,7 @@ class SnmpSignEmulator:
         for number in range(1, slots + 1):
             self._init_slot(number)
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", port))
@@ -63,9 +65,12 @@ class SnmpSignEmulator:
         return self._values.get(oid)
 
     def _serve(self) -> None:
-        while True:
+        self._sock.settimeout(0.05)  # wake regularly so stop() takes effect at once
+        while not self._stopped.is_set():
             try:
                 data, peer = self._sock.recvfrom(65535)
+            except TimeoutError:
+                continue
             except OSError:
                 return
             try:
@@ -73,7 +78,8 @@ class SnmpSignEmulator:
             except Exception:
                 continue
             if reply is not None:
-                self._sock.sendto(reply, peer)
+                with contextlib.suppress(OSError):
+                    self._sock.sendto(reply, peer)
 
     def _answer(self, data: bytes) -> bytes | None:
         request, _ = decoder.decode(data, asn1Spec=_V2C.Message())
@@ -188,8 +194,9 @@ class SnmpSignEmulator:
         return "genErr", 1
 
     def stop(self) -> None:
-        self._sock.close()
+        self._stopped.set()
         self._thread.join(2)
+        self._sock.close()
 
 
 def _plain(value: Any) -> Any:
