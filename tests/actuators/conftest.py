@@ -78,3 +78,23 @@ def dms() -> Iterator[SnmpSignEmulator]:
     sign = SnmpSignEmulator()
     yield sign
     sign.stop()
+
+
+def site_file(folder, actuators: dict[str, Any] | None = None, timezone: str = "UTC"):
+    """A minimal valid site file with one crosswalk ``cw1``; JSON is valid YAML."""
+    import json
+
+    strip = [[0.2, 0.4], [0.8, 0.4], [0.8, 0.6], [0.2, 0.6]]
+    site: dict[str, Any] = {
+        "site": {"id": "site1", "name": "Test crossing", "device_id": "box1", "timezone": timezone},
+        "crosswalks": [{
+            "id": "cw1", "signal_group": "P1", "polygon": strip,
+            "curbs": [{"name": "north", "polygon": [[0.2, 0.3], [0.8, 0.3], [0.8, 0.4], [0.2, 0.4]]},
+                      {"name": "south", "polygon": [[0.2, 0.6], [0.8, 0.6], [0.8, 0.7], [0.2, 0.7]]}],
+        }],
+    }  # fmt: skip
+    if actuators is not None:
+        site["actuators"] = actuators
+    path = folder / "site.yaml"
+    path.write_text(json.dumps(site, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
