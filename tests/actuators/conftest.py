@@ -21,15 +21,17 @@ BASE_UTC = 1795428000.0
 FAST = {"timeout_s": 0.5, "backoff_initial_s": 0.05, "backoff_max_s": 0.2, "command_ttl_s": 3.0}
 
 
-def violation(crosswalk: str = "cw1", utc: float = BASE_UTC, track: int = 1, kind: EventType = EventType.VIOLATION):
+def violation(
+    crosswalk: str = "cw1", utc: float = BASE_UTC, track: int = 1, kind: EventType = EventType.VIOLATION
+):
     return CrossingEvent(
         event_id=event_id("site1", "cam1", crosswalk, kind, utc - 1.0, track),
         type=kind, site_id="site1", camera_id="cam1", crosswalk_id=crosswalk, signal_group="P1",
         track_id=track, direction="north->south", from_curb="north", to_curb="south",
         entry_frame=10, entry_t=10.0, entry_utc=utc - 1.0, decided_frame=25, decided_t=11.0, decided_utc=utc,
         signal_state=SignalState.DONT_WALK, signal_since_t=0.0, since_dont_walk_s=10.0, enforced=True,
-        entry_observed=True, reason="entered on DONT_WALK", foot_point=(100.0, 200.0), box=(80, 100, 120, 200),
-        score=0.9,
+        entry_observed=True, reason="entered on DONT_WALK", foot_point=(100.0, 200.0),
+        box=(80, 100, 120, 200), score=0.9,
     )  # fmt: skip
 
 

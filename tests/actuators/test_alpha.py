@@ -28,9 +28,9 @@ def test_warning_is_written_as_one_exact_frame_and_displayed(make_hub, alpha_sig
 
 def test_serial_transport_through_pyserial_url(make_hub, alpha_sign) -> None:
     # A serial line behind a serial-device server: pyserial's socket:// transport reaches the sign.
-    hub = make_hub([{"name": "board", "type": "alpha", "transport": "serial",
-                     "serial_port": f"socket://127.0.0.1:{alpha_sign.port}", "mode": "scroll", "colour": "green",
-                     "verify": True}])  # fmt: skip
+    url = f"socket://127.0.0.1:{alpha_sign.port}"
+    hub = make_hub([{"name": "board", "type": "alpha", "transport": "serial", "serial_port": url,
+                     "mode": "scroll", "colour": "green", "verify": True}])  # fmt: skip
     hub.on_violation(violation())
     wait_for(lambda: hub.health()["board"].delivered == 1, what="delivery")
     assert alpha_sign.displayed == ap.TextFile("A", EN, "scroll", "middle", "green")
@@ -53,7 +53,9 @@ def test_reconnects_after_the_sign_is_power_cycled(make_hub) -> None:
     sign.stop()
 
     hub.on_violation(violation(utc=BASE_UTC + 20))
-    wait_for(lambda: hub.health()["board"].state is not HealthState.OK, what="the hub to notice the sign is gone")
+    wait_for(
+        lambda: hub.health()["board"].state is not HealthState.OK, what="the hub to notice the sign is gone"
+    )
     assert hub.health()["board"].last_error
 
     sign = AlphaSignEmulator(port)  # back on the same port

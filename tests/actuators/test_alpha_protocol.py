@@ -8,7 +8,7 @@ from actuators import alpha_protocol as ap
 
 # Write TEXT file A, middle line, rotate (the scrolling mode), red, "STOP": checksum is the
 # 16-bit sum 0x02+'A'+'A'+ESC+0x20+'a'+0x1C+'1'+"STOP"+0x03 = 694 = 0x02B6.
-STOP_FRAME = b"\x00\x00\x00\x00\x00" b"\x01Z00" b"\x02AA\x1b a\x1c1STOP\x03" b"02B6" b"\x04"
+STOP_FRAME = b"\x00\x00\x00\x00\x00\x01Z00\x02AA\x1b a\x1c1STOP\x0302B6\x04"
 
 
 def test_write_text_frame_matches_the_specification_layout() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from typing import ClassVar
 
 from actuators.base import Command, CommandKind, DeviceContext, HealthState
 from actuators.devices.gpio import GpioConfig, GpioOutput
@@ -19,7 +20,7 @@ from .conftest import wait_for
 
 
 class RecordingLine:
-    instances: list[RecordingLine] = []
+    instances: ClassVar[list[RecordingLine]] = []
 
     def __init__(self) -> None:
         self.levels: list[bool] = []

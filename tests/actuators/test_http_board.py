@@ -10,7 +10,15 @@ from .conftest import BASE_UTC, violation, wait_for
 
 def test_posts_the_warning_as_json(make_hub, http_board) -> None:
     hub = make_hub(
-        [{"name": "gw", "type": "http_board", "url": http_board.url, "languages": ["zh", "en"], "colour": "amber"}],
+        [
+            {
+                "name": "gw",
+                "type": "http_board",
+                "url": http_board.url,
+                "languages": ["zh", "en"],
+                "colour": "amber",
+            }
+        ],
         schedule=[{"start": "00:00", "volume": 0.5, "brightness": 60}],
     )
     event = violation()

@@ -27,7 +27,9 @@ def test_default_site_has_no_devices_and_ignores_events() -> None:
 
 
 def test_only_violations_warn_and_cooldown_is_per_crosswalk(make_hub, http_board) -> None:
-    hub = make_hub([{"name": "gw", "type": "http_board", "url": http_board.url, "queue_size": 20}], cooldown_s=10)
+    hub = make_hub(
+        [{"name": "gw", "type": "http_board", "url": http_board.url, "queue_size": 20}], cooldown_s=10
+    )
     events = [
         violation(kind=EventType.CROSSING),
         violation("cw1", BASE_UTC),
@@ -62,7 +64,9 @@ def test_device_crosswalk_filter_and_disabled_devices(make_hub, http_board) -> N
 def test_full_queue_drops_the_oldest_and_counts_it(make_hub) -> None:
     hung = HttpBoardEmulator(hung=True)
     try:
-        hub = make_hub([{"name": "gw", "type": "http_board", "url": hung.url, "queue_size": 2, "timeout_s": 2}])
+        hub = make_hub(
+            [{"name": "gw", "type": "http_board", "url": hung.url, "queue_size": 2, "timeout_s": 2}]
+        )
         for i in range(6):
             hub.on_violation(violation(f"cw{i}"))
         # one command is with the driver (stuck), two wait; the rest were pushed out oldest first
