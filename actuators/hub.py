@@ -162,4 +162,7 @@ class ActuatorHub:
             return
         self._closed = True
         for worker in self._workers.values():
-            worker.close()
+            worker.request_close()
+        deadline = time.monotonic() + 2.0  # together, so one stuck device does not multiply the wait
+        for worker in self._workers.values():
+            worker.join(max(0.0, deadline - time.monotonic()))

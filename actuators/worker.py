@@ -90,6 +90,11 @@ class DeviceWorker:
             )
 
     def close(self, timeout_s: float = 2.0) -> None:
+        self.request_close()
+        self.join(timeout_s)
+
+    def request_close(self) -> None:
+        """Stop taking commands; pending ones fail with "closed". Returns at once."""
         with self._cond:
             self._closing = True
             for pending in self._queue:
@@ -97,28 +102,42 @@ class DeviceWorker:
                     pending.done.set_exception(DeviceError("the hub was closed"))
             self._queue.clear()
             self._cond.notify_all()
+
+    def join(self, timeout_s: float) -> None:
+        # The worker closes the driver itself on the way out; a driver stuck in an operation
+        # is left to its own timeout rather than closed under its feet from this thread.
         self._thread.join(timeout_s)
-        self.driver.close()
 
     # ---- worker thread -------------------------------------------------------------------
 
     def _run(self) -> None:
-        self._try_open()  # connect before the first warning, so it does not pay for the connection
+        try:
+            self._try_open()  # connect before the first warning, so it does not pay for the connection
+            while (pending := self._next()) is not None:
+                self._deliver(pending)
+        finally:
+            self.driver.close()
+
+    def _next(self) -> _Pending | None:
+        """The next command; while idle and disconnected, reconnect as the back-off allows."""
         while True:
             with self._cond:
-                while not self._queue and not self._closing:
-                    self._cond.wait()
                 if self._closing:
-                    return
-                pending = self._queue.popleft()
-            self._deliver(pending)
+                    return None
+                if self._queue:
+                    return self._queue.popleft()
+                wait = None if self._connected else self._backoff.not_before - time.monotonic()
+                if wait is None or wait > 0:
+                    self._cond.wait(wait)
+                    continue
+            self._try_open()
 
     def _deliver(self, pending: _Pending) -> None:
         ttl = self.driver.config.command_ttl_s
         while True:
             if self._closing:
                 return
-            if time.perf_counter() - pending.command.entered > ttl:
+            if self._obsolete(pending, ttl):
                 self._give_up(pending)
                 return
             if not self._connected and not self._wait_and_open(pending, ttl):
@@ -137,12 +156,20 @@ class DeviceWorker:
                 pending.done.set_result(None)
             return
 
+    def _obsolete(self, pending: _Pending, ttl: float) -> bool:
+        """A warning or test older than the TTL is useless; a signal state only until a newer one is queued."""
+        if pending.command.kind is CommandKind.SIGNAL:
+            with self._cond:
+                return any(p.command.kind is CommandKind.SIGNAL for p in self._queue)
+        return time.perf_counter() - pending.command.entered > ttl
+
     def _wait_and_open(self, pending: _Pending, ttl: float) -> bool:
         wait = self._backoff.not_before - time.monotonic()
         if wait > 0:
-            left = ttl - (time.perf_counter() - pending.command.entered)
-            with self._cond:  # sleep, but wake at once on close
-                self._cond.wait_for(lambda: self._closing, timeout=max(0.0, min(wait, left)))
+            if pending.command.kind is not CommandKind.SIGNAL:
+                wait = min(wait, ttl - (time.perf_counter() - pending.command.entered))
+            with self._cond:  # sleep, but wake at once on close or when a newer command arrives
+                self._cond.wait(max(0.0, wait))
             return False
         return self._try_open()
 
@@ -155,7 +182,7 @@ class DeviceWorker:
             return False
         with self._cond:
             self._connected = True
-            if self._state is HealthState.DOWN:
+            if self._last_error is None:  # first contact; after a failure only a delivery proves health
                 self._state = HealthState.OK
         return True
 
@@ -185,7 +212,8 @@ class DeviceWorker:
 
     def _failure(self, exc: BaseException) -> None:
         message = str(exc) if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
-        log.warning("actuator %s: %s", self.name, message)
+        repeated = message == self._last_error  # a device that stays away is logged once, not every retry
+        log.log(logging.DEBUG if repeated else logging.WARNING, "actuator %s: %s", self.name, message)
         self._backoff.failed(time.monotonic())
         with self._cond:
             self._counts["failed"] += 1

@@ -55,7 +55,7 @@ def test_every_device_type_parses_with_its_own_fields(tmp_path: Path) -> None:
         ({"devices": [{"name": "b", "type": "alpha", "colour": "purple"}]},
          "actuators.devices[0].alpha.colour"),
         ({"devices": [{"name": "b", "type": "alpha", "prot": 5}]},
-         "actuators.devices[0].alpha.prot: unknown key"),
+         "actuators.devices[0].alpha.prot: unknown key; did you mean 'port'?"),
         ({"devices": [{"name": "b", "type": "beeper"}]}, "does not match any of the expected tags"),
         ({"schedule": [{"start": 1320}]}, 'actuators.schedule[0].start: expected a local time as "HH:MM"'),
         ({"quiet_hours": [{"start": "24:00", "end": "06:00"}]}, "actuators.quiet_hours[0].start"),

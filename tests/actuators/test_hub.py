@@ -78,15 +78,17 @@ def test_full_queue_drops_the_oldest_and_counts_it(make_hub) -> None:
 def test_signal_changes_reach_only_signal_followers(make_hub, http_board) -> None:
     from tests.actuators.test_gpio import RecordingLine, recording_gpio
 
+    RecordingLine.instances.clear()
     with recording_gpio():
         hub = make_hub([
             {"name": "lights", "type": "gpio", "line": 3, "signal_group": "P1"},
             {"name": "gw", "type": "http_board", "url": http_board.url},
         ])  # fmt: skip
         hub.on_signal("P1", SignalState.DONT_WALK, BASE_UTC)
+        line = wait_for(lambda: RecordingLine.instances and RecordingLine.instances[-1], what="the line")
+        wait_for(lambda: line.levels[-1:] == [True], what="the lights to go on for DONT_WALK")
         hub.on_signal("P1", SignalState.WALK, BASE_UTC + 30)
-        line = RecordingLine.instances[-1]
-        wait_for(lambda: line.levels[-2:] == [True, False], what="the lights to follow the signal")
+        wait_for(lambda: line.levels[-1:] == [False], what="the lights to go off for WALK")
     assert http_board.messages == []
 
 
