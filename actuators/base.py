@@ -66,6 +66,7 @@ class CommandKind(str, Enum):
     WARN = "warn"
     SIGNAL = "signal"
     TEST = "test"
+    CLEAR = "clear"  # a board's hold time is over: back to its idle text
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,13 @@ class Actuator(ABC):
     def test(self, command: Command) -> None:
         """Operator test: trigger the output once. Default: the warning itself."""
         self.warn(command)
+
+    def clear(self, command: Command) -> None:  # noqa: B027 - only boards hold a message
+        """Return to the idle display after ``revert_after_s``."""
+
+    def revert_after_s(self) -> float | None:
+        """Seconds a warning stays up before ``clear``; None: it stays until replaced."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - connectionless devices hold nothing
         """Release connections; must not raise."""

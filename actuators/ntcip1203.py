@@ -35,6 +35,9 @@ class MemoryType(IntEnum):
     PERMANENT = 2
     CHANGEABLE = 3
     VOLATILE = 4
+    CURRENT_BUFFER = 5
+    SCHEDULE = 6
+    BLANK = 7
 
 
 class MessageStatus(IntEnum):

@@ -58,6 +58,7 @@ class DeviceWorker:
         self._last_error_utc: float | None = None
         self._last_success_utc: float | None = None
         self._counts = {"delivered": 0, "failed": 0, "dropped": 0, "stale": 0}
+        self._revert_at: float | None = None  # monotonic time the board goes back to idle
         self._thread = threading.Thread(target=self._run, name=f"actuator-{cfg.name}", daemon=True)
         self._thread.start()
 
@@ -126,9 +127,15 @@ class DeviceWorker:
                     return None
                 if self._queue:
                     return self._queue.popleft()
-                wait = None if self._connected else self._backoff.not_before - time.monotonic()
-                if wait is None or wait > 0:
-                    self._cond.wait(wait)
+                now = time.monotonic()
+                if self._revert_at is not None and now >= self._revert_at:
+                    self._revert_at = None
+                    return _Pending(Command(CommandKind.CLEAR, time.perf_counter()))
+                waits = [self._revert_at - now] if self._revert_at is not None else []
+                if not self._connected:
+                    waits.append(self._backoff.not_before - now)
+                if not waits or min(waits) > 0:
+                    self._cond.wait(min(waits) if waits else None)
                     continue
             self._try_open()
 
@@ -144,7 +151,8 @@ class DeviceWorker:
                 continue
             if not pending.handed:
                 pending.handed = True
-                self._latency.record(self.name, time.perf_counter() - pending.command.entered)
+                if pending.command.kind is CommandKind.WARN:
+                    self._latency.record(self.name, time.perf_counter() - pending.command.entered)
             try:
                 self._execute(pending.command)
             except Exception as exc:
@@ -152,21 +160,33 @@ class DeviceWorker:
                 self.driver.close()
                 continue
             self._success()
+            self._schedule_revert(pending.command.kind)
             if pending.done is not None:
                 pending.done.set_result(None)
             return
 
-    def _obsolete(self, pending: _Pending, ttl: float) -> bool:
-        """A warning or test older than the TTL is useless; a signal state only until a newer one is queued."""
-        if pending.command.kind is CommandKind.SIGNAL:
+    def _schedule_revert(self, kind: CommandKind) -> None:
+        hold = self.driver.revert_after_s()
+        if hold is not None and kind in (CommandKind.WARN, CommandKind.TEST):
             with self._cond:
-                return any(p.command.kind is CommandKind.SIGNAL for p in self._queue)
+                self._revert_at = time.monotonic() + hold  # a newer warning extends the hold
+
+    def _obsolete(self, pending: _Pending, ttl: float) -> bool:
+        """A warning or test older than the TTL is useless; a signal state or a return to idle
+        only until something that replaces it is queued."""
+        kind = pending.command.kind
+        if kind in (CommandKind.SIGNAL, CommandKind.CLEAR):
+            replaced_by = (
+                {CommandKind.SIGNAL} if kind is CommandKind.SIGNAL else {CommandKind.WARN, CommandKind.TEST}
+            )
+            with self._cond:
+                return any(p.command.kind in replaced_by for p in self._queue)
         return time.perf_counter() - pending.command.entered > ttl
 
     def _wait_and_open(self, pending: _Pending, ttl: float) -> bool:
         wait = self._backoff.not_before - time.monotonic()
         if wait > 0:
-            if pending.command.kind is not CommandKind.SIGNAL:
+            if pending.command.kind in (CommandKind.WARN, CommandKind.TEST):
                 wait = min(wait, ttl - (time.perf_counter() - pending.command.entered))
             with self._cond:  # sleep, but wake at once on close or when a newer command arrives
                 self._cond.wait(max(0.0, wait))
@@ -191,6 +211,8 @@ class DeviceWorker:
             self.driver.warn(command)
         elif command.kind is CommandKind.SIGNAL:
             self.driver.signal(command)
+        elif command.kind is CommandKind.CLEAR:
+            self.driver.clear(command)
         else:
             self.driver.test(command)
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
-import threading
 import time
 from typing import Any, Literal
 
 from pydantic import Field
 
 from actuators import alpha_protocol as ap
-from actuators.base import Actuator, Command, DeviceConfig, DeviceContext, DeviceError, register
+from actuators.base import Command, DeviceContext, DeviceError, register
+from actuators.board import Board, BoardConfig
 
 
-class AlphaConfig(DeviceConfig):
+class AlphaConfig(BoardConfig):
     type: Literal["alpha"] = "alpha"
     transport: Literal["tcp", "serial"] = Field(
         "tcp", description="tcp (Ethernet sign or serial server) or serial"
@@ -41,8 +41,6 @@ class AlphaConfig(DeviceConfig):
     )  # type: ignore[valid-type]
     position: Literal[tuple(ap.POSITIONS)] = Field("middle", description="Line position on multi-line signs")  # type: ignore[valid-type]
     colour: Literal[tuple(ap.COLOURS)] = Field("red", description="Text colour")  # type: ignore[valid-type]
-    languages: list[str] = Field(["en"], min_length=1, description="Message languages shown, joined by ' / '")
-    test_text: str = Field("TEST", min_length=1, description="Shown by the operator test")
     verify: bool = Field(
         False,
         description="Read the TEXT file back after writing; detects a sign that takes bytes but is dead",
@@ -135,28 +133,20 @@ class _Link:
 
 
 @register("alpha", AlphaConfig)
-class AlphaSign(Actuator):
-    is_board = True
+class AlphaSign(Board):
     config: AlphaConfig
 
     def __init__(self, config: AlphaConfig, context: DeviceContext) -> None:
         super().__init__(config, context)
         self._link = _Link(config)
-        self._shown = ""
-        self._lock = threading.Lock()
 
     def open(self) -> None:
         self._link.close()
         self._link.open()
 
-    def warn(self, command: Command) -> None:
-        self._show(" / ".join(self.texts(self.config.languages)))
-
-    def test(self, command: Command) -> None:
-        self._show(self.config.test_text)
-
-    def _show(self, text: str) -> None:
+    def show(self, lines: list[str], command: Command) -> str:
         cfg = self.config
+        text = " / ".join(lines)
         if self._link.peer_closed():
             raise DeviceError(f"the sign at {cfg.host}:{cfg.port} closed the connection")
         self._link.send(ap.write_text(
@@ -165,8 +155,7 @@ class AlphaSign(Actuator):
         ))  # fmt: skip
         if cfg.verify:
             self._verify(text)
-        with self._lock:
-            self._shown = ap.encode_text(text).decode("ascii")
+        return ap.encode_text(text).decode("ascii")
 
     def _verify(self, text: str) -> None:
         cfg = self.config
@@ -177,10 +166,6 @@ class AlphaSign(Actuator):
         shown = ap.decode_text_file(reply.data)
         if shown.text != ap.encode_text(text).decode("ascii"):
             raise DeviceError(f"the sign shows {shown.text!r} instead of {text!r}")
-
-    def board_text(self) -> str | None:
-        with self._lock:
-            return self._shown
 
     def close(self) -> None:
         self._link.close()

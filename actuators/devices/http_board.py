@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from actuators.base import Actuator, Command, DeviceConfig, DeviceContext, DeviceError, register
+from actuators.base import Command, DeviceError, register
+from actuators.board import Board, BoardConfig
 
 
-class HttpBoardConfig(DeviceConfig):
+class HttpBoardConfig(BoardConfig):
     type: Literal["http_board"] = "http_board"
     url: str = Field(..., description="Endpoint that accepts the JSON message with POST, http:// or https://")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra headers, e.g. an API token")
-    languages: list[str] = Field(["en"], min_length=1, description="Message languages sent, in order")
     colour: str = Field("red", min_length=1, description="Colour name passed to the gateway")
     mode: str = Field("scroll", min_length=1, description="Display mode name passed to the gateway")
-    test_text: str = Field("TEST", min_length=1, description="Shown by the operator test")
 
     @field_validator("url")
     @classmethod
@@ -32,29 +30,18 @@ class HttpBoardConfig(DeviceConfig):
 
 
 @register("http_board", HttpBoardConfig)
-class HttpBoard(Actuator):
-    """POSTs ``{"board", "text", "lines", "colour", "mode", "brightness", "event_id", "crosswalk_id"}``.
+class HttpBoard(Board):
+    """POSTs JSON: board, text, lines, colour, mode, brightness, event_id, crosswalk_id, kind.
 
+    ``kind`` is warn, test or clear (back to ``idle_text``; ``lines`` empty blanks the board).
     Any 2xx answer is success; anything else, or no answer within ``timeout_s``, is a failure.
     """
 
-    is_board = True
     config: HttpBoardConfig
 
-    def __init__(self, config: HttpBoardConfig, context: DeviceContext) -> None:
-        super().__init__(config, context)
-        self._shown = ""
-        self._lock = threading.Lock()
-
-    def warn(self, command: Command) -> None:
-        lines = self.texts(self.config.languages)
-        self._post(" / ".join(lines), lines, command)
-
-    def test(self, command: Command) -> None:
-        self._post(self.config.test_text, [self.config.test_text], command)
-
-    def _post(self, text: str, lines: list[str], command: Command) -> None:
+    def show(self, lines: list[str], command: Command) -> str:
         cfg = self.config
+        text = " / ".join(lines)
         body = json.dumps({
             "board": cfg.name, "text": text, "lines": lines, "colour": cfg.colour, "mode": cfg.mode,
             "brightness": command.level.brightness, "event_id": command.event_id,
@@ -73,9 +60,4 @@ class HttpBoard(Actuator):
             conn.close()
         if not 200 <= response.status < 300:
             raise DeviceError(f"POST {cfg.url} answered {response.status}: {detail.strip()[:100]}")
-        with self._lock:
-            self._shown = text
-
-    def board_text(self) -> str | None:
-        with self._lock:
-            return self._shown
+        return text

@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import threading
 from typing import Any, Literal
 
 from pydantic import Field
 
 from actuators import ntcip1203 as nt
-from actuators.base import Actuator, Command, DeviceConfig, DeviceContext, DeviceError, register
+from actuators.base import Command, DeviceContext, DeviceError, register
+from actuators.board import Board, BoardConfig
 
 
-class NtcipConfig(DeviceConfig):
+class NtcipConfig(BoardConfig):
     type: Literal["ntcip"] = "ntcip"
     host: str = Field("127.0.0.1", description="Sign address")
     port: int = Field(161, ge=1, le=65535, description="SNMP UDP port")
@@ -33,13 +33,10 @@ class NtcipConfig(DeviceConfig):
         "0.0.0.0", description="This box's IPv4 address, sent in the activation code as the requester"
     )
     owner: str = Field("crossguard", max_length=127, description="dmsMessageOwner written with the message")
-    languages: list[str] = Field(["en"], min_length=1, description="Message languages, one line each")
-    test_text: str = Field("TEST", min_length=1, description="Shown by the operator test")
 
 
 @register("ntcip", NtcipConfig)
-class NtcipSign(Actuator):
-    is_board = True
+class NtcipSign(Board):
     config: NtcipConfig
 
     def __init__(self, config: NtcipConfig, context: DeviceContext) -> None:
@@ -47,9 +44,7 @@ class NtcipSign(Actuator):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine: Any = None
         self._target: Any = None
-        self._shown = ""
         self._condition: str | None = None
-        self._lock = threading.Lock()
 
     def open(self) -> None:
         try:
@@ -64,13 +59,10 @@ class NtcipSign(Actuator):
             UdpTransportTarget.create((cfg.host, cfg.port), timeout=cfg.timeout_s, retries=0)
         )
 
-    def warn(self, command: Command) -> None:
-        self._show(self.texts(self.config.languages))
-
-    def test(self, command: Command) -> None:
-        self._show([self.config.test_text])
-
-    def _show(self, lines: list[str]) -> None:
+    def show(self, lines: list[str], command: Command) -> str:
+        if not lines:
+            self._activate(nt.MemoryType.BLANK, 1, 0)  # the standard way to blank a sign
+            return ""
         cfg = self.config
         multi = nt.build_multi(lines, cfg.colour, cfg.flash)
         slot = (nt.MemoryType.CHANGEABLE, cfg.message_number)
@@ -85,15 +77,20 @@ class NtcipSign(Actuator):
         if int(status) != nt.MessageStatus.VALID:
             state = _status_name(int(status))
             raise DeviceError(f"message slot {cfg.message_number} is {state} after validation of {multi!r}")
-        code = nt.ActivationCode(cfg.duration_min, cfg.priority, nt.MemoryType.CHANGEABLE, cfg.message_number,
-                                 int(crc), _source_address(cfg.source_address))  # fmt: skip
+        self._activate(nt.MemoryType.CHANGEABLE, cfg.message_number, int(crc))
+        return nt.render_multi(multi).text
+
+    def _activate(self, memory: nt.MemoryType, number: int, crc: int) -> None:
+        """Set dmsActivateMessage, then read back the activation error and the sign's fault bits."""
+        cfg = self.config
+        code = nt.ActivationCode(cfg.duration_min, cfg.priority, memory, number, crc,
+                                 _source_address(cfg.source_address))  # fmt: skip
         self._set((nt.DMS_ACTIVATE_MESSAGE, self._octets(code.encode())), tolerate_error=True)
         error, short = self._get(nt.DMS_ACTIVATE_MSG_ERROR, nt.SHORT_ERROR_STATUS)
         if int(error) != nt.ActivateError.NONE:
             raise DeviceError(f"activation refused: dmsActivateMsgError={_error_name(int(error))}")
+        described = nt.describe_short_error(int(short))
         with self._lock:
-            self._shown = "\n".join(lines)
-            described = nt.describe_short_error(int(short))
             self._condition = (
                 f"sign reports shortErrorStatus {int(short)} ({described})" if described else None
             )
@@ -101,10 +98,6 @@ class NtcipSign(Actuator):
     def condition(self) -> str | None:
         with self._lock:
             return self._condition
-
-    def board_text(self) -> str | None:
-        with self._lock:
-            return self._shown
 
     def close(self) -> None:
         if self._engine is not None:

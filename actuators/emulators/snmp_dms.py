@@ -178,6 +178,10 @@ class SnmpSignEmulator:
         except ValueError:
             self.activate_error = nt.ActivateError.OTHER
             return "genErr", 1
+        if code.memory is nt.MemoryType.BLANK:
+            self.activate_error = nt.ActivateError.NONE
+            self.active_multi, self.displayed = "", nt.Rendered("", None, False)
+            return None
         slot = (code.memory, code.number)
         status = self._values.get(nt.entry_oid(nt.Column.STATUS, *slot))
         if status is None:

@@ -89,3 +89,13 @@ def test_hung_sign_costs_the_caller_nothing(make_hub, http_board) -> None:
         assert health.dropped >= 1  # queue of 4 behind a command stuck in its timeout
     finally:
         hung.stop()
+
+
+def test_board_returns_to_idle_text_after_the_hold(make_hub, alpha_sign) -> None:
+    hub = make_hub([{"name": "board", "type": "alpha", "port": alpha_sign.port, "hold_s": 0.2,
+                     "idle_text": "WAIT FOR GREEN", "mode": "hold"}])  # fmt: skip
+    hub.on_violation(violation())
+    wait_for(lambda: alpha_sign.displayed and alpha_sign.displayed.text == EN, what="the warning")
+    wait_for(lambda: alpha_sign.displayed.text == "WAIT FOR GREEN", what="the idle text after the hold")
+    wait_for(lambda: hub.virtual_board_texts() == {"board": "WAIT FOR GREEN"}, what="the virtual board")
+    assert hub.latency_summary("board").count == 1  # only the warning counts as decision-to-driver

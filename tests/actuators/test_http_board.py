@@ -59,3 +59,11 @@ def test_hung_gateway_times_out_and_recovers_when_replaced(make_hub) -> None:
         wait_for(lambda: hub.health()["gw"].state is HealthState.OK, what="health to recover")
     finally:
         board.stop()
+
+
+def test_clear_after_the_hold_sends_the_idle_text(make_hub, http_board) -> None:
+    hub = make_hub([{"name": "gw", "type": "http_board", "url": http_board.url, "hold_s": 0.2}])
+    hub.on_violation(violation())
+    wait_for(lambda: len(http_board.messages) == 2, what="the warning and the clear")
+    cleared = http_board.messages[1]
+    assert (cleared["kind"], cleared["text"], cleared["lines"]) == ("clear", "", [])

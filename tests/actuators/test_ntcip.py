@@ -113,3 +113,13 @@ def test_recovers_after_the_agent_restarts(make_hub) -> None:
         wait_for(lambda: hub.health()["dms"].state is HealthState.OK, what="health to recover")
     finally:
         sign.stop()
+
+
+def test_sign_is_blanked_after_the_hold(make_hub, dms) -> None:
+    hub = make_hub([{"name": "dms", "type": "ntcip", "port": dms.port, "hold_s": 0.2}])
+    hub.on_violation(violation())
+    wait_for(lambda: dms.displayed and dms.displayed.text == EN, what="the warning")
+    wait_for(lambda: dms.displayed.text == "", what="the blank message after the hold")
+    blank = nt.ActivationCode(65535, 255, nt.MemoryType.BLANK, 1, 0, (0, 0, 0, 0)).encode()
+    assert dms.sets[-1] == [(f"{PREFIX}.6.3.0", blank)]
+    wait_for(lambda: hub.virtual_board_texts() == {"dms": ""}, what="the virtual board to follow")
