@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import ClassVar, TypeVar
@@ -43,6 +43,12 @@ class DeviceHealth:
     failed: int
     dropped: int  # pushed out of a full queue (oldest first)
     stale: int  # given up after ``command_ttl_s`` without reaching the device
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready, for status reports and the web UI."""
+        out = asdict(self)
+        out["state"] = self.state.value
+        return out
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+import time
 import wave
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +31,7 @@ from actuators.base import (
 )
 
 RATE = 22050  # espeak-ng's native rate; operator recordings are resampled to it
+CHUNK = 2048  # frames per write: ~93 ms, the granularity of the stall check
 
 
 class SpeakerConfig(DeviceConfig):
@@ -42,8 +44,9 @@ class SpeakerConfig(DeviceConfig):
     volume: float = Field(1.0, ge=0, le=1, description="Device volume; multiplied by the schedule's volume")
     pause_s: float = Field(0.3, ge=0, le=5, description="Silence between languages")
     timeout_s: float = Field(
-        15.0, gt=0, le=120, description="Limit for opening the device and playing one warning"
-    )
+        5.0, gt=0, le=120,
+        description="Limit for rendering a message, and time allowed beyond a warning's length to play it",
+    )  # fmt: skip
 
 
 def apply_volume(samples: np.ndarray, volume: float) -> np.ndarray:
@@ -165,12 +168,21 @@ class Speaker(Actuator):
             stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=RATE, output=True,
                                    output_device_index=self._device_index)  # fmt: skip
             try:
-                stream.write(samples.tobytes())
+                self._write(stream, samples)
             finally:
                 stream.stop_stream()
                 stream.close()
         except OSError as exc:
             raise DeviceError(f"audio playback failed: {exc}") from None
+
+    def _write(self, stream: Any, samples: np.ndarray) -> None:
+        """Write in short chunks so a device that stalls is given up after the warning's length plus
+        ``timeout_s``, instead of holding the worker for ever."""
+        deadline = time.monotonic() + len(samples) / RATE + self.config.timeout_s
+        for start in range(0, len(samples), CHUNK):
+            if time.monotonic() > deadline:
+                raise DeviceError(f"audio output stalled: not played within {self.config.timeout_s:.1f} s")
+            stream.write(samples[start : start + CHUNK].tobytes())
 
     def close(self) -> None:
         if self._pa is not None:

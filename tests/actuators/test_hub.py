@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -119,3 +120,5 @@ def test_health_starts_down_for_an_unreachable_device(make_hub) -> None:
     wait_for(lambda: hub.health()["sign"].last_error, what="the first connect attempt")
     health = hub.health()["sign"]
     assert health.state is HealthState.DOWN and "cannot connect" in health.last_error
+    report = json.loads(json.dumps(health.to_dict()))
+    assert report["state"] == "down" and report["name"] == "sign" and report["type"] == "alpha"

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 from actuators.base import DeviceContext, DeviceError, Message
-from actuators.devices.speaker import RATE, Speaker, SpeakerConfig, apply_volume, read_wav, render_tts
+from actuators.devices.speaker import CHUNK, RATE, Speaker, SpeakerConfig, apply_volume, read_wav, render_tts
 from tests.conftest import REPO
 
 from .conftest import BASE_UTC, site_file
@@ -150,3 +151,18 @@ def test_missing_language_is_named(tmp_path: Path) -> None:
     )
     with pytest.raises(DeviceError, match="no message for language"):
         speaker.open()
+
+
+def test_a_stalled_output_is_given_up_after_its_allowance(tmp_path: Path) -> None:
+    class StallingStream:  # a sound card whose buffer stops draining
+        writes = 0
+
+        def write(self, data: bytes) -> None:
+            StallingStream.writes += 1
+            time.sleep(0.2)
+
+    speaker = Speaker(SpeakerConfig(name="spk", timeout_s=0.1), DeviceContext((), tmp_path))
+    samples = np.zeros(10 * CHUNK, dtype="<i2")  # ~0.93 s of audio: allowance ~1.03 s
+    with pytest.raises(DeviceError, match="audio output stalled"):
+        speaker._write(StallingStream(), samples)
+    assert 5 <= StallingStream.writes < 10
