@@ -43,8 +43,8 @@ def main() -> None:
     config = ActuatorsConfig.model_validate({
         "cooldown_s": 0,
         "devices": [
-            {"name": "alpha", "type": "alpha", "port": sign.port, "mode": "rotate", "colour": "red"},
-            {"name": "http", "type": "http_board", "url": board.url},
+            {"name": "alpha", "type": "alpha", "port": sign.port, "colour": "red", "hold_s": 0},
+            {"name": "http", "type": "http_board", "url": board.url, "hold_s": 0},
         ],
     })  # fmt: skip
     hub = ActuatorHub(config, "Asia/Shanghai")
@@ -56,8 +56,10 @@ def main() -> None:
         call_us.append((time.perf_counter() - started) * 1e6)
         time.sleep(args.interval_ms / 1000)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and sum(h.delivered for h in hub.health().values()) < 2 * args.n:
-        time.sleep(0.05)
+    while time.monotonic() < deadline and not all(
+        h.delivered + h.dropped + h.stale + h.failed >= args.n for h in hub.health().values()
+    ):
+        time.sleep(0.05)  # until every command was delivered or accounted for
 
     print(f"{args.n} violations, {args.interval_ms:g} ms apart, Alpha sign (TCP) + HTTP board on 127.0.0.1")
     for name, health in hub.health().items():
