@@ -17,7 +17,7 @@ def _polygon(points: list[Point], name: str) -> list[Point]:
     for x, y in points:
         if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
             raise ValueError(f"{name} point ({x}, {y}) lies outside the picture: coordinates are fractions 0..1")
-    area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1]))
+    area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True))
     if abs(area2) < 1e-6:
         raise ValueError(f"{name} has no area")
     return points

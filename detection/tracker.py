@@ -1,0 +1,240 @@
+"""ByteTrack multi-object tracking on SciPy's assignment solver.
+
+ByteTrack (Zhang et al., ECCV 2022) associates high-score detections first, then gives
+unmatched tracks a second chance with low-score detections, which is what keeps a
+person's id through partial occlusion at a crowded curb. Motion is a constant-velocity
+Kalman filter over (cx, cy, aspect, height) with noise scaled by box height, as in the
+reference implementation. Assignment is ``scipy.optimize.linear_sum_assignment``.
+
+Ids are issued from 1 in order of creation, so the same frames give the same ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from detection.types import Detections
+from edge.config.tracker import TrackerConfig
+
+_STD_POSITION = 1.0 / 20
+_STD_VELOCITY = 1.0 / 160
+
+
+class KalmanBoxFilter:
+    """Constant-velocity Kalman filter over (cx, cy, a, h, vcx, vcy, va, vh)."""
+
+    def __init__(self) -> None:
+        self.motion = np.eye(8)
+        self.motion[:4, 4:] = np.eye(4)
+        self.update_matrix = np.eye(4, 8)
+
+    def initiate(self, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h = measurement[3]
+        mean = np.r_[measurement, np.zeros(4)]
+        std = np.array(
+            [
+                2 * _STD_POSITION * h,
+                2 * _STD_POSITION * h,
+                1e-2,
+                2 * _STD_POSITION * h,
+                10 * _STD_VELOCITY * h,
+                10 * _STD_VELOCITY * h,
+                1e-5,
+                10 * _STD_VELOCITY * h,
+            ]
+        )
+        return mean, np.diag(std**2)
+
+    def predict(self, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h = mean[3]
+        std = np.array(
+            [
+                _STD_POSITION * h,
+                _STD_POSITION * h,
+                1e-2,
+                _STD_POSITION * h,
+                _STD_VELOCITY * h,
+                _STD_VELOCITY * h,
+                1e-5,
+                _STD_VELOCITY * h,
+            ]
+        )
+        mean = self.motion @ mean
+        cov = self.motion @ cov @ self.motion.T + np.diag(std**2)
+        return mean, cov
+
+    def update(self, mean: np.ndarray, cov: np.ndarray, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h = mean[3]
+        std = np.array([_STD_POSITION * h, _STD_POSITION * h, 1e-1, _STD_POSITION * h])
+        projected_cov = self.update_matrix @ cov @ self.update_matrix.T + np.diag(std**2)
+        gain = np.linalg.solve(projected_cov, (cov @ self.update_matrix.T).T).T
+        innovation = measurement - self.update_matrix @ mean
+        return mean + gain @ innovation, cov - gain @ projected_cov @ gain.T
+
+
+def xyxy_to_xyah(box: np.ndarray) -> np.ndarray:
+    w, h = box[2] - box[0], max(box[3] - box[1], 1e-6)
+    return np.array([box[0] + w / 2, box[1] + h / 2, w / h, h])
+
+
+def xyah_to_xyxy(state: np.ndarray) -> np.ndarray:
+    cx, cy, a, h = state[:4]
+    w = a * h
+    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of (n, 4) and (m, 4) xyxy boxes."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def assign(cost: np.ndarray, max_cost: float) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    """Optimal one-to-one assignment, dropping pairs costlier than ``max_cost``."""
+    if cost.size == 0:
+        return [], list(range(cost.shape[0])), list(range(cost.shape[1]))
+    rows, cols = linear_sum_assignment(cost)
+    pairs = [(r, c) for r, c in zip(rows.tolist(), cols.tolist(), strict=True) if cost[r, c] <= max_cost]
+    matched_r = {r for r, _ in pairs}
+    matched_c = {c for _, c in pairs}
+    return (
+        pairs,
+        [r for r in range(cost.shape[0]) if r not in matched_r],
+        [c for c in range(cost.shape[1]) if c not in matched_c],
+    )
+
+
+class TrackState(Enum):
+    NEW = 0  # seen once, not yet confirmed
+    TRACKED = 1
+    LOST = 2
+
+
+@dataclass
+class _Track:
+    track_id: int
+    mean: np.ndarray
+    cov: np.ndarray
+    score: float
+    class_id: int
+    last_t: float
+    state: TrackState = TrackState.NEW
+    box: np.ndarray = field(default_factory=lambda: np.zeros(4))
+
+    @property
+    def predicted_box(self) -> np.ndarray:
+        return xyah_to_xyxy(self.mean)
+
+
+class ByteTracker:
+    """Assigns stable ids to detections frame by frame.
+
+    Example:
+        >>> tracker = ByteTracker(TrackerConfig())
+        >>> d = Detections.from_lists([[10, 10, 50, 110]], [0.9], [0])
+        >>> tracker.update(d, t=0.0).tracker_id.tolist()
+        [1]
+        >>> tracker.update(d, t=0.1).tracker_id.tolist()
+        [1]
+    """
+
+    def __init__(self, config: TrackerConfig) -> None:
+        self.config = config
+        self.kalman = KalmanBoxFilter()
+        self._tracks: list[_Track] = []
+        self._next_id = 1
+        self._frames = 0
+
+    def reset(self) -> None:
+        self._tracks, self._next_id, self._frames = [], 1, 0
+
+    def update(self, detections: Detections, t: float) -> Detections:
+        """Track one frame's detections; returns the tracks matched on this frame, with ids."""
+        self._frames += 1
+        cfg = self.config
+        for track in self._tracks:
+            if track.state is not TrackState.NEW:
+                track.mean, track.cov = self.kalman.predict(track.mean, track.cov)
+        high = np.flatnonzero(detections.confidence >= cfg.high_threshold)
+        score = detections.confidence
+        low = np.flatnonzero((score >= cfg.low_threshold) & (score < cfg.high_threshold))
+        boxes = detections.xyxy.astype(np.float64)
+        matched: list[tuple[_Track, int]] = []
+
+        # 1. Confirmed and lost tracks against high-score detections.
+        pool = [tr for tr in self._tracks if tr.state is not TrackState.NEW]
+        pairs, left_tracks, left_high = self._match(pool, boxes[high], 1.0 - cfg.match_iou)
+        matched += [(pool[r], int(high[c])) for r, c in pairs]
+        # 2. Tracks still tracked a frame ago get a second chance with low-score detections.
+        second = [pool[r] for r in left_tracks if pool[r].state is TrackState.TRACKED]
+        pairs, left_second, _ = self._match(second, boxes[low], 0.5)
+        matched += [(second[r], int(low[c])) for r, c in pairs]
+        for r in left_second:
+            second[r].state = TrackState.LOST
+        # 3. Tentative tracks against what is left of the high-score detections.
+        remaining_high = high[left_high]
+        tentative = [tr for tr in self._tracks if tr.state is TrackState.NEW]
+        pairs, left_tentative, left_new = self._match(tentative, boxes[remaining_high], 0.7)
+        matched += [(tentative[r], int(remaining_high[c])) for r, c in pairs]
+        dead = {id(tentative[r]) for r in left_tentative}
+
+        for track, det in matched:
+            self._apply(track, detections, det, t)
+        for det in remaining_high[left_new]:
+            if detections.confidence[det] >= cfg.new_track_threshold:
+                track = self._start(detections, int(det), t)
+                if track.state is TrackState.TRACKED:
+                    matched.append((track, int(det)))
+        self._tracks = [
+            tr
+            for tr in self._tracks
+            if id(tr) not in dead and not (tr.state is TrackState.LOST and t - tr.last_t > cfg.lost_seconds)
+        ]
+        return self._output(matched, detections)
+
+    def _match(self, tracks: list[_Track], boxes: np.ndarray, max_cost: float):  # type: ignore[no-untyped-def]
+        predicted = np.array([tr.predicted_box for tr in tracks]).reshape(-1, 4)
+        return assign(1.0 - iou_matrix(predicted, boxes), max_cost)
+
+    def _apply(self, track: _Track, detections: Detections, det: int, t: float) -> None:
+        track.mean, track.cov = self.kalman.update(track.mean, track.cov, xyxy_to_xyah(detections.xyxy[det]))
+        track.score = float(detections.confidence[det])
+        track.box = detections.xyxy[det].astype(np.float64)
+        track.last_t = t
+        track.state = TrackState.TRACKED
+
+    def _start(self, detections: Detections, det: int, t: float) -> _Track:
+        mean, cov = self.kalman.initiate(xyxy_to_xyah(detections.xyxy[det]))
+        track = _Track(
+            self._next_id,
+            mean,
+            cov,
+            float(detections.confidence[det]),
+            int(detections.class_id[det]),
+            t,
+            box=detections.xyxy[det].astype(np.float64),
+        )
+        self._next_id += 1
+        if self._frames == 1:
+            track.state = TrackState.TRACKED  # nothing to confirm against on the first frame
+        self._tracks.append(track)
+        return track
+
+    @staticmethod
+    def _output(matched: list[tuple[_Track, int]], detections: Detections) -> Detections:
+        """Tracks confirmed on this frame, ordered by id, each with its own detection's box."""
+        if not matched:
+            return Detections.empty().with_tracker_ids(np.zeros(0, np.int64))
+        matched = sorted(matched, key=lambda pair: pair[0].track_id)
+        rows = np.array([det for _, det in matched])
+        return detections[rows].with_tracker_ids(np.array([tr.track_id for tr, _ in matched], np.int64))

@@ -1,0 +1,282 @@
+"""The violation rules: tracked people + signal history → crossings and violations.
+
+Pure and deterministic: no I/O, no threads, no clock. Time is the frame's ``t``.
+
+A track's zone in each crosswalk is debounced (``inertia`` frames). When it settles in
+the crosswalk, the *entry* is the first frame of that run. The entry becomes a
+**crossing** once the person has walked ``min_penetration`` of the crosswalk's depth
+from where they stepped in; the crossing is a **violation** when, at the entry instant,
+the governing group showed DON'T WALK for at least ``grace_s`` (or CLEARANCE, where
+the site says so). Under UNKNOWN nothing is enforced. One violation per track, and a
+new track that starts where a just-lost track ended inherits its history, so an id
+switch does not create a second event for the same person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from detection.types import Detections
+from edge.config.crosswalk import ClearancePolicy, CrosswalkConfig, RuleConfig
+from edge.config.site import SiteConfig
+from edge.events import CrossingEvent, EventType, event_id
+from edge.signal.types import SignalReading, SignalState
+from edge.zones import CrosswalkGeometry, Zone, ZoneMembership, ZoneSwitch
+
+
+class SignalLookup(Protocol):
+    def state_at(self, group: str, t: float) -> SignalReading: ...
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The rule's verdict on one entry."""
+
+    violation: bool
+    enforced: bool
+    reason: str
+    since_dont_walk_s: float | None
+
+
+def judge_entry(rules: RuleConfig, reading: SignalReading, entry_t: float, entry_observed: bool) -> Judgement:
+    """Decide one entry from the signal reading at its own instant.
+
+    Example:
+        >>> r = RuleConfig(grace_s=1.0)
+        >>> judge_entry(r, SignalReading(SignalState.DONT_WALK, 10.0), 12.0, True).violation
+        True
+        >>> judge_entry(r, SignalReading(SignalState.DONT_WALK, 10.0), 10.5, True).reason
+        'entered 0.50 s after DONT_WALK began, within the 1.00 s grace'
+    """
+    since = reading.seconds_in_state(entry_t)
+    dont_walk_for = since if reading.state is SignalState.DONT_WALK else None
+    if reading.state is SignalState.UNKNOWN:
+        return Judgement(False, False, f"not enforced: signal UNKNOWN ({reading.reason or 'no reason given'})", None)
+    if not entry_observed:
+        return Judgement(False, False, "not enforced: entry into the crosswalk was not observed", dont_walk_for)
+    if reading.state is SignalState.WALK:
+        return Judgement(False, True, "entered on WALK", None)
+    if reading.state is SignalState.CLEARANCE:
+        if rules.clearance is ClearancePolicy.VIOLATION:
+            return Judgement(True, True, "entered during CLEARANCE", None)
+        return Judgement(False, True, "entered during CLEARANCE (allowed at this site)", None)
+    assert dont_walk_for is not None
+    if dont_walk_for < rules.grace_s:
+        return Judgement(
+            False,
+            True,
+            f"entered {dont_walk_for:.2f} s after DONT_WALK began, within the {rules.grace_s:.2f} s grace",
+            dont_walk_for,
+        )
+    return Judgement(True, True, f"entered {dont_walk_for:.2f} s into DONT_WALK", dont_walk_for)
+
+
+@dataclass
+class _CrosswalkTrack:
+    """One track's state in one crosswalk."""
+
+    membership: ZoneMembership
+    last_curb: Zone | None = None
+    entry: ZoneSwitch | None = None
+    entry_depth: float = 0.0
+    entry_observed: bool = True
+    counted: bool = False  # the current entry already produced its crossing
+
+
+@dataclass
+class _Track:
+    track_id: int
+    last_t: float
+    last_point: np.ndarray
+    crosswalks: dict[str, _CrosswalkTrack] = field(default_factory=dict)
+    violated: bool = False
+
+
+@dataclass(frozen=True)
+class _Observation:
+    frame: int
+    t: float
+    utc: float
+    track_id: int
+    point: tuple[float, float]
+    box: tuple[float, float, float, float]
+    score: float
+
+
+class DecisionCore:
+    """Feeds tracked people through every crosswalk's zones and rules, frame by frame."""
+
+    def __init__(self, site: SiteConfig, width: int, height: int) -> None:
+        self.site = site
+        self.crosswalks: list[tuple[CrosswalkConfig, CrosswalkGeometry]] = [
+            (c, CrosswalkGeometry.from_config(c, width, height)) for c in site.crosswalks
+        ]
+        self._diagonal = float(np.hypot(width, height))
+        self._tracks: dict[int, _Track] = {}
+        rules = [c.rules for c in site.crosswalks]
+        self._switch_window = max(r.id_switch_window_s for r in rules)
+        self._switch_radius = max(r.id_switch_radius for r in rules) * self._diagonal
+        self._timeout = max(r.track_timeout_s for r in rules)
+
+    @property
+    def active_track_ids(self) -> list[int]:
+        return sorted(self._tracks)
+
+    def update(
+        self, frame: int, t: float, utc: float, tracks: Detections, signals: SignalLookup
+    ) -> list[CrossingEvent]:
+        """Process one frame's tracks; return the events decided on this frame."""
+        if tracks.tracker_id is None:
+            raise ValueError("DecisionCore.update needs tracked detections (tracker_id set)")
+        points = tracks.foot_points()
+        events: list[CrossingEvent] = []
+        zones = {cw.id: geo.classify(points) for cw, geo in self.crosswalks}
+        depths = {cw.id: geo.depth(points) for cw, geo in self.crosswalks}
+        seen_now = set(tracks.tracker_id.tolist())
+        for row, track_id in enumerate(tracks.tracker_id.tolist()):
+            obs = _Observation(
+                frame,
+                t,
+                utc,
+                track_id,
+                (float(points[row, 0]), float(points[row, 1])),
+                tuple(float(v) for v in tracks.xyxy[row]),  # type: ignore[arg-type]
+                float(tracks.confidence[row]),
+            )
+            track = self._track_for(obs, points[row], seen_now)
+            for cw, geo in self.crosswalks:
+                state = track.crosswalks.setdefault(cw.id, _CrosswalkTrack(ZoneMembership(cw.rules.inertia_frames)))
+                raw = Zone(int(zones[cw.id][row]))
+                events += self._step(cw, geo, track, state, raw, float(depths[cw.id][row]), obs, signals)
+        self._forget_old_tracks(t)
+        return events
+
+    def _track_for(self, obs: _Observation, point: np.ndarray, seen_now: set[int]) -> _Track:
+        track = self._tracks.get(obs.track_id)
+        if track is None:
+            track = _Track(obs.track_id, obs.t, point)
+            donor = self._lost_track_near(point, obs.t, seen_now)
+            if donor is not None:
+                # Same person under a new id: carry over zones, pending entry and verdicts.
+                track.crosswalks, track.violated = donor.crosswalks, donor.violated
+                del self._tracks[donor.track_id]
+            self._tracks[obs.track_id] = track
+        track.last_t, track.last_point = obs.t, point
+        return track
+
+    def _lost_track_near(self, point: np.ndarray, t: float, seen_now: set[int]) -> _Track | None:
+        best, best_distance = None, self._switch_radius
+        for other in self._tracks.values():
+            if other.track_id in seen_now or other.last_t >= t or t - other.last_t > self._switch_window:
+                continue
+            distance = float(np.hypot(*(other.last_point - point)))
+            if distance <= best_distance:
+                best, best_distance = other, distance
+        return best
+
+    def _forget_old_tracks(self, t: float) -> None:
+        for track_id in [i for i, tr in self._tracks.items() if t - tr.last_t > self._timeout]:
+            del self._tracks[track_id]
+
+    def _step(
+        self,
+        cw: CrosswalkConfig,
+        geo: CrosswalkGeometry,
+        track: _Track,
+        state: _CrosswalkTrack,
+        raw: Zone,
+        depth: float,
+        obs: _Observation,
+        signals: SignalLookup,
+    ) -> list[CrossingEvent]:
+        switch = state.membership.observe(raw, obs.frame, obs.t, obs.point, obs.box)
+        if switch is not None:
+            self._on_switch(state, switch, float(geo.depth(np.array([switch.point]))[0]))
+        if state.entry is None or state.counted or state.membership.zone is not Zone.CROSSWALK:
+            return []
+        # How far the person has walked in from where they stepped in, as a fraction of the
+        # crosswalk's depth; people often step in diagonally, so the path is not along the axis.
+        progress = float(np.hypot(obs.point[0] - state.entry.point[0], obs.point[1] - state.entry.point[1]))
+        progress /= geo.depth_px
+        if progress < cw.rules.min_penetration:
+            return []
+        state.counted = True
+        return self._decide(cw, track, state, depth, obs, signals)
+
+    @staticmethod
+    def _on_switch(state: _CrosswalkTrack, switch: ZoneSwitch, entry_depth: float) -> None:
+        if switch.current in (Zone.CURB_A, Zone.CURB_B):
+            state.last_curb = switch.current
+        if switch.current is Zone.CROSSWALK:
+            state.entry = switch
+            state.entry_observed = switch.previous is not None
+            state.entry_depth = entry_depth
+            state.counted = False
+        else:
+            state.entry = None
+
+    def _decide(
+        self,
+        cw: CrosswalkConfig,
+        track: _Track,
+        state: _CrosswalkTrack,
+        depth: float,
+        obs: _Observation,
+        signals: SignalLookup,
+    ) -> list[CrossingEvent]:
+        entry = state.entry
+        assert entry is not None
+        origin = self._origin(state, depth)
+        names = {Zone.CURB_A: cw.curbs[0].name, Zone.CURB_B: cw.curbs[1].name}
+        from_curb = names[origin]
+        to_curb = names[Zone.CURB_B if origin is Zone.CURB_A else Zone.CURB_A]
+        reading = signals.state_at(cw.signal_group, entry.t)
+        verdict = judge_entry(cw.rules, reading, entry.t, state.entry_observed)
+        entry_utc = obs.utc - (obs.t - entry.t)
+        kinds = [EventType.CROSSING]
+        if verdict.violation and not track.violated:
+            track.violated = True
+            kinds.append(EventType.VIOLATION)
+        return [
+            CrossingEvent(
+                event_id=event_id(self.site.site.id, self.site.camera.id, cw.id, kind, entry_utc, obs.track_id),
+                type=kind,
+                site_id=self.site.site.id,
+                camera_id=self.site.camera.id,
+                crosswalk_id=cw.id,
+                signal_group=cw.signal_group,
+                track_id=obs.track_id,
+                direction=f"{from_curb}->{to_curb}",
+                from_curb=from_curb,
+                to_curb=to_curb,
+                entry_frame=entry.frame,
+                entry_t=entry.t,
+                entry_utc=entry_utc,
+                decided_frame=obs.frame,
+                decided_t=obs.t,
+                decided_utc=obs.utc,
+                signal_state=reading.state,
+                signal_since_t=reading.since,
+                since_dont_walk_s=verdict.since_dont_walk_s,
+                enforced=verdict.enforced,
+                entry_observed=state.entry_observed,
+                reason=verdict.reason,
+                foot_point=entry.point,
+                box=obs.box,
+                score=obs.score,
+                entry_box=entry.box,
+            )
+            for kind in kinds
+        ]
+
+    @staticmethod
+    def _origin(state: _CrosswalkTrack, depth_now: float) -> Zone:
+        """Which end the person came from: their last curb, else the nearer end, else their motion."""
+        if state.last_curb is not None:
+            return state.last_curb
+        if state.entry_observed:
+            return Zone.CURB_A if state.entry_depth < 0.5 else Zone.CURB_B
+        return Zone.CURB_A if depth_now >= state.entry_depth else Zone.CURB_B

@@ -1,0 +1,60 @@
+"""The signal-source interface: timestamped state changes per group, plus health."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import Enum
+from typing import ClassVar
+
+import numpy as np
+
+from edge.signal.types import SignalChange
+
+
+class SourceHealth(str, Enum):
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    name: str
+    health: SourceHealth
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class FrameClock:
+    """Maps between pipeline time ``t`` and UTC for one frame (sources that speak UTC need it)."""
+
+    t: float
+    utc: float
+
+    def to_t(self, utc: float) -> float:
+        return utc - (self.utc - self.t)
+
+
+class SignalSource(ABC):
+    """Yields state changes for its groups; polled once per frame by the signal hub.
+
+    ``poll`` receives the frame's clock and, for sources that read the picture, the image.
+    Sources fed from outside (MQTT, HTTP) queue changes on their own threads and hand
+    them over here, so the decision core only ever sees them on the frame path.
+    """
+
+    key: ClassVar[str]
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @abstractmethod
+    def poll(self, clock: FrameClock, image: np.ndarray | None) -> list[SignalChange]:
+        """Changes that became known since the last poll (may lie in the past)."""
+
+    def status(self) -> SourceStatus:
+        return SourceStatus(self.name, SourceHealth.OK)
+
+    def close(self) -> None:  # noqa: B027 - most sources hold nothing to release
+        """Release threads, sockets and files."""
