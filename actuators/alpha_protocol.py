@@ -52,9 +52,7 @@ def frame(type_code: str, address: str, packet: bytes) -> bytes:
     """One transmission carrying one packet (STX..ETX), with its checksum."""
     if len(address) != 2:
         raise ValueError(f"sign address must be two hex characters, got {address!r}")
-    return (
-        SYNC + bytes([SOH]) + (type_code + address).encode("ascii") + packet + checksum(packet) + bytes([EOT])
-    )
+    return SYNC + bytes([SOH]) + (type_code + address).encode("ascii") + packet + checksum(packet) + bytes([EOT])
 
 
 def write_text(

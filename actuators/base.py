@@ -92,23 +92,17 @@ class Command:
 class DeviceConfig(StrictModel):
     """Fields every device has; a driver's config subclasses this and adds ``type`` and its own."""
 
-    name: str = Field(
-        ..., min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Device name, unique in the site"
-    )
+    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Device name, unique in the site")
     enabled: bool = Field(True, description="A disabled device is not started")
     crosswalks: list[str] = Field(
         default_factory=list, description="Crosswalk ids this device warns for; empty means all"
     )
     timeout_s: float = Field(2.0, gt=0, le=60, description="Limit for every single device operation")
-    queue_size: int = Field(
-        4, ge=1, le=1000, description="Pending commands kept; the oldest is dropped when full"
-    )
+    queue_size: int = Field(4, ge=1, le=1000, description="Pending commands kept; the oldest is dropped when full")
     command_ttl_s: float = Field(
         5.0, gt=0, le=600, description="A command not delivered within this many seconds is stale and dropped"
     )
-    backoff_initial_s: float = Field(
-        0.5, gt=0, le=60, description="First wait before reconnecting after a failure"
-    )
+    backoff_initial_s: float = Field(0.5, gt=0, le=60, description="First wait before reconnecting after a failure")
     backoff_max_s: float = Field(30.0, gt=0, le=3600, description="Longest wait between reconnect attempts")
 
 

@@ -44,9 +44,7 @@ def policy_from_config(config: ActuatorsConfig, timezone: str) -> Policy:
 
 
 def context_from_config(config: ActuatorsConfig) -> DeviceContext:
-    messages = tuple(
-        Message(m.language, m.text, str(m.wav) if m.wav else None, m.voice) for m in config.messages
-    )
+    messages = tuple(Message(m.language, m.text, str(m.wav) if m.wav else None, m.voice) for m in config.messages)
     return DeviceContext(messages, Path(config.tts_cache).expanduser())
 
 
@@ -119,9 +117,7 @@ class ActuatorHub:
     def virtual_board_texts(self) -> dict[str, str]:
         """What every board shows now ("" before its first message), for the web UI."""
         return {
-            name: worker.driver.board_text() or ""
-            for name, worker in self._workers.items()
-            if worker.driver.is_board
+            name: worker.driver.board_text() or "" for name, worker in self._workers.items() if worker.driver.is_board
         }
 
     def latency_summary(self, device: str | None = None) -> LatencySummary | None:
@@ -136,26 +132,24 @@ class ActuatorHub:
             known = ", ".join(self._workers) or "none"
             raise KeyError(f"no enabled device named '{device}' (enabled: {known})")
         names = [device] if device is not None else list(self._workers)
-        started: dict[str, tuple[float, Future[None]]] = {}
+        started: dict[str, tuple[float, Future[float]]] = {}
         for name in names:
-            done: Future[None] = Future()
+            done: Future[float] = Future()
             entered = time.perf_counter()
             self._workers[name].submit(Command(kind=CommandKind.TEST, entered=entered), done)
             started[name] = (entered, done)
         return [self._test_result(name, *started[name], timeout_s) for name in names]
 
-    def _test_result(
-        self, name: str, entered: float, done: Future[None], timeout_s: float | None
-    ) -> TestResult:
+    def _test_result(self, name: str, entered: float, done: Future[float], timeout_s: float | None) -> TestResult:
         cfg = self._workers[name].driver.config
         limit = timeout_s if timeout_s is not None else cfg.command_ttl_s + cfg.timeout_s
         try:
-            done.result(timeout=max(0.0, limit - (time.perf_counter() - entered)))
+            finished = done.result(timeout=max(0.0, limit - (time.perf_counter() - entered)))
         except FutureTimeout:
             return TestResult(name, False, None, f"no answer within {limit:.1f} s")
         except Exception as exc:
             return TestResult(name, False, None, str(exc))
-        return TestResult(name, True, time.perf_counter() - entered, "ok")
+        return TestResult(name, True, finished - entered, "ok")
 
     def close(self) -> None:
         if self._closed:

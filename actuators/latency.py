@@ -43,6 +43,4 @@ class LatencyLog:
         if not values:
             return None
         ms = np.asarray(values) * 1000.0
-        return LatencySummary(
-            len(ms), float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(ms.max())
-        )
+        return LatencySummary(len(ms), float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(ms.max()))

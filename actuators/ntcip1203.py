@@ -143,9 +143,7 @@ def build_multi(lines: list[str], colour: str = "amber", flash: bool = False) ->
 
 
 _TAG = re.compile(r"\[([^\[\]]*)\]")
-_KNOWN_TAGS = re.compile(
-    r"^(cf\d{1,3}(,\d{1,3},\d{1,3})?|jl[1-5]|jp[1-4]|nl\d?|np|flt\d+o\d+|fl|/fl|pt\d+o\d+)$"
-)
+_KNOWN_TAGS = re.compile(r"^(cf\d{1,3}(,\d{1,3},\d{1,3})?|jl[1-5]|jp[1-4]|nl\d?|np|flt\d+o\d+|fl|/fl|pt\d+o\d+)$")
 
 
 class MultiSyntaxError(ValueError):

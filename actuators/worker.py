@@ -39,7 +39,7 @@ class Backoff:
 @dataclass
 class _Pending:
     command: Command
-    done: Future[None] | None = None  # set for operator tests, which wait for the outcome
+    done: Future[float] | None = None  # operator tests wait for it: perf_counter() when the driver returned
     handed: bool = False  # latency recorded once, at the first hand-over to the driver
 
 
@@ -66,7 +66,7 @@ class DeviceWorker:
     def name(self) -> str:
         return self.driver.name
 
-    def submit(self, command: Command, done: Future[None] | None = None) -> None:
+    def submit(self, command: Command, done: Future[float] | None = None) -> None:
         """Queue a command; never blocks beyond a short lock. A full queue loses its oldest entry."""
         with self._cond:
             if len(self._queue) >= self.driver.config.queue_size:
@@ -159,10 +159,11 @@ class DeviceWorker:
                 self._failure(exc)
                 self.driver.close()
                 continue
+            finished = time.perf_counter()
             self._success()
             self._schedule_revert(pending.command.kind)
             if pending.done is not None:
-                pending.done.set_result(None)
+                pending.done.set_result(finished)
             return
 
     def _schedule_revert(self, kind: CommandKind) -> None:
@@ -176,9 +177,7 @@ class DeviceWorker:
         only until something that replaces it is queued."""
         kind = pending.command.kind
         if kind in (CommandKind.SIGNAL, CommandKind.CLEAR):
-            replaced_by = (
-                {CommandKind.SIGNAL} if kind is CommandKind.SIGNAL else {CommandKind.WARN, CommandKind.TEST}
-            )
+            replaced_by = {CommandKind.SIGNAL} if kind is CommandKind.SIGNAL else {CommandKind.WARN, CommandKind.TEST}
             with self._cond:
                 return any(p.command.kind in replaced_by for p in self._queue)
         return time.perf_counter() - pending.command.entered > ttl

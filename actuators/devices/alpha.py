@@ -17,9 +17,7 @@ from actuators.board import Board, BoardConfig
 
 class AlphaConfig(BoardConfig):
     type: Literal["alpha"] = "alpha"
-    transport: Literal["tcp", "serial"] = Field(
-        "tcp", description="tcp (Ethernet sign or serial server) or serial"
-    )
+    transport: Literal["tcp", "serial"] = Field("tcp", description="tcp (Ethernet sign or serial server) or serial")
     host: str = Field("127.0.0.1", description="Sign or serial-server address (tcp)")
     port: int = Field(3001, ge=1, le=65535, description="TCP port (tcp)")
     serial_port: str = Field(
@@ -29,16 +27,10 @@ class AlphaConfig(BoardConfig):
     bytesize: Literal[7, 8] = Field(7, description="Serial data bits (7E2 is the Alpha default)")
     parity: Literal["N", "E", "O"] = Field("E", description="Serial parity")
     stopbits: Literal[1, 2] = Field(2, description="Serial stop bits")
-    address: str = Field(
-        "00", pattern=r"^[0-9A-Fa-f]{2}$", description="Sign address, two hex digits; 00 = all"
-    )
+    address: str = Field("00", pattern=r"^[0-9A-Fa-f]{2}$", description="Sign address, two hex digits; 00 = all")
     type_code: str = Field("Z", min_length=1, max_length=1, description="Sign type code; Z = all types")
-    label: str = Field(
-        "A", pattern=r"^[\x20-\x7e]$", description="TEXT file label written (A runs by default)"
-    )
-    mode: Literal[tuple(ap.MODES)] = Field(
-        "rotate", description="Display mode, e.g. rotate (scrolls), hold, flash"
-    )  # type: ignore[valid-type]
+    label: str = Field("A", pattern=r"^[\x20-\x7e]$", description="TEXT file label written (A runs by default)")
+    mode: Literal[tuple(ap.MODES)] = Field("rotate", description="Display mode, e.g. rotate (scrolls), hold, flash")  # type: ignore[valid-type]
     position: Literal[tuple(ap.POSITIONS)] = Field("middle", description="Line position on multi-line signs")  # type: ignore[valid-type]
     colour: Literal[tuple(ap.COLOURS)] = Field("red", description="Text colour")  # type: ignore[valid-type]
     verify: bool = Field(

@@ -23,15 +23,11 @@ class GpioConfig(DeviceConfig):
     chip: str = Field("/dev/gpiochip0", description="GPIO character device")
     line: int = Field(..., ge=0, le=1023, description="Line offset on the chip")
     active_low: bool = Field(False, description="The relay closes on a low level")
-    signal_group: str | None = Field(
-        None, description="Follow this signal group; None: do not follow a signal"
-    )
+    signal_group: str | None = Field(None, description="Follow this signal group; None: do not follow a signal")
     on_states: list[SignalState] = Field(
         [SignalState.DONT_WALK], description="Signal states during which the output is on"
     )
-    pulse_s: float = Field(
-        0.0, ge=0, le=600, description="On each violation, on for this long; 0: ignore violations"
-    )
+    pulse_s: float = Field(0.0, ge=0, le=600, description="On each violation, on for this long; 0: ignore violations")
     test_s: float = Field(1.0, gt=0, le=60, description="How long the operator test switches the output on")
 
 
@@ -50,9 +46,7 @@ class GpiodLine:
         except ImportError:
             raise DeviceError("the gpiod package is missing; install crossguard[gpio]") from None
         self._line, self._value = line, Value
-        settings = gpiod.LineSettings(
-            direction=Direction.OUTPUT, active_low=active_low, output_value=Value.INACTIVE
-        )
+        settings = gpiod.LineSettings(direction=Direction.OUTPUT, active_low=active_low, output_value=Value.INACTIVE)
         try:
             self._request: Any = gpiod.request_lines(chip, consumer=consumer, config={line: settings})
         except (OSError, ValueError) as exc:

@@ -55,9 +55,11 @@ class NtcipSign(Board):
         self.close()
         self._loop = asyncio.new_event_loop()
         self._engine = SnmpEngine()
-        self._target = self._run(
-            UdpTransportTarget.create((cfg.host, cfg.port), timeout=cfg.timeout_s, retries=0)
-        )
+        self._target = self._run(UdpTransportTarget.create((cfg.host, cfg.port), timeout=cfg.timeout_s, retries=0))
+        # SNMP has no connection: reading the fault bits proves the sign answers, and warms
+        # pysnmp up so the first warning does not pay for it.
+        (short,) = self._get(nt.SHORT_ERROR_STATUS)
+        self._note_faults(int(short))
 
     def show(self, lines: list[str], command: Command) -> str:
         if not lines:
@@ -89,11 +91,12 @@ class NtcipSign(Board):
         error, short = self._get(nt.DMS_ACTIVATE_MSG_ERROR, nt.SHORT_ERROR_STATUS)
         if int(error) != nt.ActivateError.NONE:
             raise DeviceError(f"activation refused: dmsActivateMsgError={_error_name(int(error))}")
-        described = nt.describe_short_error(int(short))
+        self._note_faults(int(short))
+
+    def _note_faults(self, short_error_status: int) -> None:
+        described = nt.describe_short_error(short_error_status)
         with self._lock:
-            self._condition = (
-                f"sign reports shortErrorStatus {int(short)} ({described})" if described else None
-            )
+            self._condition = f"sign reports shortErrorStatus {short_error_status} ({described})" if described else None
 
     def condition(self) -> str | None:
         with self._lock:
@@ -107,7 +110,8 @@ class NtcipSign(Board):
             pending = asyncio.all_tasks(self._loop)  # the dispatcher's timer task, cancelled cleanly
             for task in pending:
                 task.cancel()
-            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            if pending:  # gather() of nothing would look for a current loop this thread does not have
+                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self._loop.close()
         self._loop = self._engine = self._target = None
 
@@ -172,9 +176,7 @@ class NtcipSign(Board):
                 raise DeviceError(f"the sign has no object {_dotted(oid)}")
         return values
 
-    def _check(
-        self, op: str, bindings: Any, indication: Any, status: Any, index: Any, tolerate: bool
-    ) -> None:
+    def _check(self, op: str, bindings: Any, indication: Any, status: Any, index: Any, tolerate: bool) -> None:
         if indication:
             raise DeviceError(f"SNMP {op} to {self.config.host}:{self.config.port} failed: {indication}")
         if status and not tolerate:

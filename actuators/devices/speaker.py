@@ -60,9 +60,7 @@ def read_wav(path: Path) -> np.ndarray:
     try:
         with wave.open(str(path), "rb") as wav:
             if wav.getsampwidth() != 2:
-                raise DeviceError(
-                    f"{path}: only 16-bit PCM WAV is supported, got {8 * wav.getsampwidth()}-bit"
-                )
+                raise DeviceError(f"{path}: only 16-bit PCM WAV is supported, got {8 * wav.getsampwidth()}-bit")
             channels, rate = wav.getnchannels(), wav.getframerate()
             samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
     except (OSError, EOFError, wave.Error) as exc:
@@ -75,9 +73,7 @@ def read_wav(path: Path) -> np.ndarray:
         from scipy.signal import resample_poly
 
         g = gcd(RATE, rate)
-        samples = np.clip(
-            resample_poly(samples.astype(np.float64), RATE // g, rate // g).round(), -32768, 32767
-        )
+        samples = np.clip(resample_poly(samples.astype(np.float64), RATE // g, rate // g).round(), -32768, 32767)
         samples = samples.astype("<i2")
     return samples
 
@@ -99,9 +95,7 @@ def render_tts(message: Message, cache: Path, timeout_s: float) -> Path:
             check=True, capture_output=True, timeout=timeout_s,
         )  # fmt: skip
     except subprocess.CalledProcessError as exc:
-        raise DeviceError(
-            f"espeak-ng could not render '{message.language}': {exc.stderr.decode().strip()}"
-        ) from None
+        raise DeviceError(f"espeak-ng could not render '{message.language}': {exc.stderr.decode().strip()}") from None
     except (subprocess.TimeoutExpired, OSError) as exc:
         raise DeviceError(f"espeak-ng failed for '{message.language}': {exc}") from None
     partial.replace(target)  # whole files only, so a crash never leaves a truncated clip in the cache

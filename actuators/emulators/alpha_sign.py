@@ -20,9 +20,7 @@ class AlphaSignEmulator:
         self.connections = 0
         self._lock = threading.Lock()
         self._clients: list[socket.socket] = []
-        self._server = socket.create_server(
-            ("127.0.0.1", port)
-        )  # sets SO_REUSEADDR: restart on the same port
+        self._server = socket.create_server(("127.0.0.1", port))  # sets SO_REUSEADDR: restart on the same port
         self.port = self._server.getsockname()[1]
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._accept, name="alpha-emulator", daemon=True)
@@ -78,10 +76,7 @@ class AlphaSignEmulator:
             shown = self.files.get(label)
         data = label.encode("ascii")
         if shown is not None:
-            data += (
-                bytes([ap.ESC, ap.POSITIONS.get(shown.position, 0x20)])
-                + ap.MODES.get(shown.mode, "a").encode()
-            )
+            data += bytes([ap.ESC, ap.POSITIONS.get(shown.position, 0x20)]) + ap.MODES.get(shown.mode, "a").encode()
             if shown.colour:
                 data += bytes([ap.SELECT_COLOUR]) + ap.COLOURS[shown.colour].encode()
             data += shown.text.encode("ascii")

@@ -145,9 +145,7 @@ class SnmpSignEmulator:
         staged[oid] = _plain(value)
         return None
 
-    def _status_request(
-        self, staged: dict[tuple[int, ...], Any], slot: tuple[int, ...], request: int
-    ) -> str | None:
+    def _status_request(self, staged: dict[tuple[int, ...], Any], slot: tuple[int, ...], request: int) -> str | None:
         status_oid = nt.entry_oid(nt.Column.STATUS, *slot)  # type: ignore[arg-type]
         multi_oid = nt.entry_oid(nt.Column.MULTI_STRING, *slot)  # type: ignore[arg-type]
         if request == nt.MessageStatus.MODIFY_REQ:
