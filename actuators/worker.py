@@ -90,10 +90,6 @@ class DeviceWorker:
                 **self._counts,
             )
 
-    def close(self, timeout_s: float = 2.0) -> None:
-        self.request_close()
-        self.join(timeout_s)
-
     def request_close(self) -> None:
         """Stop taking commands; pending ones fail with "closed". Returns at once."""
         with self._cond:
@@ -143,6 +139,8 @@ class DeviceWorker:
         ttl = self.driver.config.command_ttl_s
         while True:
             if self._closing:
+                if pending.done is not None:
+                    pending.done.set_exception(DeviceError("the hub was closed"))
                 return
             if self._obsolete(pending, ttl):
                 self._give_up(pending)
