@@ -80,7 +80,7 @@ def test_hung_sign_costs_the_caller_nothing(make_hub, http_board) -> None:
         for i in range(5):
             hub.on_violation(violation(crosswalk=f"cw{i}"))
         spent = time.perf_counter() - started
-        assert spent < 0.05, f"on_violation blocked for {spent:.3f} s"  # the hung sign's timeout is 1 s
+        assert spent < 0.25, f"on_violation blocked for {spent:.3f} s"  # the hung sign's timeout is 1 s
         wait_for(lambda: len(http_board.messages) == 5, what="the other board to get every warning")
         wait_for(lambda: hub.health()["hung"].failed >= 1, timeout_s=5, what="the read-back to time out")
         health = hub.health()["hung"]
