@@ -21,9 +21,7 @@ BASE_UTC = 1795428000.0
 FAST = {"timeout_s": 0.5, "backoff_initial_s": 0.05, "backoff_max_s": 0.2, "command_ttl_s": 3.0}
 
 
-def violation(
-    crosswalk: str = "cw1", utc: float = BASE_UTC, track: int = 1, kind: EventType = EventType.VIOLATION
-):
+def violation(crosswalk: str = "cw1", utc: float = BASE_UTC, track: int = 1, kind: EventType = EventType.VIOLATION):
     return CrossingEvent(
         event_id=event_id("site1", "cam1", crosswalk, kind, utc - 1.0, track),
         type=kind, site_id="site1", camera_id="cam1", crosswalk_id=crosswalk, signal_group="P1",

@@ -53,9 +53,7 @@ def test_reconnects_after_the_sign_is_power_cycled(make_hub) -> None:
     sign.stop()
 
     hub.on_violation(violation(utc=BASE_UTC + 20))
-    wait_for(
-        lambda: hub.health()["board"].state is not HealthState.OK, what="the hub to notice the sign is gone"
-    )
+    wait_for(lambda: hub.health()["board"].state is not HealthState.OK, what="the hub to notice the sign is gone")
     assert hub.health()["board"].last_error
 
     sign = AlphaSignEmulator(port)  # back on the same port

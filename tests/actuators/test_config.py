@@ -41,9 +41,7 @@ def test_every_device_type_parses_with_its_own_fields(tmp_path: Path) -> None:
         {"name": "lights", "type": "gpio", "line": 17, "signal_group": "P1", "crosswalks": ["cw1"]},
     ]
     assert {d["type"] for d in devices} == set(DEVICE_CONFIGS)  # a new driver needs a row here
-    site = load_site(
-        site_file(tmp_path, {"devices": devices, "quiet_hours": [{"start": "22:30", "end": "06:00"}]})
-    )
+    site = load_site(site_file(tmp_path, {"devices": devices, "quiet_hours": [{"start": "22:30", "end": "06:00"}]}))
     assert [type(d).__name__ for d in site.actuators.devices] == [
         "SpeakerConfig", "AlphaConfig", "NtcipConfig", "HttpBoardConfig", "GpioConfig"]  # fmt: skip
     assert site.actuators.quiet_hours[0].start == time(22, 30)
@@ -73,7 +71,5 @@ def test_errors_name_the_key(tmp_path: Path, actuators: dict, expected: str) -> 
 
 
 def test_relative_wav_is_relative_to_the_site_file(tmp_path: Path) -> None:
-    site = load_site(
-        site_file(tmp_path, {"messages": [{"language": "en", "text": "Back", "wav": "audio/en.wav"}]})
-    )
+    site = load_site(site_file(tmp_path, {"messages": [{"language": "en", "text": "Back", "wav": "audio/en.wav"}]}))
     assert site.actuators.messages[0].wav == (tmp_path / "audio" / "en.wav").resolve()

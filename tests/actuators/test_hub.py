@@ -28,9 +28,7 @@ def test_default_site_has_no_devices_and_ignores_events() -> None:
 
 
 def test_only_violations_warn_and_cooldown_is_per_crosswalk(make_hub, http_board) -> None:
-    hub = make_hub(
-        [{"name": "gw", "type": "http_board", "url": http_board.url, "queue_size": 20}], cooldown_s=10
-    )
+    hub = make_hub([{"name": "gw", "type": "http_board", "url": http_board.url, "queue_size": 20}], cooldown_s=10)
     events = [
         violation(kind=EventType.CROSSING),
         violation("cw1", BASE_UTC),
@@ -65,9 +63,7 @@ def test_device_crosswalk_filter_and_disabled_devices(make_hub, http_board) -> N
 def test_full_queue_drops_the_oldest_and_counts_it(make_hub) -> None:
     hung = HttpBoardEmulator(hung=True)
     try:
-        hub = make_hub(
-            [{"name": "gw", "type": "http_board", "url": hung.url, "queue_size": 2, "timeout_s": 2}]
-        )
+        hub = make_hub([{"name": "gw", "type": "http_board", "url": hung.url, "queue_size": 2, "timeout_s": 2}])
         for i in range(6):
             hub.on_violation(violation(f"cw{i}"))
         # one command is with the driver (stuck), two wait; the rest were pushed out oldest first
@@ -122,3 +118,26 @@ def test_health_starts_down_for_an_unreachable_device(make_hub) -> None:
     assert health.state is HealthState.DOWN and "cannot connect" in health.last_error
     report = json.loads(json.dumps(health.to_dict()))
     assert report["state"] == "down" and report["name"] == "sign" and report["type"] == "alpha"
+
+
+def test_replaying_the_same_events_gives_the_same_warnings(make_hub, http_board) -> None:
+    # Event times far from now, out of wall-clock order: only the events' own times may matter.
+    events = [violation("cw1", BASE_UTC - 86400 * 30 + dt) for dt in (0, 2, 9, 30)]
+    events += [violation("cw2", BASE_UTC + 4 * 3600 + dt) for dt in (0, 5)]  # 22:00 Shanghai: evening level
+    section = {
+        "cooldown_s": 8,
+        "schedule": [{"start": "07:00", "brightness": 100}, {"start": "21:00", "brightness": 40}],
+    }
+    runs = []
+    for _ in range(2):
+        http_board.messages.clear()
+        hub = make_hub([{"name": "gw", "type": "http_board", "url": http_board.url, "queue_size": 20}],
+                       timezone="Asia/Shanghai", **section)  # fmt: skip
+        for event in events:
+            hub.on_violation(event)
+        wait_for(lambda: len(http_board.messages) == 4, what="four warnings")
+        runs.append([(m["event_id"], m["brightness"]) for m in http_board.messages])
+        hub.close()
+    assert runs[0] == runs[1]
+    assert [b for _, b in runs[0]] == [100, 100, 100, 40]
+    assert [e for e, _ in runs[0]] == [events[i].event_id for i in (0, 2, 3, 4)]

@@ -48,9 +48,7 @@ def play_in_subprocess(tmp_path: Path, actuators: dict, utc: float = BASE_UTC) -
         pytest.fail(f"{SYSTEM_ALSA_CONF} missing: install alsa-utils/libasound2 (scripts/setup-test-env.sh)")
     captured = tmp_path / "captured.raw"
     conf = tmp_path / "asound.conf"
-    conf.write_text(
-        f'pcm.!default {{\n  type file\n  slave.pcm "null"\n  file "{captured}"\n  format "raw"\n}}\n'
-    )
+    conf.write_text(f'pcm.!default {{\n  type file\n  slave.pcm "null"\n  file "{captured}"\n  format "raw"\n}}\n')
     env = {**os.environ, "ALSA_CONFIG_PATH": f"{SYSTEM_ALSA_CONF}:{conf}", "PYTHONPATH": str(REPO)}
     site = site_file(tmp_path, actuators, timezone="Asia/Shanghai")
     done = subprocess.run([sys.executable, "-c", PLAY_ONCE, str(site), str(utc)], cwd=REPO, env=env,
@@ -146,9 +144,7 @@ def test_tts_renders_once_and_then_uses_the_cache(tmp_path: Path, monkeypatch) -
 
 
 def test_missing_language_is_named(tmp_path: Path) -> None:
-    speaker = Speaker(
-        SpeakerConfig(name="spk", languages=["fr"]), DeviceContext((Message("en", "x"),), tmp_path)
-    )
+    speaker = Speaker(SpeakerConfig(name="spk", languages=["fr"]), DeviceContext((Message("en", "x"),), tmp_path))
     with pytest.raises(DeviceError, match="no message for language"):
         speaker.open()
 
