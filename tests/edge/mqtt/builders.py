@@ -82,3 +82,35 @@ def wait_for(predicate: Any, timeout: float = 15.0, step: float = 0.05) -> bool:
             return True
         time.sleep(step)
     return bool(predicate())
+
+
+class Recorder:
+    """A plain paho subscriber that keeps every message under a filter: what the wire really carried."""
+
+    def __init__(self, broker: Mosquitto, topic_filter: str = "crossguard/#") -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self._client.on_message = lambda _c, _u, m: self.messages.append((m.topic, bytes(m.payload), bool(m.retain)))
+        self._client.connect("127.0.0.1", broker.port)
+        self._client.subscribe(topic_filter, qos=1)
+        self._client.loop_start()
+        time.sleep(0.2)
+
+    def payloads(self, suffix: str) -> list[bytes]:
+        """Messages published while subscribed; retained copies of older ones are left out."""
+        return [p for t, p, retained in list(self.messages) if t.endswith(suffix) and not retained]
+
+    def json(self, suffix: str) -> list[Any]:
+        import json
+
+        return [json.loads(p) for p in self.payloads(suffix)]
+
+    def publish(self, topic: str, payload: bytes | str) -> None:
+        self._client.publish(topic, payload, qos=1).wait_for_publish(5)
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()
