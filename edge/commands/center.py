@@ -56,7 +56,8 @@ def _collect(args: argparse.Namespace, store: EventStore) -> int:
     collector = Collector(store, _settings(args), prefix=args.prefix)
     server = _serve_http(store, args.http) if args.http else None
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     collector.start()
     try:
         if not collector.link.wait_connected(args.connect_timeout):

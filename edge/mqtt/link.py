@@ -276,16 +276,18 @@ class Link:
         if getattr(reason, "is_failure", False):
             self._error(f"broker {self.settings.url} refused the connection: {reason}")
             return
+        log.info("%s: connected to %s", self._name, self.settings.url)
+        birth = self.settings.birth
+        if birth is not None:
+            client.publish(birth.topic, birth.payload, qos=1, retain=birth.retain)
+        for topic_filter in self._subscriptions:
+            client.subscribe(topic_filter, qos=1)
+        # The session first (it fixes what counts as backlog), then tell the world we are up.
+        self.session.on_connected(client)
         self.state.connected = True
         self.state.connects += 1
         self.state.last_error = ""
         self._backoff.reset()
-        log.info("%s: connected to %s", self._name, self.settings.url)
-        if self.settings.birth is not None:
-            client.publish(self.settings.birth.topic, self.settings.birth.payload, qos=1, retain=self.settings.birth.retain)
-        for topic_filter in self._subscriptions:
-            client.subscribe(topic_filter, qos=1)
-        self.session.on_connected(client)
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if self.state.connected and not self._stop.is_set():

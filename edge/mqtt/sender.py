@@ -114,8 +114,10 @@ class OutboxSender:
         if free <= 0 or not self.backlog_left:
             return []
         allowed = min(free, self._bucket.available())
+        if allowed <= 0:
+            return []
         rows = self.outbox.pending(self._backlog_cursor, allowed, up_to_seq=self._boundary)
-        if not rows:
+        if not rows:  # the rest of the backlog was acknowledged meanwhile
             self._backlog_cursor = self._boundary
         self._bucket.take(len(rows))
         return rows

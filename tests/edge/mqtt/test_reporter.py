@@ -229,3 +229,37 @@ def test_events_reach_the_collector(mosquitto, tmp_path):
     view = collector.store.sites()[0]
     collector.stop()
     assert (view.crossings, view.violations, view.duplicates, view.rejected) == (10, 10, 0, 0)
+
+
+def test_backlog_goes_in_order_at_a_bounded_rate_and_new_events_overtake_it(mosquitto, recorder, tmp_path):
+    config = site_config(mosquitto, client_id="backlog-box", backlog_rate=100, fsync=False)
+    reporter = Reporter.from_config(config, tmp_path)  # not started yet: everything below is backlog
+    for n in range(300):
+        reporter.report_event(make_event(n, EventType.CROSSING))
+    reporter.start()
+    assert reporter.link.wait_connected(10)
+    assert wait_for(lambda: len(recorder.payloads("/events")) >= 20)
+    fresh = make_event(999)
+    reporter.report_event(fresh)
+    assert wait_for(lambda: len(recorder.payloads("/events")) == 301, timeout=20)
+    started = time.monotonic()
+    reporter.stop()
+    arrived = [e["track_id"] for e in recorder.json("/events")]
+    backlog = [n for n in arrived if n != 999]
+    assert backlog == list(range(300))  # in order
+    assert arrived.index(999) < 150  # not queued behind the whole backlog
+    assert all(e["historical"] for e in recorder.json("/events") if e["track_id"] != 999)
+    assert time.monotonic() - started < 5
+
+
+def test_backlog_rate_is_bounded(mosquitto, recorder, tmp_path):
+    reporter = Reporter.from_config(site_config(mosquitto, client_id="rate-box", backlog_rate=100, fsync=False), tmp_path)
+    for n in range(200):
+        reporter.report_event(make_event(n, EventType.CROSSING))
+    reporter.start()
+    assert wait_for(lambda: recorder.payloads("/events"))
+    first = time.monotonic()
+    assert wait_for(lambda: len(recorder.payloads("/events")) == 200, timeout=20)
+    elapsed = time.monotonic() - first
+    reporter.stop()
+    assert elapsed > 1.4  # 200 messages at 100/s with a 25-message burst allowance: about 1.75 s
