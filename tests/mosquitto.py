@@ -77,7 +77,9 @@ def make_ca(folder: Path, name: str) -> tuple[CertSet, object, object]:
     return CertSet(ca_file, ca_file, ca_file), key, cert
 
 
-def issue_cert(folder: Path, name: str, ca_key: object, ca_cert: object, ca_file: Path, server: bool) -> CertSet:
+def issue_cert(
+    folder: Path, name: str, ca_key: object, ca_cert: object, ca_file: Path, server: bool
+) -> CertSet:
     """A leaf certificate signed by the CA: for 127.0.0.1/localhost (server) or a client."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -104,7 +106,9 @@ def issue_cert(folder: Path, name: str, ca_key: object, ca_cert: object, ca_file
     )
     if server:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]),
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
+            ),
             critical=False,
         )
     cert = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
@@ -140,7 +144,8 @@ class Mosquitto:
         self.passwd_file = self.folder / "passwd"
         subprocess.run(
             [MOSQUITTO_PASSWD, "-b", "-c", str(self.passwd_file), self.username, self.password],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         self.passwd_file.chmod(0o600)
         self.log_file = self.folder / "mosquitto.log"
@@ -198,7 +203,9 @@ use_identity_as_username true
             while not _accepts(port):
                 if self._proc.poll() is not None:
                     err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
-                    raise RuntimeError(f"mosquitto exited ({self._proc.returncode}): {err}\n{self.log_tail()}")
+                    raise RuntimeError(
+                        f"mosquitto exited ({self._proc.returncode}): {err}\n{self.log_tail()}"
+                    )
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"mosquitto did not listen on {HOST}:{port}\n{self.log_tail()}")
                 time.sleep(0.05)

@@ -24,14 +24,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", required=True, type=Path, help="SQLite file of the centre (created if missing)")
     p.add_argument("--prefix", default="crossguard", help="topic prefix the boxes use (default: crossguard)")
     p.add_argument("--protocol", choices=("5", "3.1.1"), default="5", help="MQTT protocol version")
-    p.add_argument("--client-id", default="crossguard-center", help="MQTT client id; keep it fixed (persistent session)")
+    p.add_argument(
+        "--client-id", default="crossguard-center", help="MQTT client id; keep it fixed (persistent session)"
+    )
     p.add_argument("--ca", type=Path, help="CA file for mqtts:// (default: system CAs)")
     p.add_argument("--cert", type=Path, help="client certificate (PEM) for mqtts://")
     p.add_argument("--key", type=Path, help="client key (PEM) for mqtts://")
     p.add_argument("--http", metavar="PORT", type=int, help="serve the view as JSON on 127.0.0.1:PORT")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between printed views (0: never)")
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: run until Ctrl-C)")
-    p.add_argument("--connect-timeout", type=float, default=15.0, help="give up if the first connect fails this long")
+    p.add_argument(
+        "--connect-timeout", type=float, default=15.0, help="give up if the first connect fails this long"
+    )
     p.add_argument("--show", action="store_true", help="print the view stored in --db and exit (no broker)")
     p.set_defaults(func=run)
 
@@ -98,12 +102,12 @@ def format_view(sites: list[SiteView]) -> str:
     """One line per site camera: availability, counts, the last status's key figures."""
     if not sites:
         return "no sites reported yet"
-    lines = [f"{'site/camera':28} {'avail':8} {'cross':>6} {'viol':>6} {'hist':>5} {'dup':>5} {'bad':>4}  status"]
+    lines = [
+        f"{'site/camera':28} {'avail':8} {'cross':>6} {'viol':>6} {'hist':>5} {'dup':>5} {'bad':>4}  status"
+    ]
     for s in sites:
         st = s.status or {}
-        status = (
-            f"{st.get('time', '')} fps={st.get('fps')} outbox={st.get('outbox_depth')}" if st else "-"
-        )
+        status = f"{st.get('time', '')} fps={st.get('fps')} outbox={st.get('outbox_depth')}" if st else "-"
         lines.append(
             f"{s.site + '/' + s.camera:28} {s.availability:8} {s.crossings:>6} {s.violations:>6} "
             f"{s.historical:>5} {s.duplicates:>5} {s.rejected:>4}  {status}"

@@ -68,7 +68,11 @@ class Collector:
             self._reject(site, camera, f"{kind}: does not match {schema}.json: {found[0]}")
             return
         if (payload["site"], payload["camera"]) != (site, camera):
-            self._reject(site, camera, f"{kind}: payload names {payload['site']}/{payload['camera']}, topic {site}/{camera}")
+            self._reject(
+                site,
+                camera,
+                f"{kind}: payload names {payload['site']}/{payload['camera']}, topic {site}/{camera}",
+            )
             return
         if schema == "event":
             if self.store.add_event(payload):
@@ -84,6 +88,10 @@ class Collector:
 
 def center_settings(url: str, client_id: str = "crossguard-center", **overrides: object) -> BrokerSettings:
     """A persistent session: the broker queues QoS 1 messages for the centre while it is away."""
-    options: dict[str, object] = {"clean_start": False, "session_expiry_s": 7 * 24 * 3600, "reconnect_max_s": 10.0}
+    options: dict[str, object] = {
+        "clean_start": False,
+        "session_expiry_s": 7 * 24 * 3600,
+        "reconnect_max_s": 10.0,
+    }
     options.update(overrides)
     return BrokerSettings.from_url(url, client_id, **options)

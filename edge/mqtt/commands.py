@@ -43,7 +43,9 @@ class CommandRouter:
 
     def register(self, name: str, handler: CommandHandler) -> None:
         if name not in ALLOWED_COMMANDS:
-            raise ValueError(f"command '{name}' is not allowed; allowed: {', '.join(sorted(ALLOWED_COMMANDS))}")
+            raise ValueError(
+                f"command '{name}' is not allowed; allowed: {', '.join(sorted(ALLOWED_COMMANDS))}"
+            )
         self._handlers[name] = handler
 
     def handle(self, name: str, raw: bytes) -> CommandAnswer:

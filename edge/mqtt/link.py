@@ -119,6 +119,16 @@ class Session(Protocol):
     def drained(self) -> bool: ...
 
 
+class Publisher(Protocol):
+    """The three things the rest of the box may do with a broker connection."""
+
+    def publish(self, topic: str, payload: str, *, retain: bool = False) -> bool: ...
+
+    def subscribe(self, topic_filter: str, handler: MessageHandler) -> None: ...
+
+    def stop(self, timeout: float | None = None) -> None: ...
+
+
 class NoSession:
     """A link that only subscribes and publishes directly (the collector)."""
 
@@ -207,13 +217,22 @@ class Link:
                 self._stop.wait(self._backoff.next())
 
     def _open(self) -> mqtt.Client | None:
-        client = make_client(self.settings)
+        try:
+            client = make_client(self.settings)
+        except (OSError, ValueError, ssl.SSLError) as exc:  # e.g. a CA or key file that is missing or not PEM
+            self._error(f"TLS files for {self.settings.url} unusable: {exc}")
+            return None
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
         try:
-            client.connect(self.settings.host, self.settings.port, self.settings.keepalive_s, **connect_kwargs(self.settings))
+            client.connect(
+                self.settings.host,
+                self.settings.port,
+                self.settings.keepalive_s,
+                **connect_kwargs(self.settings),
+            )
         except ssl.SSLCertVerificationError as exc:
             self._error(
                 f"TLS to {self.settings.url} failed: broker certificate not trusted ({exc.verify_message}); "

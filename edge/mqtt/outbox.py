@@ -8,6 +8,7 @@ cap is exceeded instead, with a warning). Status rows coalesce: one pending row 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -95,7 +96,9 @@ class Outbox:
         with self._lock, self._write(f"add {kind.value}"):
             self._db.execute("BEGIN IMMEDIATE")
             if coalesce_key is not None:
-                self._count -= self._db.execute("DELETE FROM outbox WHERE coalesce_key=?", (coalesce_key,)).rowcount
+                self._count -= self._db.execute(
+                    "DELETE FROM outbox WHERE coalesce_key=?", (coalesce_key,)
+                ).rowcount
             seq = self._db.execute(
                 "INSERT INTO outbox (kind, topic, payload, retain, coalesce_key, created_utc, event_utc)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -116,11 +119,20 @@ class Outbox:
                 (kind.value, excess),
             ).rowcount
             if dropped:
-                log.warning("outbox full (%d rows): dropped the %d oldest %s message(s)", self.max_rows, dropped, kind.value)
+                log.warning(
+                    "outbox full (%d rows): dropped the %d oldest %s message(s)",
+                    self.max_rows,
+                    dropped,
+                    kind.value,
+                )
             self._count -= dropped
             excess -= dropped
         if excess > 0:
-            log.warning("outbox holds %d rows, above its cap of %d: violations are never dropped", self._count, self.max_rows)
+            log.warning(
+                "outbox holds %d rows, above its cap of %d: violations are never dropped",
+                self._count,
+                self.max_rows,
+            )
 
     def pending(self, after_seq: int, limit: int, up_to_seq: int | None = None) -> list[OutboxRow]:
         """Rows with ``after_seq < seq (<= up_to_seq)``, oldest first."""
@@ -134,7 +146,15 @@ class Outbox:
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY seq LIMIT ?", (*args, limit)).fetchall()
         return [
-            OutboxRow(seq, MessageKind(kind), topic, payload, bool(retain), event_utc, None if hist is None else bool(hist))
+            OutboxRow(
+                seq,
+                MessageKind(kind),
+                topic,
+                payload,
+                bool(retain),
+                event_utc,
+                None if hist is None else bool(hist),
+            )
             for seq, kind, topic, payload, retain, event_utc, hist in rows
         ]
 
@@ -174,10 +194,8 @@ class Outbox:
 
     def _recount(self) -> None:
         """After a rolled-back transaction the cached row count may be off; read it again."""
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._count = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-        except sqlite3.Error:
-            pass
 
 
 class _WriteGuard:

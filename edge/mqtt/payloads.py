@@ -24,7 +24,11 @@ COMMAND_STATE_SCHEMA = "crossguard.command_state.v1"
 
 def iso_utc(epoch_s: float) -> str:
     """``2026-11-23T16:47:36.123Z``: UTC with milliseconds, the one time format on the wire."""
-    return datetime.fromtimestamp(epoch_s, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(epoch_s, timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def dumps(payload: Mapping[str, Any]) -> str:
@@ -49,7 +53,12 @@ class EvidenceFile:
     kind: EvidenceKind = EvidenceKind.OTHER
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256, "size": self.size, "kind": EvidenceKind(self.kind).value}
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "size": self.size,
+            "kind": EvidenceKind(self.kind).value,
+        }
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,10 @@ def status_payload(report: StatusReport, origin: Origin, outbox_depth: int) -> d
             "sources": [h.to_dict() for h in report.signal_sources],
         },
         "actuators": [h.to_dict() for h in report.actuators],
-        "storage": {"free_bytes": report.storage_free_bytes, "used_fraction": _round(report.storage_used_fraction)},
+        "storage": {
+            "free_bytes": report.storage_free_bytes,
+            "used_fraction": _round(report.storage_used_fraction),
+        },
         "outbox_depth": depth,
         "clock_offset_s": _round(report.clock_offset_s),
         "enforcement_enabled": report.enforcement_enabled,

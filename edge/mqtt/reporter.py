@@ -49,7 +49,9 @@ class Reporter:
         self.outbox = Outbox(outbox_path, config.outbox_max_rows, config.fsync) if self.enabled else None
         self.sender = (
             OutboxSender(
-                self.outbox, inflight=config.inflight, backlog_rate=config.backlog_rate,
+                self.outbox,
+                inflight=config.inflight,
+                backlog_rate=config.backlog_rate,
                 late_after_s=config.late_after_s,
             )
             if self.outbox is not None
@@ -110,7 +112,9 @@ class Reporter:
     def report_status(self, status: StatusReport) -> bool:
         """Queue the latest status, replacing any status not yet sent (retained on the broker)."""
         payload = dumps(status_payload(status, self.origin, self.outbox_depth))
-        return self._commit(MessageKind.STATUS, self.topics.status, payload, retain=True, coalesce_key="status")
+        return self._commit(
+            MessageKind.STATUS, self.topics.status, payload, retain=True, coalesce_key="status"
+        )
 
     def report_signal(self, change: SignalChange, utc: float) -> bool:
         payload = dumps(signal_payload(change, utc, self.origin))
@@ -172,4 +176,3 @@ def broker_settings(config: MqttConfig, origin: Origin, topics: Topics) -> Broke
         will=Will(topics.availability, OFFLINE, retain=True),
         birth=Will(topics.availability, ONLINE, retain=True),
     )
-

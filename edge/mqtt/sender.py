@@ -135,7 +135,9 @@ class OutboxSender:
         for rows in (backlog, live):
             for i, r in enumerate(rows):
                 if r.seq in decided:
-                    rows[i] = OutboxRow(r.seq, r.kind, r.topic, r.payload, r.retain, r.event_utc, decided[r.seq])
+                    rows[i] = OutboxRow(
+                        r.seq, r.kind, r.topic, r.payload, r.retain, r.event_utc, decided[r.seq]
+                    )
 
     def _send(self, client: mqtt.Client, row: OutboxRow) -> bool:
         payload = mark_historical(row.payload) if row.historical else row.payload

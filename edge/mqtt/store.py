@@ -97,17 +97,28 @@ class SqliteEventStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._ensure_site(site, camera)
-                new = self._db.execute(
-                    "INSERT INTO events (event_id, site, camera, type, decided_time, historical, received_utc, payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-                    (
-                        payload["id"], site, camera, payload["type"], payload["decided_time"],
-                        int(payload["historical"]), time.time(), json.dumps(payload, sort_keys=True),
-                    ),
-                ).rowcount == 1
+                new = (
+                    self._db.execute(
+                        "INSERT INTO events"
+                        " (event_id, site, camera, type, decided_time, historical, received_utc, payload)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                        (
+                            payload["id"],
+                            site,
+                            camera,
+                            payload["type"],
+                            payload["decided_time"],
+                            int(payload["historical"]),
+                            time.time(),
+                            json.dumps(payload, sort_keys=True),
+                        ),
+                    ).rowcount
+                    == 1
+                )
                 if not new:
                     self._db.execute(
-                        "UPDATE sites SET duplicates = duplicates + 1 WHERE site=? AND camera=?", (site, camera)
+                        "UPDATE sites SET duplicates = duplicates + 1 WHERE site=? AND camera=?",
+                        (site, camera),
                     )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -119,7 +130,9 @@ class SqliteEventStore:
         self._update(site, camera, "availability=?, availability_utc=?", (value, time.time()))
 
     def set_status(self, site: str, camera: str, payload: dict[str, Any]) -> None:
-        self._update(site, camera, "status=?, status_utc=?", (json.dumps(payload, sort_keys=True), time.time()))
+        self._update(
+            site, camera, "status=?, status_utc=?", (json.dumps(payload, sort_keys=True), time.time())
+        )
 
     def note_rejected(self, site: str, camera: str, reason: str) -> None:
         self._update(site, camera, "rejected = rejected + 1, last_rejection=?", (reason[:500],))
@@ -136,9 +149,17 @@ class SqliteEventStore:
             ).fetchall()
         return [
             SiteView(
-                site=r[0], camera=r[1], availability=r[2], availability_utc=r[3],
-                status=json.loads(r[4]) if r[4] else None, duplicates=r[5], rejected=r[6], last_rejection=r[7],
-                crossings=r[8], violations=r[9], historical=r[10],
+                site=r[0],
+                camera=r[1],
+                availability=r[2],
+                availability_utc=r[3],
+                status=json.loads(r[4]) if r[4] else None,
+                duplicates=r[5],
+                rejected=r[6],
+                last_rejection=r[7],
+                crossings=r[8],
+                violations=r[9],
+                historical=r[10],
             )
             for r in rows
         ]
@@ -148,7 +169,9 @@ class SqliteEventStore:
         if site is not None:
             sql, args = sql + " WHERE site=?", [site]
         with self._lock:
-            rows = self._db.execute(sql + " ORDER BY decided_time DESC, event_id LIMIT ?", (*args, limit)).fetchall()
+            rows = self._db.execute(
+                sql + " ORDER BY decided_time DESC, event_id LIMIT ?", (*args, limit)
+            ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
     def event_ids(self) -> list[str]:
@@ -160,14 +183,18 @@ class SqliteEventStore:
             self._db.close()
 
     def _ensure_site(self, site: str, camera: str) -> None:
-        self._db.execute("INSERT INTO sites (site, camera) VALUES (?, ?) ON CONFLICT DO NOTHING", (site, camera))
+        self._db.execute(
+            "INSERT INTO sites (site, camera) VALUES (?, ?) ON CONFLICT DO NOTHING", (site, camera)
+        )
 
     def _update(self, site: str, camera: str, assignments: str, values: tuple[Any, ...]) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._ensure_site(site, camera)
-                self._db.execute(f"UPDATE sites SET {assignments} WHERE site=? AND camera=?", (*values, site, camera))
+                self._db.execute(
+                    f"UPDATE sites SET {assignments} WHERE site=? AND camera=?", (*values, site, camera)
+                )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

@@ -1,4 +1,4 @@
-"""Topic layout: ``<prefix>/<site>/<camera>/<kind>``, commands at ``.../<command>/set`` → ``.../<command>/state``."""
+"""MQTT topics: ``<prefix>/<site>/<camera>/<kind>``; ``<name>/set`` commands answered on ``<name>/state``."""
 
 from __future__ import annotations
 

@@ -18,7 +18,12 @@ SITE_ID, CAMERA_ID = "elm-5th", "cam1"
 
 
 def site_dict(broker: Mosquitto | None, **mqtt: Any) -> dict[str, Any]:
-    section: dict[str, Any] = {"enabled": True, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0, "flush_timeout_s": 3}
+    section: dict[str, Any] = {
+        "enabled": True,
+        "reconnect_min_s": 0.2,
+        "reconnect_max_s": 1.0,
+        "flush_timeout_s": 3,
+    }
     if broker is not None:
         section.update(host="127.0.0.1", port=broker.port)
     section.update(mqtt)
@@ -44,19 +49,38 @@ def site_config(broker: Mosquitto | None, **mqtt: Any) -> SiteConfig:
     return SiteConfig.model_validate(site_dict(broker, **mqtt))
 
 
-def make_event(n: int, kind: EventType = EventType.VIOLATION, decided_utc: float | None = None) -> CrossingEvent:
+def make_event(
+    n: int, kind: EventType = EventType.VIOLATION, decided_utc: float | None = None
+) -> CrossingEvent:
     """Event number ``n``: distinct, stable id; decided now unless told otherwise."""
     decided = time.time() if decided_utc is None else decided_utc
     entry = decided - 1.5
     return CrossingEvent(
         event_id=event_id(SITE_ID, CAMERA_ID, "north", kind, 1_700_000_000.0 + n, n),
-        type=kind, site_id=SITE_ID, camera_id=CAMERA_ID, crosswalk_id="north", signal_group="P1",
-        track_id=n, direction="west->east", from_curb="west", to_curb="east",
-        entry_frame=100, entry_t=10.0, entry_utc=entry, decided_frame=120, decided_t=11.5, decided_utc=decided,
+        type=kind,
+        site_id=SITE_ID,
+        camera_id=CAMERA_ID,
+        crosswalk_id="north",
+        signal_group="P1",
+        track_id=n,
+        direction="west->east",
+        from_curb="west",
+        to_curb="east",
+        entry_frame=100,
+        entry_t=10.0,
+        entry_utc=entry,
+        decided_frame=120,
+        decided_t=11.5,
+        decided_utc=decided,
         signal_state=SignalState.DONT_WALK if kind == EventType.VIOLATION else SignalState.WALK,
-        signal_since_t=2.0, since_dont_walk_s=8.0 if kind == EventType.VIOLATION else None,
-        enforced=kind == EventType.VIOLATION, entry_observed=True, reason="entered on DONT_WALK",
-        foot_point=(320.0, 400.0), box=(300.0, 200.0, 340.0, 400.0), score=0.87,
+        signal_since_t=2.0,
+        since_dont_walk_s=8.0 if kind == EventType.VIOLATION else None,
+        enforced=kind == EventType.VIOLATION,
+        entry_observed=True,
+        reason="entered on DONT_WALK",
+        foot_point=(320.0, 400.0),
+        box=(300.0, 200.0, 340.0, 400.0),
+        score=0.87,
     )
 
 
@@ -93,7 +117,9 @@ class Recorder:
 
         self.messages: list[tuple[str, bytes, bool]] = []
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        self._client.on_message = lambda _c, _u, m: self.messages.append((m.topic, bytes(m.payload), bool(m.retain)))
+        self._client.on_message = lambda _c, _u, m: self.messages.append(
+            (m.topic, bytes(m.payload), bool(m.retain))
+        )
         self._client.connect("127.0.0.1", broker.port)
         self._client.subscribe(topic_filter, qos=1)
         self._client.loop_start()

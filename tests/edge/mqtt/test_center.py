@@ -12,7 +12,7 @@ import pytest
 
 from edge.cli import CommandError
 from edge.commands import center
-from edge.mqtt.payloads import dumps, event_payload, Origin
+from edge.mqtt.payloads import Origin, dumps, event_payload
 from edge.mqtt.store import SqliteEventStore
 from tests.edge.mqtt.builders import CAMERA_ID, SITE_ID, Recorder, evidence_for, make_event, wait_for
 from tests.mosquitto import free_port
@@ -34,8 +34,20 @@ def event_bytes(n: int, historical: bool = False) -> bytes:
 
 def test_center_stores_each_event_once_and_serves_the_view(mosquitto, tmp_path, capsys):
     db, port = tmp_path / "center.db", free_port()
-    args = center_args("--broker", mosquitto.url, "--db", str(db), "--client-id", "cli-center",
-                       "--http", str(port), "--interval", "0", "--duration", "4")
+    args = center_args(
+        "--broker",
+        mosquitto.url,
+        "--db",
+        str(db),
+        "--client-id",
+        "cli-center",
+        "--http",
+        str(port),
+        "--interval",
+        "0",
+        "--duration",
+        "4",
+    )
     runner = threading.Thread(target=center.run, args=(args,))
     runner.start()
     time.sleep(1.0)
@@ -72,8 +84,14 @@ def test_center_stores_each_event_once_and_serves_the_view(mosquitto, tmp_path, 
 
 def test_center_with_wrong_ca_fails_with_a_clear_error(mosquitto, tmp_path):
     args = center_args(
-        "--broker", f"mqtts://{mosquitto.username}:{mosquitto.password}@127.0.0.1:{mosquitto.tls_port}",
-        "--ca", str(mosquitto.wrong_ca_file), "--db", str(tmp_path / "c.db"), "--connect-timeout", "3",
+        "--broker",
+        f"mqtts://{mosquitto.username}:{mosquitto.password}@127.0.0.1:{mosquitto.tls_port}",
+        "--ca",
+        str(mosquitto.wrong_ca_file),
+        "--db",
+        str(tmp_path / "c.db"),
+        "--connect-timeout",
+        "3",
     )
     with pytest.raises(CommandError, match="certificate not trusted"):
         center.run(args)
@@ -81,9 +99,18 @@ def test_center_with_wrong_ca_fails_with_a_clear_error(mosquitto, tmp_path):
 
 def test_center_over_tls_with_the_right_ca(mosquitto, tmp_path):
     args = center_args(
-        "--broker", f"mqtts://{mosquitto.username}:{mosquitto.password}@127.0.0.1:{mosquitto.tls_port}",
-        "--ca", str(mosquitto.ca_file), "--db", str(tmp_path / "c.db"), "--duration", "0.5", "--interval", "0",
-        "--client-id", "tls-center",
+        "--broker",
+        f"mqtts://{mosquitto.username}:{mosquitto.password}@127.0.0.1:{mosquitto.tls_port}",
+        "--ca",
+        str(mosquitto.ca_file),
+        "--db",
+        str(tmp_path / "c.db"),
+        "--duration",
+        "0.5",
+        "--interval",
+        "0",
+        "--client-id",
+        "tls-center",
     )
     assert center.run(args) == 0
 

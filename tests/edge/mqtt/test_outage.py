@@ -64,9 +64,9 @@ def test_box_killed_mid_publish_loses_nothing_and_duplicates_nothing(private_mos
     committed += _drain_stdout(first)
     left_behind = _outbox_rows(data)
     assert left_behind > 0, "the kill did not land mid-publish"
-    assert wait_for(lambda: collector.store.sites() and collector.store.sites()[0].availability == "offline"), (
-        "no Last Will after kill -9"
-    )
+    assert wait_for(
+        lambda: collector.store.sites() and collector.store.sites()[0].availability == "offline"
+    ), "no Last Will after kill -9"
 
     second = _box(site_file, data, start=5000, count=20, interval=0.0)
     lines = _read_until(second, lambda lines: "drained" in lines)
@@ -87,9 +87,21 @@ def test_box_killed_mid_publish_loses_nothing_and_duplicates_nothing(private_mos
 
 def _box(site_file: Path, data: Path, start: int, count: int, interval: float) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.edge.mqtt.box_process", str(site_file), str(data), str(start), str(count),
-         str(interval)],
-        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.edge.mqtt.box_process",
+            str(site_file),
+            str(data),
+            str(start),
+            str(count),
+            str(interval),
+        ],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
 
 

@@ -73,7 +73,7 @@ def test_unwritable_location_is_a_clear_error(tmp_path):
 def test_write_failure_names_the_file_and_keeps_the_count(tmp_path):
     box = Outbox(tmp_path / "o.sqlite")
     box.add(V, "t", "v1")
-    box._db.execute("PRAGMA query_only=1")  # every write now fails inside sqlite  # noqa: SLF001
+    box._db.execute("PRAGMA query_only=1")  # every write now fails inside sqlite
     with pytest.raises(OutboxError, match=r"o\.sqlite: add violation failed"):
         box.add(V, "t", "v2")
     assert len(box) == 1

@@ -37,11 +37,19 @@ def recorder(mosquitto: Mosquitto):
 
 def status_report() -> StatusReport:
     return StatusReport(
-        utc=time.time(), fps=14.8, inference_ms=21.4, frames_dropped=3,
+        utc=time.time(),
+        fps=14.8,
+        inference_ms=21.4,
+        frames_dropped=3,
         signal_states={"P1": SignalState.DONT_WALK},
         signal_sources=[ComponentHealth("timeline", True)],
-        actuators=[ComponentHealth("speaker", True), ComponentHealth("led", False, "no reply on /dev/ttyUSB0")],
-        storage_free_bytes=12_000_000_000, storage_used_fraction=0.41, clock_offset_s=-0.012,
+        actuators=[
+            ComponentHealth("speaker", True),
+            ComponentHealth("led", False, "no reply on /dev/ttyUSB0"),
+        ],
+        storage_free_bytes=12_000_000_000,
+        storage_used_fraction=0.41,
+        clock_offset_s=-0.012,
     )
 
 
@@ -89,7 +97,7 @@ def test_status_is_retained_and_coalesced(mosquitto, tmp_path):
     late = Recorder(mosquitto, f"{BASE}/status")  # subscribes afterwards: gets the retained copy
     try:
         assert wait_for(lambda: late.messages)
-        topic, payload, retained = late.messages[0]
+        _topic, payload, retained = late.messages[0]
         assert retained and json.loads(payload)["fps"] == 12.0
     finally:
         late.close()
@@ -162,21 +170,26 @@ def test_tls_with_password_and_client_certificate(mosquitto, recorder, tmp_path)
         mosquitto, port=mosquitto.tls_port, tls=tls, username=mosquitto.username, password=mosquitto.password
     )
     with_cert = site_config(
-        mosquitto, port=mosquitto.mtls_port, client_id="cert-box",
+        mosquitto,
+        port=mosquitto.mtls_port,
+        client_id="cert-box",
         tls={**tls, "cert_file": str(mosquitto.client.cert_file), "key_file": str(mosquitto.client.key_file)},
     )
     for n, config in enumerate((with_password, with_cert)):
         reporter = running_reporter(config, tmp_path / str(n))
         reporter.report_event(make_event(100 + n))
-        assert wait_for(lambda: reporter.outbox_depth == 0)
+        assert wait_for(lambda r=reporter: r.outbox_depth == 0)
         reporter.stop()
     assert len(recorder.payloads("/events")) == 2
 
 
 def test_tls_with_wrong_ca_fails_cleanly_with_a_clear_error(mosquitto, tmp_path):
     config = site_config(
-        mosquitto, port=mosquitto.tls_port, tls={"ca_file": str(mosquitto.wrong_ca_file)},
-        username=mosquitto.username, password=mosquitto.password,
+        mosquitto,
+        port=mosquitto.tls_port,
+        tls={"ca_file": str(mosquitto.wrong_ca_file)},
+        username=mosquitto.username,
+        password=mosquitto.password,
     )
     reporter = Reporter.from_config(config, tmp_path)
     reporter.start()
@@ -191,8 +204,11 @@ def test_tls_with_wrong_ca_fails_cleanly_with_a_clear_error(mosquitto, tmp_path)
 
 def test_wrong_password_is_reported_not_raised(mosquitto, tmp_path):
     config = site_config(
-        mosquitto, port=mosquitto.tls_port, tls={"ca_file": str(mosquitto.ca_file)},
-        username=mosquitto.username, password="wrong",
+        mosquitto,
+        port=mosquitto.tls_port,
+        tls={"ca_file": str(mosquitto.ca_file)},
+        username=mosquitto.username,
+        password="wrong",
     )
     reporter = Reporter.from_config(config, tmp_path)
     reporter.start()
@@ -204,7 +220,7 @@ def test_wrong_password_is_reported_not_raised(mosquitto, tmp_path):
 def test_last_will_is_published_when_the_connection_dies(mosquitto, recorder, tmp_path):
     reporter = running_reporter(site_config(mosquitto, client_id="will-box", keepalive_s=5), tmp_path)
     assert wait_for(lambda: recorder.payloads("/availability") == [b"online"])
-    reporter.link._client.socket().close()  # the box vanishes without a DISCONNECT  # noqa: SLF001
+    reporter.link._client.socket().close()  # the box vanishes without a DISCONNECT
     assert wait_for(lambda: b"offline" in recorder.payloads("/availability"), timeout=15)
     assert wait_for(lambda: recorder.payloads("/availability")[-1] == b"online", timeout=15)  # it came back
     reporter.stop()
@@ -253,7 +269,9 @@ def test_backlog_goes_in_order_at_a_bounded_rate_and_new_events_overtake_it(mosq
 
 
 def test_backlog_rate_is_bounded(mosquitto, recorder, tmp_path):
-    reporter = Reporter.from_config(site_config(mosquitto, client_id="rate-box", backlog_rate=100, fsync=False), tmp_path)
+    reporter = Reporter.from_config(
+        site_config(mosquitto, client_id="rate-box", backlog_rate=100, fsync=False), tmp_path
+    )
     for n in range(200):
         reporter.report_event(make_event(n, EventType.CROSSING))
     reporter.start()
@@ -263,3 +281,14 @@ def test_backlog_rate_is_bounded(mosquitto, recorder, tmp_path):
     elapsed = time.monotonic() - first
     reporter.stop()
     assert elapsed > 1.4  # 200 messages at 100/s with a 25-message burst allowance: about 1.75 s
+
+
+def test_missing_ca_file_is_reported_not_raised(mosquitto, tmp_path):
+    missing = tmp_path / "no-such-ca.pem"
+    config = site_config(mosquitto, port=mosquitto.tls_port, tls={"ca_file": str(missing)})
+    reporter = Reporter.from_config(config, tmp_path)
+    reporter.start()
+    assert wait_for(lambda: reporter.last_error, timeout=10)
+    assert "TLS files" in reporter.last_error and "No such file" in reporter.last_error
+    assert reporter.link._thread.is_alive()  # still retrying
+    reporter.stop()
