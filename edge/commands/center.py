@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--client-id", default="crossguard-center", help="MQTT client id; keep it fixed (persistent session)"
     )
+    p.add_argument(
+        "--share", metavar="GROUP", help="split events with other centres in this shared-subscription group"
+    )
     p.add_argument("--ca", type=Path, help="CA file for mqtts:// (default: system CAs)")
     p.add_argument("--cert", type=Path, help="client certificate (PEM) for mqtts://")
     p.add_argument("--key", type=Path, help="client key (PEM) for mqtts://")
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace, store: EventStore) -> int:
-    collector = Collector(store, _settings(args), prefix=args.prefix)
+    collector = Collector(store, _settings(args), prefix=args.prefix, share=args.share)
     server = _serve_http(store, args.http) if args.http else None
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():

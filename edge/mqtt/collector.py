@@ -22,14 +22,23 @@ AVAILABILITY_VALUES = ("online", "offline")
 
 
 class Collector:
-    def __init__(self, store: EventStore, settings: BrokerSettings, prefix: str = "crossguard") -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        settings: BrokerSettings,
+        prefix: str = "crossguard",
+        share: str | None = None,
+    ) -> None:
         self.store = store
         self.prefix = prefix
         self.link = Link(settings, name="center")
         self.stored = 0
         self.on_change: Callable[[], None] | None = None
-        for topic_filter in collector_filters(prefix).values():
-            self.link.subscribe(topic_filter, self.handle)
+        for kind, topic_filter in collector_filters(prefix).items():
+            # Several centres in one share group split the events between them; availability and
+            # status are small and retained, so every centre takes all of them.
+            shared = share is not None and kind == "events"
+            self.link.subscribe(f"$share/{share}/{topic_filter}" if shared else topic_filter, self.handle)
 
     def start(self) -> None:
         self.link.start()

@@ -293,7 +293,8 @@ class Link:
     # --- paho callbacks (link thread) ------------------------------------------------------
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if getattr(reason, "is_failure", False):
-            self._error(f"broker {self.settings.url} refused the connection: {reason}")
+            hint = " (check the user name and password)" if "authori" in str(reason).lower() else ""
+            self._error(f"broker {self.settings.url} refused the connection: {reason}{hint}")
             return
         log.info("%s: connected to %s", self._name, self.settings.url)
         birth = self.settings.birth
@@ -321,7 +322,8 @@ class Link:
 
     def _on_message(self, client: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         handler = next(
-            (h for f, h in self._subscriptions.items() if mqtt.topic_matches_sub(f, message.topic)), None
+            (h for f, h in self._subscriptions.items() if mqtt.topic_matches_sub(unshared(f), message.topic)),
+            None,
         )
         try:
             if handler is not None:
@@ -331,6 +333,13 @@ class Link:
             log.exception("%s: handling a message on %s failed", self._name, message.topic)
             return
         client.ack(message.mid, message.qos)
+
+
+def unshared(topic_filter: str) -> str:
+    """``$share/<group>/<filter>`` → ``<filter>``: what incoming topics are matched against."""
+    if topic_filter.startswith("$share/"):
+        return topic_filter.split("/", 2)[2]
+    return topic_filter
 
 
 def make_client(settings: BrokerSettings) -> mqtt.Client:

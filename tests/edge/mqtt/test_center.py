@@ -130,3 +130,30 @@ def test_center_bad_arguments(tmp_path, argv, message):
         argv += ["--db", str(tmp_path / "c.db")]
     with pytest.raises(CommandError, match=message):
         center.run(center_args(*argv))
+
+
+def test_centres_in_a_share_group_split_the_events_and_store_each_once(mosquitto, tmp_path):
+    from edge.mqtt.collector import Collector, center_settings
+
+    db = tmp_path / "shared.db"
+    centres = [
+        Collector(SqliteEventStore(db), center_settings(mosquitto.url, f"share-{n}"), share="centre")
+        for n in (1, 2)
+    ]
+    for centre in centres:
+        centre.start()
+        assert centre.link.wait_connected(10)
+    time.sleep(0.3)
+    sender = Recorder(mosquitto, "nothing/#")
+    try:
+        for n in range(40):
+            sender.publish(f"{BASE}/events", event_bytes(500 + n))
+        assert wait_for(lambda: sum(c.stored for c in centres) == 40)
+    finally:
+        sender.close()
+        for centre in centres:
+            centre.stop()
+    assert all(c.stored > 0 for c in centres)  # both took a share
+    store = SqliteEventStore(db)
+    assert len(store.event_ids()) == 40 and store.sites()[0].duplicates == 0
+    store.close()
