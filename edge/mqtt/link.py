@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
 LOOP_TIMEOUT_S = 0.05  # how long one network-loop pass may wait; bounds the latency of new outbox rows
+CONNACK_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,7 @@ class Link:
         return client
 
     def _serve(self, client: mqtt.Client) -> None:
+        connack_deadline = time.monotonic() + CONNACK_TIMEOUT_S
         while True:
             if self._stop.is_set():
                 self._close(client)
@@ -260,6 +262,10 @@ class Link:
                 break
             if self.state.connected:
                 self.session.pump(client)
+            elif time.monotonic() > connack_deadline:  # TCP is up but the broker never answered CONNECT
+                self._error(f"broker {self.settings.url} sent no CONNACK within {CONNACK_TIMEOUT_S:g} s")
+                client.disconnect()
+                break
         self._mark_down()
 
     def _close(self, client: mqtt.Client) -> None:
