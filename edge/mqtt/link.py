@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
 LOOP_TIMEOUT_S = 0.05  # how long one network-loop pass may wait; bounds the latency of new outbox rows
-CONNACK_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,7 @@ class BrokerSettings:
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
     max_inflight: int = 100
+    connack_timeout_s: float = 15.0
     will: Will | None = None
     birth: Will | None = None
 
@@ -250,7 +250,7 @@ class Link:
         return client
 
     def _serve(self, client: mqtt.Client) -> None:
-        connack_deadline = time.monotonic() + CONNACK_TIMEOUT_S
+        connack_deadline = time.monotonic() + self.settings.connack_timeout_s
         while True:
             if self._stop.is_set():
                 self._close(client)
@@ -263,7 +263,9 @@ class Link:
             if self.state.connected:
                 self.session.pump(client)
             elif time.monotonic() > connack_deadline:  # TCP is up but the broker never answered CONNECT
-                self._error(f"broker {self.settings.url} sent no CONNACK within {CONNACK_TIMEOUT_S:g} s")
+                self._error(
+                    f"broker {self.settings.url} sent no CONNACK within {self.settings.connack_timeout_s:g} s"
+                )
                 client.disconnect()
                 break
         self._mark_down()

@@ -68,6 +68,8 @@ class Outbox:
         self.path = Path(path)
         self.max_rows = max_rows
         self._lock = threading.Lock()
+        self.dropped: dict[MessageKind, int] = {}
+        self._last_warning = -1e9
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -118,21 +120,23 @@ class Outbox:
                 "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE kind=? ORDER BY seq LIMIT ?)",
                 (kind.value, excess),
             ).rowcount
-            if dropped:
-                log.warning(
-                    "outbox full (%d rows): dropped the %d oldest %s message(s)",
-                    self.max_rows,
-                    dropped,
-                    kind.value,
-                )
+            self.dropped[kind] = self.dropped.get(kind, 0) + dropped
             self._count -= dropped
             excess -= dropped
-        if excess > 0:
-            log.warning(
-                "outbox holds %d rows, above its cap of %d: violations are never dropped",
-                self._count,
-                self.max_rows,
-            )
+        self._warn_full(over_cap=excess > 0)
+
+    def _warn_full(self, over_cap: bool) -> None:
+        """At most one warning a minute: a full outbox stays full for a while."""
+        now = time.monotonic()
+        if now - self._last_warning < 60:
+            return
+        self._last_warning = now
+        dropped = ", ".join(f"{n} {k.value}" for k, n in self.dropped.items() if n) or "nothing"
+        log.warning(
+            "outbox %s is at its cap of %d rows; dropped so far: %s", self.path, self.max_rows, dropped
+        )
+        if over_cap:
+            log.warning("outbox holds %d rows, above its cap: violations are never dropped", self._count)
 
     def pending(self, after_seq: int, limit: int, up_to_seq: int | None = None) -> list[OutboxRow]:
         """Rows with ``after_seq < seq (<= up_to_seq)``, oldest first."""

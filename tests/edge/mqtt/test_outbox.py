@@ -53,6 +53,7 @@ def test_size_cap_drops_signal_then_crossings_never_violations(tmp_path):
     rows = kinds(box)
     assert not any(r.startswith(("signal", "crossing")) for r in rows)
     assert len(rows) == 130  # over the cap rather than dropping a violation
+    assert box.dropped == {G: 40, S: 0, C: 40}
 
 
 def test_historical_decision_is_recorded_once(tmp_path):
