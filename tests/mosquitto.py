@@ -7,7 +7,13 @@ the broker, ``private_mosquitto`` (one per test). Import ``Mosquitto`` directly 
     with Mosquitto(tmp_path) as broker:
         ... broker.port, broker.tls_port, broker.ca_file, broker.username/password ...
 
-The TLS listener requires a user name and password; the plain one allows anonymous clients.
+To use the fixtures in another test folder, import them in its conftest.py:
+
+    from tests.mosquitto import mosquitto, private_mosquitto  # noqa: F401
+
+Listeners: ``port`` (plain, anonymous), ``tls_port`` (TLS, user name and password required) and
+``mtls_port`` (TLS, client certificate required; ``client`` holds one signed by the test CA).
+``wrong_ca_file`` is a CA that did not sign the broker's certificate.
 Persistence is on, so QoS 1 sessions survive ``stop()``/``start()``.
 """
 

@@ -41,6 +41,11 @@ ONLINE, OFFLINE = "online", "offline"
 
 
 class Reporter:
+    """Durable MQTT reporting for one site camera; does nothing when ``mqtt.enabled`` is false.
+
+    Constructing it opens the outbox and raises ``OutboxError`` naming the file when it cannot.
+    """
+
     def __init__(self, config: MqttConfig, origin: Origin, outbox_path: Path) -> None:
         self.config = config
         self.origin = origin

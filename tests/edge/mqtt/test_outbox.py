@@ -71,6 +71,13 @@ def test_unwritable_location_is_a_clear_error(tmp_path):
         Outbox(blocker / "outbox.sqlite")
 
 
+def test_corrupt_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "outbox.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(OutboxError, match=r"outbox\.sqlite: cannot open: file is not a database"):
+        Outbox(path)
+
+
 def test_write_failure_names_the_file_and_keeps_the_count(tmp_path):
     box = Outbox(tmp_path / "o.sqlite")
     box.add(V, "t", "v1")
