@@ -52,12 +52,23 @@ class EvidenceFile:
     size: int
     kind: EvidenceKind = EvidenceKind.OTHER
 
+    def __post_init__(self) -> None:
+        # Checked here, at the source: the centre rejects an event whose file list breaks the schema.
+        parts = self.path.split("/")
+        if not self.path or self.path.startswith("/") or "\\" in self.path or ".." in parts:
+            raise ValueError(f"evidence path '{self.path}' must be relative, '/'-separated, without '..'")
+        if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
+            raise ValueError(f"evidence sha256 for '{self.path}' must be 64 lower-case hex digits")
+        if self.size < 0:
+            raise ValueError(f"evidence size for '{self.path}' is negative")
+        object.__setattr__(self, "kind", EvidenceKind(self.kind))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "sha256": self.sha256,
             "size": self.size,
-            "kind": EvidenceKind(self.kind).value,
+            "kind": self.kind.value,
         }
 
 

@@ -11,6 +11,7 @@ from edge.events import EventType
 from edge.mqtt.payloads import (
     CommandResult,
     ComponentHealth,
+    EvidenceFile,
     Origin,
     StatusReport,
     command_state_payload,
@@ -102,3 +103,24 @@ def test_every_schema_file_is_known_and_shipped():
     assert sorted(p.stem for p in SCHEMA_DIR.glob("*.json")) == sorted(KINDS)
     for kind in KINDS:
         assert load_schema(kind)["$schema"].endswith("2020-12/schema")
+
+
+@pytest.mark.parametrize(
+    ("path", "sha", "size", "message"),
+    [
+        ("/abs/clip.mp4", "a" * 64, 1, "relative"),
+        ("a/../../clip.mp4", "a" * 64, 1, "relative"),
+        ("a\\clip.mp4", "a" * 64, 1, "relative"),
+        ("", "a" * 64, 1, "relative"),
+        ("a/clip.mp4", "A" * 64, 1, "hex"),
+        ("a/clip.mp4", "a" * 63, 1, "hex"),
+        ("a/clip.mp4", "a" * 64, -1, "negative"),
+    ],
+)
+def test_bad_evidence_files_are_refused_where_they_are_made(path, sha, size, message):
+    with pytest.raises(ValueError, match=message):
+        EvidenceFile(path, sha, size)
+
+
+def test_evidence_kind_accepts_its_string_form():
+    assert EvidenceFile("a/b.jpg", "0" * 64, 5, "snapshot").to_dict()["kind"] == "snapshot"  # type: ignore[arg-type]
