@@ -8,6 +8,7 @@ dies with the connection and the owner's ``Session`` re-sends from its own durab
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import ssl
 import threading
@@ -172,14 +173,19 @@ class Link:
         self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
         self._on_stopping: Callable[[mqtt.Client], mqtt.MQTTMessageInfo | None] | None = None
         self._stop_timeout = 5.0
+        self._direct: queue.SimpleQueue[tuple[str, str, bool]] = queue.SimpleQueue()
 
     # --- publisher interface ---------------------------------------------------------------
     def publish(self, topic: str, payload: str, *, retain: bool = False) -> bool:
-        """Best effort, QoS 1, now: for replies and availability. Durable messages go through the outbox."""
-        client = self._client
-        if client is None or not self.state.connected:
+        """Best effort, QoS 1, from any thread: for command answers. Durable messages use the outbox.
+
+        The message is handed to the link thread (paho writes to the socket from the publishing
+        thread when no paho loop thread runs); False when there is no connection to send it on.
+        """
+        if not self.state.connected:
             return False
-        return client.publish(topic, payload, qos=1, retain=retain).rc == mqtt.MQTT_ERR_SUCCESS
+        self._direct.put((topic, payload, retain))
+        return True
 
     def subscribe(self, topic_filter: str, handler: MessageHandler) -> None:
         """Subscribe now and on every reconnect. Call before ``start`` (or accept a subscribe race)."""
@@ -261,6 +267,7 @@ class Link:
                     self._error(f"connection to {self.settings.url} lost: {mqtt.error_string(rc)}")
                 break
             if self.state.connected:
+                self._send_direct(client)
                 self.session.pump(client)
             elif time.monotonic() > connack_deadline:  # TCP is up but the broker never answered CONNECT
                 self._error(
@@ -269,6 +276,14 @@ class Link:
                 client.disconnect()
                 break
         self._mark_down()
+
+    def _send_direct(self, client: mqtt.Client) -> None:
+        while True:
+            try:
+                topic, payload, retain = self._direct.get_nowait()
+            except queue.Empty:
+                return
+            client.publish(topic, payload, qos=1, retain=retain)
 
     def _close(self, client: mqtt.Client) -> None:
         """Clean stop: let the session drain, publish the stop message, then DISCONNECT (no Last Will)."""
