@@ -10,6 +10,7 @@ from edge.config.base import StrictModel
 from edge.config.camera import CameraConfig
 from edge.config.crosswalk import CrosswalkConfig
 from edge.config.detector import DetectorConfig
+from edge.config.mqtt import MqttConfig
 from edge.config.signal import SignalConfig
 from edge.config.tracker import TrackerConfig
 
@@ -40,6 +41,7 @@ class SiteConfig(StrictModel):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     crosswalks: list[CrosswalkConfig] = Field(..., min_length=1)
     signal: SignalConfig = Field(default_factory=SignalConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
 
     @model_validator(mode="after")
     def _unique_crosswalk_ids(self) -> SiteConfig:
