@@ -11,6 +11,7 @@ from edge.config.base import StrictModel
 from edge.config.camera import CameraConfig
 from edge.config.crosswalk import CrosswalkConfig
 from edge.config.detector import DetectorConfig
+from edge.config.mqtt import MqttConfig
 from edge.config.signal import SignalConfig
 from edge.config.tracker import TrackerConfig
 
@@ -41,6 +42,7 @@ class SiteConfig(StrictModel):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     crosswalks: list[CrosswalkConfig] = Field(..., min_length=1)
     signal: SignalConfig = Field(default_factory=SignalConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
     actuators: ActuatorsConfig = Field(default_factory=ActuatorsConfig)
 
     @model_validator(mode="after")
