@@ -71,9 +71,7 @@ def make_ca(folder: Path, name: str) -> tuple[CertSet, object, object]:
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -83,9 +81,7 @@ def make_ca(folder: Path, name: str) -> tuple[CertSet, object, object]:
     return CertSet(ca_file, ca_file, ca_file), key, cert
 
 
-def issue_cert(
-    folder: Path, name: str, ca_key: object, ca_cert: object, ca_file: Path, server: bool
-) -> CertSet:
+def issue_cert(folder: Path, name: str, ca_key: object, ca_cert: object, ca_file: Path, server: bool) -> CertSet:
     """A leaf certificate signed by the CA: for 127.0.0.1/localhost (server) or a client."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -112,18 +108,14 @@ def issue_cert(
     )
     if server:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]),
             critical=False,
         )
     cert = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
     cert_file, key_file = folder / f"{name}.crt", folder / f"{name}.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     key_file.chmod(0o600)
     return CertSet(ca_file, cert_file, key_file)
@@ -209,9 +201,7 @@ use_identity_as_username true
             while not _accepts(port):
                 if self._proc.poll() is not None:
                     err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
-                    raise RuntimeError(
-                        f"mosquitto exited ({self._proc.returncode}): {err}\n{self.log_tail()}"
-                    )
+                    raise RuntimeError(f"mosquitto exited ({self._proc.returncode}): {err}\n{self.log_tail()}")
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"mosquitto did not listen on {HOST}:{port}\n{self.log_tail()}")
                 time.sleep(0.05)

@@ -49,9 +49,7 @@ def site_config(broker: Mosquitto | None, **mqtt: Any) -> SiteConfig:
     return SiteConfig.model_validate(site_dict(broker, **mqtt))
 
 
-def make_event(
-    n: int, kind: EventType = EventType.VIOLATION, decided_utc: float | None = None
-) -> CrossingEvent:
+def make_event(n: int, kind: EventType = EventType.VIOLATION, decided_utc: float | None = None) -> CrossingEvent:
     """Event number ``n``: distinct, stable id; decided now unless told otherwise."""
     decided = time.time() if decided_utc is None else decided_utc
     entry = decided - 1.5
@@ -117,9 +115,7 @@ class Recorder:
 
         self.messages: list[tuple[str, bytes, bool]] = []
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        self._client.on_message = lambda _c, _u, m: self.messages.append(
-            (m.topic, bytes(m.payload), bool(m.retain))
-        )
+        self._client.on_message = lambda _c, _u, m: self.messages.append((m.topic, bytes(m.payload), bool(m.retain)))
         self._client.connect("127.0.0.1", broker.port)
         self._client.subscribe(topic_filter, qos=1)
         self._client.loop_start()

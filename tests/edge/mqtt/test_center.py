@@ -137,8 +137,7 @@ def test_centres_in_a_share_group_split_the_events_and_store_each_once(mosquitto
 
     db = tmp_path / "shared.db"
     centres = [
-        Collector(SqliteEventStore(db), center_settings(mosquitto.url, f"share-{n}"), share="centre")
-        for n in (1, 2)
+        Collector(SqliteEventStore(db), center_settings(mosquitto.url, f"share-{n}"), share="centre") for n in (1, 2)
     ]
     for centre in centres:
         centre.start()

@@ -46,9 +46,7 @@ def test_a_listener_that_never_sends_connack_is_given_up_on_and_retried(tmp_path
 
 
 def test_reconnects_after_the_broker_restarts(private_mosquitto):
-    settings = BrokerSettings(
-        HOST, private_mosquitto.port, "reconnect-test", reconnect_min_s=0.1, reconnect_max_s=0.5
-    )
+    settings = BrokerSettings(HOST, private_mosquitto.port, "reconnect-test", reconnect_min_s=0.1, reconnect_max_s=0.5)
     link = Link(settings)
     link.start()
     try:

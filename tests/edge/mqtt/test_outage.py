@@ -64,9 +64,9 @@ def test_box_killed_mid_publish_loses_nothing_and_duplicates_nothing(private_mos
     committed += _drain_stdout(first)
     left_behind = _outbox_rows(data)
     assert left_behind > 0, "the kill did not land mid-publish"
-    assert wait_for(
-        lambda: collector.store.sites() and collector.store.sites()[0].availability == "offline"
-    ), "no Last Will after kill -9"
+    assert wait_for(lambda: collector.store.sites() and collector.store.sites()[0].availability == "offline"), (
+        "no Last Will after kill -9"
+    )
 
     second = _box(site_file, data, start=5000, count=20, interval=0.0)
     lines = _read_until(second, lambda lines: "drained" in lines)
