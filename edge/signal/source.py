@@ -53,6 +53,10 @@ class SignalSource(ABC):
     def poll(self, clock: FrameClock, image: np.ndarray | None) -> list[SignalChange]:
         """Changes that became known since the last poll (may lie in the past)."""
 
+    def groups(self) -> list[str]:
+        """Groups this source reports, when known up front (the hub marks them UNKNOWN until heard)."""
+        return []
+
     def status(self) -> SourceStatus:
         return SourceStatus(self.name, SourceHealth.OK)
 
