@@ -66,7 +66,7 @@ class HeadCalibration(StrictModel):
         description="Red wins over white when red pixels ≥ this × white pixels (an orange hand sits in a grey housing)",
     )
     both_lit_ratio: float = Field(
-        0.5, gt=0, le=1, description="Red and green both lit with the weaker ≥ this × the stronger → UNKNOWN"
+        0.2, gt=0, le=1, description="Red and green both lit with the weaker ≥ this × the stronger → UNKNOWN"
     )
     max_colour_fraction: float = Field(
         0.75, gt=0, le=1, description="One colour covering more of the region than this → occluded → UNKNOWN"
