@@ -82,7 +82,7 @@ class FeedInbox:
                     self._reject_locked("out_of_order", f"group {group}: {utc:.3f} is older than {newest:.3f}")
                     continue
                 self._newest[group] = utc
-                self._queue.append(FeedUpdate(utc, group, item.state, f"{self.name}: {item.raw_state}"))
+                self._queue.append(FeedUpdate(utc, group, item.state, f"reported {item.raw_state}"))
                 self.counters.accepted += 1
                 accepted += 1
         return accepted

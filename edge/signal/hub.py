@@ -197,7 +197,8 @@ class SignalHub:
     def _segment_at(self, t: float, readings: list[SignalReading], known: dict[int, SignalState]) -> _Segment:
         if known:
             first = min(known)
-            return _Segment(t, known[first], f"from {self.sources[first].name}")
+            why = readings[first].reason
+            return _Segment(t, known[first], f"from {self.sources[first].name}" + (f": {why}" if why else ""))
         parts = [f"{s.name}: {r.reason or 'unknown'}" for s, r in zip(self.sources, readings)]
         return _Segment(t, SignalState.UNKNOWN, "; ".join(parts))
 
