@@ -26,8 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     picture.add_argument("--image", help="photo or saved frame")
     picture.add_argument("--video", help="video file")
     cal.add_argument("--frame", type=int, default=0, help="frame number in --video (default 0)")
-    cal.add_argument("--region", required=True,
-                     help="x1,y1,x2,y2 of the head: fractions 0..1 of the picture, or pixels")
+    cal.add_argument(
+        "--region", required=True, help="x1,y1,x2,y2 of the head: fractions 0..1 of the picture, or pixels"
+    )
     cal.add_argument("--site", help="site file whose vision calibration to use (default: built-in)")
     cal.set_defaults(func=run_calibrate)
 
@@ -86,7 +87,9 @@ def _calibration(site_path: str | None) -> HeadCalibration:
     try:
         site = load_site(site_path)
     except ConfigError as exc:
-        raise CommandError(f"{site_path}: {len(exc.issues)} problem(s); run `crossguard config check`") from None
+        raise CommandError(
+            f"{site_path}: {len(exc.issues)} problem(s); run `crossguard config check`"
+        ) from None
     vision = [s for s in site.signal.sources if isinstance(s, VisionSourceConfig)]
     if not vision:
         raise CommandError(f"{site_path}: no vision signal source to take the calibration from")
@@ -117,8 +120,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
     box = parse_region(args.region, width, height)
     cal = _calibration(args.site)
     region = crop(image, box)
-    print(f"picture {width}x{height}; region {region.shape[1]}x{region.shape[0]} px; "
-          f"as config: region: [{box[0]:.4f}, {box[1]:.4f}, {box[2]:.4f}, {box[3]:.4f}]")
+    print(
+        f"picture {width}x{height}; region {region.shape[1]}x{region.shape[0]} px; "
+        f"as config: region: [{box[0]:.4f}, {box[1]:.4f}, {box[2]:.4f}, {box[3]:.4f}]"
+    )
     for line in describe(classify(region, cal)):
         print(line)
     return 0
@@ -150,12 +155,15 @@ def run_record(args: argparse.Namespace) -> int:
         recorder = FeedRecorder(host, port, args.topic, out)
         if not recorder.subscribed.wait(10):
             recorder.stop()
-            raise CommandError(f"broker {host}:{port}: could not connect and subscribe to '{args.topic}' in 10 s")
+            raise CommandError(
+                f"broker {host}:{port}: could not connect and subscribe to '{args.topic}' in 10 s"
+            )
         print(f"recording {args.topic} from {host}:{port} to {path}", flush=True)
         deadline = time.monotonic() + args.duration if args.duration else None
         try:
             while not stop.is_set():
-                if deadline and time.monotonic() >= deadline or args.count and recorder.count >= args.count:
+                out_of_time = deadline is not None and time.monotonic() >= deadline
+                if out_of_time or (args.count and recorder.count >= args.count):
                     break
                 stop.wait(0.05)
         except KeyboardInterrupt:

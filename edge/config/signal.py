@@ -16,7 +16,9 @@ GroupName = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 class TimelineSourceConfig(StrictModel):
     type: Literal["timeline"] = "timeline"
-    path: Path = Field(..., description="CSV or JSON file of (t, group, state); t in seconds from the video start")
+    path: Path = Field(
+        ..., description="CSV or JSON file of (t, group, state); t in seconds from the video start"
+    )
     start_time: str | None = Field(
         None, description="ISO time of the video's first frame, when the timeline uses ISO times"
     )
@@ -36,17 +38,26 @@ class HeadCalibration(StrictModel):
     """Per-site colour calibration of the pedestrian head; defaults fit the labelled photo set."""
 
     red_hue: HueRange = Field(
-        default_factory=lambda: HueRange(low=160, high=25), description="Hues of the red/orange standing figure"
+        default_factory=lambda: HueRange(low=160, high=25),
+        description="Hues of the red/orange standing figure",
     )
     green_hue: HueRange = Field(
-        default_factory=lambda: HueRange(low=40, high=100), description="Hues of the green/cyan walking figure"
+        default_factory=lambda: HueRange(low=40, high=100),
+        description="Hues of the green/cyan walking figure",
     )
-    min_value: int = Field(130, ge=0, le=255, description="Brightness (HSV V) a coloured pixel needs to count as lit")
+    min_value: int = Field(
+        130, ge=0, le=255, description="Brightness (HSV V) a coloured pixel needs to count as lit"
+    )
     red_min_saturation: int = Field(90, ge=0, le=255, description="Saturation a red/orange pixel needs")
     green_min_saturation: int = Field(70, ge=0, le=255, description="Saturation a green pixel needs")
-    white_min_value: int = Field(120, ge=0, le=255, description="Brightness a white (walking person) pixel needs")
+    white_min_value: int = Field(
+        120, ge=0, le=255, description="Brightness a white (walking person) pixel needs"
+    )
     white_above_median: int = Field(
-        60, ge=0, le=255, description="... and at least this much above the region's median brightness (the housing)"
+        60,
+        ge=0,
+        le=255,
+        description="... and at least this much above the region's median brightness (the housing)",
     )
     white_max_saturation: int = Field(
         40, ge=0, le=255, description="Saturation above which a bright pixel is coloured, not white"
@@ -55,15 +66,19 @@ class HeadCalibration(StrictModel):
         True, description="A lit white figure means WALK (North American heads); off: white is ignored"
     )
     edge_margin: float = Field(
-        0.12, ge=0, lt=0.5,
-        description="Share of the region's width/height left out on each side (pole, signs and sky at the edges)",
+        0.12,
+        ge=0,
+        lt=0.5,
+        description="Share of the region's width/height ignored on each side (pole, signs, sky)",
     )
     min_lit_fraction: float = Field(
         0.01, gt=0, le=1, description="Share of the region that must be lit in one colour for it to count"
     )
     red_over_white: float = Field(
-        0.3, ge=0, le=10,
-        description="Red wins over white when red pixels ≥ this × white pixels (an orange hand sits in a grey housing)",
+        0.3,
+        ge=0,
+        le=10,
+        description="Red wins over white when red pixels ≥ this × white pixels (orange hand, grey housing)",
     )
     both_lit_ratio: float = Field(
         0.2, gt=0, le=1, description="Red and green both lit with the weaker ≥ this × the stronger → UNKNOWN"
@@ -88,9 +103,12 @@ def _check_box(box: Box, name: str) -> Box:
 
 class VisionHeadConfig(StrictModel):
     group: GroupName = Field(..., description="Signal group this head shows")
-    region: Box = Field(..., description="Box around the pedestrian head: x1,y1,x2,y2 as fractions of the picture")
+    region: Box = Field(
+        ..., description="Box around the pedestrian head: x1,y1,x2,y2 as fractions of the picture"
+    )
     countdown_region: Box | None = Field(
-        None, description="Box of the countdown digits (fractions of the picture); lit digits → countdown_state"
+        None,
+        description="Box of the countdown digits (fractions of the picture); lit digits → countdown_state",
     )
     countdown_state: Literal["CLEARANCE", "NONE"] = Field(
         "CLEARANCE",
@@ -111,8 +129,12 @@ class VisionSourceConfig(StrictModel):
     smoothing_frames: int = Field(
         3, ge=1, le=100, description="Consecutive frames that must agree before a steady state is reported"
     )
-    flash_min_hz: float = Field(0.5, gt=0, le=10, description="Slowest lit/dark alternation counted as flashing")
-    flash_max_hz: float = Field(2.5, gt=0, le=10, description="Fastest lit/dark alternation counted as flashing")
+    flash_min_hz: float = Field(
+        0.5, gt=0, le=10, description="Slowest lit/dark alternation counted as flashing"
+    )
+    flash_max_hz: float = Field(
+        2.5, gt=0, le=10, description="Fastest lit/dark alternation counted as flashing"
+    )
     flash_cycles: float = Field(
         1.5, ge=1, le=10, description="Lit/dark cycles needed before flashing (CLEARANCE) is reported"
     )
@@ -133,7 +155,7 @@ class VisionSourceConfig(StrictModel):
 class FeedSettings(StrictModel):
     groups: dict[GroupName, str] = Field(
         default_factory=dict,
-        description="Feed signal-group id → our group name; empty: feed ids are used as group names unchanged",
+        description="Feed signal-group id → our group name; empty: feed ids are our group names",
     )
     stale_after_s: float = Field(
         3.0, gt=0, le=3600, description="No message for a group for this long → UNKNOWN (stale)"
@@ -147,7 +169,9 @@ class FeedSettings(StrictModel):
     def _mapped_names(cls, v: dict[str, str]) -> dict[str, str]:
         for feed_id, name in v.items():
             if not re.fullmatch(r"[A-Za-z0-9_.:-]+", name):
-                raise ValueError(f"groups.{feed_id}: group name '{name}' may only use letters, digits and _.:-")
+                raise ValueError(
+                    f"groups.{feed_id}: group name '{name}' may only use letters, digits and _.:-"
+                )
         return v
 
 
@@ -156,7 +180,9 @@ class MqttSourceConfig(FeedSettings):
     name: str = Field("mqtt", min_length=1, description="Name of this source in status and gap records")
     host: str = Field("127.0.0.1", min_length=1, description="Broker host")
     port: int = Field(1883, ge=1, le=65535, description="Broker port")
-    topic: str = Field(..., min_length=1, description="Topic (wildcards allowed) carrying the controller's JSON")
+    topic: str = Field(
+        ..., min_length=1, description="Topic (wildcards allowed) carrying the controller's JSON"
+    )
     client_id: str = Field("", description="MQTT client id; empty: generated")
     username: str | None = Field(None, description="Broker user name")
     password_env: str | None = Field(
@@ -167,10 +193,15 @@ class MqttSourceConfig(FeedSettings):
 
 class RecordedFeedSourceConfig(FeedSettings):
     type: Literal["recorded_feed"] = "recorded_feed"
-    name: str = Field("recorded_feed", min_length=1, description="Name of this source in status and gap records")
+    name: str = Field(
+        "recorded_feed", min_length=1, description="Name of this source in status and gap records"
+    )
     path: Path = Field(..., description="JSON-lines file written by `crossguard signal record`")
     offset_s: float = Field(
-        0.0, ge=-86400, le=86400, description="Seconds added to recorded times (to line a feed up with a video)"
+        0.0,
+        ge=-86400,
+        le=86400,
+        description="Seconds added to recorded times (to line a feed up with a video)",
     )
 
 
@@ -183,7 +214,10 @@ class HttpPushSourceConfig(FeedSettings):
     token: str | None = Field(None, min_length=16, description="Bearer token (prefer token_env)")
     listen_host: str = Field("127.0.0.1", description="Address of the standalone server")
     listen_port: int | None = Field(
-        None, ge=0, le=65535, description="Run a standalone server on this port; empty: the web UI mounts the route"
+        None,
+        ge=0,
+        le=65535,
+        description="Run a standalone server on this port; empty: the web UI mounts the route",
     )
 
 
@@ -222,14 +256,18 @@ class ScheduleEntry(StrictModel):
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
         default_factory=lambda: list(DAYS), min_length=1, description="Days this entry applies to"
     )
-    start: time = Field(..., description="Local time (HH:MM[:SS]) the plan takes over; it runs until the next entry")
+    start: time = Field(
+        ..., description="Local time (HH:MM[:SS]) the plan takes over; it runs until the next entry"
+    )
     plan: str = Field(..., min_length=1, description="Name of the plan in `plans`")
 
 
 class FixedTimeSourceConfig(StrictModel):
     type: Literal["fixed_time"] = "fixed_time"
     name: str = Field("fixed_time", min_length=1, description="Name of this source in status and gap records")
-    timezone: str | None = Field(None, description="IANA time zone of the schedule; empty: the site's time zone")
+    timezone: str | None = Field(
+        None, description="IANA time zone of the schedule; empty: the site's time zone"
+    )
     plans: dict[str, TimingPlan] = Field(..., min_length=1, description="Timing plans by name")
     schedule: list[ScheduleEntry] = Field(
         default_factory=list, description="When each plan runs; empty: the only plan runs all the time"
@@ -239,7 +277,9 @@ class FixedTimeSourceConfig(StrictModel):
     def _schedule_names_plans(self) -> FixedTimeSourceConfig:
         for i, entry in enumerate(self.schedule):
             if entry.plan not in self.plans:
-                raise ValueError(f"schedule[{i}].plan '{entry.plan}' is not in plans ({', '.join(self.plans)})")
+                raise ValueError(
+                    f"schedule[{i}].plan '{entry.plan}' is not in plans ({', '.join(self.plans)})"
+                )
         if not self.schedule and len(self.plans) > 1:
             raise ValueError("several plans need a schedule saying when each runs")
         if self.timezone is not None:
@@ -270,7 +310,10 @@ class SignalConfig(StrictModel):
         default_factory=list, description="Sources in priority order; the first one with a known state wins"
     )
     conflict_tolerance_s: float = Field(
-        1.5, ge=0, le=60, description="Two sources may disagree this long (timing jitter) before the group is UNKNOWN"
+        1.5,
+        ge=0,
+        le=60,
+        description="Two sources may disagree this long (timing jitter) before the group is UNKNOWN",
     )
     late_window_s: float = Field(
         5.0, ge=0, le=120, description="Changes arriving up to this late are placed at their own time"
@@ -288,7 +331,8 @@ def default_plan_timezone(site_data: object) -> object:
     if not isinstance(sources, list) or not isinstance(zone, str):
         return site_data
     filled = [
-        {**s, "timezone": zone} if isinstance(s, dict) and s.get("type") == "fixed_time" and not s.get("timezone")
+        {**s, "timezone": zone}
+        if isinstance(s, dict) and s.get("type") == "fixed_time" and not s.get("timezone")
         else s
         for s in sources
     ]

@@ -41,8 +41,10 @@ class FeedCounters:
     out_of_order: int = 0
 
     def text(self) -> str:
-        return (f"{self.accepted} accepted, {self.malformed} malformed, "
-                f"{self.unknown_group} unknown group, {self.out_of_order} out of order")
+        return (
+            f"{self.accepted} accepted, {self.malformed} malformed, "
+            f"{self.unknown_group} unknown group, {self.out_of_order} out of order"
+        )
 
 
 class FeedInbox:
@@ -79,7 +81,9 @@ class FeedInbox:
             with self._lock:
                 if utc < self._newest.get(group, float("-inf")):
                     newest = self._newest[group]
-                    self._reject_locked("out_of_order", f"group {group}: {utc:.3f} is older than {newest:.3f}")
+                    self._reject_locked(
+                        "out_of_order", f"group {group}: {utc:.3f} is older than {newest:.3f}"
+                    )
                     continue
                 self._newest[group] = utc
                 self._queue.append(FeedUpdate(utc, group, item.state, f"reported {item.raw_state}"))
@@ -123,19 +127,31 @@ class FeedSource(SignalSource):
 
     def poll(self, clock: FrameClock, image: np.ndarray | None) -> list[SignalChange]:
         self.receive(clock)
-        changes: list[SignalChange] = []
+        changes = self._lost_connection(clock)
         for update in self.inbox.drain():
             changes += self._stale_before(update.group, update.utc, clock)
             self._heard[update.group] = update.utc
             if self._shown.get(update.group) != update.state:
                 self._shown[update.group] = update.state
-                changes.append(SignalChange(clock.to_t(update.utc), update.group, update.state, self.name,
-                                            update.detail))
+                changes.append(
+                    SignalChange(clock.to_t(update.utc), update.group, update.state, self.name, update.detail)
+                )
         for group in list(self._heard):
             changes += self._stale_before(group, clock.utc, clock)
         return changes
 
-    def receive(self, clock: FrameClock) -> None:  # noqa: B027 - live feeds receive on their own threads
+    def _lost_connection(self, clock: FrameClock) -> list[SignalChange]:
+        """Disconnected: every group UNKNOWN now, reported again from the first message after reconnecting."""
+        if self.connected():
+            return []
+        lost = [g for g, s in self._shown.items() if s is not SignalState.UNKNOWN]
+        for group in lost:
+            self._shown[group] = SignalState.UNKNOWN
+        return [
+            SignalChange(clock.t, g, SignalState.UNKNOWN, self.name, "not connected") for g in sorted(lost)
+        ]
+
+    def receive(self, clock: FrameClock) -> None:
         """Hook for feeds that deliver on the frame path (recorded playback)."""
 
     def _stale_before(self, group: str, utc: float, clock: FrameClock) -> list[SignalChange]:
@@ -157,5 +173,7 @@ class FeedSource(SignalSource):
             return SourceStatus(self.name, SourceHealth.DOWN, f"not connected; {counters}")
         stale = [g for g, s in self._shown.items() if s is SignalState.UNKNOWN]
         if stale:
-            return SourceStatus(self.name, SourceHealth.DEGRADED, f"unknown/stale: {', '.join(sorted(stale))}; {counters}")
+            return SourceStatus(
+                self.name, SourceHealth.DEGRADED, f"unknown/stale: {', '.join(sorted(stale))}; {counters}"
+            )
         return SourceStatus(self.name, SourceHealth.OK, counters)

@@ -114,8 +114,14 @@ def _items_of(message: Any, outer_ts: Any) -> list[FeedItem]:
     if "group" in message or "state" in message:
         if "group" not in message or "state" not in message:
             raise FeedMessageError("simple message needs both 'group' and 'state'")
-        return [FeedItem(_group_id(message["group"]), parse_state(message["state"]), parse_time(ts),
-                         str(message["state"]))]
+        return [
+            FeedItem(
+                _group_id(message["group"]),
+                parse_state(message["state"]),
+                parse_time(ts),
+                str(message["state"]),
+            )
+        ]
     if "intersections" in message:
         intersections = message["intersections"]
         if not isinstance(intersections, list):

@@ -104,7 +104,9 @@ def _hue_peaks(hues: np.ndarray, count: int = 3) -> tuple[tuple[int, float], ...
         return ()
     histogram = np.bincount(hues.astype(np.int64) // _HUE_BIN, minlength=180 // _HUE_BIN)
     top = np.argsort(histogram)[::-1][:count]
-    return tuple((int(b * _HUE_BIN + _HUE_BIN // 2), float(histogram[b] / len(hues))) for b in top if histogram[b])
+    return tuple(
+        (int(b * _HUE_BIN + _HUE_BIN // 2), float(histogram[b] / len(hues))) for b in top if histogram[b]
+    )
 
 
 def decide(m: HeadMeasurement, cal: HeadCalibration) -> HeadReading:
@@ -145,5 +147,5 @@ def crop(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarra
     """Pixels of a normalised x1,y1,x2,y2 box (at least one pixel when the box lies inside)."""
     height, width = image.shape[:2]
     x1, y1 = int(box[0] * width), int(box[1] * height)
-    x2, y2 = max(int(round(box[2] * width)), x1 + 1), max(int(round(box[3] * height)), y1 + 1)
+    x2, y2 = max(round(box[2] * width), x1 + 1), max(round(box[3] * height), y1 + 1)
     return image[y1:y2, x1:x2]

@@ -17,6 +17,7 @@ phases and a passing occlusion.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -48,9 +49,15 @@ class StateUpdate:
 
 
 class HeadStateTracker:
-    def __init__(self, smoothing_frames: int = 3, flash_min_hz: float = 0.5, flash_max_hz: float = 2.5,
-                 flash_cycles: float = 1.5, max_unknown_s: float = 1.0,
-                 countdown_clearance: bool = True) -> None:
+    def __init__(
+        self,
+        smoothing_frames: int = 3,
+        flash_min_hz: float = 0.5,
+        flash_max_hz: float = 2.5,
+        flash_cycles: float = 1.5,
+        max_unknown_s: float = 1.0,
+        countdown_clearance: bool = True,
+    ) -> None:
         self.smoothing_frames = smoothing_frames
         self.half_min = 0.5 / flash_max_hz
         self.half_max = 0.5 / flash_min_hz
@@ -119,7 +126,7 @@ class HeadStateTracker:
         if self.runs[-1].look is HeadLook.UNCERTAIN:
             return None
         # completed runs must each last a flash half-period; the current one must not be too long yet
-        timed = [nxt.start - run.start for run, nxt in zip(chain, chain[1:], strict=False)]
+        timed = [nxt.start - run.start for run, nxt in itertools.pairwise(chain)]
         in_band = [self.half_min * 0.75 <= d <= self.half_max * 1.25 for d in timed]
         ongoing = self.runs[-1].last - self.runs[-1].start <= self.half_max
         count = 0

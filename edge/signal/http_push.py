@@ -58,7 +58,9 @@ class PushServer:
     def __init__(self, router: APIRouter, host: str, port: int) -> None:
         app = FastAPI(title="crossguard signal push")
         app.include_router(router)
-        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        )
         self._thread = threading.Thread(target=self._server.run, name="signal-http-push", daemon=True)
 
     def start(self, timeout_s: float = 10.0) -> None:

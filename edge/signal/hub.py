@@ -121,12 +121,15 @@ class SignalHub:
         self._settle_gaps(now)
         return sorted(written, key=lambda c: c.t)
 
-    def _poll(self, i: int, source: SignalSource, clock: FrameClock, image: np.ndarray | None,
-              first: bool) -> list[SignalChange]:
+    def _poll(
+        self, i: int, source: SignalSource, clock: FrameClock, image: np.ndarray | None, first: bool
+    ) -> list[SignalChange]:
         changes: list[SignalChange] = []
         if first:  # declared groups are UNKNOWN until the source says otherwise
-            changes += [SignalChange(clock.t, g, SignalState.UNKNOWN, source.name, "no information yet")
-                        for g in source.groups()]
+            changes += [
+                SignalChange(clock.t, g, SignalState.UNKNOWN, source.name, "no information yet")
+                for g in source.groups()
+            ]
         try:
             changes += source.poll(clock, image)
             failure = None if source.status().health is not SourceHealth.DOWN else source.status().detail
@@ -134,8 +137,10 @@ class SignalHub:
             log.exception("signal source %s failed", source.name)
             failure = f"error: {exc}"
         if failure is not None and not self._failed[i]:
-            changes += [SignalChange(clock.t, g, SignalState.UNKNOWN, source.name, f"source down: {failure}")
-                        for g in self._input_groups(i, source)]
+            changes += [
+                SignalChange(clock.t, g, SignalState.UNKNOWN, source.name, f"source down: {failure}")
+                for g in self._input_groups(i, source)
+            ]
         self._failed[i] = failure is not None
         return changes
 
@@ -148,8 +153,13 @@ class SignalHub:
             return change
         self.late_changes += 1
         late = now - change.t
-        log.warning("%s: change of %s to %s arrived %.1f s late; placed at arrival", change.source, change.group,
-                    change.state.value, late)
+        log.warning(
+            "%s: change of %s to %s arrived %.1f s late; placed at arrival",
+            change.source,
+            change.group,
+            change.state.value,
+            late,
+        )
         reason = f"{change.reason} (arrived {late:.1f} s late)".strip()
         return SignalChange(now, change.group, change.state, change.source, reason)
 
@@ -199,7 +209,7 @@ class SignalHub:
             first = min(known)
             why = readings[first].reason
             return _Segment(t, known[first], f"from {self.sources[first].name}" + (f": {why}" if why else ""))
-        parts = [f"{s.name}: {r.reason or 'unknown'}" for s, r in zip(self.sources, readings)]
+        parts = [f"{s.name}: {r.reason or 'unknown'}" for s, r in zip(self.sources, readings, strict=True)]
         return _Segment(t, SignalState.UNKNOWN, "; ".join(parts))
 
     def _conflict_text(self, known: dict[int, SignalState]) -> str:

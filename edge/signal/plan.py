@@ -85,7 +85,9 @@ class FixedTimePlan:
         plan = self.config.plans[self.plan_name_at(utc)]
         position = self._position(plan, utc)
         return {
-            g: split_state(plan.groups[g], plan.cycle_s, position) if g in plan.groups else SignalState.DONT_WALK
+            g: split_state(plan.groups[g], plan.cycle_s, position)
+            if g in plan.groups
+            else SignalState.DONT_WALK
             for g in self.groups
         }
 
@@ -95,8 +97,11 @@ class FixedTimePlan:
         position = self._position(plan, utc)
         edges = []
         for split in plan.groups.values():
-            for edge in (split.walk_start_s, split.walk_start_s + split.walk_s,
-                         split.walk_start_s + split.walk_s + split.clearance_s):
+            for edge in (
+                split.walk_start_s,
+                split.walk_start_s + split.walk_s,
+                split.walk_start_s + split.walk_s + split.clearance_s,
+            ):
                 ahead = (edge - position) % plan.cycle_s
                 edges.append(ahead if ahead > _EPS else ahead + plan.cycle_s)
         wall = self._wall_seconds(self._local(utc))

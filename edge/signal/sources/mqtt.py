@@ -48,26 +48,42 @@ class MqttSource(FeedSource):
     def connected(self) -> bool:
         return self._connected.is_set()
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: object,
-                    properties: object = None) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: object, flags: object, reason: object, properties: object = None
+    ) -> None:
         if getattr(reason, "is_failure", False):
-            log.warning("%s: broker %s:%d refused the connection: %s", self.name, self.config.host,
-                        self.config.port, reason)
+            log.warning(
+                "%s: broker %s:%d refused the connection: %s",
+                self.name,
+                self.config.host,
+                self.config.port,
+                reason,
+            )
             return
         client.subscribe(self.config.topic, qos=1)  # subscribe again after every reconnect
-        log.info("%s: subscribed to %s on %s:%d", self.name, self.config.topic, self.config.host, self.config.port)
+        log.info(
+            "%s: subscribed to %s on %s:%d", self.name, self.config.topic, self.config.host, self.config.port
+        )
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reasons: list, properties: object) -> None:
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: object, mid: int, reasons: list, properties: object
+    ) -> None:
         if any(getattr(r, "is_failure", False) for r in reasons):
             log.warning("%s: broker refused the subscription to %s", self.name, self.config.topic)
             return
         self._connected.set()  # connected and subscribed: nothing published from now on is missed
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason: object,
-                       properties: object = None) -> None:
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: object, flags: object, reason: object, properties: object = None
+    ) -> None:
         self._connected.clear()
-        log.warning("%s: disconnected from %s:%d (%s); reconnecting", self.name, self.config.host,
-                    self.config.port, reason)
+        log.warning(
+            "%s: disconnected from %s:%d (%s); reconnecting",
+            self.name,
+            self.config.host,
+            self.config.port,
+            reason,
+        )
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         self.inbox.submit(message.payload, time.time())

@@ -31,9 +31,17 @@ class VisionSource(SignalSource):
         super().__init__(config.name)
         self.config = config
         self.heads = [
-            _Head(h, HeadStateTracker(config.smoothing_frames, config.flash_min_hz, config.flash_max_hz,
-                                      config.flash_cycles, config.max_unknown_s,
-                                      countdown_clearance=h.countdown_state == "CLEARANCE"))
+            _Head(
+                h,
+                HeadStateTracker(
+                    config.smoothing_frames,
+                    config.flash_min_hz,
+                    config.flash_max_hz,
+                    config.flash_cycles,
+                    config.max_unknown_s,
+                    countdown_clearance=h.countdown_state == "CLEARANCE",
+                ),
+            )
             for h in config.heads
         ]
         self._problem = "no frame yet"
@@ -55,7 +63,9 @@ class VisionSource(SignalSource):
             head.last = self.read(head.config, image)
             update = head.tracker.update(clock.t, head.last.look, head.last.reason)
             if update is not None:
-                changes.append(SignalChange(update.t, head.config.group, update.state, self.name, update.reason))
+                changes.append(
+                    SignalChange(update.t, head.config.group, update.state, self.name, update.reason)
+                )
         return changes
 
     def read(self, head: VisionHeadConfig, image: np.ndarray) -> HeadReading:

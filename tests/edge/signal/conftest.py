@@ -21,7 +21,7 @@ class Broker:
     port: int
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -40,21 +40,41 @@ def _wait_listening(port: int, process: subprocess.Popen, timeout_s: float = 10.
     raise RuntimeError(f"mosquitto did not listen on 127.0.0.1:{port} within {timeout_s} s")
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed (scripts/setup-test-env.sh installs it)")
-    port = _free_port()
-    conf = tmp_path_factory.mktemp("mosquitto") / "mosquitto.conf"
+def start_mosquitto(port: int, folder: Path) -> subprocess.Popen:
+    """Start mosquitto on 127.0.0.1:``port`` and wait until it accepts connections."""
+    conf = folder / f"mosquitto-{port}.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         _wait_listening(port, process)
+    except RuntimeError:
+        stop_mosquitto(process)
+        raise
+    return process
+
+
+def stop_mosquitto(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def require_mosquitto() -> None:
+    if not Path(MOSQUITTO).exists():
+        pytest.skip("mosquitto is not installed (scripts/setup-test-env.sh installs it)")
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    require_mosquitto()
+    port = free_port()
+    process = start_mosquitto(port, tmp_path_factory.mktemp("mosquitto"))
+    try:
         yield Broker("127.0.0.1", port)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_mosquitto(process)

@@ -1,4 +1,4 @@
-"""The same signal changes told by a timeline file, a fixed-time plan and a recorded MQTT feed read the same."""
+"""The same changes told by a timeline file, a fixed-time plan and a recorded MQTT feed read the same."""
 
 from __future__ import annotations
 
@@ -26,12 +26,20 @@ def expected_changes() -> list[tuple[float, str, SignalState]]:
     rows = []
     for group, (walk, clearance, dont_walk) in SPLITS.items():
         position = START_UTC - cycle_start
-        first = (SignalState.WALK if walk <= position < clearance else
-                 SignalState.CLEARANCE if clearance <= position < dont_walk else SignalState.DONT_WALK)
+        first = (
+            SignalState.WALK
+            if walk <= position < clearance
+            else SignalState.CLEARANCE
+            if clearance <= position < dont_walk
+            else SignalState.DONT_WALK
+        )
         rows.append((0.0, group, first))
         for k in range(5):
-            for offset, state in ((walk, SignalState.WALK), (clearance, SignalState.CLEARANCE),
-                                  (dont_walk, SignalState.DONT_WALK)):
+            for offset, state in (
+                (walk, SignalState.WALK),
+                (clearance, SignalState.CLEARANCE),
+                (dont_walk, SignalState.DONT_WALK),
+            ):
                 t = cycle_start + k * CYCLE + offset - START_UTC
                 if 0 < t <= DURATION:
                     rows.append((t, group, state))
@@ -53,19 +61,38 @@ def write_recorded_feed(path: Path) -> None:
         for when, group, state in changes:
             if when <= t:
                 current[group] = state
-        payload = {"ts": START_UTC + t, "states": [
-            {"signalGroup": int(g[1:]), "eventState": J2735[s]} for g, s in sorted(current.items())]}
-        lines.append(json.dumps({"received": START_UTC + t + 0.04, "topic": "spat/x", "payload": json.dumps(payload)}))
+        payload = {
+            "ts": START_UTC + t,
+            "states": [
+                {"signalGroup": int(g[1:]), "eventState": J2735[s]} for g, s in sorted(current.items())
+            ],
+        }
+        lines.append(
+            json.dumps({"received": START_UTC + t + 0.04, "topic": "spat/x", "payload": json.dumps(payload)})
+        )
     path.write_text("\n".join(lines) + "\n")
 
 
 SOURCES = {
     "timeline": lambda d: {"type": "timeline", "path": str(d / "timeline.csv")},
-    "fixed_time": lambda d: {"type": "fixed_time", "timezone": "UTC", "plans": {"only": {
-        "cycle_s": CYCLE, "groups": {g: {"walk_start_s": w, "walk_s": c - w, "clearance_s": dw - c}
-                                     for g, (w, c, dw) in SPLITS.items()}}}},
-    "recorded_feed": lambda d: {"type": "recorded_feed", "path": str(d / "feed.jsonl"),
-                                "groups": {"1": "p1", "2": "p2"}},
+    "fixed_time": lambda d: {
+        "type": "fixed_time",
+        "timezone": "UTC",
+        "plans": {
+            "only": {
+                "cycle_s": CYCLE,
+                "groups": {
+                    g: {"walk_start_s": w, "walk_s": c - w, "clearance_s": dw - c}
+                    for g, (w, c, dw) in SPLITS.items()
+                },
+            }
+        },
+    },
+    "recorded_feed": lambda d: {
+        "type": "recorded_feed",
+        "path": str(d / "feed.jsonl"),
+        "groups": {"1": "p1", "2": "p2"},
+    },
 }
 
 
@@ -76,8 +103,11 @@ def readings(kind: str, folder: Path) -> list[tuple[str, float, SignalState, flo
         hub.update(FrameClock(k / fps, START_UTC + k / fps))
     hub.close()
     grid = [0.05 + 0.25 * k for k in range(int(DURATION * 4) - 1)]
-    return [(g, t, (r := hub.state_at(g, t)).state, None if r.since is None else round(r.since, 6))
-            for g in SPLITS for t in grid]
+    return [
+        (g, t, (r := hub.state_at(g, t)).state, None if r.since is None else round(r.since, 6))
+        for g in SPLITS
+        for t in grid
+    ]
 
 
 @pytest.fixture

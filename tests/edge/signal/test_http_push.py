@@ -38,12 +38,23 @@ def test_push_is_authenticated_checked_and_queued(source: HttpPushSource) -> Non
     now = time.time()
     with httpx.Client(timeout=5) as http:
         assert http.post(url(source), json={"group": "2", "state": 6, "ts": now}).status_code == 401
-        wrong = http.post(url(source), json={"group": "2", "state": 6}, headers={"Authorization": "Bearer nope"})
+        wrong = http.post(
+            url(source), json={"group": "2", "state": 6}, headers={"Authorization": "Bearer nope"}
+        )
         assert wrong.status_code == 401
         bad = http.post(url(source), content=b"{oops", headers=auth)
         assert bad.status_code == 400 and "not valid JSON" in bad.json()["detail"]
-        ok = http.post(url(source), json={"ts": now, "states": [{"signalGroup": 2, "eventState": "protected-clearance"},
-                                                                 {"signalGroup": 7, "eventState": 3}]}, headers=auth)
+        ok = http.post(
+            url(source),
+            json={
+                "ts": now,
+                "states": [
+                    {"signalGroup": 2, "eventState": "protected-clearance"},
+                    {"signalGroup": 7, "eventState": 3},
+                ],
+            },
+            headers=auth,
+        )
         assert ok.status_code == 202 and ok.json() == {"accepted": 1, "rejected": 1}
     changes = source.poll(FrameClock(now, now), None)
     assert [(c.group, c.state, c.t) for c in changes] == [("p1", SignalState.CLEARANCE, now)]
@@ -57,7 +68,9 @@ def test_router_mounts_in_another_app() -> None:
     app = FastAPI()
     app.get("/health")(lambda: {"ok": True})
     app.include_router(src.router())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -65,8 +78,12 @@ def test_router_mounts_in_another_app() -> None:
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.02)
         port = server.servers[0].sockets[0].getsockname()[1]
-        reply = httpx.post(f"http://127.0.0.1:{port}/api/signal/ui", json={"group": "p9", "state": "WALK"},
-                           headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+        reply = httpx.post(
+            f"http://127.0.0.1:{port}/api/signal/ui",
+            json={"group": "p9", "state": "WALK"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=5,
+        )
         assert reply.status_code == 202
     finally:
         server.should_exit = True

@@ -83,7 +83,8 @@ def test_disagreement_beyond_tolerance_is_unknown_with_an_alarm() -> None:
     run_on(hub, 32, 36)
     assert hub.alarms() == [] and states(hub, 34) == [D]
     assert hub.enforcement_gaps() == [
-        EnforcementGap("p1", pytest.approx(31.5), 33.0, "sources disagree: a=DONT_WALK, b=WALK")]
+        EnforcementGap("p1", pytest.approx(31.5), 33.0, "sources disagree: a=DONT_WALK, b=WALK")
+    ]
 
 
 def run_on(hub: SignalHub, start: float, until: float, fps: float = 10.0) -> None:
@@ -93,15 +94,26 @@ def run_on(hub: SignalHub, start: float, until: float, fps: float = 10.0) -> Non
 
 def test_stale_feed_is_an_enforcement_gap(tmp_path: Path) -> None:
     path = tmp_path / "feed.jsonl"
-    lines = [{"received": UTC0 + k * 0.5, "topic": "t", "payload": json.dumps(
-        {"group": "p1", "state": "WALK" if k < 4 else "DONT_WALK", "ts": UTC0 + k * 0.5})} for k in range(8)]
+    lines = [
+        {
+            "received": UTC0 + k * 0.5,
+            "topic": "t",
+            "payload": json.dumps(
+                {"group": "p1", "state": "WALK" if k < 4 else "DONT_WALK", "ts": UTC0 + k * 0.5}
+            ),
+        }
+        for k in range(8)
+    ]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     feed = RecordedFeedSource.from_config(RecordedFeedSourceConfig(path=path, stale_after_s=1.0))
     hub = SignalHub([feed])
     run(hub, 8)
     assert states(hub, 1, 3, 4.4, 4.6, 7) == [W, D, D, U, U]  # last message 3.5 s, stale 1 s later
     (gap,) = hub.enforcement_gaps()
-    assert (gap.start, gap.end) == (4.5, None) and "stale: no message from recorded_feed for 1 s" in gap.reason
+    assert (gap.start, gap.end) == (
+        4.5,
+        None,
+    ) and "stale: no message from recorded_feed for 1 s" in gap.reason
 
 
 def test_broken_source_is_unknown_and_the_rest_keep_working() -> None:
@@ -118,11 +130,14 @@ def test_broken_source_is_unknown_and_the_rest_keep_working() -> None:
 
 
 def test_late_changes_land_at_their_own_time_within_the_window() -> None:
-    late = Delivered("feed", {
-        0.0: [SignalChange(0.0, "p1", D, "feed")],
-        3.0: [SignalChange(1.0, "p1", W, "feed")],  # 2 s late: inside the 5 s window
-        20.0: [SignalChange(10.0, "p1", D, "feed")],  # 10 s late: placed at arrival
-    })
+    late = Delivered(
+        "feed",
+        {
+            0.0: [SignalChange(0.0, "p1", D, "feed")],
+            3.0: [SignalChange(1.0, "p1", W, "feed")],  # 2 s late: inside the 5 s window
+            20.0: [SignalChange(10.0, "p1", D, "feed")],  # 10 s late: placed at arrival
+        },
+    )
     hub = SignalHub([late], late_window_s=5.0)
     run(hub, 2.5)
     assert states(hub, 1.5) == [D]  # not known yet
@@ -155,8 +170,11 @@ def test_gaps_outlive_the_history_horizon() -> None:
 def test_hub_from_config(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("t,group,state\n0,p1,WALK\n5,p1,DONT_WALK\n")
-    hub = SignalHub.from_config(SignalConfig.model_validate(
-        {"sources": [{"type": "timeline", "path": str(path)}], "conflict_tolerance_s": 0.5}))
+    hub = SignalHub.from_config(
+        SignalConfig.model_validate(
+            {"sources": [{"type": "timeline", "path": str(path)}], "conflict_tolerance_s": 0.5}
+        )
+    )
     run(hub, 6)
     assert states(hub, 1, 5.5) == [W, D] and hub.conflict_tolerance_s == 0.5
     hub.close()

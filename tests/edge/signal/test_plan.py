@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -25,12 +26,19 @@ def plan(**overrides: object) -> FixedTimePlan:
         "timezone": NY,
         "plans": {
             # 70 s does not divide a day: the cycle restarts at midnight
-            "day": {"cycle_s": 70, "offset_s": 10, "groups": {"p1": {"walk_s": 7, "clearance_s": 12},
-                                                              "p2": {"walk_start_s": 40, "walk_s": 10,
-                                                                     "clearance_s": 8}}},
+            "day": {
+                "cycle_s": 70,
+                "offset_s": 10,
+                "groups": {
+                    "p1": {"walk_s": 7, "clearance_s": 12},
+                    "p2": {"walk_start_s": 40, "walk_s": 10, "clearance_s": 8},
+                },
+            },
             "night": {"cycle_s": 60, "groups": {"p1": {"walk_start_s": 50, "walk_s": 20, "clearance_s": 5}}},
-            "weekend": {"cycle_s": 100, "groups": {"p1": {"walk_s": 30, "clearance_s": 10},
-                                                   "p2": {"walk_s": 30, "clearance_s": 10}}},
+            "weekend": {
+                "cycle_s": 100,
+                "groups": {"p1": {"walk_s": 30, "clearance_s": 10}, "p2": {"walk_s": 30, "clearance_s": 10}},
+            },
         },
         "schedule": [
             {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "06:00", "plan": "day"},
@@ -94,7 +102,8 @@ def test_plan_switch_at_its_start_time() -> None:
     changes = p.changes_between(local("2026-06-10T21:59:50"), local("2026-06-10T22:00:30"))
     assert [(wall(c.utc), c.group, c.state, c.plan) for c in changes] == [
         ("2026-06-10 21:59:59-0400", "p1", D, "day"),  # day plan: clearance ends 19 s into its cycle
-        ("2026-06-10 22:00:00-0400", "p1", W, "night"),  # night plan: 22:00:00 is 0 s into a 60 s cycle → WALK
+        # night plan: 22:00:00 is 0 s into a 60 s cycle → WALK
+        ("2026-06-10 22:00:00-0400", "p1", W, "night"),
         ("2026-06-10 22:00:10-0400", "p1", C, "night"),
         ("2026-06-10 22:00:15-0400", "p1", D, "night"),
     ]
@@ -119,15 +128,18 @@ def test_fall_back_repeats_the_hour() -> None:
     first = local("2026-11-01T01:59:55")  # fold=0: the EDT one
     changes = p.changes_between(first, first + 20)
     assert [(wall(c.utc), c.state) for c in changes] == [
-        ("2026-11-01 01:00:10-0500", C),  # after the jump back: 01:00:00 → 50..70 WALK still on, clearance at 10 s
+        # after the jump back 01:00:00 is 0 s into the cycle: WALK (50..70) goes on, CLEARANCE at 10 s
+        ("2026-11-01 01:00:10-0500", C),
         ("2026-11-01 01:00:15-0500", D),
     ]
     assert p.states_at(first + 5) == {"p1": W, "p2": D}
 
 
 @settings(max_examples=40, deadline=None)
-@given(start=st.floats(min_value=local("2026-03-06T00:00"), max_value=local("2026-03-10T00:00")),
-       span=st.floats(min_value=1, max_value=4000))
+@given(
+    start=st.floats(min_value=local("2026-03-06T00:00"), max_value=local("2026-03-10T00:00")),
+    span=st.floats(min_value=1, max_value=4000),
+)
 def test_changes_agree_with_states(start: float, span: float) -> None:
     """Walking the changes from the state at ``start`` gives the state at every later instant."""
     p = plan()
@@ -140,13 +152,16 @@ def test_changes_agree_with_states(start: float, span: float) -> None:
             if c.utc <= instant:
                 expected[c.group] = c.state
         assert p.states_at(instant) == expected, wall(instant)
-    for a, b in zip(changes, changes[1:], strict=False):
+    for a, b in itertools.pairwise(changes):
         assert a.utc <= b.utc
 
 
 def test_source_reports_changes_on_the_frame_clock() -> None:
-    source = FixedTimeSource.from_config(FixedTimeSourceConfig(
-        timezone="UTC", plans={"p": {"cycle_s": 20, "groups": {"p1": {"walk_s": 5, "clearance_s": 5}}}}))
+    source = FixedTimeSource.from_config(
+        FixedTimeSourceConfig(
+            timezone="UTC", plans={"p": {"cycle_s": 20, "groups": {"p1": {"walk_s": 5, "clearance_s": 5}}}}
+        )
+    )
     base = 1_780_000_000.0  # a whole number of 20 s cycles after midnight UTC
     assert base % 86400 % 20 == 0
     seen = [c for k in range(0, 41) for c in source.poll(FrameClock(k * 0.5, base + k * 0.5), None)]
@@ -154,15 +169,30 @@ def test_source_reports_changes_on_the_frame_clock() -> None:
 
 
 def test_site_timezone_is_the_default() -> None:
-    site = SiteConfig.model_validate({
-        "site": {"id": "s1", "name": "Main St", "device_id": "box1", "timezone": "Asia/Shanghai"},
-        "crosswalks": [{"id": "c1", "signal_group": "p1",
-                        "polygon": [[0.1, 0.5], [0.9, 0.5], [0.9, 0.7], [0.1, 0.7]],
-                        "curbs": [{"name": "n", "polygon": [[0.1, 0.4], [0.9, 0.4], [0.9, 0.5]]},
-                                  {"name": "s", "polygon": [[0.1, 0.7], [0.9, 0.7], [0.9, 0.8]]}]}],
-        "signal": {"sources": [{"type": "fixed_time", "plans": {"p": {"cycle_s": 60, "groups": {
-            "p1": {"walk_s": 10, "clearance_s": 5}}}}}]},
-    })
+    site = SiteConfig.model_validate(
+        {
+            "site": {"id": "s1", "name": "Main St", "device_id": "box1", "timezone": "Asia/Shanghai"},
+            "crosswalks": [
+                {
+                    "id": "c1",
+                    "signal_group": "p1",
+                    "polygon": [[0.1, 0.5], [0.9, 0.5], [0.9, 0.7], [0.1, 0.7]],
+                    "curbs": [
+                        {"name": "n", "polygon": [[0.1, 0.4], [0.9, 0.4], [0.9, 0.5]]},
+                        {"name": "s", "polygon": [[0.1, 0.7], [0.9, 0.7], [0.9, 0.8]]},
+                    ],
+                }
+            ],
+            "signal": {
+                "sources": [
+                    {
+                        "type": "fixed_time",
+                        "plans": {"p": {"cycle_s": 60, "groups": {"p1": {"walk_s": 10, "clearance_s": 5}}}},
+                    }
+                ]
+            },
+        }
+    )
     assert site.signal.sources[0].timezone == "Asia/Shanghai"
 
 
@@ -172,8 +202,13 @@ def test_site_timezone_is_the_default() -> None:
         ({"schedule": [{"start": "06:00", "plan": "missing"}]}, "schedule[0].plan 'missing' is not in plans"),
         ({"schedule": []}, "several plans need a schedule"),
         ({"timezone": "Mars/Olympus"}, "not a known IANA time zone"),
-        ({"plans": {"x": {"cycle_s": 30, "groups": {"p1": {"walk_s": 20, "clearance_s": 10}}}}, "schedule": []},
-         "must leave DON'T WALK time"),
+        (
+            {
+                "plans": {"x": {"cycle_s": 30, "groups": {"p1": {"walk_s": 20, "clearance_s": 10}}}},
+                "schedule": [],
+            },
+            "must leave DON'T WALK time",
+        ),
     ],
 )
 def test_bad_plans_are_named(change: dict, message: str) -> None:

@@ -1,4 +1,4 @@
-"""Vision reader on the real labelled photos of pedestrian signal heads, and flashing on a real-crop sequence."""
+"""Vision reader on the real labelled photos of signal heads, and flashing on a sequence of real crops."""
 
 from __future__ import annotations
 
@@ -25,15 +25,23 @@ from tests.conftest import REPO, require_shared
 ACCURACY_FLOOR = {"red": 52 / 55, "green": 52 / 54}
 GREEN_READ_AS_RED_MAX = 0  # the dangerous mistake: a WALK head read as DON'T WALK
 
-LOOK_COLOUR = {HeadLook.RED: "red", HeadLook.RED_COUNTDOWN: "red", HeadLook.GREEN: "green",
-               HeadLook.WHITE: "green", HeadLook.DARK: "dark", HeadLook.UNCERTAIN: "uncertain"}
+LOOK_COLOUR = {
+    HeadLook.RED: "red",
+    HeadLook.RED_COUNTDOWN: "red",
+    HeadLook.GREEN: "green",
+    HeadLook.WHITE: "green",
+    HeadLook.DARK: "dark",
+    HeadLook.UNCERTAIN: "uncertain",
+}
 
 
 def labelled_boxes() -> list[tuple[str, str, tuple[int, int, int, int]]]:
     table = require_shared("images/ped_signals/labels.csv")
     with table.open(encoding="utf-8") as f:
-        return [(row["file"], row["state"], (int(row["x1"]), int(row["y1"]), int(row["x2"]), int(row["y2"])))
-                for row in csv.DictReader(f)]
+        return [
+            (row["file"], row["state"], (int(row["x1"]), int(row["y1"]), int(row["x2"]), int(row["y2"])))
+            for row in csv.DictReader(f)
+        ]
 
 
 def read_crop(file: str, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -50,18 +58,26 @@ def test_accuracy_on_labelled_photos(capsys: pytest.CaptureFixture) -> None:
         truth = state.split("_")[0]  # red_countdown → red, green_countdown → green
         confusion[(truth, LOOK_COLOUR[classify(read_crop(file, box), cal).look])] += 1
     columns = ["red", "green", "dark", "uncertain"]
-    lines = ["", "per-state confusion on images/ped_signals (rows: label, columns: read as)",
-             f"{'':>8}" + "".join(f"{c:>11}" for c in columns) + f"{'accuracy':>11}"]
+    lines = [
+        "",
+        "per-state confusion on images/ped_signals (rows: label, columns: read as)",
+        f"{'':>8}" + "".join(f"{c:>11}" for c in columns) + f"{'accuracy':>11}",
+    ]
     accuracy = {}
     for truth in ("red", "green"):
         total = sum(confusion[(truth, c)] for c in columns)
         accuracy[truth] = confusion[(truth, truth)] / total
-        lines.append(f"{truth:>8}" + "".join(f"{confusion[(truth, c)]:>11}" for c in columns)
-                     + f"{confusion[(truth, truth)]:>6}/{total} {accuracy[truth]:.1%}")
+        lines.append(
+            f"{truth:>8}"
+            + "".join(f"{confusion[(truth, c)]:>11}" for c in columns)
+            + f"{confusion[(truth, truth)]:>6}/{total} {accuracy[truth]:.1%}"
+        )
     with capsys.disabled():
         print("\n".join(lines))
     for truth, floor in ACCURACY_FLOOR.items():
-        assert accuracy[truth] >= floor - 1e-9, f"{truth} accuracy {accuracy[truth]:.3f} fell below {floor:.3f}"
+        assert accuracy[truth] >= floor - 1e-9, (
+            f"{truth} accuracy {accuracy[truth]:.3f} fell below {floor:.3f}"
+        )
     assert confusion[("green", "red")] <= GREEN_READ_AS_RED_MAX
 
 
@@ -94,7 +110,9 @@ class HeadFilm:
 def run_film(script: list[tuple[str, float]], fps: float = 10.0, **source_settings: object) -> SignalHistory:
     """Play ``(look, seconds)`` segments through a vision source; returns the history it reported."""
     film = HeadFilm()
-    source = VisionSource(VisionSourceConfig(heads=[{"group": "p1", "region": film.region}], **source_settings))
+    source = VisionSource(
+        VisionSourceConfig(heads=[{"group": "p1", "region": film.region}], **source_settings)
+    )
     history, t = SignalHistory(), 0.0
     frames = [look for look, seconds in script for _ in range(round(seconds * fps))]
     for k, look in enumerate(frames):
@@ -143,8 +161,12 @@ def test_smoothing_ignores_single_odd_frames() -> None:
     ("patch", "reason"),
     [
         (np.full((50, 28, 3), 255, np.uint8), "glare"),
-        (np.dstack([np.full((50, 28), 20), np.full((50, 28), 40), np.full((50, 28), 230)]).astype(np.uint8),
-         "occluded"),
+        (
+            np.dstack([np.full((50, 28), 20), np.full((50, 28), 40), np.full((50, 28), 230)]).astype(
+                np.uint8
+            ),
+            "occluded",
+        ),
     ],
 )
 def test_low_confidence_becomes_unknown(patch: np.ndarray, reason: str) -> None:
@@ -176,8 +198,9 @@ def test_red_and_green_both_lit_is_uncertain() -> None:
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     # Only the signal commands are loaded, so this test does not depend on the other subcommands.
     driver = "import sys, edge.cli as c; c.COMMAND_MODULES = ['edge.commands.signal']; sys.exit(c.main())"
-    return subprocess.run([sys.executable, "-c", driver, *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", driver, *args], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
 
 
 def test_calibrate_prints_colours_and_classification() -> None:
@@ -196,3 +219,27 @@ def test_calibrate_names_bad_input(tmp_path: Path) -> None:
     image = require_shared(f"images/ped_signals/{HAND[0]}")
     outside = run_cli("signal", "calibrate", "--image", str(image), "--region", "0.5,0.5,0.4,0.9")
     assert outside.returncode == 2 and "--region" in outside.stderr
+
+
+@pytest.mark.parametrize(
+    ("file", "box", "state"),
+    [
+        ("countdown/to_IMG_20190112_121525.jpg", (465, 271, 497, 323), SignalState.CLEARANCE),  # hand + "6"
+        (HAND[0], HAND[1], SignalState.DONT_WALK),  # hand, digits dark
+    ],
+)
+def test_lit_countdown_digits_beside_the_hand_are_clearance(
+    file: str, box: tuple, state: SignalState
+) -> None:
+    image = cv2.imread(str(require_shared(f"images/ped_signals/{file}")))
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = box
+    ymid = (y1 + y2) / 2  # Toronto heads: hand above, digits below
+    head = {
+        "group": "p1",
+        "region": (x1 / width, y1 / height, x2 / width, ymid / height),
+        "countdown_region": (x1 / width, ymid / height, x2 / width, y2 / height),
+    }
+    source = VisionSource(VisionSourceConfig(heads=[head]))
+    changes = [c for k in range(5) for c in source.poll(FrameClock(k / 10, k / 10), image)]
+    assert [c.state for c in changes] == [state]
