@@ -6,8 +6,9 @@ Frames are merged into *runs* of the same look. Then, at each frame:
   half-period of a ``flash_min_hz``..``flash_max_hz`` flash, for ``flash_cycles`` cycles → CLEARANCE
   (flashing hand or flashing green man), dated from the first run of the flash;
 * **steady** — a lit run of ``smoothing_frames`` frames → DON'T WALK (red), WALK (green/white),
-  CLEARANCE (red with countdown digits), dated from the run's first frame; after a flash, a lit run
-  must also outlast a flash half-period to count as steady;
+  CLEARANCE (red with countdown digits), dated from the run's first frame; a run that would change
+  the state must also outlast a flash half-period, because a flashing hand after WALK begins with a
+  lit phase that looks just like a steady hand (reporting DON'T WALK there would be wrong);
 * **dark** longer than a flash's off half-period → UNKNOWN (a dark head is not enforced);
 * **uncertain** for longer than ``max_unknown_s`` → UNKNOWN with the classifier's reason.
 
@@ -104,9 +105,10 @@ class HeadStateTracker:
             return None
         if run.frames < self.smoothing_frames:
             return None
-        if self.state is SignalState.CLEARANCE and age <= self.half_max and self._was_flashing():
-            return None  # could still be one lit phase of the flash
-        return StateUpdate(run.start, STEADY_STATE[run.look], run.look.value)
+        state = STEADY_STATE[run.look]
+        if state is not self.state and age <= self.half_max:
+            return None  # a new colour may be the first lit phase of a flash: wait one flash half-period
+        return StateUpdate(run.start, state, run.look.value)
 
     def _alternating(self) -> list[_Run]:
         """The latest runs that alternate lit/dark in one colour (newest last)."""
@@ -137,6 +139,3 @@ class HeadStateTracker:
         if count + 1 < self.flash_runs or not ongoing:
             return None
         return chain[len(chain) - 1 - count].start
-
-    def _was_flashing(self) -> bool:
-        return len(self._alternating()) > 1
