@@ -81,13 +81,13 @@ class FixedTimePlan:
     # --- states and changes ------------------------------------------------------------------
 
     def states_at(self, utc: float) -> dict[str, SignalState]:
-        """Every group's state at ``utc``; groups the running plan leaves out are DON'T WALK."""
+        """Every group's state at ``utc``; groups the running plan does not time are UNKNOWN."""
         plan = self.config.plans[self.plan_name_at(utc)]
         position = self._position(plan, utc)
         return {
             g: split_state(plan.groups[g], plan.cycle_s, position)
             if g in plan.groups
-            else SignalState.DONT_WALK
+            else SignalState.UNKNOWN
             for g in self.groups
         }
 

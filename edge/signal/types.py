@@ -16,8 +16,14 @@ class SignalState(str, Enum):
     def parse(cls, text: str) -> SignalState:
         """Accept the usual spellings: ``DONT_WALK``, ``don't walk``, ``dont-walk``, ``red``..."""
         key = text.strip().upper().replace("'", "").replace("-", "_").replace(" ", "_")
-        aliases = {"RED": "DONT_WALK", "STOP": "DONT_WALK", "GREEN": "WALK", "FLASHING": "CLEARANCE",
-                   "DARK": "UNKNOWN", "OFF": "UNKNOWN"}
+        aliases = {
+            "RED": "DONT_WALK",
+            "STOP": "DONT_WALK",
+            "GREEN": "WALK",
+            "FLASHING": "CLEARANCE",
+            "DARK": "UNKNOWN",
+            "OFF": "UNKNOWN",
+        }
         key = aliases.get(key, key)
         try:
             return cls(key)

@@ -8,7 +8,7 @@ from edge.config.signal import FixedTimeSourceConfig
 from edge.signal.plan import FixedTimePlan
 from edge.signal.source import FrameClock, SignalSource, SourceHealth, SourceStatus
 from edge.signal.sources import register
-from edge.signal.types import SignalChange
+from edge.signal.types import SignalChange, SignalState
 
 
 @register("fixed_time")
@@ -32,14 +32,20 @@ class FixedTimeSource(SignalSource):
         if last is None or clock.utc < last:  # first frame, or the clock went back (a new replay)
             plan = self.plan.plan_name_at(clock.utc)
             return [
-                SignalChange(clock.t, g, s, self.name, f"plan {plan}")
+                SignalChange(clock.t, g, s, self.name, _why(plan, g, s))
                 for g, s in self.plan.states_at(clock.utc).items()
             ]
         return [
-            SignalChange(clock.to_t(c.utc), c.group, c.state, self.name, f"plan {c.plan}")
+            SignalChange(clock.to_t(c.utc), c.group, c.state, self.name, _why(c.plan, c.group, c.state))
             for c in self.plan.changes_between(last, clock.utc)
         ]
 
     def status(self) -> SourceStatus:
         detail = "" if self._last_utc is None else f"plan {self.plan.plan_name_at(self._last_utc)}"
         return SourceStatus(self.name, SourceHealth.OK, detail)
+
+
+def _why(plan: str, group: str, state: SignalState) -> str:
+    if state is SignalState.UNKNOWN:
+        return f"plan {plan} does not time group {group}"
+    return f"plan {plan}"

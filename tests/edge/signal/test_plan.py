@@ -17,7 +17,7 @@ from edge.signal.source import FrameClock
 from edge.signal.sources.fixed_time import FixedTimeSource
 from edge.signal.types import SignalState
 
-W, C, D = SignalState.WALK, SignalState.CLEARANCE, SignalState.DONT_WALK
+W, C, D, U = SignalState.WALK, SignalState.CLEARANCE, SignalState.DONT_WALK, SignalState.UNKNOWN
 NY = "America/New_York"
 
 
@@ -68,13 +68,13 @@ def wall(utc: float) -> str:
         ("2026-06-10T12:00:19", "day", D, D),
         ("2026-06-10T12:00:40", "day", D, W),  # p2 walks from 40 s into the cycle
         ("2026-06-10T12:00:55", "day", D, C),
-        ("2026-06-10T23:00:00", "night", W, D),  # night: WALK 50..70 wraps past the cycle end; p2 not in plan
-        ("2026-06-10T23:00:09.5", "night", W, D),
-        ("2026-06-10T23:00:10", "night", C, D),
-        ("2026-06-11T05:59:59", "night", W, D),  # Thursday before 06:00: still Wednesday's night plan
-        ("2026-06-13T07:00:00", "night", W, D),  # Saturday 07:00: Friday's 22:00 night plan runs on
+        ("2026-06-10T23:00:00", "night", W, U),  # night: WALK 50..70 wraps past the cycle end; p2 not timed
+        ("2026-06-10T23:00:09.5", "night", W, U),
+        ("2026-06-10T23:00:10", "night", C, U),
+        ("2026-06-11T05:59:59", "night", W, U),  # Thursday before 06:00: still Wednesday's night plan
+        ("2026-06-13T07:00:00", "night", W, U),  # Saturday 07:00: Friday's 22:00 night plan runs on
         ("2026-06-13T08:00:00", "weekend", W, W),
-        ("2026-06-15T05:00:00", "night", W, D),  # Monday 05:00: Sunday's 20:00 night plan runs on
+        ("2026-06-15T05:00:00", "night", W, U),  # Monday 05:00: Sunday's 20:00 night plan runs on
     ],
 )
 def test_state_at(when: str, plan_name: str, p1: SignalState, p2: SignalState) -> None:
@@ -104,6 +104,7 @@ def test_plan_switch_at_its_start_time() -> None:
         ("2026-06-10 21:59:59-0400", "p1", D, "day"),  # day plan: clearance ends 19 s into its cycle
         # night plan: 22:00:00 is 0 s into a 60 s cycle → WALK
         ("2026-06-10 22:00:00-0400", "p1", W, "night"),
+        ("2026-06-10 22:00:00-0400", "p2", U, "night"),  # the night plan does not time p2
         ("2026-06-10 22:00:10-0400", "p1", C, "night"),
         ("2026-06-10 22:00:15-0400", "p1", D, "night"),
     ]
@@ -119,7 +120,7 @@ def test_spring_forward_skips_the_missing_hour() -> None:
         ("2026-03-08 03:00:10-0400", C),  # 03:00:00 is 0 s into a cycle: WALK goes on, no change
         ("2026-03-08 03:00:15-0400", D),
     ]
-    assert p.states_at(start + 20) == {"p1": W, "p2": D}  # one real second after 01:59:59 it is 03:00:00
+    assert p.states_at(start + 20) == {"p1": W, "p2": U}  # one real second after 01:59:59 it is 03:00:00
 
 
 def test_fall_back_repeats_the_hour() -> None:
@@ -132,7 +133,7 @@ def test_fall_back_repeats_the_hour() -> None:
         ("2026-11-01 01:00:10-0500", C),
         ("2026-11-01 01:00:15-0500", D),
     ]
-    assert p.states_at(first + 5) == {"p1": W, "p2": D}
+    assert p.states_at(first + 5) == {"p1": W, "p2": U}
 
 
 @settings(max_examples=40, deadline=None)
