@@ -320,6 +320,17 @@ class SignalConfig(StrictModel):
     )
     history_s: float = Field(600.0, ge=10, le=86400, description="Seconds of signal history kept in memory")
 
+    @model_validator(mode="after")
+    def _unique_names(self) -> SignalConfig:
+        names = [getattr(s, "name", None) for s in self.sources]
+        repeated = sorted({n for n in names if n is not None and names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"sources[].name must be unique (status, gaps and push routes use it); repeated: "
+                f"{', '.join(repeated)}"
+            )
+        return self
+
 
 def default_plan_timezone(site_data: object) -> object:
     """Fill ``timezone`` of fixed-time sources from ``site.timezone`` in a raw site mapping."""

@@ -132,7 +132,8 @@ class SignalHub:
             ]
         try:
             changes += source.poll(clock, image)
-            failure = None if source.status().health is not SourceHealth.DOWN else source.status().detail
+            status = source.status()
+            failure = status.detail or "down" if status.health is SourceHealth.DOWN else None
         except Exception as exc:  # a broken source must never stop the frame path
             log.exception("signal source %s failed", source.name)
             failure = f"error: {exc}"

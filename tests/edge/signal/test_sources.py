@@ -118,3 +118,9 @@ def test_record_command_writes_json_lines(broker: Broker, tmp_path) -> None:
         '{"group": "p1", "state": 6}',
     ]
     assert bad == 0 and all(m.topic == "spat/main" for m in messages)
+
+
+def test_source_names_must_be_unique() -> None:
+    mqtt_source = {"type": "mqtt", "topic": "a", "name": "feed"}
+    with pytest.raises(ValidationError, match=r"sources\[\]\.name must be unique.*repeated: feed"):
+        SignalConfig.model_validate({"sources": [mqtt_source, {**mqtt_source, "topic": "b"}]})
