@@ -16,10 +16,12 @@ from typing import IO
 
 import paho.mqtt.client as mqtt
 
+from edge.signal.source import SignalSourceError
+
 log = logging.getLogger(__name__)
 
 
-class RecordingError(ValueError):
+class RecordingError(SignalSourceError):
     """A recording that cannot be read; the message names the file and line."""
 
 

@@ -12,6 +12,10 @@ import numpy as np
 from edge.signal.types import SignalChange
 
 
+class SignalSourceError(ValueError):
+    """A source that cannot be built from its config (bad file, no token, port in use); names the problem."""
+
+
 class SourceHealth(str, Enum):
     OK = "ok"
     DEGRADED = "degraded"

@@ -9,10 +9,11 @@ from fastapi import APIRouter
 from edge.config.signal import HttpPushSourceConfig
 from edge.signal.feed import FeedSource
 from edge.signal.http_push import PushServer, push_router
+from edge.signal.source import SignalSourceError
 from edge.signal.sources import register
 
 
-class PushTokenError(ValueError):
+class PushTokenError(SignalSourceError):
     """No usable bearer token configured."""
 
 
@@ -34,7 +35,13 @@ class HttpPushSource(FeedSource):
         self.server: PushServer | None = None
         if config.listen_port is not None:
             self.server = PushServer(self._router, config.listen_host, config.listen_port)
-            self.server.start()
+            try:
+                self.server.start()
+            except OSError as exc:
+                where = f"{config.listen_host}:{config.listen_port}"
+                raise SignalSourceError(
+                    f"http_push source '{config.name}': cannot serve on {where}: {exc}"
+                ) from None
 
     @classmethod
     def from_config(cls, config: HttpPushSourceConfig) -> HttpPushSource:

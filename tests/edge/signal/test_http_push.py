@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from edge.config.signal import HttpPushSourceConfig
-from edge.signal.source import FrameClock
+from edge.signal.source import FrameClock, SignalSourceError
 from edge.signal.sources import build_source
 from edge.signal.sources.http_push import HttpPushSource, PushTokenError
 from edge.signal.types import SignalState
@@ -97,3 +97,10 @@ def test_token_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
         build_source(HttpPushSourceConfig())
     monkeypatch.setenv("CROSSGUARD_SIGNAL_TOKEN", TOKEN)
     assert isinstance(build_source(HttpPushSourceConfig()), HttpPushSource)
+
+
+def test_port_in_use_is_named(source: HttpPushSource) -> None:
+    assert source.server is not None
+    taken = HttpPushSourceConfig(name="second", token=TOKEN, listen_port=source.server.port)
+    with pytest.raises(SignalSourceError, match=f"cannot serve on 127.0.0.1:{source.server.port}"):
+        build_source(taken)

@@ -1,0 +1,92 @@
+"""`crossguard replay` on the demo clip gives the same events whichever source tells it the signal.
+
+The demo site's timeline (WALK 0 s, CLEARANCE 3 s, DON'T WALK 5 s) is told three ways: the timeline
+file, a fixed-time plan whose cycle starts at the video's first frame, and a recorded MQTT feed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, require_shared, shared_data_dir
+
+pytest.importorskip("edge.replay", reason="replay is not on this branch yet")
+
+DEMO_SITE = REPO / "sites" / "demo" / "site.yaml"
+CLIP = "video/crosswalk_elevated_fixed.mp4"
+START = "2026-06-10T12:00:00-05:00"  # noon in the site's zone (America/Chicago, CDT): a cycle starts
+START_UTC = datetime.fromisoformat(START).timestamp()
+
+SIGNALS = {
+    "timeline": "  sources:\n    - type: timeline\n      path: {folder}/timeline.csv\n",
+    "fixed_time": (
+        "  sources:\n    - type: fixed_time\n      plans:\n        only:\n          cycle_s: 60\n"
+        "          groups: {{ped-main: {{walk_s: 3, clearance_s: 2}}}}\n"
+    ),
+    "recorded_feed": "  sources:\n    - type: recorded_feed\n      path: {folder}/feed.jsonl\n",
+}
+
+
+def site_with(signal: str, folder: Path) -> Path:
+    """The demo site with its shared-data paths made absolute and its signal section replaced."""
+    text = DEMO_SITE.read_text(encoding="utf-8").replace("../../../shared/data", str(shared_data_dir()))
+    text = text[: text.index("\nsignal:")] + "\nsignal:\n" + signal.format(folder=folder)
+    path = folder / "site.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_feed(path: Path) -> None:
+    """What the controller sent: its state every second and on each change, received 50 ms later."""
+    changes = [(0.0, "WALK"), (3.0, "CLEARANCE"), (5.0, "DONT_WALK")]
+    lines = []
+    for t in sorted({0.0, 3.0, 5.0, *range(14)}):
+        state = [s for when, s in changes if when <= t][-1]
+        payload = json.dumps({"group": "ped-main", "state": state, "ts": START_UTC + t})
+        lines.append(json.dumps({"received": START_UTC + t + 0.05, "topic": "spat", "payload": payload}))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def events_with(kind: str, tmp_path: Path) -> list[tuple]:
+    folder = tmp_path / kind
+    folder.mkdir()
+    (folder / "timeline.csv").write_text(
+        "t,group,state\n0,ped-main,WALK\n3,ped-main,CLEARANCE\n5,ped-main,DONT_WALK\n"
+    )
+    write_feed(folder / "feed.jsonl")
+    site = site_with(SIGNALS[kind], folder)
+    out = folder / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "edge",
+        "replay",
+        str(require_shared(CLIP)),
+        "--site",
+        str(site),
+        "--start-time",
+        START,
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    return [(e["type"], round(e["entry_t"], 2), e["direction"], e["signal_state"]) for e in events]
+
+
+def test_timeline_plan_and_recorded_feed_give_the_same_violations(tmp_path: Path) -> None:
+    reference = events_with("timeline", tmp_path)
+    assert [(t, d) for kind, t, d, _ in reference if kind == "violation"] == [
+        (9.52, "near->far"),
+        (10.61, "near->far"),
+    ]
+    assert events_with("fixed_time", tmp_path) == reference
+    assert events_with("recorded_feed", tmp_path) == reference
