@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
 
@@ -58,23 +59,26 @@ class PushServer:
     def __init__(self, router: APIRouter, host: str, port: int) -> None:
         app = FastAPI(title="crossguard signal push")
         app.include_router(router)
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        # Bound here, so a port in use is an error for the caller rather than a dying thread.
+        self._socket = socket.create_server((host, port), reuse_port=False)
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="signal-http-push", daemon=True
         )
-        self._thread = threading.Thread(target=self._server.run, name="signal-http-push", daemon=True)
 
     def start(self, timeout_s: float = 10.0) -> None:
         self._thread.start()
         deadline = time.monotonic() + timeout_s
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise OSError("signal push server did not start (is the port in use?)")
+                raise OSError("signal push server did not start")
             time.sleep(0.02)
 
     @property
     def port(self) -> int:
-        return int(self._server.servers[0].sockets[0].getsockname()[1])
+        return int(self._socket.getsockname()[1])
 
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
+        self._socket.close()

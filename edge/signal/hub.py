@@ -190,10 +190,9 @@ class SignalHub:
         for k, t in enumerate(times):
             readings = [h.state_at(group, t) for h in self._inputs]
             known = {i: r.state for i, r in enumerate(readings) if r.state is not SignalState.UNKNOWN}
-            if len(set(known.values())) > 1:
-                disagree_since = t if disagree_since is None else disagree_since
-            else:
-                disagree_since = None
+            disagreeing = len(set(known.values())) > 1
+            if not disagreeing or disagree_since is None:
+                disagree_since = t if disagreeing else None
             segments.append(self._segment_at(t, readings, known))
             if disagree_since is None:
                 continue

@@ -30,9 +30,7 @@ def _parse_time(raw: object, start: datetime | None, where: str) -> float:
     if start is None:
         raise TimelineError(f"{where}: ISO time '{text}' needs the video's start time (--start-time)")
     if (moment.tzinfo is None) != (start.tzinfo is None):
-        raise TimelineError(
-            f"{where}: ISO time '{text}' and the start time must both have or lack a UTC offset"
-        )
+        raise TimelineError(f"{where}: ISO time '{text}' and the start time must both have or lack a UTC offset")
     return (moment - start).total_seconds()
 
 
@@ -46,17 +44,13 @@ def _rows(path: Path) -> list[tuple[str, dict[str, object]]]:
         if isinstance(data, dict):
             data = data.get("changes")
         if not isinstance(data, list):
-            raise TimelineError(
-                f'{path}: expected a list of {{t, group, state}} objects (or {{"changes": [...]}})'
-            )
+            raise TimelineError(f'{path}: expected a list of {{t, group, state}} objects (or {{"changes": [...]}})')
         return [(f"{path}: item {i}", row) for i, row in enumerate(data)]
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     reader = csv.DictReader(lines)
     if reader.fieldnames is None or not {"t", "group", "state"} <= {f.strip() for f in reader.fieldnames}:
         raise TimelineError(f"{path}: CSV header must name the columns t, group, state")
-    return [
-        (f"{path}: row {i + 2}", {k.strip(): v for k, v in row.items() if k}) for i, row in enumerate(reader)
-    ]
+    return [(f"{path}: row {i + 2}", {k.strip(): v for k, v in row.items() if k}) for i, row in enumerate(reader)]
 
 
 def load_timeline(path: str | Path, start_time: str | None = None) -> list[SignalChange]:

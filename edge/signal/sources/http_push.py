@@ -34,8 +34,8 @@ class HttpPushSource(FeedSource):
         self._router = push_router(self.inbox, token)
         self.server: PushServer | None = None
         if config.listen_port is not None:
-            self.server = PushServer(self._router, config.listen_host, config.listen_port)
             try:
+                self.server = PushServer(self._router, config.listen_host, config.listen_port)
                 self.server.start()
             except OSError as exc:
                 where = f"{config.listen_host}:{config.listen_port}"
