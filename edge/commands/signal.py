@@ -32,6 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     cal.add_argument("--site", help="site file whose vision calibration to use (default: built-in)")
     cal.set_defaults(func=run_calibrate)
 
+    plan = actions.add_parser("plan", help="print the state changes a site's fixed-time plan gives")
+    plan.add_argument("--site", required=True, help="site file with a fixed_time signal source")
+    plan.add_argument("--source", help="name of the fixed_time source (default: the first)")
+    plan.add_argument("--from", dest="start", required=True, help="local start time, e.g. 2026-03-08T01:30")
+    plan.add_argument("--minutes", type=float, default=10.0, help="how long to list (default 10)")
+    plan.set_defaults(func=run_plan)
+
     rec = actions.add_parser("record", help="record a controller feed from MQTT to JSON lines for replay")
     rec.add_argument("--broker", default="127.0.0.1:1883", help="host[:port] of the MQTT broker")
     rec.add_argument("--topic", required=True, help="topic to record (wildcards allowed)")
@@ -87,9 +94,7 @@ def _calibration(site_path: str | None) -> HeadCalibration:
     try:
         site = load_site(site_path)
     except ConfigError as exc:
-        raise CommandError(
-            f"{site_path}: {len(exc.issues)} problem(s); run `crossguard config check`"
-        ) from None
+        raise CommandError(f"{site_path}: {len(exc.issues)} problem(s); run `crossguard config check`") from None
     vision = [s for s in site.signal.sources if isinstance(s, VisionSourceConfig)]
     if not vision:
         raise CommandError(f"{site_path}: no vision signal source to take the calibration from")
@@ -129,6 +134,42 @@ def run_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- plan -------------------------------------------------------------------------------------
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from edge.config import ConfigError, load_site
+    from edge.config.signal import FixedTimeSourceConfig
+    from edge.signal.plan import FixedTimePlan, local_time
+
+    try:
+        site = load_site(args.site)
+    except ConfigError as exc:
+        raise CommandError(f"{args.site}: {len(exc.issues)} problem(s); run `crossguard config check`") from None
+    plans = [s for s in site.signal.sources if isinstance(s, FixedTimeSourceConfig)]
+    plans = [s for s in plans if args.source in (None, s.name)]
+    if not plans:
+        raise CommandError(
+            f"{args.site}: no fixed_time signal source" + (f" named '{args.source}'" if args.source else "")
+        )
+    plan = FixedTimePlan(plans[0])
+    try:
+        start = local_time(plan.zone.key, args.start)
+    except ValueError:
+        raise CommandError(f"--from '{args.start}': expected a local time like 2026-03-08T01:30") from None
+
+    def stamp(utc: float) -> str:
+        return datetime.fromtimestamp(utc, plan.zone).isoformat(timespec="milliseconds")
+
+    states = ", ".join(f"{g}={s.value}" for g, s in plan.states_at(start).items())
+    print(f"{stamp(start)}  plan {plan.plan_name_at(start)}: {states}")
+    for change in plan.changes_between(start, start + args.minutes * 60):
+        print(f"{stamp(change.utc)}  plan {change.plan}: {change.group} → {change.state.value}")
+    return 0
+
+
 # --- record -------------------------------------------------------------------------------------
 
 
@@ -155,9 +196,7 @@ def run_record(args: argparse.Namespace) -> int:
         recorder = FeedRecorder(host, port, args.topic, out)
         if not recorder.subscribed.wait(10):
             recorder.stop()
-            raise CommandError(
-                f"broker {host}:{port}: could not connect and subscribe to '{args.topic}' in 10 s"
-            )
+            raise CommandError(f"broker {host}:{port}: could not connect and subscribe to '{args.topic}' in 10 s")
         print(f"recording {args.topic} from {host}:{port} to {path}", flush=True)
         deadline = time.monotonic() + args.duration if args.duration else None
         try:

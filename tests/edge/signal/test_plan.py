@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,7 @@ from edge.signal.plan import FixedTimePlan, local_time
 from edge.signal.source import FrameClock
 from edge.signal.sources.fixed_time import FixedTimeSource
 from edge.signal.types import SignalState
+from tests.conftest import REPO
 
 W, C, D, U = SignalState.WALK, SignalState.CLEARANCE, SignalState.DONT_WALK, SignalState.UNKNOWN
 NY = "America/New_York"
@@ -215,3 +218,35 @@ def test_site_timezone_is_the_default() -> None:
 def test_bad_plans_are_named(change: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         plan(**change)
+
+
+SITE_WITH_PLAN = """\
+site: {id: s1, name: Main St, device_id: box1, timezone: America/New_York}
+crosswalks:
+  - id: c1
+    signal_group: p1
+    polygon: [[0.1, 0.5], [0.9, 0.5], [0.9, 0.7], [0.1, 0.7]]
+    curbs:
+      - {name: n, polygon: [[0.1, 0.4], [0.9, 0.4], [0.9, 0.5]]}
+      - {name: s, polygon: [[0.1, 0.7], [0.9, 0.7], [0.9, 0.8]]}
+signal:
+  sources:
+    - type: fixed_time
+      plans:
+        night: {cycle_s: 60, groups: {p1: {walk_start_s: 50, walk_s: 20, clearance_s: 5}}}
+"""
+
+
+def test_plan_command_lists_changes_across_the_dst_jump(tmp_path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text(SITE_WITH_PLAN)
+    driver = "import sys, edge.cli as c; c.COMMAND_MODULES = ['edge.commands.signal']; sys.exit(c.main())"
+    args = ["signal", "plan", "--site", str(site), "--from", "2026-03-08T01:59:40", "--minutes", "0.6"]
+    result = subprocess.run([sys.executable, "-c", driver, *args], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "2026-03-08T01:59:40.000-05:00  plan night: p1=DONT_WALK",
+        "2026-03-08T01:59:50.000-05:00  plan night: p1 → WALK",
+        "2026-03-08T03:00:10.000-04:00  plan night: p1 → CLEARANCE",
+        "2026-03-08T03:00:15.000-04:00  plan night: p1 → DONT_WALK",
+    ]
