@@ -193,10 +193,14 @@ class SignalHub:
             disagreeing = len(set(known.values())) > 1
             if not disagreeing or disagree_since is None:
                 disagree_since = t if disagreeing else None
-            segments.append(self._segment_at(t, readings, known))
             if disagree_since is None:
+                segments.append(self._segment_at(t, readings, known))
                 continue
             due = disagree_since + self.conflict_tolerance_s
+            if t >= due:  # the disagreement has already outlasted the tolerance
+                segments.append(_Segment(t, SignalState.UNKNOWN, self._conflict_text(known)))
+                continue
+            segments.append(self._segment_at(t, readings, known))
             next_t = times[k + 1] if k + 1 < len(times) else float("inf")
             if due < next_t and due <= now:
                 segments.append(_Segment(due, SignalState.UNKNOWN, self._conflict_text(known)))

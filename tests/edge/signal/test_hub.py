@@ -87,6 +87,17 @@ def test_disagreement_beyond_tolerance_is_unknown_with_an_alarm() -> None:
     ]
 
 
+def test_a_disagreement_that_changes_shape_stays_unknown() -> None:
+    a = timeline("a", (0, W), (3, D))
+    b = timeline("b", (0, W), (6, C), (8, D))  # WALK vs DON'T WALK, then CLEARANCE vs DON'T WALK, then agree
+    hub = SignalHub([a, b], conflict_tolerance_s=1.5)
+    run(hub, 10)
+    assert states(hub, 4, 5, 6.5, 7.9, 8.5) == [D, U, U, U, D]
+    (gap,) = hub.enforcement_gaps()
+    assert (gap.start, gap.end) == (4.5, 8.0)
+    assert gap.reason == "sources disagree: a=DONT_WALK, b=WALK; then sources disagree: a=DONT_WALK, b=CLEARANCE"
+
+
 def run_on(hub: SignalHub, start: float, until: float, fps: float = 10.0) -> None:
     for k in range(round(start * fps) + 1, round(until * fps) + 1):
         hub.update(FrameClock(k / fps, UTC0 + k / fps))
@@ -98,9 +109,7 @@ def test_stale_feed_is_an_enforcement_gap(tmp_path: Path) -> None:
         {
             "received": UTC0 + k * 0.5,
             "topic": "t",
-            "payload": json.dumps(
-                {"group": "p1", "state": "WALK" if k < 4 else "DONT_WALK", "ts": UTC0 + k * 0.5}
-            ),
+            "payload": json.dumps({"group": "p1", "state": "WALK" if k < 4 else "DONT_WALK", "ts": UTC0 + k * 0.5}),
         }
         for k in range(8)
     ]
@@ -171,10 +180,54 @@ def test_hub_from_config(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("t,group,state\n0,p1,WALK\n5,p1,DONT_WALK\n")
     hub = SignalHub.from_config(
-        SignalConfig.model_validate(
-            {"sources": [{"type": "timeline", "path": str(path)}], "conflict_tolerance_s": 0.5}
-        )
+        SignalConfig.model_validate({"sources": [{"type": "timeline", "path": str(path)}], "conflict_tolerance_s": 0.5})
     )
     run(hub, 6)
     assert states(hub, 1, 5.5) == [W, D] and hub.conflict_tolerance_s == 0.5
     hub.close()
+
+
+def test_vision_and_a_disagreeing_feed_on_a_real_clip(tmp_path: Path) -> None:
+    """The Melbourne clip's head shows WALK then flashing red from 7.03 s; a feed claiming DON'T WALK
+    from 3 s disagrees with the camera, so from 4.5 s the group is UNKNOWN with an alarm until 7.03 s,
+    where the feed's DON'T WALK and the camera's CLEARANCE still differ."""
+    import cv2
+
+    from edge.config.signal import VisionSourceConfig
+    from edge.signal.sources.vision import VisionSource
+    from tests.conftest import require_shared
+
+    path = tmp_path / "feed.jsonl"
+    lines = [
+        {
+            "received": UTC0 + t,
+            "topic": "t",
+            "payload": json.dumps({"group": "p1", "state": "WALK" if t < 3 else "DONT_WALK", "ts": UTC0 + t}),
+        }
+        for t in range(27)
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    feed = RecordedFeedSource.from_config(RecordedFeedSourceConfig(path=path, name="controller"))
+    camera = VisionSource(
+        VisionSourceConfig(
+            name="camera",
+            heads=[{"group": "p1", "region": (619 / 640, 152 / 360, 636 / 640, 177 / 360)}],
+            calibration={"min_value": 90},
+        )
+    )
+    hub = SignalHub([feed, camera], conflict_tolerance_s=1.5)
+    capture = cv2.VideoCapture(str(require_shared("video/intersection_crowd_tripod.mp4")))
+    fps, k = capture.get(cv2.CAP_PROP_FPS), 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        hub.update(FrameClock(k / fps, UTC0 + k / fps), frame)
+        k += 1
+    capture.release()
+    assert states(hub, 2.0, 3.5, 5.0, 10.0, 20.0) == [W, D, U, U, U]
+    gaps = hub.enforcement_gaps()
+    assert gaps[-1].start == pytest.approx(4.5) and gaps[-1].end is None
+    assert "sources disagree: controller=DONT_WALK, camera=WALK" in gaps[-1].reason
+    assert "camera=CLEARANCE" in gaps[-1].reason  # still disagreeing after the flash begins
+    assert [a.group for a in hub.alarms()] == ["p1"]
