@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge.config.signal import RecordedFeedSourceConfig, SignalConfig
 from edge.signal.hub import EnforcementGap, SignalHub
@@ -231,3 +233,36 @@ def test_vision_and_a_disagreeing_feed_on_a_real_clip(tmp_path: Path) -> None:
     assert "sources disagree: controller=DONT_WALK, camera=WALK" in gaps[-1].reason
     assert "camera=CLEARANCE" in gaps[-1].reason  # still disagreeing after the flash begins
     assert [a.group for a in hub.alarms()] == ["p1"]
+
+
+STATES = st.sampled_from([W, C, D, U])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    a=st.lists(st.tuples(st.integers(0, 300), STATES), min_size=1, max_size=12),
+    b=st.lists(st.tuples(st.integers(0, 300), STATES), min_size=1, max_size=12),
+    delays=st.lists(st.integers(0, 40), min_size=24, max_size=24),
+)
+def test_late_arrivals_within_the_window_change_nothing(a: list, b: list, delays: list) -> None:
+    """Changes delayed by up to 4 s (window 5 s) give the same history as changes on time."""
+
+    def changes(name: str, rows: list) -> list[SignalChange]:
+        return [SignalChange(t / 10, "p1", s, name) for t, s in sorted(dict(rows).items())]
+
+    on_time = SignalHub([TimelineSource("a", changes("a", a)), TimelineSource("b", changes("b", b))])
+    late_sources = []
+    for name, rows, offset in (("a", a, 0), ("b", b, 12)):
+        deliveries: dict[float, list[SignalChange]] = {}
+        for k, change in enumerate(changes(name, rows)):
+            deliveries.setdefault(round(change.t + delays[offset + k] / 10, 1), []).append(change)
+        late_sources.append(Delivered(name, deliveries))
+    late = SignalHub(late_sources, late_window_s=5.0)
+    run(on_time, 40)
+    run(late, 40)
+    grid = [k / 20 + 0.025 for k in range(800)]
+    def readings(hub: SignalHub) -> list[tuple[SignalState, float | None]]:
+        return [(r.state, r.since) for r in (hub.state_at("p1", t) for t in grid)]
+
+    assert readings(on_time) == readings(late)
+    assert late.late_changes == 0
