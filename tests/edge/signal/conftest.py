@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -40,13 +41,14 @@ def _wait_listening(port: int, process: subprocess.Popen, timeout_s: float = 10.
     raise RuntimeError(f"mosquitto did not listen on 127.0.0.1:{port} within {timeout_s} s")
 
 
-def start_mosquitto(port: int, folder: Path) -> subprocess.Popen:
+def start_mosquitto(port: int, folder: Path, password_file: Path | None = None) -> subprocess.Popen:
     """Start mosquitto on 127.0.0.1:``port`` and wait until it accepts connections."""
     conf = folder / f"mosquitto-{port}.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    process = subprocess.Popen(
-        [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    access = f"allow_anonymous false\npassword_file {password_file}\n" if password_file else "allow_anonymous true\n"
+    # Started as root, mosquitto drops to its own user, which cannot read files in pytest's private temp dirs.
+    user = "user root\n" if os.geteuid() == 0 else ""
+    conf.write_text(f"{user}listener {port} 127.0.0.1\n{access}persistence false\n")
+    process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_listening(port, process)
     except RuntimeError:

@@ -63,13 +63,9 @@ def write_recorded_feed(path: Path) -> None:
                 current[group] = state
         payload = {
             "ts": START_UTC + t,
-            "states": [
-                {"signalGroup": int(g[1:]), "eventState": J2735[s]} for g, s in sorted(current.items())
-            ],
+            "states": [{"signalGroup": int(g[1:]), "eventState": J2735[s]} for g, s in sorted(current.items())],
         }
-        lines.append(
-            json.dumps({"received": START_UTC + t + 0.04, "topic": "spat/x", "payload": json.dumps(payload)})
-        )
+        lines.append(json.dumps({"received": START_UTC + t + 0.04, "topic": "spat/x", "payload": json.dumps(payload)}))
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -82,8 +78,7 @@ SOURCES = {
             "only": {
                 "cycle_s": CYCLE,
                 "groups": {
-                    g: {"walk_start_s": w, "walk_s": c - w, "clearance_s": dw - c}
-                    for g, (w, c, dw) in SPLITS.items()
+                    g: {"walk_start_s": w, "walk_s": c - w, "clearance_s": dw - c} for g, (w, c, dw) in SPLITS.items()
                 },
             }
         },

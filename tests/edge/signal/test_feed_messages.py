@@ -51,8 +51,7 @@ def test_j2735_table(number: int, name: str, state: SignalState) -> None:
             DoesNotRaise(),
         ),
         (
-            '{"ts": 1.5, "states": [{"signalGroup": 2, "eventState": 8}, '
-            '{"signalGroup": 4, "eventState": 3}]}',
+            '{"ts": 1.5, "states": [{"signalGroup": 2, "eventState": 8}, {"signalGroup": 4, "eventState": 3}]}',
             [("2", C, 1.5), ("4", D, 1.5)],
             DoesNotRaise(),
         ),

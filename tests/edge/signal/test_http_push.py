@@ -38,9 +38,7 @@ def test_push_is_authenticated_checked_and_queued(source: HttpPushSource) -> Non
     now = time.time()
     with httpx.Client(timeout=5) as http:
         assert http.post(url(source), json={"group": "2", "state": 6, "ts": now}).status_code == 401
-        wrong = http.post(
-            url(source), json={"group": "2", "state": 6}, headers={"Authorization": "Bearer nope"}
-        )
+        wrong = http.post(url(source), json={"group": "2", "state": 6}, headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
         bad = http.post(url(source), content=b"{oops", headers=auth)
         assert bad.status_code == 400 and "not valid JSON" in bad.json()["detail"]
@@ -68,9 +66,7 @@ def test_router_mounts_in_another_app() -> None:
     app = FastAPI()
     app.get("/health")(lambda: {"ok": True})
     app.include_router(src.router())
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

@@ -261,6 +261,7 @@ def test_late_arrivals_within_the_window_change_nothing(a: list, b: list, delays
     run(on_time, 40)
     run(late, 40)
     grid = [k / 20 + 0.025 for k in range(800)]
+
     def readings(hub: SignalHub) -> list[tuple[SignalState, float | None]]:
         return [(r.state, r.since) for r in (hub.state_at("p1", t) for t in grid)]
 

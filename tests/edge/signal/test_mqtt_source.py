@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 
@@ -128,9 +129,7 @@ def test_recorded_feed_plays_back_what_the_live_source_saw(
     played = RecordedFeedSource.from_config(
         RecordedFeedSourceConfig(path=path, stale_after_s=1.0, groups={"2": "p1", "4": "p2"})
     )
-    replayed = [
-        c for step in range(21) for c in played.poll(FrameClock(now + step * 0.05, now + step * 0.05), None)
-    ]
+    replayed = [c for step in range(21) for c in played.poll(FrameClock(now + step * 0.05, now + step * 0.05), None)]
     replayed += played.poll(FrameClock(end, end), None)
     assert [(c.t, c.group, c.state) for c in replayed] == [(c.t, c.group, c.state) for c in live]
     assert played.inbox.counters.malformed == 1
@@ -173,3 +172,27 @@ def send_once(port: int, payload: object) -> None:
     client.publish(TOPIC, json.dumps(payload), qos=1).wait_for_publish(5)
     client.disconnect()
     client.loop_stop()
+
+
+def test_password_comes_from_the_environment(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    require_mosquitto()
+    passwords = tmp_path / "passwords"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "crossguard", "s3cret"], check=True)
+    passwords.chmod(0o600)
+    port = free_port()
+    process = start_mosquitto(port, tmp_path, password_file=passwords)
+    config = {"port": port, "topic": TOPIC, "username": "crossguard", "password_env": "SPAT_PASSWORD"}
+    try:
+        monkeypatch.setenv("SPAT_PASSWORD", "s3cret")
+        good = MqttSource(MqttSourceConfig(**config, name="good"))
+        monkeypatch.setenv("SPAT_PASSWORD", "wrong")
+        bad = MqttSource(MqttSourceConfig(**config, name="bad"))
+        try:
+            assert good.wait_connected(5)
+            assert not bad.wait_connected(1.5)
+            assert bad.status().health is SourceHealth.DOWN
+        finally:
+            good.close()
+            bad.close()
+    finally:
+        stop_mosquitto(process)

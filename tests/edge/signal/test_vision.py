@@ -75,9 +75,7 @@ def test_accuracy_on_labelled_photos(capsys: pytest.CaptureFixture) -> None:
     with capsys.disabled():
         print("\n".join(lines))
     for truth, floor in ACCURACY_FLOOR.items():
-        assert accuracy[truth] >= floor - 1e-9, (
-            f"{truth} accuracy {accuracy[truth]:.3f} fell below {floor:.3f}"
-        )
+        assert accuracy[truth] >= floor - 1e-9, f"{truth} accuracy {accuracy[truth]:.3f} fell below {floor:.3f}"
     assert confusion[("green", "red")] <= GREEN_READ_AS_RED_MAX
 
 
@@ -110,9 +108,7 @@ class HeadFilm:
 def run_film(script: list[tuple[str, float]], fps: float = 10.0, **source_settings: object) -> SignalHistory:
     """Play ``(look, seconds)`` segments through a vision source; returns the history it reported."""
     film = HeadFilm()
-    source = VisionSource(
-        VisionSourceConfig(heads=[{"group": "p1", "region": film.region}], **source_settings)
-    )
+    source = VisionSource(VisionSourceConfig(heads=[{"group": "p1", "region": film.region}], **source_settings))
     history, t = SignalHistory(), 0.0
     frames = [look for look, seconds in script for _ in range(round(seconds * fps))]
     for k, look in enumerate(frames):
@@ -162,9 +158,7 @@ def test_smoothing_ignores_single_odd_frames() -> None:
     [
         (np.full((50, 28, 3), 255, np.uint8), "glare"),
         (
-            np.dstack([np.full((50, 28), 20), np.full((50, 28), 40), np.full((50, 28), 230)]).astype(
-                np.uint8
-            ),
+            np.dstack([np.full((50, 28), 20), np.full((50, 28), 40), np.full((50, 28), 230)]).astype(np.uint8),
             "occluded",
         ),
     ],
@@ -198,9 +192,7 @@ def test_red_and_green_both_lit_is_uncertain() -> None:
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     # Only the signal commands are loaded, so this test does not depend on the other subcommands.
     driver = "import sys, edge.cli as c; c.COMMAND_MODULES = ['edge.commands.signal']; sys.exit(c.main())"
-    return subprocess.run(
-        [sys.executable, "-c", driver, *args], capture_output=True, text=True, cwd=REPO, timeout=60
-    )
+    return subprocess.run([sys.executable, "-c", driver, *args], capture_output=True, text=True, cwd=REPO, timeout=60)
 
 
 def test_calibrate_prints_colours_and_classification() -> None:
@@ -228,9 +220,7 @@ def test_calibrate_names_bad_input(tmp_path: Path) -> None:
         (HAND[0], HAND[1], SignalState.DONT_WALK),  # hand, digits dark
     ],
 )
-def test_lit_countdown_digits_beside_the_hand_are_clearance(
-    file: str, box: tuple, state: SignalState
-) -> None:
+def test_lit_countdown_digits_beside_the_hand_are_clearance(file: str, box: tuple, state: SignalState) -> None:
     image = cv2.imread(str(require_shared(f"images/ped_signals/{file}")))
     height, width = image.shape[:2]
     x1, y1, x2, y2 = box
@@ -254,9 +244,7 @@ CLIP_HEAD = (619 / 640, 152 / 360, 636 / 640, 177 / 360)  # the pedestrian head 
 def clip_history(calibration: dict) -> SignalHistory:
     capture = cv2.VideoCapture(str(require_shared(CLIP)))
     fps = capture.get(cv2.CAP_PROP_FPS)
-    source = VisionSource(
-        VisionSourceConfig(heads=[{"group": "p1", "region": CLIP_HEAD}], calibration=calibration)
-    )
+    source = VisionSource(VisionSourceConfig(heads=[{"group": "p1", "region": CLIP_HEAD}], calibration=calibration))
     history, k = SignalHistory(), 0
     try:
         while True:
@@ -290,9 +278,7 @@ def test_real_clip_with_default_calibration_is_unknown_not_wrong() -> None:
 
 def test_calibrate_on_a_video_frame() -> None:
     video = require_shared(CLIP)
-    lit = run_cli(
-        "signal", "calibrate", "--video", str(video), "--frame", "60", "--region", "619,152,636,177"
-    )
+    lit = run_cli("signal", "calibrate", "--video", str(video), "--frame", "60", "--region", "619,152,636,177")
     assert lit.returncode == 0, lit.stderr
     assert "hue peaks (0..179) of coloured lit pixels: 82" in lit.stdout  # the green man's cyan-green
     assert "classification:    green → WALK" in lit.stdout
