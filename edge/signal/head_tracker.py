@@ -6,9 +6,10 @@ Frames are merged into *runs* of the same look. Then, at each frame:
   half-period of a ``flash_min_hz``..``flash_max_hz`` flash, for ``flash_cycles`` cycles → CLEARANCE
   (flashing hand or flashing green man), dated from the first run of the flash;
 * **steady** — a lit run of ``smoothing_frames`` frames → DON'T WALK (red), WALK (green/white),
-  CLEARANCE (red with countdown digits), dated from the run's first frame; a run that would change
-  the state must also outlast a flash half-period, because a flashing hand after WALK begins with a
-  lit phase that looks just like a steady hand (reporting DON'T WALK there would be wrong);
+  CLEARANCE (red with countdown digits), dated from the run's first frame; a hand that would change
+  the state (and a walking figure during CLEARANCE) must also outlast a flash half-period, because a
+  flashing hand after WALK begins with a lit phase that looks just like a steady hand (reporting
+  DON'T WALK there would be wrong);
 * **dark** longer than a flash's off half-period → UNKNOWN (a dark head is not enforced);
 * **uncertain** for longer than ``max_unknown_s`` → UNKNOWN with the classifier's reason.
 
@@ -106,9 +107,16 @@ class HeadStateTracker:
         if run.frames < self.smoothing_frames:
             return None
         state = STEADY_STATE[run.look]
-        if state is not self.state and age <= self.half_max:
-            return None  # a new colour may be the first lit phase of a flash: wait one flash half-period
+        if state is not self.state and age <= self.half_max and self._may_be_flashing(state):
+            return None  # may be the first lit phase of a flash: wait one flash half-period
         return StateUpdate(run.start, state, run.look.value)
+
+    def _may_be_flashing(self, state: SignalState) -> bool:
+        """A hand (after WALK, or mid-flash) and a walking figure during a flash may be flash phases.
+
+        A walking figure otherwise is reported at once: if it were the start of a flashing-green
+        clearance, reading WALK for a moment never creates a violation."""
+        return state is not SignalState.WALK or self.state is SignalState.CLEARANCE
 
     def _alternating(self) -> list[_Run]:
         """The latest runs that alternate lit/dark in one colour (newest last)."""
