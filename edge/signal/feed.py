@@ -81,9 +81,7 @@ class FeedInbox:
             with self._lock:
                 if utc < self._newest.get(group, float("-inf")):
                     newest = self._newest[group]
-                    self._reject_locked(
-                        "out_of_order", f"group {group}: {utc:.3f} is older than {newest:.3f}"
-                    )
+                    self._reject_locked("out_of_order", f"group {group}: {utc:.3f} is older than {newest:.3f}")
                     continue
                 self._newest[group] = utc
                 self._queue.append(FeedUpdate(utc, group, item.state, f"reported {item.raw_state}"))
@@ -147,9 +145,7 @@ class FeedSource(SignalSource):
         lost = [g for g, s in self._shown.items() if s is not SignalState.UNKNOWN]
         for group in lost:
             self._shown[group] = SignalState.UNKNOWN
-        return [
-            SignalChange(clock.t, g, SignalState.UNKNOWN, self.name, "not connected") for g in sorted(lost)
-        ]
+        return [SignalChange(clock.t, g, SignalState.UNKNOWN, self.name, "not connected") for g in sorted(lost)]
 
     def receive(self, clock: FrameClock) -> None:
         """Hook for feeds that deliver on the frame path (recorded playback)."""

@@ -104,9 +104,7 @@ def _hue_peaks(hues: np.ndarray, count: int = 3) -> tuple[tuple[int, float], ...
         return ()
     histogram = np.bincount(hues.astype(np.int64) // _HUE_BIN, minlength=180 // _HUE_BIN)
     top = np.argsort(histogram)[::-1][:count]
-    return tuple(
-        (int(b * _HUE_BIN + _HUE_BIN // 2), float(histogram[b] / len(hues))) for b in top if histogram[b]
-    )
+    return tuple((int(b * _HUE_BIN + _HUE_BIN // 2), float(histogram[b] / len(hues))) for b in top if histogram[b])
 
 
 def decide(m: HeadMeasurement, cal: HeadCalibration) -> HeadReading:

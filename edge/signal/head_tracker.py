@@ -69,6 +69,11 @@ class HeadStateTracker:
         self.runs: list[_Run] = []
         self.state: SignalState | None = None
 
+    @property
+    def max_delay_s(self) -> float:
+        """Longest a state can be known after it began: a whole flash at the slowest rate."""
+        return (self.flash_runs + 1) * self.half_max * 1.25
+
     def update(self, t: float, look: HeadLook, reason: str = "") -> StateUpdate | None:
         """Feed one frame; returns the new state (dated when it really began) when it changes."""
         if look is HeadLook.RED_COUNTDOWN and not self.countdown_clearance:

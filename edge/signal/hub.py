@@ -222,6 +222,16 @@ class SignalHub:
 
     # --- reading ------------------------------------------------------------------------------
 
+    @property
+    def revision_window_s(self) -> float:
+        """How long after an instant its combined state may still be revised by a late change.
+
+        A decision core that warns at once should re-judge entries younger than this when
+        ``update`` returns changes dated before them (the vision source dates a flash from its
+        first lit phase, seconds after it began)."""
+        delays = [s.max_delay_s() for s in self.sources]
+        return min(self.late_window_s, max(delays, default=0.0))
+
     def state_at(self, group: str, t: float) -> SignalReading:
         return self.history.state_at(group, t)
 

@@ -85,9 +85,7 @@ class FixedTimePlan:
         plan = self.config.plans[self.plan_name_at(utc)]
         position = self._position(plan, utc)
         return {
-            g: split_state(plan.groups[g], plan.cycle_s, position)
-            if g in plan.groups
-            else SignalState.UNKNOWN
+            g: split_state(plan.groups[g], plan.cycle_s, position) if g in plan.groups else SignalState.UNKNOWN
             for g in self.groups
         }
 

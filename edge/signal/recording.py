@@ -46,9 +46,7 @@ def read_recording(path: Path) -> tuple[list[RecordedMessage], int]:
             continue
         try:
             row = json.loads(line)
-            messages.append(
-                RecordedMessage(float(row["received"]), str(row.get("topic", "")), str(row["payload"]))
-            )
+            messages.append(RecordedMessage(float(row["received"]), str(row.get("topic", "")), str(row["payload"])))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             bad += 1
             log.warning("%s:%d: unreadable recording line skipped (%s)", path, number, exc)
@@ -63,9 +61,7 @@ class FeedRecorder:
         self.count = 0
         self.subscribed = threading.Event()
         self._lock = threading.Lock()
-        self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"crossguard-recorder-{time.time_ns()}"
-        )
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"crossguard-recorder-{time.time_ns()}")
         self._client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
         self._client.on_subscribe = lambda *_: self.subscribed.set()
         self._client.on_message = self._on_message

@@ -61,6 +61,10 @@ class SignalSource(ABC):
         """Groups this source reports, when known up front (the hub marks them UNKNOWN until heard)."""
         return []
 
+    def max_delay_s(self) -> float:
+        """How far in the past this source may still date a change it has not reported yet."""
+        return 0.0
+
     def status(self) -> SourceStatus:
         return SourceStatus(self.name, SourceHealth.OK)
 

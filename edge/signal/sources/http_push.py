@@ -39,9 +39,7 @@ class HttpPushSource(FeedSource):
                 self.server.start()
             except OSError as exc:
                 where = f"{config.listen_host}:{config.listen_port}"
-                raise SignalSourceError(
-                    f"http_push source '{config.name}': cannot serve on {where}: {exc}"
-                ) from None
+                raise SignalSourceError(f"http_push source '{config.name}': cannot serve on {where}: {exc}") from None
 
     @classmethod
     def from_config(cls, config: HttpPushSourceConfig) -> HttpPushSource:

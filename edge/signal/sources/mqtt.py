@@ -61,13 +61,9 @@ class MqttSource(FeedSource):
             )
             return
         client.subscribe(self.config.topic, qos=1)  # subscribe again after every reconnect
-        log.info(
-            "%s: subscribed to %s on %s:%d", self.name, self.config.topic, self.config.host, self.config.port
-        )
+        log.info("%s: subscribed to %s on %s:%d", self.name, self.config.topic, self.config.host, self.config.port)
 
-    def _on_subscribe(
-        self, client: mqtt.Client, userdata: object, mid: int, reasons: list, properties: object
-    ) -> None:
+    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reasons: list, properties: object) -> None:
         if any(getattr(r, "is_failure", False) for r in reasons):
             log.warning("%s: broker refused the subscription to %s", self.name, self.config.topic)
             return

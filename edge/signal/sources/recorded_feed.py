@@ -13,9 +13,7 @@ from edge.signal.sources import register
 class RecordedFeedSource(FeedSource):
     """Hands each recorded message to the inbox once the frame's UTC time reaches its receive time."""
 
-    def __init__(
-        self, config: RecordedFeedSourceConfig, messages: list[RecordedMessage], bad_lines: int = 0
-    ) -> None:
+    def __init__(self, config: RecordedFeedSourceConfig, messages: list[RecordedMessage], bad_lines: int = 0) -> None:
         super().__init__(config.name, config)
         self.offset_s = config.offset_s
         self._messages = messages

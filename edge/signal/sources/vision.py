@@ -53,6 +53,9 @@ class VisionSource(SignalSource):
     def groups(self) -> list[str]:
         return sorted({h.group for h in self.config.heads})
 
+    def max_delay_s(self) -> float:
+        return max(h.tracker.max_delay_s for h in self.heads)
+
     def poll(self, clock: FrameClock, image: np.ndarray | None) -> list[SignalChange]:
         if image is None or image.ndim != 3:
             self._problem = "no colour frame to read the signal head from"
@@ -63,9 +66,7 @@ class VisionSource(SignalSource):
             head.last = self.read(head.config, image)
             update = head.tracker.update(clock.t, head.last.look, head.last.reason)
             if update is not None:
-                changes.append(
-                    SignalChange(update.t, head.config.group, update.state, self.name, update.reason)
-                )
+                changes.append(SignalChange(update.t, head.config.group, update.state, self.name, update.reason))
         return changes
 
     def read(self, head: VisionHeadConfig, image: np.ndarray) -> HeadReading:

@@ -267,3 +267,13 @@ def test_late_arrivals_within_the_window_change_nothing(a: list, b: list, delays
 
     assert readings(on_time) == readings(late)
     assert late.late_changes == 0
+
+
+def test_revision_window_comes_from_the_slowest_source() -> None:
+    from edge.config.signal import VisionSourceConfig
+    from edge.signal.sources.vision import VisionSource
+
+    camera = VisionSource(VisionSourceConfig(heads=[{"group": "p1", "region": (0.1, 0.1, 0.2, 0.2)}]))
+    assert camera.max_delay_s() == pytest.approx(5.0)  # 3 flash phases + 1 at 0.5 Hz, with 25 % slack
+    assert SignalHub([timeline("a", (0, W))]).revision_window_s == 0.0
+    assert SignalHub([timeline("a", (0, W)), camera], late_window_s=4.0).revision_window_s == 4.0
