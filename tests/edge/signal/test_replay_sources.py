@@ -90,3 +90,58 @@ def test_timeline_plan_and_recorded_feed_give_the_same_violations(tmp_path: Path
     assert violations == [(9.52, "near->far"), (10.61, "near->far")]
     assert runs["fixed_time"] == reference
     assert runs["recorded_feed"] == reference
+
+
+MELBOURNE_SITE = """\
+site: {{id: melb-01, name: Swanston St (test clip), timezone: Australia/Melbourne, device_id: box-test}}
+camera: {{id: cam1, fps: 25.04}}
+detector: {{backend: onnx, model: {model}, confidence: 0.25, classes: [0], threads: 2}}
+crosswalks:
+  - id: cw
+    signal_group: p1
+    polygon: [[0.0, 0.72], [1.0, 0.72], [1.0, 1.0], [0.0, 1.0]]
+    curbs:
+      - {{name: far, polygon: [[0.0, 0.60], [1.0, 0.60], [1.0, 0.72], [0.0, 0.72]]}}
+      - {{name: near, polygon: [[0.0, 0.985], [1.0, 0.985], [1.0, 1.0], [0.0, 1.0]]}}
+    rules: {{min_penetration: 0.05}}
+signal:
+  sources:
+    - type: vision
+      heads: [{{group: p1, region: [0.9672, 0.4222, 0.9938, 0.4917]}}]
+      calibration: {{min_value: 90}}
+"""
+
+
+@pytest.mark.slow
+def test_replay_reads_the_signal_from_the_clip_itself(tmp_path: Path) -> None:
+    """Melbourne clip: green man until 7.03 s, then the flashing red man; crossings carry what the camera saw."""
+    site = tmp_path / "site.yaml"
+    site.write_text(MELBOURNE_SITE.format(model=require_shared("models/yolo11n_int8_320.onnx")))
+    out = tmp_path / "out"
+    video = require_shared("video/intersection_crowd_tripod.mp4")
+    command = [
+        sys.executable,
+        "-m",
+        "edge",
+        "replay",
+        str(video),
+        "--site",
+        str(site),
+        "--out",
+        str(out),
+        "--max-frames",
+        "300",
+        "--no-progress",
+        "--start-time",
+        "2026-11-23T08:30:00+11:00",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    assert len(events) >= 5 and not [e for e in events if e["type"] == "violation"]
+    for e in events:
+        if 0.5 < e["entry_t"] < 6.9:
+            assert e["signal_state"] == "WALK", e
+        if e["entry_t"] > 8.1:  # the flash is known about 1 s after it began
+            assert e["signal_state"] == "CLEARANCE", e
+    assert any(e["entry_t"] > 8.1 for e in events)
