@@ -158,7 +158,7 @@ class FeedSettings(StrictModel):
         description="Feed signal-group id → our group name; empty: feed ids are our group names",
     )
     stale_after_s: float = Field(
-        3.0, gt=0, le=3600, description="No message for a group for this long → UNKNOWN (stale)"
+        3.0, gt=0, le=3600, description="No message received for a group for this long → UNKNOWN (stale)"
     )
     max_clock_skew_s: float = Field(
         2.0, ge=0, le=3600, description="Message times further than this in the future are malformed"

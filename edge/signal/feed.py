@@ -27,7 +27,8 @@ _LOG_EVERY = 100
 
 @dataclass(frozen=True)
 class FeedUpdate:
-    utc: float
+    utc: float  # when the state began, by the message's own time
+    received: float  # when it reached the box: staleness is measured on the box's clock
     group: str
     state: SignalState
     detail: str
@@ -84,7 +85,8 @@ class FeedInbox:
                     self._reject_locked("out_of_order", f"group {group}: {utc:.3f} is older than {newest:.3f}")
                     continue
                 self._newest[group] = utc
-                self._queue.append(FeedUpdate(utc, group, item.state, f"reported {item.raw_state}"))
+                received = received_utc + shift_s
+                self._queue.append(FeedUpdate(utc, received, group, item.state, f"reported {item.raw_state}"))
                 self.counters.accepted += 1
                 accepted += 1
         return accepted
@@ -117,7 +119,7 @@ class FeedSource(SignalSource):
         super().__init__(name)
         self.settings = settings
         self.inbox = FeedInbox(settings, name)
-        self._heard: dict[str, float] = {}  # per group: UTC of the newest message
+        self._heard: dict[str, float] = {}  # per group: when its newest message was received (UTC)
         self._shown: dict[str, SignalState] = {}  # per group: the state last reported
 
     def groups(self) -> list[str]:
@@ -127,8 +129,8 @@ class FeedSource(SignalSource):
         self.receive(clock)
         changes = self._lost_connection(clock)
         for update in self.inbox.drain():
-            changes += self._stale_before(update.group, update.utc, clock)
-            self._heard[update.group] = update.utc
+            changes += self._stale_before(update.group, update.received, clock)
+            self._heard[update.group] = max(update.received, self._heard.get(update.group, update.received))
             if self._shown.get(update.group) != update.state:
                 self._shown[update.group] = update.state
                 changes.append(

@@ -277,3 +277,24 @@ def test_revision_window_comes_from_the_slowest_source() -> None:
     assert camera.max_delay_s() == pytest.approx(5.0)  # 3 flash phases + 1 at 0.5 Hz, with 25 % slack
     assert SignalHub([timeline("a", (0, W))]).revision_window_s == 0.0
     assert SignalHub([timeline("a", (0, W)), camera], late_window_s=4.0).revision_window_s == 4.0
+
+
+def test_a_controller_clock_behind_the_box_is_not_stale(tmp_path: Path) -> None:
+    """Staleness runs on the box's receive clock: a controller 2 s behind keeps its feed fresh."""
+    path = tmp_path / "feed.jsonl"
+    lines = [
+        {
+            "received": UTC0 + k * 0.5,
+            "topic": "t",
+            "payload": json.dumps(
+                {"group": "p1", "state": "WALK" if k < 10 else "DONT_WALK", "ts": UTC0 + k * 0.5 - 2.0}
+            ),
+        }
+        for k in range(20)
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    feed = RecordedFeedSource.from_config(RecordedFeedSourceConfig(path=path, stale_after_s=1.0))
+    hub = SignalHub([feed])
+    run(hub, 9.5)
+    assert states(hub, 1.0, 2.9, 3.1, 9.0) == [W, W, D, D]  # DON'T WALK dated by the controller: 5 s - 2 s
+    assert hub.enforcement_gaps() == []
