@@ -16,9 +16,7 @@ GroupName = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 class TimelineSourceConfig(StrictModel):
     type: Literal["timeline"] = "timeline"
-    path: Path = Field(
-        ..., description="CSV or JSON file of (t, group, state); t in seconds from the video start"
-    )
+    path: Path = Field(..., description="CSV or JSON file of (t, group, state); t in seconds from the video start")
     start_time: str | None = Field(
         None, description="ISO time of the video's first frame, when the timeline uses ISO times"
     )
@@ -45,14 +43,10 @@ class HeadCalibration(StrictModel):
         default_factory=lambda: HueRange(low=40, high=100),
         description="Hues of the green/cyan walking figure",
     )
-    min_value: int = Field(
-        130, ge=0, le=255, description="Brightness (HSV V) a coloured pixel needs to count as lit"
-    )
+    min_value: int = Field(130, ge=0, le=255, description="Brightness (HSV V) a coloured pixel needs to count as lit")
     red_min_saturation: int = Field(90, ge=0, le=255, description="Saturation a red/orange pixel needs")
     green_min_saturation: int = Field(70, ge=0, le=255, description="Saturation a green pixel needs")
-    white_min_value: int = Field(
-        120, ge=0, le=255, description="Brightness a white (walking person) pixel needs"
-    )
+    white_min_value: int = Field(120, ge=0, le=255, description="Brightness a white (walking person) pixel needs")
     white_above_median: int = Field(
         60,
         ge=0,
@@ -103,9 +97,7 @@ def _check_box(box: Box, name: str) -> Box:
 
 class VisionHeadConfig(StrictModel):
     group: GroupName = Field(..., description="Signal group this head shows")
-    region: Box = Field(
-        ..., description="Box around the pedestrian head: x1,y1,x2,y2 as fractions of the picture"
-    )
+    region: Box = Field(..., description="Box around the pedestrian head: x1,y1,x2,y2 as fractions of the picture")
     countdown_region: Box | None = Field(
         None,
         description="Box of the countdown digits (fractions of the picture); lit digits → countdown_state",
@@ -129,23 +121,24 @@ class VisionSourceConfig(StrictModel):
     smoothing_frames: int = Field(
         3, ge=1, le=100, description="Consecutive frames that must agree before a steady state is reported"
     )
-    flash_min_hz: float = Field(
-        0.5, gt=0, le=10, description="Slowest lit/dark alternation counted as flashing"
-    )
-    flash_max_hz: float = Field(
-        2.5, gt=0, le=10, description="Fastest lit/dark alternation counted as flashing"
-    )
+    flash_min_hz: float = Field(0.5, gt=0, le=10, description="Slowest lit/dark alternation counted as flashing")
+    flash_max_hz: float = Field(2.5, gt=0, le=10, description="Fastest lit/dark alternation counted as flashing")
     flash_cycles: float = Field(
         1.5, ge=1, le=10, description="Lit/dark cycles needed before flashing (CLEARANCE) is reported"
     )
-    max_unknown_s: float = Field(
-        1.0, ge=0, le=60, description="Uncertain frames for longer than this → group UNKNOWN"
-    )
+    max_unknown_s: float = Field(1.0, ge=0, le=60, description="Uncertain frames for longer than this → group UNKNOWN")
 
     @model_validator(mode="after")
     def _flash_band(self) -> VisionSourceConfig:
         if self.flash_min_hz >= self.flash_max_hz:
             raise ValueError("flash_min_hz must be below flash_max_hz")
+        groups = [h.group for h in self.heads]
+        repeated = sorted({g for g in groups if groups.count(g) > 1})
+        if repeated:
+            raise ValueError(
+                f"heads[].group must be unique, one head per group (add a second vision source for a second "
+                f"head of the same group); repeated: {', '.join(repeated)}"
+            )
         return self
 
 
@@ -169,9 +162,7 @@ class FeedSettings(StrictModel):
     def _mapped_names(cls, v: dict[str, str]) -> dict[str, str]:
         for feed_id, name in v.items():
             if not re.fullmatch(r"[A-Za-z0-9_.:-]+", name):
-                raise ValueError(
-                    f"groups.{feed_id}: group name '{name}' may only use letters, digits and _.:-"
-                )
+                raise ValueError(f"groups.{feed_id}: group name '{name}' may only use letters, digits and _.:-")
         return v
 
 
@@ -180,9 +171,7 @@ class MqttSourceConfig(FeedSettings):
     name: str = Field("mqtt", min_length=1, description="Name of this source in status and gap records")
     host: str = Field("127.0.0.1", min_length=1, description="Broker host")
     port: int = Field(1883, ge=1, le=65535, description="Broker port")
-    topic: str = Field(
-        ..., min_length=1, description="Topic (wildcards allowed) carrying the controller's JSON"
-    )
+    topic: str = Field(..., min_length=1, description="Topic (wildcards allowed) carrying the controller's JSON")
     client_id: str = Field("", description="MQTT client id; empty: generated")
     username: str | None = Field(None, description="Broker user name")
     password_env: str | None = Field(
@@ -193,9 +182,7 @@ class MqttSourceConfig(FeedSettings):
 
 class RecordedFeedSourceConfig(FeedSettings):
     type: Literal["recorded_feed"] = "recorded_feed"
-    name: str = Field(
-        "recorded_feed", min_length=1, description="Name of this source in status and gap records"
-    )
+    name: str = Field("recorded_feed", min_length=1, description="Name of this source in status and gap records")
     path: Path = Field(..., description="JSON-lines file written by `crossguard signal record`")
     offset_s: float = Field(
         0.0,
@@ -256,18 +243,14 @@ class ScheduleEntry(StrictModel):
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
         default_factory=lambda: list(DAYS), min_length=1, description="Days this entry applies to"
     )
-    start: time = Field(
-        ..., description="Local time (HH:MM[:SS]) the plan takes over; it runs until the next entry"
-    )
+    start: time = Field(..., description="Local time (HH:MM[:SS]) the plan takes over; it runs until the next entry")
     plan: str = Field(..., min_length=1, description="Name of the plan in `plans`")
 
 
 class FixedTimeSourceConfig(StrictModel):
     type: Literal["fixed_time"] = "fixed_time"
     name: str = Field("fixed_time", min_length=1, description="Name of this source in status and gap records")
-    timezone: str | None = Field(
-        None, description="IANA time zone of the schedule; empty: the site's time zone"
-    )
+    timezone: str | None = Field(None, description="IANA time zone of the schedule; empty: the site's time zone")
     plans: dict[str, TimingPlan] = Field(..., min_length=1, description="Timing plans by name")
     schedule: list[ScheduleEntry] = Field(
         default_factory=list, description="When each plan runs; empty: the only plan runs all the time"
@@ -277,9 +260,7 @@ class FixedTimeSourceConfig(StrictModel):
     def _schedule_names_plans(self) -> FixedTimeSourceConfig:
         for i, entry in enumerate(self.schedule):
             if entry.plan not in self.plans:
-                raise ValueError(
-                    f"schedule[{i}].plan '{entry.plan}' is not in plans ({', '.join(self.plans)})"
-                )
+                raise ValueError(f"schedule[{i}].plan '{entry.plan}' is not in plans ({', '.join(self.plans)})")
         if not self.schedule and len(self.plans) > 1:
             raise ValueError("several plans need a schedule saying when each runs")
         if self.timezone is not None:
@@ -326,8 +307,7 @@ class SignalConfig(StrictModel):
         repeated = sorted({n for n in names if n is not None and names.count(n) > 1})
         if repeated:
             raise ValueError(
-                f"sources[].name must be unique (status, gaps and push routes use it); repeated: "
-                f"{', '.join(repeated)}"
+                f"sources[].name must be unique (status, gaps and push routes use it); repeated: {', '.join(repeated)}"
             )
         return self
 

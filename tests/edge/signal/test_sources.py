@@ -49,6 +49,10 @@ def test_unknown_type_is_named() -> None:
             {"type": "vision", "heads": [{"group": "p1", "region": [0, 0, 1, 1]}], "flash_min_hz": 3.0},
             "flash_min_hz must be below flash_max_hz",
         ),
+        (
+            {"type": "vision", "heads": [{"group": "p1", "region": [0, 0, 0.1, 0.1]}] * 2},
+            "one head per group",
+        ),
         ({"type": "mqtt"}, "Field required"),
         ({"type": "mqtt", "topic": "x", "stale_after_s": 0}, "greater than 0"),
         ({"type": "mqtt", "topic": "x", "groups": {"2": "bad name"}}, "may only use letters"),
