@@ -194,7 +194,12 @@ class RecordedFeedSourceConfig(FeedSettings):
 
 class HttpPushSourceConfig(FeedSettings):
     type: Literal["http_push"] = "http_push"
-    name: str = Field("http_push", min_length=1, description="Name of this source; also the URL path segment")
+    name: str = Field(
+        "http_push",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Name of this source; also the URL path segment (/api/signal/NAME)",
+    )
     token_env: str = Field(
         "CROSSGUARD_SIGNAL_TOKEN", min_length=1, description="Environment variable holding the bearer token"
     )

@@ -53,6 +53,7 @@ def test_unknown_type_is_named() -> None:
             {"type": "vision", "heads": [{"group": "p1", "region": [0, 0, 0.1, 0.1]}] * 2},
             "one head per group",
         ),
+        ({"type": "http_push", "name": "a/b"}, "should match pattern"),
         ({"type": "mqtt"}, "Field required"),
         ({"type": "mqtt", "topic": "x", "stale_after_s": 0}, "greater than 0"),
         ({"type": "mqtt", "topic": "x", "groups": {"2": "bad name"}}, "may only use letters"),
