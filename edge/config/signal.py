@@ -44,7 +44,7 @@ class HeadCalibration(StrictModel):
         description="Hues of the green/cyan walking figure",
     )
     min_value: int = Field(130, ge=0, le=255, description="Brightness (HSV V) a coloured pixel needs to count as lit")
-    red_min_saturation: int = Field(90, ge=0, le=255, description="Saturation a red/orange pixel needs")
+    red_min_saturation: int = Field(75, ge=0, le=255, description="Saturation a red/orange pixel needs")
     green_min_saturation: int = Field(70, ge=0, le=255, description="Saturation a green pixel needs")
     white_min_value: int = Field(120, ge=0, le=255, description="Brightness a white (walking person) pixel needs")
     white_above_median: int = Field(
@@ -69,7 +69,7 @@ class HeadCalibration(StrictModel):
         0.01, gt=0, le=1, description="Share of the region that must be lit in one colour for it to count"
     )
     red_over_white: float = Field(
-        0.3,
+        0.5,
         ge=0,
         le=10,
         description="Red wins over white when red pixels ≥ this × white pixels (orange hand, grey housing)",
