@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "edge.commands.models",
     "edge.commands.center",
     "edge.commands.actuators",
+    "edge.commands.signal",
 ]
 
 

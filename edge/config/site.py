@@ -45,6 +45,14 @@ class SiteConfig(StrictModel):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     actuators: ActuatorsConfig = Field(default_factory=ActuatorsConfig)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _signal_plans_in_site_timezone(cls, data: object) -> object:
+        """A fixed-time plan without its own time zone runs in the site's."""
+        from edge.config.signal import default_plan_timezone
+
+        return default_plan_timezone(data)
+
     @model_validator(mode="after")
     def _unique_crosswalk_ids(self) -> SiteConfig:
         ids = [c.id for c in self.crosswalks]
