@@ -134,6 +134,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     det = data.get("detector")
     if isinstance(det, dict) and isinstance(det.get("model"), str) and not Path(det["model"]).is_absolute():
         det["model"] = str((base / det["model"]).resolve())
+    evidence = data.get("evidence")
+    for key in ("root", "key_file") if isinstance(evidence, dict) else ():
+        if isinstance(evidence.get(key), str) and not Path(evidence[key]).is_absolute():
+            evidence[key] = str((base / evidence[key]).resolve())
     signal = data.get("signal")
     sources = signal.get("sources") if isinstance(signal, dict) else None
     for source in sources if isinstance(sources, list) else []:
