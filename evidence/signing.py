@@ -54,11 +54,18 @@ def public_pem(key: Ed25519PublicKey) -> bytes:
 
 def load_public(path: Path) -> Ed25519PublicKey:
     try:
-        key = serialization.load_pem_public_key(path.read_bytes())
+        return load_public_bytes(path.read_bytes())
+    except DeviceKeyError as exc:
+        raise DeviceKeyError(f"{path}: {exc}") from None
+
+
+def load_public_bytes(pem: bytes) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(pem)
     except (ValueError, TypeError) as exc:
-        raise DeviceKeyError(f"{path}: not a PEM public key ({exc})") from None
+        raise DeviceKeyError(f"not a PEM public key ({exc})") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise DeviceKeyError(f"{path}: not an Ed25519 public key")
+        raise DeviceKeyError("not an Ed25519 public key")
     return key
 
 
