@@ -106,7 +106,7 @@ def encode_clip(
     span = (len(frames), frames[0].frame_index, frames[-1].frame_index)
     reason = ""
     if mode in ("auto", "ffmpeg"):
-        out = tmp_dir / ".clip.mp4.part"
+        out = tmp_dir / ".clip.part.mp4"
         if shutil.which("ffmpeg") is None:
             reason = "ffmpeg not found on PATH"
         else:
@@ -119,6 +119,6 @@ def encode_clip(
         if mode == "ffmpeg":
             raise RuntimeError(reason)
         log.warning("evidence clip falls back to Motion-JPEG AVI: %s", reason)
-    out = tmp_dir / ".clip.avi.part"
+    out = tmp_dir / ".clip.part.avi"  # OpenCV picks its back-end by the extension
     _opencv_mjpeg(frames, out, fps)
     return out, ClipInfo("clip.avi", "mjpeg", "avi", "opencv-mjpg", fps, *span, fallback_reason=reason)

@@ -31,15 +31,24 @@ DONT_WALK_FROM_T = 2.0  # the signal turned DON'T WALK at t=2 s, well before the
 
 KEYFRAMES: dict[int, dict[int, tuple[float, float, float, float]]] = {
     VIOLATOR: {
-        25: (216, 334, 239, 352), 40: (248, 290, 291, 352), 55: (311, 264, 348, 352),
-        70: (369, 241, 403, 313), 80: (405, 232, 435, 305), 89: (437, 226, 462, 299),
-        98: (462, 223, 497, 291), 110: (505, 216, 533, 281),
+        25: (216, 334, 239, 352),
+        40: (248, 290, 291, 352),
+        55: (311, 264, 348, 352),
+        70: (369, 241, 403, 313),
+        80: (405, 232, 435, 305),
+        89: (437, 226, 462, 299),
+        98: (462, 223, 497, 291),
+        110: (505, 216, 533, 281),
     },
     BYSTANDER: {
-        62: (258, 300, 293, 352), 70: (265, 292, 300, 352), 76: (290, 280, 322, 352),
-        86: (318, 264, 355, 350), 98: (355, 247, 387, 325), 107: (381, 230, 410, 305),
+        62: (258, 300, 293, 352),
+        70: (265, 292, 300, 352),
+        76: (290, 280, 322, 352),
+        86: (318, 264, 355, 350),
+        98: (355, 247, 387, 325),
+        107: (381, 230, 410, 305),
     },
-}  # fmt: skip
+}
 
 
 @lru_cache(maxsize=1)
@@ -106,29 +115,58 @@ def make_event(
     entry_box = box_at(track, entry_frame) or (0.0, 0.0, 1.0, 1.0)
     return CrossingEvent(
         event_id=event_id("site-a", "cam1", "xw1", EventType.VIOLATION, entry_utc, track),
-        type=EventType.VIOLATION, site_id="site-a", camera_id="cam1", crosswalk_id="xw1", signal_group="p1",
-        track_id=track, direction="south->north", from_curb="south", to_curb="north",
-        entry_frame=entry_frame, entry_t=entry_t, entry_utc=entry_utc,
-        decided_frame=decided, decided_t=t_of(decided), decided_utc=START_UTC + t_of(decided),
-        signal_state=SignalState.DONT_WALK, signal_since_t=DONT_WALK_FROM_T,
-        since_dont_walk_s=entry_t - DONT_WALK_FROM_T, enforced=True, entry_observed=True,
-        reason="entered on DONT_WALK", foot_point=((box[0] + box[2]) / 2, box[3]), box=box, score=0.9,
+        type=EventType.VIOLATION,
+        site_id="site-a",
+        camera_id="cam1",
+        crosswalk_id="xw1",
+        signal_group="p1",
+        track_id=track,
+        direction="south->north",
+        from_curb="south",
+        to_curb="north",
+        entry_frame=entry_frame,
+        entry_t=entry_t,
+        entry_utc=entry_utc,
+        decided_frame=decided,
+        decided_t=t_of(decided),
+        decided_utc=START_UTC + t_of(decided),
+        signal_state=SignalState.DONT_WALK,
+        signal_since_t=DONT_WALK_FROM_T,
+        since_dont_walk_s=entry_t - DONT_WALK_FROM_T,
+        enforced=True,
+        entry_observed=True,
+        reason="entered on DONT_WALK",
+        foot_point=((box[0] + box[2]) / 2, box[3]),
+        box=box,
+        score=0.9,
         entry_box=entry_box,
-    )  # fmt: skip
+    )
 
 
 def make_site(root: Path, **evidence: object) -> SiteConfig:
-    return SiteConfig.model_validate({
-        "site": {"id": "site-a", "name": "Campus Drive crossing", "location": "Campus Dr & Library Walk",
-                 "timezone": "America/Chicago", "device_id": "edge-0042"},
-        "crosswalks": [{
-            "id": "xw1", "signal_group": "p1",
-            "polygon": [[0.45, 0.6], [0.95, 0.5], [0.98, 0.62], [0.5, 0.78]],
-            "curbs": [{"name": "south", "polygon": [[0.3, 0.75], [0.6, 0.7], [0.6, 1.0], [0.3, 1.0]]},
-                      {"name": "north", "polygon": [[0.7, 0.4], [0.99, 0.38], [0.99, 0.5], [0.7, 0.5]]}],
-        }],
-        "evidence": {"root": str(root), "min_free_mb": 0, **evidence},
-    })  # fmt: skip
+    return SiteConfig.model_validate(
+        {
+            "site": {
+                "id": "site-a",
+                "name": "Campus Drive crossing",
+                "location": "Campus Dr & Library Walk",
+                "timezone": "America/Chicago",
+                "device_id": "edge-0042",
+            },
+            "crosswalks": [
+                {
+                    "id": "xw1",
+                    "signal_group": "p1",
+                    "polygon": [[0.45, 0.6], [0.95, 0.5], [0.98, 0.62], [0.5, 0.78]],
+                    "curbs": [
+                        {"name": "south", "polygon": [[0.3, 0.75], [0.6, 0.7], [0.6, 1.0], [0.3, 1.0]]},
+                        {"name": "north", "polygon": [[0.7, 0.4], [0.99, 0.38], [0.99, 0.5], [0.7, 0.5]]},
+                    ],
+                }
+            ],
+            "evidence": {"root": str(root), "min_free_mb": 0, **evidence},
+        }
+    )
 
 
 def feed(recorder: EvidenceRecorder, frames: range, events: dict[int, CrossingEvent]) -> None:
