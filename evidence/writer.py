@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +51,12 @@ class StorageFull(Exception):
 
 class NothingToWrite(Exception):
     """The job has no buffered frames (evidence disabled too late, or the buffer was empty)."""
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        return "full" in str(exc)  # SQLITE_FULL: "database or disk is full"
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _jpeg(image: np.ndarray, quality: int) -> bytes:
@@ -108,8 +115,8 @@ class EventWriter:
             raise StorageFull(f"no room for about {needed // 1024} KiB even after deleting reviewed evidence")
         try:
             return self._write(job)
-        except OSError as exc:
-            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        except (OSError, sqlite3.OperationalError) as exc:
+            if not _disk_full(exc):
                 raise
             log.warning(
                 "evidence %s: disk full while writing; freeing space and retrying", job.event.event_id
@@ -118,7 +125,9 @@ class EventWriter:
             raise StorageFull("disk full while writing, and nothing more may be deleted")
         try:
             return self._write(job)
-        except OSError as exc:
+        except (OSError, sqlite3.OperationalError) as exc:
+            if not _disk_full(exc):
+                raise
             raise StorageFull(f"disk full while writing: {exc}") from exc
 
     def _write(self, job: EvidenceJob) -> EvidenceRecord:
@@ -216,8 +225,13 @@ class EventWriter:
         meta = _event_meta(job)
         journal = self.root / STAGING_DIR / JOURNAL
         write_atomic(journal, json.dumps({"record": record.to_dict(), "prev": prev, "meta": meta}).encode())
-        staging.commit(folder)
-        self.index.commit_event(record, prev, meta)
+        final = staging.commit(folder)
+        try:
+            self.index.commit_event(record, prev, meta)
+        except Exception:
+            os.rename(final, staging.path)  # not in the index, so not evidence: take it back out
+            journal.unlink(missing_ok=True)
+            raise
         journal.unlink()
         return record
 

@@ -106,9 +106,11 @@ SIGNAL_CHANGES = [
 
 
 def make_event(
-    entry_frame: int = ENTRY_FRAME, track: int = VIOLATOR, decided_after: int = 6
+    entry_frame: int = ENTRY_FRAME, track: int = VIOLATOR, decided_after: int = 6, offset: int = 0
 ) -> CrossingEvent:
-    entry_t = t_of(entry_frame)
+    """A violation by ``track`` entering at clip frame ``entry_frame``; ``offset`` frames are added to
+    every index and time, as when the clip is played again later in the same run."""
+    entry_t = t_of(offset + entry_frame)
     entry_utc = START_UTC + entry_t
     decided = entry_frame + decided_after
     box = box_at(track, decided) or (0.0, 0.0, 1.0, 1.0)
@@ -124,12 +126,12 @@ def make_event(
         direction="south->north",
         from_curb="south",
         to_curb="north",
-        entry_frame=entry_frame,
+        entry_frame=offset + entry_frame,
         entry_t=entry_t,
         entry_utc=entry_utc,
-        decided_frame=decided,
-        decided_t=t_of(decided),
-        decided_utc=START_UTC + t_of(decided),
+        decided_frame=offset + decided,
+        decided_t=t_of(offset + decided),
+        decided_utc=START_UTC + t_of(offset + decided),
         signal_state=SignalState.DONT_WALK,
         signal_since_t=DONT_WALK_FROM_T,
         since_dont_walk_s=entry_t - DONT_WALK_FROM_T,
@@ -169,10 +171,14 @@ def make_site(root: Path, **evidence: object) -> SiteConfig:
     )
 
 
-def feed(recorder: EvidenceRecorder, frames: range, events: dict[int, CrossingEvent]) -> None:
-    """Run frames through the recorder as the pipeline does; ``events`` maps decided frame → event."""
+def feed(
+    recorder: EvidenceRecorder, frames: range, events: dict[int, CrossingEvent], offset: int = 0
+) -> None:
+    """Run clip frames through the recorder as the pipeline does; ``events`` maps the clip frame at
+    which a violation is decided to the event. ``offset`` shifts indices and times (a replayed pass)."""
     clip = clip_frames()
     for i in frames:
-        recorder.on_frame(i, t_of(i), START_UTC + t_of(i), clip[i], tracks_at(i), signal_states(i))
+        n = offset + i
+        recorder.on_frame(n, t_of(n), START_UTC + t_of(n), clip[i], tracks_at(i), signal_states(n))
         if i in events:
             recorder.on_violation(events[i], SIGNAL_CHANGES)

@@ -1,0 +1,38 @@
+"""A recorder process for the crash test: plays the clip again and again, three violations per pass.
+
+    python -m tests.evidence.burst_writer ROOT PASSES
+
+Prints ``committed <seq> <event id>`` as each event's evidence is committed, so the test knows
+when the writer is in the middle of a burst before it kills this process with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from evidence.recorder import EvidenceRecorder
+from evidence.types import EvidenceRecord
+from tests.evidence.builders import feed, make_event, make_site
+
+CLIP_FRAMES = 143
+
+
+def _announce(record: EvidenceRecord) -> None:
+    print(f"committed {record.sequence} {record.event_id}", flush=True)
+
+
+def main(root: Path, passes: int) -> None:
+    recorder = EvidenceRecorder.from_config(make_site(root, queue_size=64), "yolo11n_int8_320", "c0ffee")
+    recorder.add_listener(_announce)
+    print("started", flush=True)
+    for k in range(passes):
+        offset = k * CLIP_FRAMES
+        events = {f + 6: make_event(f, offset=offset) for f in (60, 70, 80)}
+        feed(recorder, range(CLIP_FRAMES), events, offset=offset)
+    recorder.close(300.0)
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), int(sys.argv[2]))
