@@ -66,11 +66,15 @@ def _jpeg(image: np.ndarray, quality: int) -> bytes:
     return buf.tobytes()
 
 
-def estimate_bytes(job: EvidenceJob) -> int:
-    """Generous upper bound of what the event will occupy: the clip is smaller than its JPEGs."""
+def estimate_bytes(job: EvidenceJob, clip_encoder: str) -> int:
+    """Generous estimate of what the event will occupy: pictures, sheet and clip.
+
+    An H.264 clip is a small fraction of its JPEG frames (about 1/20 on the demo clip; 1/8
+    assumed); Motion-JPEG is about as large as the frames themselves."""
     jpeg_total = sum(len(f.jpeg) for f in job.frames)
     largest = max((len(f.jpeg) for f in job.frames), default=0)
-    return jpeg_total // 2 + 12 * largest + 64 * 1024
+    clip = jpeg_total if clip_encoder == "opencv_mjpeg" else jpeg_total // 8
+    return clip + 8 * largest + 64 * 1024
 
 
 class EventWriter:
@@ -110,7 +114,7 @@ class EventWriter:
         assert self.index is not None and self.retention is not None, "open() first"
         if not job.frames:
             raise NothingToWrite(f"event {job.event.event_id}: no buffered frames around the entry")
-        needed = estimate_bytes(job)
+        needed = estimate_bytes(job, self.config.clip_encoder)
         if not self.retention.make_room(needed):
             raise StorageFull(f"no room for about {needed // 1024} KiB even after deleting reviewed evidence")
         try:

@@ -14,12 +14,13 @@ ENTRY_FRAMES = (60, 70, 80)  # three violations by the same walker, so the chain
 
 
 def record_events(
-    root: Path, entry_frames: tuple[int, ...] = ENTRY_FRAMES, **evidence: object
+    root: Path, entry_frames: tuple[int, ...] = ENTRY_FRAMES, offset: int = 0, **evidence: object
 ) -> EvidenceRecorder:
-    """Run the whole clip through a recorder with one violation per entry frame; returns it closed."""
+    """Run the whole clip through a recorder with one violation per entry frame; returns it closed.
+    ``offset`` plays the clip as if later in the run, giving new event ids."""
     recorder = EvidenceRecorder.from_config(make_site(root, **evidence), "yolo11n_int8_320", "c0ffee")
-    events = {f + 6: make_event(f) for f in entry_frames}
-    feed(recorder, range(0, 143), events)
+    events = {f + 6: make_event(f, offset=offset) for f in entry_frames}
+    feed(recorder, range(0, 143), events, offset=offset)
     assert recorder.close(60.0)
     return recorder
 
