@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -18,6 +19,7 @@ from evidence.writer import EventWriter, NothingToWrite, StorageFull
 
 log = logging.getLogger(__name__)
 RETENTION_INTERVAL_S = 3600.0
+WRITER_NICE = 10
 MAX_REMEMBERED = 1000  # committed records and unwritten events kept in memory for reporting
 
 _STOP = object()
@@ -113,6 +115,9 @@ class BackgroundWriter:
     # -- the thread ------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        # Below the frame path in CPU priority (Linux sets it per thread; ffmpeg inherits it).
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
         try:
             self.writer.open()
             self.monitor.stored_bytes = self._index().stored_bytes()

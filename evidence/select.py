@@ -12,6 +12,7 @@ from evidence.types import BufferedFrame
 
 Box = tuple[float, float, float, float]
 MAX_CLOSEUP_CANDIDATES = 30  # bounds the decoding work per event
+NEAR_LARGEST = 0.85  # close-up candidates: boxes at least this fraction of the largest one's area
 CLOSEUP_MARGIN = 0.15  # context kept around the person in the close-up, fraction of the box size
 
 
@@ -73,30 +74,43 @@ def sharpness(image: np.ndarray) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
-def crop_with_margin(image: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
-    """Crop around ``box`` with a margin; returns the crop and the box in crop coordinates."""
+@dataclass(frozen=True)
+class Closeup:
+    frame: BufferedFrame
+    box: Box  # the violator's box in frame pixels
+    crop: np.ndarray
+    origin: tuple[int, int]  # top-left of the crop in frame pixels
+
+
+def crop_with_margin(image: np.ndarray, box: Box) -> tuple[np.ndarray, tuple[int, int]]:
+    """Crop around ``box`` with a margin; returns the crop and its top-left corner in the image."""
     h, w = image.shape[:2]
     x1, y1, x2, y2 = box
     mx, my = (x2 - x1) * CLOSEUP_MARGIN, (y2 - y1) * CLOSEUP_MARGIN
     cx1, cy1 = max(0, int(x1 - mx)), max(0, int(y1 - my))
     cx2, cy2 = min(w, int(np.ceil(x2 + mx))), min(h, int(np.ceil(y2 + my)))
-    return image[cy1:cy2, cx1:cx2].copy(), (x1 - cx1, y1 - cy1, x2 - cx1, y2 - cy1)
+    return image[cy1:cy2, cx1:cx2].copy(), (cx1, cy1)
 
 
-def choose_closeup(
-    frames: list[BufferedFrame], track_id: int
-) -> tuple[BufferedFrame, Box, np.ndarray] | None:
-    """The frame where the violator's crop scores best on size x sharpness, with that crop."""
+def choose_closeup(frames: list[BufferedFrame], track_id: int) -> Closeup | None:
+    """The violator's crop from among the largest views (within ``NEAR_LARGEST`` of the largest box),
+    the sharpest of those. Size comes first: sharpness alone favours frames where an edge-rich
+    occluder (a sign, a pole) stands in front of the person."""
     tracked = [(f, f.box_of(track_id)) for f in frames]
     tracked = [(f, b) for f, b in tracked if b is not None and b[2] - b[0] >= 2 and b[3] - b[1] >= 2]
     if not tracked:
         return None
-    step = max(1, len(tracked) // MAX_CLOSEUP_CANDIDATES)
+    largest = max(_area(b) for _, b in tracked)
+    candidates = [(f, b) for f, b in tracked if _area(b) >= NEAR_LARGEST * largest]
+    step = max(1, len(candidates) // MAX_CLOSEUP_CANDIDATES)
     best, best_score = None, -1.0
-    for frame, box in tracked[::step]:
-        crop, _ = crop_with_margin(decode(frame), box)
-        area = (box[2] - box[0]) * (box[3] - box[1])
-        score = area * np.sqrt(sharpness(crop) + 1.0)
+    for frame, box in candidates[::step]:
+        crop, origin = crop_with_margin(decode(frame), box)
+        score = sharpness(crop)
         if score > best_score:
-            best, best_score = (frame, box, crop), score
+            best, best_score = Closeup(frame, box, crop, origin), score
     return best
+
+
+def _area(box: Box) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])

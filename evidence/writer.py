@@ -36,7 +36,7 @@ from evidence.manifest import (
     sha256_hex,
 )
 from evidence.retention import Retention
-from evidence.select import Picture, choose_closeup, decode, select_pictures
+from evidence.select import Closeup, Picture, choose_closeup, decode, select_pictures
 from evidence.sheet import Panel, PlacedPanel, compose_sheet
 from evidence.storage import INDEX_FILE, STAGING_DIR, EventStaging, event_folder, free_bytes, write_atomic
 from evidence.types import EvidenceFile, EvidenceJob, EvidenceRecord, FileKind
@@ -153,24 +153,14 @@ class EventWriter:
         closeup_info = None
         panels = [self._panel(p, event.track_id) for p in pictures]
         if closeup is not None:
-            frame, box, crop = closeup
-            staging.add("closeup.jpg", FileKind.CLOSEUP, _jpeg(crop, quality))
+            staging.add("closeup.jpg", FileKind.CLOSEUP, _jpeg(closeup.crop, quality))
             closeup_info = {
                 "path": "closeup.jpg",
-                "frame_index": frame.frame_index,
-                "t": round(frame.t, 3),
-                "box": [round(v, 1) for v in box],
+                "frame_index": closeup.frame.frame_index,
+                "t": round(closeup.frame.t, 3),
+                "box": [round(v, 1) for v in closeup.box],
             }
-            h, w = crop.shape[:2]
-            panels.append(
-                Panel(
-                    "closeup",
-                    f"close-up  {self._clock_text(frame.utc)}",
-                    crop,
-                    (0.0, 0.0, float(w - 1), float(h - 1)),
-                    np.zeros((0, 4), np.float32),
-                )
-            )
+            panels.append(self._closeup_panel(closeup, event.track_id))
         sheet, placed = compose_sheet(panels, self._info_lines(job, pictures), self.config.blur_bystanders)
         staging.add("sheet.jpg", FileKind.SHEET, _jpeg(sheet, quality))
         return {
@@ -249,6 +239,15 @@ class EventWriter:
         caption = f"{label}  {self._clock_text(pic.frame.utc)}  #{pic.frame.frame_index}"
         return Panel(pic.name, caption, decode(pic.frame), pic.violator, pic.frame.other_boxes(track_id))
 
+    def _closeup_panel(self, closeup: Closeup, track_id: int) -> Panel:
+        """The close-up on the sheet: whole crop outlined, other people's heads in it blurred."""
+        x0, y0 = closeup.origin
+        others = closeup.frame.other_boxes(track_id) - np.array([x0, y0, x0, y0], np.float32)
+        h, w = closeup.crop.shape[:2]
+        outline = (0.0, 0.0, float(w - 1), float(h - 1))
+        caption = f"close-up  {self._clock_text(closeup.frame.utc)}"
+        return Panel("closeup", caption, closeup.crop, outline, others)
+
     def _info_lines(self, job: EvidenceJob, pictures: list[Picture]) -> list[str]:
         e, d = job.event, self.device
         since = "unknown" if e.since_dont_walk_s is None else f"{e.since_dont_walk_s:.1f} s"
@@ -268,7 +267,11 @@ class EventWriter:
             f"Signal {e.signal_group}: {e.signal_state.value} at entry, {since} since DON'T WALK began",
             f"Event {e.event_id}",
             f"crossguard {d.software_version}   Model {d.model_id}"
-            + (f" ({d.model_sha256[:12]})" if d.model_sha256 else "")
+            + (
+                f" ({d.model_sha256[:12]})"
+                if d.model_sha256 and d.model_sha256[:12] not in d.model_id
+                else ""
+            )
             + f"   {sync}",
         ]
 
