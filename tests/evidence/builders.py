@@ -8,6 +8,7 @@ in the light coat walking behind her, a bystander whose head the sheet must blur
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -172,7 +173,11 @@ def make_site(root: Path, **evidence: object) -> SiteConfig:
 
 
 def feed(
-    recorder: EvidenceRecorder, frames: range, events: dict[int, CrossingEvent], offset: int = 0
+    recorder: EvidenceRecorder,
+    frames: range,
+    events: dict[int, CrossingEvent],
+    offset: int = 0,
+    pace_s: float = 0.0,
 ) -> None:
     """Run clip frames through the recorder as the pipeline does; ``events`` maps the clip frame at
     which a violation is decided to the event. ``offset`` shifts indices and times (a replayed pass)."""
@@ -182,3 +187,5 @@ def feed(
         recorder.on_frame(n, t_of(n), START_UTC + t_of(n), clip[i], tracks_at(i), signal_states(n))
         if i in events:
             recorder.on_violation(events[i], SIGNAL_CHANGES)
+        if pace_s:
+            time.sleep(pace_s)  # a camera's frame interval, so the writer thread gets its share

@@ -29,7 +29,7 @@ def main(root: Path, passes: int) -> None:
     for k in range(passes):
         offset = k * CLIP_FRAMES
         events = {f + 6: make_event(f, offset=offset) for f in (60, 70, 80)}
-        feed(recorder, range(CLIP_FRAMES), events, offset=offset)
+        feed(recorder, range(CLIP_FRAMES), events, offset=offset, pace_s=0.01)
     recorder.close(300.0)
     print("done", flush=True)
 
