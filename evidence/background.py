@@ -15,7 +15,7 @@ from pathlib import Path
 from evidence.index import EvidenceIndex
 from evidence.storage import free_bytes
 from evidence.types import EvidenceJob, EvidenceRecord, StorageStatus, UnwrittenEvidence
-from evidence.writer import EventWriter, NothingToWrite, StorageFull
+from evidence.writer import AlreadyRecorded, EventWriter, NothingToWrite, StorageFull
 
 log = logging.getLogger(__name__)
 RETENTION_INTERVAL_S = 3600.0
@@ -153,6 +153,9 @@ class BackgroundWriter:
             record = self.writer.write(job)
         except StorageFull as exc:
             self._unwritten(event_id, f"storage full: {exc}", alarm=True)
+            return
+        except AlreadyRecorded as exc:
+            log.info("%s", exc)
             return
         except NothingToWrite as exc:
             self._unwritten(event_id, str(exc), alarm=False)

@@ -42,39 +42,14 @@ def clip_fps(frames: list[BufferedFrame]) -> float:
     return round((len(frames) - 1) / (frames[-1].t - frames[0].t), 3)
 
 
-def _ffmpeg_h264(frames: list[BufferedFrame], out: Path, fps: float) -> None:
+def _ffmpeg_h264(frames: list[BufferedFrame], out: Path, fps: float, max_width: int) -> None:
     """Pipe the buffered JPEGs straight into ffmpeg (no decode in Python) and encode H.264."""
-    cmd = [
-        "ffmpeg",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostdin",
-        "-y",
-        "-f",
-        "image2pipe",
-        "-c:v",
-        "mjpeg",
-        "-framerate",
-        f"{fps}",
-        "-i",
-        "-",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-crf",
-        "23",
-        "-pix_fmt",
-        "yuv420p",
-        "-vf",
-        "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-        "-movflags",
-        "+faststart",
-        "-f",
-        "mp4",
-        str(out),
-    ]
+    width = f"min({max_width}\\,iw)" if max_width else "iw"
+    decode = ["-f", "image2pipe", "-c:v", "mjpeg", "-framerate", f"{fps}", "-i", "-"]
+    encode = ["-c:v", "libx264", "-preset", "superfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+    even = ["-vf", f"scale=2*trunc({width}/2):-2"]  # yuv420p needs even sides
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *decode, *encode, *even,
+           "-movflags", "+faststart", "-f", "mp4", str(out)]  # fmt: skip
     proc = subprocess.run(
         cmd, input=b"".join(f.jpeg for f in frames), capture_output=True, timeout=FFMPEG_TIMEOUT_S
     )
@@ -83,21 +58,24 @@ def _ffmpeg_h264(frames: list[BufferedFrame], out: Path, fps: float) -> None:
         raise RuntimeError(f"ffmpeg exited {proc.returncode}: {tail[0]}")
 
 
-def _opencv_mjpeg(frames: list[BufferedFrame], out: Path, fps: float) -> None:
+def _opencv_mjpeg(frames: list[BufferedFrame], out: Path, fps: float, max_width: int) -> None:
     first = cv2.imdecode(np.frombuffer(frames[0].jpeg, np.uint8), cv2.IMREAD_COLOR)
     h, w = first.shape[:2]
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    scale = min(1.0, max_width / w) if max_width else 1.0
+    size = (round(w * scale), round(h * scale))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
     if not writer.isOpened():
         raise RuntimeError("OpenCV cannot open a Motion-JPEG writer")
     try:
         for frame in frames:
-            writer.write(cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR))
+            image = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR)
+            writer.write(image if scale == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA))
     finally:
         writer.release()
 
 
 def encode_clip(
-    frames: list[BufferedFrame], tmp_dir: Path, mode: str = "auto"
+    frames: list[BufferedFrame], tmp_dir: Path, mode: str = "auto", max_width: int = 0
 ) -> tuple[Path, ClipInfo] | None:
     """Encode ``frames`` into ``tmp_dir``; returns the file (not yet durable) and how it was made."""
     if not frames or mode == "none":
@@ -111,7 +89,7 @@ def encode_clip(
             reason = "ffmpeg not found on PATH"
         else:
             try:
-                _ffmpeg_h264(frames, out, fps)
+                _ffmpeg_h264(frames, out, fps, max_width)
                 return out, ClipInfo("clip.mp4", "h264", "mp4", "ffmpeg-libx264", fps, *span)
             except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
                 reason = f"H.264 encoding failed: {exc}"
@@ -120,5 +98,5 @@ def encode_clip(
             raise RuntimeError(reason)
         log.warning("evidence clip falls back to Motion-JPEG AVI: %s", reason)
     out = tmp_dir / ".clip.part.avi"  # OpenCV picks its back-end by the extension
-    _opencv_mjpeg(frames, out, fps)
+    _opencv_mjpeg(frames, out, fps, max_width)
     return out, ClipInfo("clip.avi", "mjpeg", "avi", "opencv-mjpg", fps, *span, fallback_reason=reason)

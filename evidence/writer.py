@@ -53,6 +53,10 @@ class NothingToWrite(Exception):
     """The job has no buffered frames (evidence disabled too late, or the buffer was empty)."""
 
 
+class AlreadyRecorded(Exception):
+    """The event id is already committed (a replay run again into the same root)."""
+
+
 def _disk_full(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.OperationalError):
         return "full" in str(exc)  # SQLITE_FULL: "database or disk is full"
@@ -112,6 +116,8 @@ class EventWriter:
 
     def write(self, job: EvidenceJob) -> EvidenceRecord:
         assert self.index is not None and self.retention is not None, "open() first"
+        if self.index.event(job.event.event_id) is not None:
+            raise AlreadyRecorded(f"event {job.event.event_id} already has committed evidence; kept as it is")
         if not job.frames:
             raise NothingToWrite(f"event {job.event.event_id}: no buffered frames around the entry")
         needed = estimate_bytes(job, self.config.clip_encoder)
@@ -180,7 +186,7 @@ class EventWriter:
 
     def _write_clip(self, staging: EventStaging, job: EvidenceJob) -> dict[str, Any] | None:
         try:
-            made = encode_clip(job.frames, staging.path, self.config.clip_encoder)
+            made = encode_clip(job.frames, staging.path, self.config.clip_encoder, self.config.clip_max_width)
         except (RuntimeError, cv2.error) as exc:
             log.error("evidence %s: no clip: %s", job.event.event_id, exc)
             return {"error": str(exc)}

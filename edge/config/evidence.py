@@ -51,6 +51,13 @@ class EvidenceConfig(StrictModel):
     clip_encoder: Literal["auto", "ffmpeg", "opencv_mjpeg", "none"] = Field(
         "auto", description="auto: H.264 MP4 through ffmpeg, falling back to Motion-JPEG AVI when unavailable"
     )
+    clip_max_width: int = Field(
+        1280,
+        ge=0,
+        le=7680,
+        description="Clips wider than this are scaled down (0 = never): encoding time grows"
+        " with the pixel count",
+    )
     blur_bystanders: bool = Field(True, description="Blur the heads of other people on the composite sheet")
     queue_size: int = Field(16, ge=1, le=1000, description="Violations waiting for the background writer")
     retention_days: RetentionDays = Field(default_factory=RetentionDays)

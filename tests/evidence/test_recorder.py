@@ -240,3 +240,14 @@ def test_disabled_recorder_does_nothing(tmp_path: Path) -> None:
     recorder = EvidenceRecorder.from_config(make_site(tmp_path / "root", enabled=False), "m", "h")
     feed(recorder, range(60, 80), {76: make_event(70)})
     assert recorder.close(1.0) and recorder.records() == [] and not (tmp_path / "root").exists()
+
+
+def test_recording_the_same_event_again_keeps_the_first(recorded_copy: Path) -> None:
+    """A deterministic replay run twice into one root gives the same event ids: nothing is overwritten."""
+    again = record_events(recorded_copy, (70,))
+    assert again.records() == [] and not again.storage_status().alarm and not again.storage_status().unwritten
+    index = EvidenceIndex(recorded_copy / INDEX_FILE)
+    try:
+        assert len(index.events()) == 3
+    finally:
+        index.close()
