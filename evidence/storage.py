@@ -10,6 +10,8 @@ from pathlib import Path
 
 from evidence.types import EvidenceFile, FileKind
 
+FILE_MODE = 0o640  # evidence is readable by the service user and its group (reviewers), nobody else
+DIR_MODE = 0o750
 STAGING_DIR = ".staging"  # events being written; never part of the evidence until renamed out
 INDEX_FILE = "index.sqlite"
 
@@ -33,7 +35,7 @@ def sha256_file(path: Path) -> str:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` either does not exist or is complete."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as fh:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
@@ -44,6 +46,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 def adopt_atomic(tmp: Path, path: Path) -> None:
     """Make a file written by someone else (ffmpeg) durable, then give it its final name."""
     with tmp.open("rb+") as fh:
+        os.fchmod(fh.fileno(), FILE_MODE)
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
@@ -63,12 +66,12 @@ class EventStaging:
         self.path = root / STAGING_DIR / event_id
         if self.path.exists():
             shutil.rmtree(self.path)  # a leftover from a crash: never committed, so not evidence
-        self.path.mkdir(parents=True)
+        self.path.mkdir(parents=True, mode=DIR_MODE)
         self.files: list[EvidenceFile] = []
 
     def add(self, relpath: str, kind: FileKind, data: bytes) -> EvidenceFile:
         target = self.path / relpath
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
         write_atomic(target, data)
         entry = EvidenceFile(relpath, kind, len(data), hashlib.sha256(data).hexdigest())
         self.files.append(entry)
@@ -84,7 +87,7 @@ class EventStaging:
 
     def commit(self, folder: str) -> Path:
         final = self.root / folder
-        final.parent.mkdir(parents=True, exist_ok=True)
+        final.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
         for sub in self.path.rglob("*"):
             if sub.is_dir():
                 fsync_dir(sub)

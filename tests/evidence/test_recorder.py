@@ -179,6 +179,8 @@ def test_manifest_is_signed_chained_and_complete(recorded: tuple[Path, EvidenceR
         )
         assert manifest["partial"] is None
     assert (root / "keys" / "device_ed25519.pem").stat().st_mode & 0o777 == 0o600
+    for record in recorder.records():  # evidence is not world-readable
+        assert all((root / record.folder / f.relpath).stat().st_mode & 0o007 == 0 for f in record.files)
 
 
 def test_index_rows_match_the_files(recorded: tuple[Path, EvidenceRecorder]) -> None:
