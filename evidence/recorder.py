@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +43,10 @@ MB = 1024 * 1024
 MAX_PENDING_FACTOR = 4  # jobs waiting for post-roll or queue space, as a multiple of the queue size
 
 
+class EvidenceUnavailable(RuntimeError):
+    """Evidence cannot be recorded (key or root unusable); the service may run on without it."""
+
+
 @dataclass
 class RecorderStats:
     """Counters for the benchmark and the status page."""
@@ -51,6 +56,7 @@ class RecorderStats:
     encode_s: float = 0.0  # total time spent JPEG-encoding on the frame path
     violations: int = 0
     jobs_dropped: int = 0  # violations whose evidence never reached the writer
+    frames_rejected: int = 0  # frames that could not be buffered (not an image)
 
 
 def file_sha256(path: Path) -> str | None:
@@ -95,7 +101,10 @@ class EvidenceRecorder:
     def from_config(cls, site: SiteConfig, model_id: str, config_hash: str) -> EvidenceRecorder:
         """Build from the site file: loads (or creates) the device key and opens the index."""
         cfg = site.evidence
-        key = signing.load_or_create(cfg.private_key_path()) if cfg.enabled else None
+        try:
+            key = signing.load_or_create(cfg.private_key_path()) if cfg.enabled else None
+        except (OSError, signing.DeviceKeyError) as exc:
+            raise EvidenceUnavailable(f"device key {cfg.private_key_path()}: {exc}") from exc
         device = DeviceContext(
             site_id=site.site.id,
             site_name=site.site.name,
@@ -108,7 +117,10 @@ class EvidenceRecorder:
             software_version=software_version(),
             public_key_sha256=signing.fingerprint(key.public_key()) if key else "",
         )
-        return cls(cfg, device, key)
+        try:
+            return cls(cfg, device, key)
+        except (OSError, RuntimeError, sqlite3.Error) as exc:
+            raise EvidenceUnavailable(f"evidence root {cfg.root}: {exc}") from exc
 
     # -- frame path ------------------------------------------------------------------------------
 
@@ -127,7 +139,12 @@ class EvidenceRecorder:
         self.stats.frames_seen += 1
         self._last_t = t
         if frame_index % self.config.encode_every_n == 0:
-            self._buffer(frame_index, t, utc, image_bgr, tracks, signal_states)
+            try:
+                self._buffer(frame_index, t, utc, image_bgr, tracks, signal_states)
+            except (cv2.error, ValueError, TypeError, AttributeError) as exc:  # never stop the frame path
+                self.stats.frames_rejected += 1
+                if self.stats.frames_rejected == 1:
+                    log.error("frame %d not buffered for evidence: %s", frame_index, exc)
         if self._pending:
             self._dispatch_ready(t)
 

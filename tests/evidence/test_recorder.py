@@ -13,11 +13,11 @@ import pytest
 from evidence import signing
 from evidence.index import EvidenceIndex
 from evidence.manifest import MANIFEST_NAME, SIGNATURE_NAME, sha256_hex
-from evidence.recorder import EvidenceRecorder
+from evidence.recorder import EvidenceRecorder, EvidenceUnavailable
 from evidence.sheet import VIOLATOR_BGR
 from evidence.storage import INDEX_FILE, STAGING_DIR
 from evidence.types import FileKind, ReviewState
-from tests.evidence.builders import BYSTANDER, VIOLATOR, box_at, feed, make_event, make_site
+from tests.evidence.builders import BYSTANDER, VIOLATOR, box_at, feed, make_event, make_site, tracks_at
 from tests.evidence.conftest import ENTRY_FRAMES, record_events
 
 
@@ -253,3 +253,17 @@ def test_recording_the_same_event_again_keeps_the_first(recorded_copy: Path) -> 
         assert len(index.events()) == 3
     finally:
         index.close()
+
+
+def test_unusable_root_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(EvidenceUnavailable, match="file"):
+        EvidenceRecorder.from_config(make_site(tmp_path / "file" / "root"), "m", "h")
+
+
+def test_a_frame_that_is_not_an_image_does_not_stop_the_frame_path(tmp_path: Path) -> None:
+    recorder = EvidenceRecorder.from_config(make_site(tmp_path / "root"), "m", "h")
+    recorder.on_frame(0, 0.0, 0.0, None, tracks_at(0), {})  # type: ignore[arg-type]
+    feed(recorder, range(1, 5), {})
+    assert (recorder.stats.frames_rejected, recorder.stats.frames_buffered) == (1, 4)
+    recorder.close(5.0)
