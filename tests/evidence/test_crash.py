@@ -96,6 +96,11 @@ def test_sigkill_during_a_burst_leaves_consistent_verifiable_evidence(tmp_path: 
         assert count >= total + announced  # nothing announced as committed was lost
         total = count
     assert total >= 5
+    index = EvidenceIndex(root / INDEX_FILE)
+    try:  # the kills really landed inside writes: restarts found half-written events to discard
+        assert any(a["action"] == "discarded" for a in index.audit())
+    finally:
+        index.close()
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
