@@ -6,7 +6,7 @@ Every read of an evidence file through ``open_file`` and every decision is appen
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,13 @@ class ReviewItem:
     direction: str
     since_dont_walk_s: float | None
     files: tuple[str, ...]  # relative paths still on disk
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, for the web UI."""
+        out = asdict(self)
+        out["state"] = self.state.value
+        out["files"] = list(self.files)
+        return out
 
 
 class ReviewDesk:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import AbstractContextManager
 from contextlib import nullcontext as does_not_raise
@@ -26,6 +27,7 @@ def test_queue_lists_new_events_oldest_first(desk: ReviewDesk) -> None:
     assert [i.sequence for i in items] == [1, 2, 3]
     assert all(i.state is ReviewState.NEW and i.crosswalk_id == "xw1" for i in items)
     assert "sheet.jpg" in items[0].files and "manifest.json" in items[0].files
+    assert json.loads(json.dumps(items[0].to_dict()))["state"] == "new"
 
 
 @pytest.mark.parametrize(
