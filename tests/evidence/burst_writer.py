@@ -1,4 +1,5 @@
-"""A recorder process for the crash test: plays the clip again and again, three violations per pass.
+"""A recorder process for the crash test: plays the clip again and again, eight violations per pass,
+more than the writer can keep up with, so it is always in the middle of writing an event.
 
     python -m tests.evidence.burst_writer ROOT PASSES
 
@@ -16,6 +17,7 @@ from evidence.types import EvidenceRecord
 from tests.evidence.builders import feed, make_event, make_site
 
 CLIP_FRAMES = 143
+ENTRY_FRAMES = (50, 55, 60, 65, 70, 75, 80, 85)
 
 
 def _announce(record: EvidenceRecord) -> None:
@@ -28,7 +30,7 @@ def main(root: Path, passes: int) -> None:
     print("started", flush=True)
     for k in range(passes):
         offset = k * CLIP_FRAMES
-        events = {f + 6: make_event(f, offset=offset) for f in (60, 70, 80)}
+        events = {f + 6: make_event(f, offset=offset) for f in ENTRY_FRAMES}
         feed(recorder, range(CLIP_FRAMES), events, offset=offset, pace_s=0.01)
     recorder.close(300.0)
     print("done", flush=True)
