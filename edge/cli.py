@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "edge.commands.center",
     "edge.commands.actuators",
     "edge.commands.signal",
+    "edge.commands.evidence",
 ]
 
 

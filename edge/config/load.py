@@ -147,6 +147,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         wav = message.get("wav") if isinstance(message, dict) else None
         if isinstance(wav, str) and not Path(wav).is_absolute():
             message["wav"] = str((base / wav).resolve())
+    evidence = data.get("evidence")
+    for key in ("root", "key_file") if isinstance(evidence, dict) else ():
+        if isinstance(evidence.get(key), str) and not Path(evidence[key]).is_absolute():
+            evidence[key] = str((base / evidence[key]).resolve())
     signal = data.get("signal")
     sources = signal.get("sources") if isinstance(signal, dict) else None
     for source in sources if isinstance(sources, list) else []:

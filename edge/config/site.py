@@ -11,6 +11,7 @@ from edge.config.base import StrictModel
 from edge.config.camera import CameraConfig
 from edge.config.crosswalk import CrosswalkConfig
 from edge.config.detector import DetectorConfig
+from edge.config.evidence import EvidenceConfig
 from edge.config.mqtt import MqttConfig
 from edge.config.signal import SignalConfig
 from edge.config.tracker import TrackerConfig
@@ -44,6 +45,7 @@ class SiteConfig(StrictModel):
     signal: SignalConfig = Field(default_factory=SignalConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     actuators: ActuatorsConfig = Field(default_factory=ActuatorsConfig)
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
 
     @model_validator(mode="before")
     @classmethod
