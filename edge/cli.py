@@ -12,6 +12,8 @@ COMMAND_MODULES = [
     "edge.commands.config",
     "edge.commands.replay",
     "edge.commands.detect",
+    "edge.commands.users",
+    "edge.commands.ui",
 ]
 
 

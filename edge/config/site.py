@@ -10,6 +10,7 @@ from edge.config.crosswalk import CrosswalkConfig
 from edge.config.detector import DetectorConfig
 from edge.config.signal import SignalConfig
 from edge.config.tracker import TrackerConfig
+from edge.config.web import WebConfig
 
 
 class SiteInfo(StrictModel):
@@ -39,6 +40,7 @@ class SiteConfig(StrictModel):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     crosswalks: list[CrosswalkConfig] = Field(..., min_length=1)
     signal: SignalConfig = Field(default_factory=SignalConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="after")
     def _unique_crosswalk_ids(self) -> SiteConfig:

@@ -1,0 +1,168 @@
+"""Evidence review for police: the queue, one violation's files, confirm/reject with a reason, the audit.
+
+The evidence package may be absent on a box (or not yet installed); then these pages say
+so with 503 instead of failing. Every file view and decision is written to the audit log
+by the review desk itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
+
+from edge.web.app import WebState, web_state
+from edge.web.auth import current_session
+from edge.web.context import _jsonable
+from edge.web.routes.table import Routes
+
+router = Routes()
+State = Annotated[WebState, Depends(web_state)]
+ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 422: {}, 503: {}}
+
+
+class Decision(str, Enum):
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class ReasonCode(str, Enum):
+    CLEAR_VIOLATION = "clear-violation"
+    NOT_A_PERSON = "not-a-person"
+    WRONG_SIGNAL = "wrong-signal"
+    EMERGENCY = "emergency-or-exempt"
+    POOR_IMAGE = "poor-image"
+    ZONE_ERROR = "zone-error"
+    OTHER = "other"
+
+
+class ReviewRequest(BaseModel):
+    state: Decision
+    reason: ReasonCode
+    note: str = Field("", max_length=500)
+
+
+@dataclass
+class Desk:
+    """An open ``evidence.review.ReviewDesk`` and the ``ReviewState`` enum it speaks."""
+
+    desk: Any
+    states: Any
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.desk, name)
+
+
+@contextmanager
+def review_desk(state: WebState) -> Iterator[Desk]:
+    """An open review desk over the evidence root, or 503 when this box has none."""
+    root = state.context.evidence_root
+    try:
+        review = importlib.import_module("evidence.review")
+        types = importlib.import_module("evidence.types")
+    except ImportError:
+        review = types = None
+    if review is None or root is None or not root.is_dir():
+        raise HTTPException(503, "evidence review is not available on this box")
+    desk = review.ReviewDesk(root)
+    try:
+        yield Desk(desk, types.ReviewState)
+    except review.ReviewError as exc:
+        raise HTTPException(404 if "not in the evidence index" in str(exc) else 422, str(exc)) from None
+    finally:
+        desk.close()
+
+
+def _states(desk: Desk, wanted: str | None) -> list[Any]:
+    return [s for s in desk.states if wanted in (None, "", s.value)]
+
+
+def _items(desk: Desk, state: str | None, crosswalk: str | None, day: date | None) -> list[dict[str, Any]]:
+    items = []
+    for review_state in _states(desk, state):
+        items += [_jsonable(i) for i in desk.queue(review_state, limit=10_000)]
+    if crosswalk:
+        items = [i for i in items if i.get("crosswalk_id") == crosswalk]
+    if day is not None:
+        items = [i for i in items if datetime.fromtimestamp(i["entry_utc"], timezone.utc).date() == day]
+    return sorted(items, key=lambda i: i.get("entry_utc", 0), reverse=True)
+
+
+def _find(desk: Desk, event_id: str) -> dict[str, Any]:
+    for item in _items(desk, None, None, None):
+        if item["event_id"] == event_id:
+            return item
+    raise HTTPException(404, f"event {event_id} is not in the evidence index")
+
+
+@router.get("/evidence", name="evidence_queue", include_in_schema=False)
+def evidence_queue(
+    request: Request, state: State, review_state: str = "new", crosswalk: str = "", day: date | None = None
+) -> Response:
+    with review_desk(state) as desk:
+        items = _items(desk, review_state, crosswalk, day)[:200]
+    filters = {"review_state": review_state, "crosswalk": crosswalk, "day": day.isoformat() if day else ""}
+    return state.render(request, "evidence.html", items=items, filters=filters)
+
+
+@router.get("/evidence/{event_id}", name="evidence_detail", include_in_schema=False)
+def evidence_detail(event_id: str, request: Request, state: State) -> Response:
+    with review_desk(state) as desk:
+        item = _find(desk, event_id)
+        audit = [_jsonable(a) for a in desk.audit(event_id)]
+    return state.render(request, "evidence_detail.html", item=item, audit=audit, reasons=list(ReasonCode))
+
+
+@router.get("/api/evidence", name="api_evidence_queue", responses=ERRORS)
+def api_evidence_queue(
+    state: State,
+    review_state: Annotated[str | None, Query(max_length=16)] = "new",
+    crosswalk: Annotated[str | None, Query(max_length=64)] = None,
+    day: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**6)] = 0,
+) -> list[dict[str, Any]]:
+    """Violations newest first, filtered by review state, crosswalk and UTC day."""
+    with review_desk(state) as desk:
+        return _items(desk, review_state, crosswalk, day)[offset : offset + limit]
+
+
+@router.get("/api/evidence/{event_id}", name="api_evidence_item", responses=ERRORS)
+def api_evidence_item(event_id: str, state: State) -> dict[str, Any]:
+    with review_desk(state) as desk:
+        return _find(desk, event_id)
+
+
+@router.get(
+    "/api/evidence/{event_id}/files/{relpath:path}", name="api_evidence_file", response_class=FileResponse,
+    responses=ERRORS,
+)
+def api_evidence_file(event_id: str, relpath: str, request: Request, state: State) -> FileResponse:
+    """One evidence file (sheet, original, close-up, clip, manifest); the view is audited."""
+    with review_desk(state) as desk:
+        path = desk.open_file(event_id, relpath, current_session(request).user.name)
+    return FileResponse(path)
+
+
+@router.post("/api/evidence/{event_id}/review", name="api_evidence_review", responses=ERRORS)
+def api_evidence_review(event_id: str, body: ReviewRequest, request: Request, state: State) -> dict[str, Any]:
+    """Confirm or reject with a reason code and note; the decision is audited."""
+    with review_desk(state) as desk:
+        target = next(s for s in _states(desk, body.state.value))
+        reason = body.reason.value + (f": {body.note.strip()}" if body.note.strip() else "")
+        desk.set_state(event_id, target, current_session(request).user.name, reason)
+        return _find(desk, event_id)
+
+
+@router.get("/api/evidence/{event_id}/audit", name="api_evidence_audit", responses=ERRORS)
+def api_evidence_audit(event_id: str, state: State) -> list[Any]:
+    with review_desk(state) as desk:
+        return [_jsonable(a) for a in desk.audit(event_id)]
