@@ -142,7 +142,9 @@ def api_evidence_item(event_id: str, state: State) -> dict[str, Any]:
 
 
 @router.get(
-    "/api/evidence/{event_id}/files/{relpath:path}", name="api_evidence_file", response_class=FileResponse,
+    "/api/evidence/{event_id}/files/{relpath:path}",
+    name="api_evidence_file",
+    response_class=FileResponse,
     responses=ERRORS,
 )
 def api_evidence_file(event_id: str, relpath: str, request: Request, state: State) -> FileResponse:

@@ -34,7 +34,7 @@ ROUTES = all_routes()
 
 def test_access_table_names_exactly_the_app_routes() -> None:
     names = {name for _, _, name in ROUTES}
-    assert names == set(ROUTE_ROLES), (names ^ set(ROUTE_ROLES))
+    assert names == set(ROUTE_ROLES), names ^ set(ROUTE_ROLES)
     public = sorted(name for name, roles in ROUTE_ROLES.items() if roles is None)
     assert public == ["api_login", "healthz", "login_form", "login_page", "static_asset"]
 
