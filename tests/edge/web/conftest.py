@@ -58,9 +58,10 @@ class Server:
     def login(self, role: Role | str, **kwargs: object) -> httpx.Client:
         """A client holding a session of the user named after ``role``; CSRF header preset."""
         name = role.value if isinstance(role, Role) else role
-        client = self.client(**kwargs)
-        r = client.post("/api/login", json={"name": name, "password": PASSWORD})
-        assert r.status_code == 200, r.text
+        with self.client(**kwargs) as first:
+            r = first.post("/api/login", json={"name": name, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+        client = self.client(cookies=first.cookies, **kwargs)  # not yet opened: usable in a with-block
         client.headers[CSRF_HEADER] = r.json()["csrf_token"]
         return client
 
