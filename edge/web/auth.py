@@ -177,6 +177,7 @@ async def enforce_access(request: Request) -> Session | None:
     session = store.session(request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
         raise NotLoggedIn()
+    request.state.session = session  # also lets an error page show the user's own menu
     if session.user.role not in roles:
         raise HTTPException(403, f"role '{session.user.role.value}' may not use this page")
     if request.method not in SAFE_METHODS:
@@ -184,7 +185,6 @@ async def enforce_access(request: Request) -> Session | None:
         cookie = request.cookies.get(CSRF_COOKIE)
         if not (tokens_match(sent, session.csrf_token) and tokens_match(cookie, session.csrf_token)):
             raise HTTPException(403, "CSRF token missing or wrong; reload the page and try again")
-    request.state.session = session
     return session
 
 
