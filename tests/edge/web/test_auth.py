@@ -58,7 +58,8 @@ def test_form_login_and_logout(server: Server) -> None:
         page = client.get("/login?next=/zones")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
         assert client.cookies[LOGIN_CSRF_COOKIE] == token
-        r = client.post("/login", data={"name": "operator", "password": PASSWORD, "csrf_token": token, "next": "/zones"})
+        form = {"name": "operator", "password": PASSWORD, "csrf_token": token, "next": "/zones"}
+        r = client.post("/login", data=form)
         assert r.status_code == 303 and r.headers["location"] == "/zones"
         assert client.get("/zones").status_code == 200
         csrf = client.cookies[CSRF_COOKIE]

@@ -51,7 +51,7 @@ def test_duplicate_name_is_refused(store: UserStore) -> None:
 
 def test_session_tokens_are_stored_hashed_and_expire(store: UserStore) -> None:
     user = store.add("ana", Role.OPERATOR, PASSWORD)
-    token, session = store.open_session(user, lifetime_s=3600)
+    token, _ = store.open_session(user, lifetime_s=3600)
     rows = sqlite3.connect(store.path).execute("SELECT token_sha256 FROM sessions").fetchall()
     assert token not in str(rows)
     assert store.session(token).user.name == "ana"  # type: ignore[union-attr]
