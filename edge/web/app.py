@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import Undefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edge.config import ConfigError, load_site
@@ -53,6 +55,19 @@ class WebState:
         return self.templates.TemplateResponse(request, name, values, status_code=status_code)
 
 
+def utc_text(seconds: Any) -> str:
+    """Jinja filter: a UTC epoch time as ``2026-11-23 17:06:08Z``; other values unchanged."""
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(seconds))
+    return "" if seconds is None or isinstance(seconds, Undefined) else str(seconds)
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["utc"] = utc_text
+    return templates
+
+
 def web_state(request: Request) -> WebState:
     return request.app.state.web
 
@@ -85,7 +100,7 @@ def create_app(context: WebContext, config: WebConfig | None = None) -> FastAPI:
         users=UserStore(context.users_db),
         limiter=LoginLimiter(config.login_attempts, config.login_window_s),
         cookies=CookiePolicy(secure=context.https, session_max_age_s=int(config.session_hours * 3600)),
-        templates=Jinja2Templates(directory=HERE / "templates"),
+        templates=_templates(),
         zones=ZoneEditor(context),
     )
     for router in ROUTERS:

@@ -72,8 +72,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _jsonable(dataclasses.asdict(value))
+    if isinstance(value, Enum):  # before str: a str-valued enum would otherwise pass as itself
+        return _jsonable(value.value)
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
-    if isinstance(value, Enum):
-        return _jsonable(value.value)
     return str(value)

@@ -8,6 +8,7 @@ by the review desk itself.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from edge.web.context import _jsonable
 from edge.web.routes.table import Routes
 
 router = Routes()
+_DESK_LOCK = threading.Lock()
 State = Annotated[WebState, Depends(web_state)]
 ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 422: {}, 503: {}}
 
@@ -72,13 +74,16 @@ def review_desk(state: WebState) -> Iterator[Desk]:
         review = types = None
     if review is None or root is None or not root.is_dir():
         raise HTTPException(503, "evidence review is not available on this box")
-    desk = review.ReviewDesk(root)
-    try:
-        yield Desk(desk, types.ReviewState)
-    except review.ReviewError as exc:
-        raise HTTPException(404 if "not in the evidence index" in str(exc) else 422, str(exc)) from None
-    finally:
-        desk.close()
+    # One desk at a time: a detail page fetches several files at once, and each view writes
+    # an audit row; parallel writers on one SQLite file would fail with "database is locked".
+    with _DESK_LOCK:
+        desk = review.ReviewDesk(root)
+        try:
+            yield Desk(desk, types.ReviewState)
+        except review.ReviewError as exc:
+            raise HTTPException(404 if "not in the evidence index" in str(exc) else 422, str(exc)) from None
+        finally:
+            desk.close()
 
 
 def _states(desk: Desk, wanted: str | None) -> list[Any]:

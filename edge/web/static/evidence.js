@@ -3,7 +3,8 @@
 document.getElementById("review-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
-  const body = { state: form.state.value, reason: form.reason.value, note: form.note.value };
+  const field = (name) => form.elements.namedItem(name).value;
+  const body = { state: field("state"), reason: field("reason"), note: field("note") };
   const r = await api("POST", `/api/evidence/${encodeURIComponent(form.dataset.event)}/review`, body);
   if (r.ok) { location.reload(); return; }
   const out = document.getElementById("review-result");

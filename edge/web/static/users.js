@@ -2,8 +2,8 @@
 "use strict";
 document.getElementById("add-user").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const form = event.target;
-  const body = { name: form.name.value, role: form.role.value, password: form.password.value };
+  const field = (name) => event.target.elements.namedItem(name).value;  // form.name is the form's own name
+  const body = { name: field("name"), role: field("role"), password: field("password") };
   const r = await api("POST", "/api/users", body);
   const out = document.getElementById("add-user-result");
   if (r.ok) { location.reload(); return; }

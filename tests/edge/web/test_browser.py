@@ -122,6 +122,22 @@ def test_dashboard_and_live_view_render(browser, server: Server) -> None:  # typ
     page.close()
 
 
+def test_admin_adds_an_account_in_the_browser(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = _page(browser, server, "admin")
+    page.goto("/users")
+    page.fill("#new-name", "officer7")
+    page.select_option("#new-role", "police")
+    page.fill("#new-password", "short")
+    page.click("#add-user button")
+    page.wait_for_function("() => document.getElementById('add-user-result').textContent.includes('at least')")
+    page.fill("#new-password", PASSWORD)
+    page.click("#add-user button")
+    page.wait_for_function("() => document.getElementById('users').textContent.includes('officer7')")
+    assert "police" in page.inner_text("#users")
+    page.screenshot(path=ARTIFACTS / "users.png")
+    page.close()
+
+
 def test_no_script_errors_on_any_page(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
     page = _page(browser, server, "admin")
     errors: list[str] = []
