@@ -63,6 +63,8 @@ ROUTE_ROLES: dict[str, frozenset[Role] | None] = {
     "api_evidence_file": POLICE,
     "api_evidence_review": POLICE,
     "api_evidence_audit": POLICE,
+    "api_evidence_integrity": POLICE,
+    "api_evidence_export": POLICE,
     "users_page": ADMINS,
     "api_users": ADMINS,
     "api_users_add": ADMINS,

@@ -37,6 +37,8 @@ class WebContext:
         status: Current status (a dict or a dataclass) for the dashboard.
         apply_site: Hands a freshly saved site config to the running pipeline; raises on failure.
         evidence_root: Evidence folder for the review pages; None hides them.
+        evidence_public_key: The device's Ed25519 public key (PEM) for integrity checks and export
+            bundles; default ``keys/device_ed25519.pub`` under ``evidence_root``.
         raw_snapshot: Latest clean JPEG (no drawing) for the zone editor; falls back to ``snapshot``.
         devices: The actuator hub for device tests and LED board texts; None hides them.
         history_dir: Where saved site versions are kept; default ``site-history`` beside ``users_db``.
@@ -49,6 +51,7 @@ class WebContext:
     status: Callable[[], Any] = lambda: {}
     apply_site: Callable[[SiteConfig], None] = lambda site: None
     evidence_root: Path | None = None
+    evidence_public_key: Path | None = None
     raw_snapshot: Callable[[], bytes | None] | None = None
     devices: DeviceHub | None = None
     history_dir: Path | None = None

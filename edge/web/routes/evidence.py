@@ -8,17 +8,21 @@ by the review desk itself.
 from __future__ import annotations
 
 import importlib
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from edge.web.app import WebState, web_state
 from edge.web.auth import current_session
@@ -123,7 +127,13 @@ def evidence_detail(event_id: str, request: Request, state: State) -> Response:
     with review_desk(state) as desk:
         item = _find(desk, event_id)
         audit = [_jsonable(a) for a in desk.audit(event_id)]
-    return state.render(request, "evidence_detail.html", item=item, audit=audit, reasons=list(ReasonCode))
+    try:
+        integrity = api_evidence_integrity(event_id, state)
+    except HTTPException as exc:  # no key on this box: the page still works, the status says why
+        integrity = {"status": "unknown", "problems": [str(exc.detail)]}
+    return state.render(
+        request, "evidence_detail.html", item=item, audit=audit, integrity=integrity, reasons=list(ReasonCode)
+    )
 
 
 @router.get("/api/evidence", name="api_evidence_queue", responses=ERRORS)
@@ -157,6 +167,56 @@ def api_evidence_file(event_id: str, relpath: str, request: Request, state: Stat
     with review_desk(state) as desk:
         path = desk.open_file(event_id, relpath, current_session(request).user.name)
     return FileResponse(path)
+
+
+def _public_key_pem(state: WebState) -> bytes:
+    """The device's public key: as configured, else where the recorder writes it by default."""
+    path = state.context.evidence_public_key
+    if path is None and state.context.evidence_root is not None:
+        signing = importlib.import_module("evidence.signing")
+        path = signing.public_path(state.context.evidence_root / "keys" / "device_ed25519.pem")
+    if path is None or not path.is_file():
+        raise HTTPException(503, f"{path}: the device's public key is not available on this box")
+    return path.read_bytes()
+
+
+@router.get("/api/evidence/{event_id}/integrity", name="api_evidence_integrity", responses=ERRORS)
+def api_evidence_integrity(event_id: str, state: State) -> dict[str, Any]:
+    """Check the event's files, manifest signature and chain link: ``verified`` or ``problem`` with reasons."""
+    with review_desk(state) as desk:
+        _find(desk, event_id)
+        signing = importlib.import_module("evidence.signing")
+        verify = importlib.import_module("evidence.verify")
+        verifier = verify.Verifier(state.context.evidence_root, signing.load_public_bytes(_public_key_pem(state)))
+        try:
+            report = verifier.verify_event(event_id)
+        finally:
+            verifier.close()
+    problems = [str(p) for p in report.problems]
+    return {"status": "verified" if report.ok else "problem", "problems": problems}
+
+
+@router.get(
+    "/api/evidence/{event_id}/bundle.zip",
+    name="api_evidence_export",
+    response_class=FileResponse,
+    responses={**ERRORS, 200: {"content": {"application/zip": {}}}},
+)
+def api_evidence_export(event_id: str, request: Request, state: State) -> FileResponse:
+    """The export bundle (files, manifest, signature, public key); the export is audited."""
+    with review_desk(state) as desk:  # answers 503 first on a box without the evidence package
+        _find(desk, event_id)
+        export = importlib.import_module("evidence.export")
+        out = Path(tempfile.mkdtemp(prefix="cg-export-")) / f"{event_id}.zip"
+        try:
+            export.export_event(
+                state.context.evidence_root, event_id, out, _public_key_pem(state), current_session(request).user.name
+            )
+        except export.ExportError as exc:
+            shutil.rmtree(out.parent, ignore_errors=True)
+            raise HTTPException(422, str(exc)) from None
+    cleanup = BackgroundTask(shutil.rmtree, out.parent, ignore_errors=True)
+    return FileResponse(out, media_type="application/zip", filename=out.name, background=cleanup)
 
 
 @router.post("/api/evidence/{event_id}/review", name="api_evidence_review", responses=ERRORS)

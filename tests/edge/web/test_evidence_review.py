@@ -64,6 +64,31 @@ def test_queue_view_confirm_and_audit(review_server: Server) -> None:
         assert operator.get("/api/evidence").status_code == 403
 
 
+def test_integrity_and_export_bundle(review_server: Server) -> None:
+    import io
+    import zipfile
+
+    with review_server.login(Role.POLICE) as police:
+        event_id = police.get("/api/evidence").json()[0]["event_id"]
+        assert police.get(f"/api/evidence/{event_id}/integrity").json() == {"status": "verified", "problems": []}
+        bundle = police.get(f"/api/evidence/{event_id}/bundle.zip")
+        assert bundle.status_code == 200 and bundle.headers["content-type"] == "application/zip"
+        names = zipfile.ZipFile(io.BytesIO(bundle.content)).namelist()
+        assert any(n.endswith("manifest.json") for n in names) and any(n.endswith("sheet.jpg") for n in names)
+        audit = police.get(f"/api/evidence/{event_id}/audit").json()
+        assert any(a["actor"] == "police" and "export" in a["action"] for a in audit), audit
+        # Damage one original: the page and the API say "problem" and name the file.
+        item = police.get(f"/api/evidence/{event_id}").json()
+        root = review_server.context.evidence_root
+        assert root is not None
+        original = next(root.glob(f"**/{event_id}/originals/*.jpg"))
+        original.write_bytes(original.read_bytes()[:-100] + b"x" * 100)
+        check = police.get(f"/api/evidence/{event_id}/integrity").json()
+        assert check["status"] == "problem" and any(original.name in p for p in check["problems"]), check
+        assert "problem" in police.get(f"/evidence/{event_id}").text
+        assert item["event_id"] == event_id
+
+
 def test_police_confirms_in_the_browser(review_server: Server) -> None:
     from tests.edge.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
@@ -86,6 +111,7 @@ def test_police_confirms_in_the_browser(review_server: Server) -> None:
         page.fill("input[name=note]", "seen on the sheet")
         page.click("#review-form button")
         page.wait_for_function("() => document.getElementById('review-state').textContent === 'confirmed'")
+        assert page.inner_text("#integrity") == "verified"
         audit = page.inner_text("#audit")
         assert "review:confirmed" in audit and "police" in audit
         page.screenshot(path=ARTIFACTS / "evidence-confirmed.png", full_page=True)
