@@ -25,6 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from edge.config import load_site
 from edge.config.crosswalk import CrosswalkConfig, RuleConfig
 from edge.config.site import SiteConfig
+from edge.web.signal_heads import write_boxes
 
 HISTORY_KEEP = 100  # versions kept; older ones are pruned
 INDEX_NAME = "versions.jsonl"
@@ -127,10 +128,12 @@ def _update_crosswalk(node: CommentedMap, cw: CrosswalkConfig) -> CommentedMap:
     return node
 
 
-def edit_crosswalks(text: str, crosswalks: list[CrosswalkConfig]) -> str:
-    """The site file ``text`` with its crosswalks replaced, matched by id; comments elsewhere kept."""
+def edit_crosswalks(text: str, crosswalks: list[CrosswalkConfig], boxes: dict[str, Any] | None = None) -> str:
+    """The site file ``text`` with its crosswalks replaced, matched by id, and signal-head ``boxes``
+    set (key → [x1, y1, x2, y2]); comments and everything else kept."""
     yaml = _yaml()
     doc = yaml.load(text)
+    write_boxes(doc, boxes or {})
     old = doc.get("crosswalks") or CommentedSeq()
     by_id = {n.get("id"): n for n in old if isinstance(n, CommentedMap)}
     new = CommentedSeq()

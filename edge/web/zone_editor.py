@@ -11,11 +11,13 @@ from typing import Any
 from edge.config import ConfigError
 from edge.config.site import SiteConfig
 from edge.web.context import WebContext
+from edge.web.signal_heads import BoxError, apply_boxes, head_boxes
 from edge.web.site_file import SiteHistory, SiteVersion, edit_crosswalks, sha256_text, site_data, write_site_atomically
 from edge.web.zone_checks import Severity, ZoneIssue, validate_zones
 
 log = logging.getLogger(__name__)
 BACKGROUND_NAME = "background.jpg"  # an uploaded picture, kept beside the history
+Validated = tuple[SiteConfig | None, list[ZoneIssue]]  # the config when there is no error, and every issue
 
 
 class ZoneEditError(Exception):
@@ -68,7 +70,12 @@ class ZoneEditor:
     def current(self) -> dict[str, Any]:
         text, digest = self.read()
         data = site_data(text)
-        return {"sha256": digest, "site_file": str(self.path), "crosswalks": data.get("crosswalks") or []}
+        return {
+            "sha256": digest,
+            "site_file": str(self.path),
+            "crosswalks": data.get("crosswalks") or [],
+            "signal_heads": [b.to_dict() for b in head_boxes(data)],
+        }
 
     def background(self) -> bytes | None:
         """The picture to draw zones on: live clean frame, live annotated frame, else the uploaded one."""
@@ -86,19 +93,29 @@ class ZoneEditor:
         tmp.write_bytes(jpeg)
         tmp.replace(self.history.folder / BACKGROUND_NAME)
 
-    def validate(self, crosswalks: Any) -> tuple[SiteConfig | None, list[ZoneIssue]]:
+    def validate(self, crosswalks: Any, boxes: dict[str, Any] | None = None) -> Validated:
         text, _ = self.read()
-        return validate_zones(site_data(text), crosswalks)
+        return self._validate(text, crosswalks, boxes or {})
 
-    def save(self, crosswalks: Any, user: str, base_sha256: str | None, note: str = "") -> SaveResult:
+    @staticmethod
+    def _validate(text: str, crosswalks: Any, boxes: dict[str, Any]) -> Validated:
+        try:
+            data = apply_boxes(site_data(text), boxes)
+        except BoxError as exc:
+            return None, [ZoneIssue(Severity.ERROR, str(exc).split(":", 1)[0], str(exc))]
+        return validate_zones(data, crosswalks)
+
+    def save(
+        self, crosswalks: Any, user: str, base_sha256: str | None, note: str = "", boxes: dict[str, Any] | None = None
+    ) -> SaveResult:
         with self._lock:
             text, digest = self.read()
             if base_sha256 and base_sha256 != digest:
                 raise ZoneEditError(409, "the site file changed since you loaded it; reload and redo your edit")
-            site, issues = validate_zones(site_data(text), crosswalks)
+            site, issues = self._validate(text, crosswalks, boxes or {})
             if site is None:
                 raise ZoneEditError(422, "the zones have errors; nothing was saved", issues)
-            new_text = edit_crosswalks(text, site.crosswalks)
+            new_text = edit_crosswalks(text, site.crosswalks, boxes)
             return self._write(text, new_text, user, note or "zones edited", issues)
 
     def revert(self, number: int, user: str) -> SaveResult:

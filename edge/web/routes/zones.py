@@ -24,6 +24,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 4
 
 class ZonesDraft(BaseModel):
     crosswalks: list[Any] = Field(..., max_length=32, description="Crosswalk entries as in the site file")
+    signal_heads: dict[str, list[float]] = Field(
+        default_factory=dict, max_length=64, description="Signal-head boxes by key, [x1, y1, x2, y2] fractions"
+    )
 
 
 class ZonesSave(ZonesDraft):
@@ -86,7 +89,7 @@ async def api_zones_upload_background(request: Request, state: State) -> Respons
 def api_zones_validate(body: ZonesDraft, state: State) -> Any:
     """Check a draft without saving: config models plus self-intersection, out-of-picture and overlap checks."""
     try:
-        site, issues = state.zones.validate(body.crosswalks)
+        site, issues = state.zones.validate(body.crosswalks, body.signal_heads)
     except ZoneEditError as exc:
         return _error(exc)
     return {"ok": site is not None, "issues": [i.to_dict() for i in issues]}
@@ -97,7 +100,7 @@ def api_zones_save(body: ZonesSave, request: Request, state: State) -> Any:
     """Save the draft into the site file (atomically, a new history version) and apply it live."""
     user = current_session(request).user.name
     try:
-        result = state.zones.save(body.crosswalks, user, body.base_sha256, body.note)
+        result = state.zones.save(body.crosswalks, user, body.base_sha256, body.note, body.signal_heads)
     except ZoneEditError as exc:
         return _error(exc)
     return result.to_dict()

@@ -6,22 +6,36 @@
   const ctx = canvas.getContext("2d");
   const picture = new Image();
   const HANDLE_PX = 9;
-  const COLOURS = { polygon: "#00c8ff", curb0: "#ff78c8", curb1: "#c878ff" };
+  const COLOURS = { polygon: "#00c8ff", curb0: "#ff78c8", curb1: "#c878ff", head: "#ffd400" };
   const state = {
-    sha256: null, crosswalks: [], ruleSchema: null, selected: 0, layer: "polygon",
+    sha256: null, crosswalks: [], heads: [], ruleSchema: null, selected: 0, layer: "polygon",
     drawing: null, drag: null, issues: [], validateTimer: null,
   };
 
   // ---- geometry helpers ----------------------------------------------------------------------
+  // Layers: "polygon", "curb0", "curb1" of the selected crosswalk, or "head:<key>" for a signal-head box.
+  function headOf(layer) { return state.heads.find((h) => "head:" + h.key === layer); }
+  function boxPoints([x1, y1, x2, y2]) { return [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]; }
   function shapeOf(cw, layer) {
+    if (layer.startsWith("head:")) return boxPoints(headOf(layer).box);
     if (layer === "polygon") return cw.polygon;
     return cw.curbs[layer === "curb0" ? 0 : 1].polygon;
   }
   function setShape(cw, layer, points) {
-    if (layer === "polygon") cw.polygon = points;
+    if (layer.startsWith("head:")) {
+      const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+      headOf(layer).box = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+    } else if (layer === "polygon") cw.polygon = points;
     else cw.curbs[layer === "curb0" ? 0 : 1].polygon = points;
   }
+  function moveVertex(cw, layer, index, p) {
+    if (!layer.startsWith("head:")) { shapeOf(cw, layer)[index] = p; return; }
+    const box = headOf(layer).box;  // corners 0..3 = (x1,y1) (x2,y1) (x2,y2) (x1,y2)
+    if (index === 0 || index === 3) box[0] = p[0]; else box[2] = p[0];
+    if (index === 0 || index === 1) box[1] = p[1]; else box[3] = p[1];
+  }
   function keyOf(index, layer) {
+    if (layer.startsWith("head:")) return layer.slice(5);
     if (layer === "polygon") return `crosswalks[${index}].polygon`;
     return `crosswalks[${index}].curbs[${layer === "curb0" ? 0 : 1}].polygon`;
   }
@@ -92,7 +106,15 @@
         drawShape(points, COLOURS[layer], selected, isFlagged, true);
       }
     });
-    if (state.drawing) drawShape(state.drawing, COLOURS[state.layer], true, false, false);
+    for (const head of state.heads) {
+      const layer = "head:" + head.key;
+      const selected = layer === state.layer;
+      if (selected && state.drawing) continue;
+      const isFlagged = flagged.has(head.key);
+      drawShape(boxPoints(head.box), COLOURS.head, selected, isFlagged, true);
+    }
+    const colour = state.layer.startsWith("head:") ? COLOURS.head : COLOURS[state.layer];
+    if (state.drawing) drawShape(state.drawing, colour, true, false, false);
   }
 
   // ---- server calls --------------------------------------------------------------------------
@@ -111,7 +133,7 @@
   function scheduleValidate() {
     clearTimeout(state.validateTimer);
     state.validateTimer = setTimeout(async () => {
-      const r = await api("POST", "/api/zones/validate", { crosswalks: state.crosswalks });
+      const r = await api("POST", "/api/zones/validate", { crosswalks: state.crosswalks, signal_heads: headBoxes() });
       if (r.ok) showIssues(r.data.issues);
       else setStatus(`validation failed: HTTP ${r.status}`, true);
     }, 150);
@@ -121,11 +143,31 @@
     el.textContent = text;
     el.className = bad ? "error" : "";
   }
+  function headBoxes() { return Object.fromEntries(state.heads.map((h) => [h.key, h.box])); }
+  function fillHeadLayers() {
+    const fieldset = document.getElementById("layer-select");
+    fieldset.querySelectorAll(".head-layer").forEach((el) => el.remove());
+    for (const head of state.heads) {
+      const label = document.createElement("label");
+      label.className = "head-layer";
+      const radio = document.createElement("input");
+      radio.type = "radio"; radio.name = "layer"; radio.value = "head:" + head.key;
+      radio.addEventListener("change", () => { state.layer = radio.value; state.drawing = null; render(); });
+      label.append(radio, ` signal head ${head.group}` + (head.kind === "region" ? "" : " (countdown)"));
+      fieldset.append(label);
+    }
+  }
   async function load() {
     const r = await api("GET", "/api/zones");
     if (!r.ok) { setStatus((r.data && r.data.detail) || `cannot load zones: HTTP ${r.status}`, true); return; }
     state.sha256 = r.data.sha256;
     state.crosswalks = r.data.crosswalks;
+    state.heads = r.data.signal_heads;
+    if (state.layer.startsWith("head:") && !headOf(state.layer)) {
+      state.layer = "polygon";
+      document.querySelector('#layer-select input[value="polygon"]').checked = true;
+    }
+    fillHeadLayers();
     state.ruleSchema = r.data.rule_schema;
     state.selected = Math.min(state.selected, Math.max(state.crosswalks.length - 1, 0));
     state.drawing = null;
@@ -137,7 +179,8 @@
   async function save() {
     const note = document.getElementById("save-note").value;
     setStatus("saving…");
-    const r = await api("PUT", "/api/zones", { crosswalks: state.crosswalks, base_sha256: state.sha256, note });
+    const body = { crosswalks: state.crosswalks, signal_heads: headBoxes(), base_sha256: state.sha256, note };
+    const r = await api("PUT", "/api/zones", body);
     if (!r.ok) {
       setStatus((r.data && r.data.detail) || `save failed: HTTP ${r.status}`, true);
       if (r.data && r.data.issues) showIssues(r.data.issues);
@@ -237,7 +280,8 @@
   // ---- mouse ---------------------------------------------------------------------------------
   function finishDrawing() {
     if (!state.drawing) return;
-    if (state.drawing.length < 3) { setStatus("a shape needs at least 3 corners", true); return; }
+    const needed = state.layer.startsWith("head:") ? 2 : 3;  // a box needs two opposite corners
+    if (state.drawing.length < needed) { setStatus(`this shape needs at least ${needed} corners`, true); return; }
     setShape(state.crosswalks[state.selected], state.layer, state.drawing);
     state.drawing = null;
     document.getElementById("finish").disabled = true;
@@ -260,7 +304,7 @@
   });
   canvas.addEventListener("mousemove", (event) => {
     if (state.drag === null) return;
-    shapeOf(state.crosswalks[state.selected], state.layer)[state.drag] = eventPoint(event);
+    moveVertex(state.crosswalks[state.selected], state.layer, state.drag, eventPoint(event));
     render();
   });
   window.addEventListener("mouseup", () => {
@@ -269,7 +313,7 @@
     scheduleValidate();
   });
   canvas.addEventListener("dblclick", (event) => {
-    if (state.drawing) return;
+    if (state.drawing || state.layer.startsWith("head:")) return;  // boxes keep four corners
     const points = shapeOf(state.crosswalks[state.selected], state.layer);
     const p = eventPoint(event);
     const edge = nearEdge(points, p);
@@ -277,6 +321,7 @@
   });
   canvas.addEventListener("contextmenu", (event) => {
     event.preventDefault();
+    if (state.layer.startsWith("head:")) return;
     const points = shapeOf(state.crosswalks[state.selected], state.layer);
     const index = nearVertex(points, eventPoint(event));
     if (index >= 0 && points.length > 3) { points.splice(index, 1); scheduleValidate(); render(); }
