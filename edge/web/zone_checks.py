@@ -46,6 +46,26 @@ def dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def data_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """A pydantic error location as a path through ``data``: the union tags pydantic inserts dropped.
+
+    >>> data_loc(("signal", "sources", 0, "vision", "heads"), {"signal": {"sources": [{"type": "vision"}]}})
+    ('signal', 'sources', 0, 'heads')
+    """
+    out, node = [], data
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("type") == part:
+            continue  # a discriminated union's tag, not a key of the file
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(out)
+
+
 def validate_zones(site_data: dict[str, Any], crosswalks: Any) -> tuple[SiteConfig | None, list[ZoneIssue]]:
     """Check ``crosswalks`` in place of the site's own; the config is returned when nothing is an error."""
     issues = list(_raw_geometry_issues(crosswalks))
@@ -56,7 +76,7 @@ def validate_zones(site_data: dict[str, Any], crosswalks: Any) -> tuple[SiteConf
         site = SiteConfig.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            key = dotted(tuple(err["loc"]))
+            key = dotted(data_loc(tuple(err["loc"]), data))
             message = err["msg"].removeprefix("Value error, ")
             if "lies outside the picture" in message and key in flagged:
                 continue  # already reported per vertex
