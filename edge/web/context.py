@@ -65,18 +65,18 @@ class WebContext:
         raw = self.status()
         if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
             raw = dataclasses.asdict(raw)
-        return _jsonable(raw) if isinstance(raw, Mapping) else {"status": _jsonable(raw)}
+        return jsonable(raw) if isinstance(raw, Mapping) else {"status": jsonable(raw)}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(dataclasses.asdict(value))
+        return jsonable(dataclasses.asdict(value))
     if isinstance(value, Enum):  # before str: a str-valued enum would otherwise pass as itself
-        return _jsonable(value.value)
+        return jsonable(value.value)
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from edge.web.app import WebState, web_state
-from edge.web.context import DeviceHub, _jsonable
+from edge.web.context import DeviceHub, jsonable
 from edge.web.routes.table import Routes
 
 router = Routes()
@@ -46,4 +46,4 @@ def api_devices_test(body: DeviceTestRequest, state: State) -> list[Any]:
     hub = _hub(state)
     if body.device is not None and body.device not in hub.device_names():
         raise HTTPException(404, f"no device named '{body.device}'")
-    return [_jsonable(r) for r in hub.test(body.device)]
+    return [jsonable(r) for r in hub.test(body.device)]

@@ -26,7 +26,7 @@ from starlette.background import BackgroundTask
 
 from edge.web.app import WebState, web_state
 from edge.web.auth import current_session
-from edge.web.context import _jsonable
+from edge.web.context import jsonable
 from edge.web.routes.table import Routes
 
 router = Routes()
@@ -97,7 +97,7 @@ def _states(desk: Desk, wanted: str | None) -> list[Any]:
 def _items(desk: Desk, state: str | None, crosswalk: str | None, day: date | None) -> list[dict[str, Any]]:
     items = []
     for review_state in _states(desk, state):
-        items += [_jsonable(i) for i in desk.queue(review_state, limit=10_000)]
+        items += [jsonable(i) for i in desk.queue(review_state, limit=10_000)]
     if crosswalk:
         items = [i for i in items if i.get("crosswalk_id") == crosswalk]
     if day is not None:
@@ -126,7 +126,7 @@ def evidence_queue(
 def evidence_detail(event_id: str, request: Request, state: State) -> Response:
     with review_desk(state) as desk:
         item = _find(desk, event_id)
-        audit = [_jsonable(a) for a in desk.audit(event_id)]
+        audit = [jsonable(a) for a in desk.audit(event_id)]
     try:
         integrity = api_evidence_integrity(event_id, state)
     except HTTPException as exc:  # no key on this box: the page still works, the status says why
@@ -232,4 +232,4 @@ def api_evidence_review(event_id: str, body: ReviewRequest, request: Request, st
 @router.get("/api/evidence/{event_id}/audit", name="api_evidence_audit", responses=ERRORS)
 def api_evidence_audit(event_id: str, state: State) -> list[Any]:
     with review_desk(state) as desk:
-        return [_jsonable(a) for a in desk.audit(event_id)]
+        return [jsonable(a) for a in desk.audit(event_id)]
