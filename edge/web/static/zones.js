@@ -237,6 +237,10 @@
     document.getElementById("crosswalk-select").value = index;
     document.getElementById("curb0-name").textContent = `curb "${cw.curbs[0].name}"`;
     document.getElementById("curb1-name").textContent = `curb "${cw.curbs[1].name}"`;
+    document.getElementById("signal-group").value = cw.signal_group;
+    document.getElementById("curb0-input").value = cw.curbs[0].name;
+    document.getElementById("curb1-input").value = cw.curbs[1].name;
+    document.getElementById("remove-crosswalk").disabled = state.crosswalks.length < 2;
     fillRules(cw);
     render();
   }
@@ -326,6 +330,53 @@
     const index = nearVertex(points, eventPoint(event));
     if (index >= 0 && points.length > 3) { points.splice(index, 1); scheduleValidate(); render(); }
   });
+
+  // ---- adding, removing and naming crosswalks ---------------------------------------------------
+  function newCrosswalk(id, group) {
+    // A placeholder in the middle of the picture, to be redrawn over the real stripes and curbs.
+    const rect = (x1, y1, x2, y2) => [[x1, y1], [x2, y1], [x2, y2], [x1, y2]];
+    return {
+      id, signal_group: group, polygon: rect(0.4, 0.45, 0.6, 0.55),
+      curbs: [{ name: "a", polygon: rect(0.3, 0.45, 0.39, 0.55) }, { name: "b", polygon: rect(0.61, 0.45, 0.7, 0.55) }],
+      rules: {},
+    };
+  }
+  document.getElementById("add-crosswalk").addEventListener("click", () => {
+    document.getElementById("new-crosswalk").hidden = false;
+    document.getElementById("new-id").focus();
+  });
+  document.getElementById("cancel-crosswalk").addEventListener("click", () => {
+    document.getElementById("new-crosswalk").hidden = true;
+  });
+  document.getElementById("create-crosswalk").addEventListener("click", () => {
+    const id = document.getElementById("new-id").value.trim();
+    const group = document.getElementById("new-group").value.trim();
+    if (!id || !group) { setStatus("a new crosswalk needs an id and a signal group", true); return; }
+    state.crosswalks.push(newCrosswalk(id, group));
+    document.getElementById("new-crosswalk").hidden = true;
+    fillCrosswalkSelect();
+    selectCrosswalk(state.crosswalks.length - 1);
+    scheduleValidate();
+  });
+  document.getElementById("remove-crosswalk").addEventListener("click", () => {
+    const cw = state.crosswalks[state.selected];
+    if (!cw || state.crosswalks.length < 2 || !confirm(`Remove crosswalk ${cw.id}? (Only when you save.)`)) return;
+    state.crosswalks.splice(state.selected, 1);
+    fillCrosswalkSelect();
+    selectCrosswalk(0);
+    scheduleValidate();
+  });
+  document.getElementById("signal-group").addEventListener("change", (e) => {
+    state.crosswalks[state.selected].signal_group = e.target.value.trim();
+    scheduleValidate();
+  });
+  for (const j of [0, 1]) {
+    document.getElementById(`curb${j}-input`).addEventListener("change", (e) => {
+      state.crosswalks[state.selected].curbs[j].name = e.target.value.trim();
+      selectCrosswalk(state.selected);
+      scheduleValidate();
+    });
+  }
 
   // ---- buttons -------------------------------------------------------------------------------
   document.getElementById("crosswalk-select").addEventListener("change", (e) => selectCrosswalk(Number(e.target.value)));

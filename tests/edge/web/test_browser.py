@@ -101,6 +101,33 @@ def test_operator_draws_a_crosswalk_saves_and_sees_it_after_reload(browser, serv
     assert server.applied and server.applied[-1].crosswalks[0].polygon == site.crosswalks[0].polygon
 
 
+def test_operator_adds_a_second_crosswalk(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = _page(browser, server, "operator")
+    page.goto("/zones")
+    page.wait_for_function("() => document.querySelectorAll('#crosswalk-select option').length === 1")
+    page.click("#add-crosswalk")
+    page.fill("#new-id", "cw-east")
+    page.fill("#new-group", "ped-east")
+    page.click("#create-crosswalk")
+    page.fill("#curb0-input", "west")
+    page.fill("#curb1-input", "east")
+    page.press("#curb1-input", "Tab")
+    page.click("#redraw")
+    for corner in [(0.45, 0.20), (0.55, 0.20), (0.55, 0.30), (0.45, 0.30)]:
+        _click_at(page, corner)
+    page.click("#finish")
+    page.wait_for_function("() => !document.getElementById('save').disabled")
+    page.click("#save")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('saved as version')")
+    page.screenshot(path=ARTIFACTS / "zones-second-crosswalk.png")
+    page.close()
+    site = load_site(server.site_path)
+    east = site.crosswalk("cw-east")
+    assert east.signal_group == "ped-east" and [c.name for c in east.curbs] == ["west", "east"]
+    assert east.polygon[0] == pytest.approx((0.45, 0.20), abs=0.01)
+    assert [c.id for c in site.crosswalks] == ["cw-main", "cw-east"]
+
+
 def test_viewer_cannot_reach_the_zone_editor(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
     page = _page(browser, server, "viewer")
     assert page.locator("#nav-zone_editor").count() == 0
