@@ -5,6 +5,8 @@ Bounded: a few dozen generated requests per operation, against a real server on 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
@@ -31,16 +33,15 @@ def _session(server: Server) -> tuple[requests.Session, dict[str, str]]:
     return session, {"schema": schema, "token": token}  # type: ignore[dict-item]
 
 
-def test_api_survives_generated_requests(server: Server) -> None:
+def fuzz(server: Server, paths: str = "/") -> dict[int, int]:
+    """Generated requests against every operation under ``paths``; returns the status counts."""
     session, found = _session(server)
     schema = schemathesis.openapi.from_dict(found["schema"])
     operations = [r.ok() for r in schema.get_all_operations()]
-    assert len(operations) >= 15
+    operations = [op for op in operations if op.path.startswith(paths) and op.path not in SKIP]
     failures: list[str] = []
     statuses: dict[int, int] = {}
     for operation in operations:
-        if operation.path in SKIP:
-            continue
 
         @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
@@ -58,3 +59,18 @@ def test_api_survives_generated_requests(server: Server) -> None:
     assert sum(statuses.values()) > 3 * len(operations)
     # The server is still up and the session still works after all that.
     assert session.get(f"{server.url}/api/me").status_code == 200
+    return statuses
+
+
+def test_api_survives_generated_requests(server: Server) -> None:
+    fuzz(server)
+
+
+def test_evidence_api_survives_generated_requests(server: Server, tmp_path: Path) -> None:
+    pytest.importorskip("evidence.review", reason="the evidence package is not installed")
+    recording = pytest.importorskip("tests.evidence.conftest", reason="the evidence package's test recorder is missing")
+    root = tmp_path / "evidence"
+    recording.record_events(root, entry_frames=(60,))
+    server.context.evidence_root = root
+    statuses = fuzz(server, "/api/evidence")
+    assert 503 not in statuses
