@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml.error import YAMLError
+
 from edge.config import ConfigError
 from edge.config.site import SiteConfig
 from edge.web.context import WebContext
@@ -69,7 +71,7 @@ class ZoneEditor:
 
     def current(self) -> dict[str, Any]:
         text, digest = self.read()
-        data = site_data(text)
+        data = self._data(text)
         return {
             "sha256": digest,
             "site_file": str(self.path),
@@ -97,10 +99,16 @@ class ZoneEditor:
         text, _ = self.read()
         return self._validate(text, crosswalks, boxes or {})
 
-    @staticmethod
-    def _validate(text: str, crosswalks: Any, boxes: dict[str, Any]) -> Validated:
+    def _data(self, text: str) -> dict[str, Any]:
         try:
-            data = apply_boxes(site_data(text), boxes)
+            return site_data(text)
+        except YAMLError as exc:
+            raise ZoneEditError(503, f"{self.path}: not valid YAML, fix it by hand first: {exc}") from None
+
+    def _validate(self, text: str, crosswalks: Any, boxes: dict[str, Any]) -> Validated:
+        data = self._data(text)
+        try:
+            data = apply_boxes(data, boxes)
         except BoxError as exc:
             return None, [ZoneIssue(Severity.ERROR, str(exc).split(":", 1)[0], str(exc))]
         return validate_zones(data, crosswalks)

@@ -201,3 +201,11 @@ def test_uploaded_background_is_used_without_a_camera(server: Server) -> None:
         assert junk.status_code == 422
         got = client.get("/api/zones/background.jpg")
     assert cv2.imdecode(np.frombuffer(got.content, np.uint8), cv2.IMREAD_COLOR).shape == (120, 200, 3)
+
+
+def test_a_broken_site_file_is_reported_not_crashed_on(server: Server) -> None:
+    server.site_path.write_text("crosswalks: [unclosed\n")
+    with server.login(Role.OPERATOR) as client:
+        for r in (client.get("/api/zones"), client.post("/api/zones/validate", json={"crosswalks": []})):
+            assert r.status_code == 503 and "not valid YAML" in r.json()["detail"], r.text
+        assert client.get("/zones").status_code == 200  # the page still loads and shows the message
