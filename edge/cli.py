@@ -13,6 +13,8 @@ COMMAND_MODULES = [
     "edge.commands.replay",
     "edge.commands.detect",
     "edge.commands.models",
+    "edge.commands.center",
+    "edge.commands.actuators",
     "edge.commands.users",
     "edge.commands.ui",
 ]
