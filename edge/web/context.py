@@ -19,6 +19,7 @@ from edge.config.site import SiteConfig
 class DeviceHub(Protocol):
     """The part of the actuator hub the device-test page uses."""
 
+    @property
     def device_names(self) -> list[str]: ...
 
     def test(self, device: str | None = None) -> list[Any]: ...
@@ -40,7 +41,8 @@ class WebContext:
         evidence_public_key: The device's Ed25519 public key (PEM) for integrity checks and export
             bundles; default ``keys/device_ed25519.pub`` under ``evidence_root``.
         raw_snapshot: Latest clean JPEG (no drawing) for the zone editor; falls back to ``snapshot``.
-        devices: The actuator hub for device tests and LED board texts; None hides them.
+        devices: The actuator hub (``actuators.hub.ActuatorHub``) for device tests and LED board
+            texts; None hides them.
         history_dir: Where saved site versions are kept; default ``site-history`` beside ``users_db``.
         https: True when the host serves the UI over TLS: cookies then carry ``Secure``.
     """

@@ -30,20 +30,20 @@ def _hub(state: WebState) -> DeviceHub:
 @router.get("/devices", name="devices", include_in_schema=False)
 def devices(request: Request, state: State) -> Response:
     hub = state.context.devices
-    names = hub.device_names() if hub is not None else None
+    names = hub.device_names if hub is not None else None
     return state.render(request, "devices.html", names=names)
 
 
 @router.get("/api/devices", name="api_devices", responses=ERRORS)
 def api_devices(state: State) -> dict[str, Any]:
     hub = _hub(state)
-    return {"devices": hub.device_names(), "boards": hub.virtual_board_texts()}
+    return {"devices": hub.device_names, "boards": hub.virtual_board_texts()}
 
 
 @router.post("/api/devices/test", name="api_devices_test", responses=ERRORS)
 def api_devices_test(body: DeviceTestRequest, state: State) -> list[Any]:
     """Trigger each output (or the named one) once and report success and latency."""
     hub = _hub(state)
-    if body.device is not None and body.device not in hub.device_names():
+    if body.device is not None and body.device not in hub.device_names:
         raise HTTPException(404, f"no device named '{body.device}'")
     return [jsonable(r) for r in hub.test(body.device)]

@@ -118,3 +118,40 @@ def server(tmp_path: Path) -> Iterator[Server]:
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for a module whose tests do not depend on each other's changes."""
     yield from start_server(tmp_path_factory.mktemp("web"))
+
+
+# ---- a real browser: Debian's Chromium driven by Playwright (never a downloaded browser) ----------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO / "test-artifacts" / "web"  # screenshots for a person to look at
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (scripts/setup-test-env.sh installs it)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def login_page(browser, server: Server, name: str, next_path: str = "/"):  # type: ignore[no-untyped-def]
+    """A new page logged in through the form as ``name``, on ``next_path``."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, base_url=server.url)
+    page.goto(f"/login?next={next_path}")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(f"{server.url}{next_path}")
+    return page

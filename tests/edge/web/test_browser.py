@@ -5,52 +5,14 @@ Screenshots go to test-artifacts/web/ for a person to look at.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from edge.config import load_site
 from edge.rules import DecisionCore
-from tests.conftest import REPO
-from tests.edge.web.conftest import PASSWORD, Server
+from tests.edge.web.conftest import ARTIFACTS, PASSWORD, Server, login_page
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = REPO / "test-artifacts" / "web"
 # Where the new crosswalk's corners are clicked, as fractions of the picture.
 DRAWN = [(0.30, 0.75), (0.88, 0.62), (0.88, 0.78), (0.40, 0.88)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (scripts/setup-test-env.sh installs it)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _page(browser, server: Server, name: str):  # type: ignore[no-untyped-def]
-    page = browser.new_page(viewport={"width": 1400, "height": 900}, base_url=server.url)
-    page.goto("/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(f"{server.url}/")
-    return page
 
 
 def _click_at(page, fraction: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]
@@ -59,7 +21,7 @@ def _click_at(page, fraction: tuple[float, float]) -> None:  # type: ignore[no-u
 
 
 def test_operator_draws_a_crosswalk_saves_and_sees_it_after_reload(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = _page(browser, server, "operator")
+    page = login_page(browser, server, "operator")
     page.click("#nav-zone_editor")
     page.wait_for_url(f"{server.url}/zones")
     page.wait_for_function("() => document.querySelectorAll('#crosswalk-select option').length === 1")
@@ -102,7 +64,7 @@ def test_operator_draws_a_crosswalk_saves_and_sees_it_after_reload(browser, serv
 
 
 def test_operator_adds_a_second_crosswalk(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = _page(browser, server, "operator")
+    page = login_page(browser, server, "operator")
     page.goto("/zones")
     page.wait_for_function("() => document.querySelectorAll('#crosswalk-select option').length === 1")
     page.click("#add-crosswalk")
@@ -129,7 +91,7 @@ def test_operator_adds_a_second_crosswalk(browser, server: Server) -> None:  # t
 
 
 def test_viewer_cannot_reach_the_zone_editor(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = _page(browser, server, "viewer")
+    page = login_page(browser, server, "viewer")
     assert page.locator("#nav-zone_editor").count() == 0
     response = page.goto("/zones")
     assert response.status == 403
@@ -139,7 +101,7 @@ def test_viewer_cannot_reach_the_zone_editor(browser, server: Server) -> None:  
 
 
 def test_dashboard_and_live_view_render(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = _page(browser, server, "admin")
+    page = login_page(browser, server, "admin")
     assert "Dashboard" in page.inner_text("h1")
     assert "25.0%" in page.inner_text("main")  # 1 violation ÷ 4 crossings at 09:00
     page.screenshot(path=ARTIFACTS / "dashboard.png")
@@ -150,7 +112,7 @@ def test_dashboard_and_live_view_render(browser, server: Server) -> None:  # typ
 
 
 def test_admin_adds_an_account_in_the_browser(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = _page(browser, server, "admin")
+    page = login_page(browser, server, "admin")
     page.goto("/users")
     page.fill("#new-name", "officer7")
     page.select_option("#new-role", "police")
@@ -166,7 +128,7 @@ def test_admin_adds_an_account_in_the_browser(browser, server: Server) -> None: 
 
 
 def test_no_script_errors_on_any_page(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = _page(browser, server, "admin")
+    page = login_page(browser, server, "admin")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -175,7 +137,3 @@ def test_no_script_errors_on_any_page(browser, server: Server) -> None:  # type:
         page.wait_for_load_state("networkidle")
     page.close()
     assert errors == []
-
-
-if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
-    pytestmark = pytest.mark.skip(reason="Chromium not installed")

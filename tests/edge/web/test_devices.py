@@ -1,56 +1,72 @@
-"""Device-test page and API against the hub's interface (test, device_names, virtual_board_texts)."""
+"""Device-test page and API driving the real actuator hub against the HTTP board emulator on 127.0.0.1."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
+import pytest
+
+from actuators.emulators.http_board import HttpBoardEmulator
+from actuators.hub import ActuatorHub
+from edge.config.actuators import ActuatorsConfig
 from edge.users import Role
-from tests.edge.web.conftest import Server
+from tests.actuators.conftest import FAST, wait_for
+from tests.edge.web.conftest import ARTIFACTS, Server, login_page
 
 
-@dataclass
-class DeviceResult:
-    device: str
-    success: bool
-    latency_s: float | None
-    detail: str
+@pytest.fixture
+def board() -> Iterator[HttpBoardEmulator]:
+    emulator = HttpBoardEmulator()
+    yield emulator
+    emulator.stop()
 
 
-@dataclass
-class RecordingHub:
-    """Stands in for ``actuators.hub.ActuatorHub`` (another package) at its interface: records the calls."""
-
-    tested: list[str | None] = field(default_factory=list)
-
-    def device_names(self) -> list[str]:
-        return ["speaker", "board-north"]
-
-    def test(self, device: str | None = None) -> list[DeviceResult]:
-        self.tested.append(device)
-        return [DeviceResult(device or "speaker", True, 0.12, "ok")]
-
-    def virtual_board_texts(self) -> dict[str, str]:
-        return {"board-north": "DON'T WALK"}
+@pytest.fixture
+def hub(board: HttpBoardEmulator) -> Iterator[ActuatorHub]:
+    config = ActuatorsConfig.model_validate(
+        {"devices": [{**FAST, "name": "north", "type": "http_board", "url": board.url}], "cooldown_s": 0}
+    )
+    hub = ActuatorHub(config, "UTC")
+    yield hub
+    hub.close()
 
 
 def test_without_actuators_the_api_says_so(server: Server) -> None:
     with server.login(Role.OPERATOR) as client:
-        r = client.post("/api/devices/test", json={"device": "speaker"})
+        r = client.post("/api/devices/test", json={"device": "north"})
         assert r.status_code == 503 and "no actuators" in r.json()["detail"]
         assert client.get("/api/boards").json() == {"available": False, "boards": {}}
 
 
-def test_device_test_runs_through_the_hub(server: Server) -> None:
-    hub = RecordingHub()
+def test_device_test_reaches_the_board(server: Server, hub: ActuatorHub, board: HttpBoardEmulator) -> None:
     server.context.devices = hub
     with server.login(Role.OPERATOR) as client:
-        assert client.get("/api/devices").json()["devices"] == ["speaker", "board-north"]
-        r = client.post("/api/devices/test", json={"device": "speaker"})
-        assert r.status_code == 200
-        assert r.json() == [{"device": "speaker", "success": True, "latency_s": 0.12, "detail": "ok"}]
+        assert client.get("/api/devices").json()["devices"] == ["north"]
+        r = client.post("/api/devices/test", json={"device": "north"})
+        assert r.status_code == 200, r.text
+        (result,) = r.json()
+        assert result["device"] == "north" and result["success"] is True and result["latency_s"] > 0
         assert client.post("/api/devices/test", json={"device": "siren"}).status_code == 404
-        assert "speaker" in client.get("/devices").text
+        assert "north" in client.get("/devices").text
+    wait_for(lambda: board.messages, what="the test message on the board")
     with server.login(Role.VIEWER) as viewer:
-        assert viewer.get("/api/boards").json()["boards"] == {"board-north": "DON'T WALK"}
+        boards = viewer.get("/api/boards").json()
+        assert boards["available"] is True and "north" in boards["boards"]
         assert viewer.post("/api/devices/test", json={}).status_code == 403
-    assert hub.tested == ["speaker"]
+
+
+def test_a_dead_board_is_reported_as_failed(server: Server, hub: ActuatorHub, board: HttpBoardEmulator) -> None:
+    board.stop()
+    server.context.devices = hub
+    with server.login(Role.OPERATOR) as client:
+        (result,) = client.post("/api/devices/test", json={"device": "north"}).json()
+    assert result["success"] is False and result["detail"]
+
+
+def test_device_test_button_in_the_browser(browser, server: Server, hub: ActuatorHub) -> None:  # type: ignore[no-untyped-def]
+    server.context.devices = hub
+    page = login_page(browser, server, "operator", "/devices")
+    page.click("button[data-device=north]")
+    page.wait_for_function("() => document.getElementById('result-north').textContent.startsWith('ok in ')")
+    page.screenshot(path=ARTIFACTS / "devices.png")
+    page.close()

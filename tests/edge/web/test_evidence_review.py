@@ -13,7 +13,7 @@ import pytest
 
 from edge.users import Role
 from edge.web import WebContext
-from tests.edge.web.conftest import PASSWORD, Server, add_role_users, make_site, serve
+from tests.edge.web.conftest import ARTIFACTS, Server, add_role_users, login_page, make_site, serve
 
 pytest.importorskip("evidence.review", reason="the evidence package is not installed")
 recording = pytest.importorskip("tests.evidence.conftest", reason="the evidence package's test recorder is missing")
@@ -89,30 +89,18 @@ def test_integrity_and_export_bundle(review_server: Server) -> None:
         assert item["event_id"] == event_id
 
 
-def test_police_confirms_in_the_browser(review_server: Server) -> None:
-    from tests.edge.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, base_url=review_server.url)
-        page.goto("/login?next=/evidence")
-        page.fill("#name", "police")
-        page.fill("#password", PASSWORD)
-        page.click("#login-submit")
-        page.wait_for_url(f"{review_server.url}/evidence")
-        page.screenshot(path=ARTIFACTS / "evidence-queue.png")
-        page.click("#evidence-queue a >> nth=0")
-        page.wait_for_selector("#review-form")
-        page.select_option("select[name=state]", "confirmed")
-        page.fill("input[name=note]", "seen on the sheet")
-        page.click("#review-form button")
-        page.wait_for_function("() => document.getElementById('review-state').textContent === 'confirmed'")
-        assert page.inner_text("#integrity") == "verified"
-        audit = page.inner_text("#audit")
-        assert "review:confirmed" in audit and "police" in audit
-        page.screenshot(path=ARTIFACTS / "evidence-confirmed.png", full_page=True)
-        browser.close()
+def test_police_confirms_in_the_browser(browser, review_server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, review_server, "police", "/evidence")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.screenshot(path=ARTIFACTS / "evidence-queue.png")
+    page.click("#evidence-queue a >> nth=0")
+    page.wait_for_selector("#review-form")
+    page.select_option("select[name=state]", "confirmed")
+    page.fill("input[name=note]", "seen on the sheet")
+    page.click("#review-form button")
+    page.wait_for_function("() => document.getElementById('review-state').textContent === 'confirmed'")
+    assert page.inner_text("#integrity") == "verified"
+    audit = page.inner_text("#audit")
+    assert "review:confirmed" in audit and "police" in audit
+    page.screenshot(path=ARTIFACTS / "evidence-confirmed.png", full_page=True)
+    page.close()
