@@ -245,6 +245,11 @@ class DecisionCore:
         else:
             state.entry = None
 
+    def flush(self, frame: int, t: float, utc: float, signals: SignalLookup) -> list[CrossingEvent]:
+        """At the end of a stream: judge every crossing still waiting for its signal state to settle."""
+        pending, self._pending = self._pending, []
+        return [e for p in pending for e in self._decide(p, frame, t, utc, signals)]
+
     def _decide_settled(self, frame: int, t: float, utc: float, signals: SignalLookup) -> list[CrossingEvent]:
         ready = [p for p in self._pending if t - p.entry.t >= self.settle_s]
         if not ready:
