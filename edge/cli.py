@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "edge.commands.replay",
     "edge.commands.detect",
     "edge.commands.models",
+    "edge.commands.eval",
 ]
 
 
