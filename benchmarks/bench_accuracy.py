@@ -125,11 +125,11 @@ def format_rows(rows: list[Row]) -> str:
 
 def totals(rows: list[Row]) -> str:
     """Pooled over cases per setting: the figure to choose a default by."""
-    by_setting: dict[tuple[str, int, float], list[Row]] = {}
+    by_setting: dict[tuple[str, int, str], list[Row]] = {}
     for row in rows:
-        by_setting.setdefault((row.setting.model.stem, row.size, row.confidence), []).append(row)
+        by_setting.setdefault((row.setting.model.stem, row.size, row.setting.confidence), []).append(row)
     lines = [
-        f"{'all cases':<15} {'model':<22} {'size':>4} {'conf':>5} {'viol. capture':>14} {'viol. valid':>12} "
+        f"{'all cases':<15} {'model':<22} {'size':>4} {'conf':>7} {'viol. capture':>14} {'viol. valid':>12} "
         f"{'cross. capture':>15} {'cross. valid':>13} {'f.warn':>6}"
     ]
     for (model, size, conf), group in by_setting.items():
@@ -141,7 +141,7 @@ def totals(rows: list[Row]) -> str:
         cr = sum(r.report.crossings.reported for r in group)
         warn = sum(len(r.report.false_warnings) for r in group)
         lines.append(
-            f"{'':<15} {model[:22]:<22} {size:>4} {conf:>5.2f} "
+            f"{'':<15} {model[:22]:<22} {size:>4} {conf:>7} "
             f"{_pooled(vh, ve):>14} {_pooled(vh, vr):>12} {_pooled(ch, ce):>15} {_pooled(ch, cr):>13} {warn:>6}"
         )
     return "\n".join(lines)

@@ -17,7 +17,7 @@ from edge.config import ConfigError, load_site
 from edge.evaluation.cases import DEFAULT_CASES, load_case_site, load_cases
 from edge.evaluation.groundtruth import GroundTruthError
 from edge.evaluation.report import EvalReport, format_table
-from edge.evaluation.runner import EvalInputs, EvalOptions, run_eval
+from edge.evaluation.runner import EvalInputs, EvalOptions, load_ground_truth, run_eval
 from edge.evaluation.tracking import MissingExtraError
 from edge.signal.timeline_file import TimelineError
 from edge.video import VideoError
@@ -85,7 +85,8 @@ def _run_one(args: argparse.Namespace) -> EvalReport:
         start_time=args.start_time,
         tolerance_s=args.tolerance,
     )
-    return run_eval(site, build_detector(site.detector), inputs, _options(args, args.out))
+    truth = load_ground_truth(site, inputs)  # bad labels fail before the model is even loaded
+    return run_eval(site, build_detector(site.detector), inputs, _options(args, args.out), truth)
 
 
 def _run_cases(args: argparse.Namespace) -> list[EvalReport]:
@@ -98,6 +99,7 @@ def _run_cases(args: argparse.Namespace) -> list[EvalReport]:
         if args.only and case.name not in args.only:
             continue
         site = load_case_site(case, args.data)
+        truth = load_ground_truth(site, case.inputs)
         detector = build_detector(site.detector)
-        reports.append(run_eval(site, detector, case.inputs, _options(args, args.out / case.name)))
+        reports.append(run_eval(site, detector, case.inputs, _options(args, args.out / case.name), truth))
     return reports

@@ -106,21 +106,53 @@ class Recorder:
         pass
 
 
-def run_eval(site: SiteConfig, detector: Detector, inputs: EvalInputs, options: EvalOptions) -> EvalReport:
-    """Replay, score and write ``report.json`` / ``report.txt`` (plus thumbnails, annotated video)."""
-    truth = load_mot(inputs.tracks) if inputs.tracks is not None else None
-    recorder = Recorder(truth, keep_frames=options.annotate)
-    replay = ReplayOptions(
+@dataclass(frozen=True)
+class GroundTruth:
+    """Labelled tracks, or hand labels already checked against the site and its timeline."""
+
+    tracks: MotTracks | None = None
+    labels: list[ExpectedEvent] | None = None
+
+
+def load_ground_truth(site: SiteConfig, inputs: EvalInputs) -> GroundTruth:
+    """Read and check the labels before anything slow runs, so a bad file fails at once."""
+    if inputs.tracks is not None:
+        return GroundTruth(tracks=load_mot(inputs.tracks))
+    assert inputs.expected is not None
+    probe = VideoFile(inputs.video, fallback_fps=site.camera.fps)
+    probe.close()
+    signals = SignalHub(signal_sources(site, _replay_options(inputs, Path("."), False, None)))
+    try:
+        return GroundTruth(labels=load_expected(inputs.expected, site, signals, probe.fps))
+    finally:
+        signals.close()
+
+
+def _replay_options(inputs: EvalInputs, out: Path, progress: bool, max_frames: int | None) -> ReplayOptions:
+    return ReplayOptions(
         video=inputs.video,
-        out=options.out / "replay",
+        out=out,
         signal=inputs.signal,
         start_time=inputs.start_time,
-        progress=options.progress,
-        max_frames=options.max_frames,
-        extra_observers=[recorder.bind],
+        progress=progress,
+        max_frames=max_frames,
     )
+
+
+def run_eval(
+    site: SiteConfig,
+    detector: Detector,
+    inputs: EvalInputs,
+    options: EvalOptions,
+    truth: GroundTruth | None = None,
+) -> EvalReport:
+    """Replay, score and write ``report.json`` / ``report.txt`` (plus thumbnails, annotated video)."""
+    truth = truth or load_ground_truth(site, inputs)
+    recorder = Recorder(truth.tracks, keep_frames=options.annotate)
+    replay = _replay_options(inputs, options.out / "replay", options.progress, options.max_frames)
+    replay.extra_observers.append(recorder.bind)
     summary = run_replay(site, detector, replay)
-    expected = _expected(site, inputs, replay, recorder, truth, summary.frames)
+    expected = _expected(site, replay, recorder, truth, summary.frames)
     diagonal = float(np.hypot(*recorder.size))
     report = score(inputs, summary, expected, recorder.events, inputs.tolerance_s, diagonal)
     if recorder.scorer is not None:
@@ -132,21 +164,15 @@ def run_eval(site: SiteConfig, detector: Detector, inputs: EvalInputs, options: 
 
 
 def _expected(
-    site: SiteConfig,
-    inputs: EvalInputs,
-    replay: ReplayOptions,
-    recorder: Recorder,
-    truth: MotTracks | None,
-    frames: int,
+    site: SiteConfig, replay: ReplayOptions, recorder: Recorder, truth: GroundTruth, frames: int
 ) -> list[ExpectedEvent]:
+    if truth.labels is not None:
+        return [e for e in truth.labels if e.entry_frame < frames]  # a --max-frames run is scored on what it saw
+    assert truth.tracks is not None
     signals = SignalHub(signal_sources(site, replay))
     try:
-        if truth is not None:
-            width, height = recorder.size
-            return expected_from_tracks(site, truth, signals, recorder.fps, width, height, frames)
-        assert inputs.expected is not None
-        labels = load_expected(inputs.expected, site, signals, recorder.fps)
-        return [e for e in labels if e.entry_frame < frames]  # a --max-frames run is scored on what it saw
+        width, height = recorder.size
+        return expected_from_tracks(site, truth.tracks, signals, recorder.fps, width, height, frames)
     finally:
         signals.close()
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 ANNOTATED_FILE = "annotated.mp4"
 THUMB_DIR = "thumbs"
 THUMB_HEIGHT = 192  # pixels of the square picture; a caption line goes below it
+CAPTION_HEIGHT = 20
 MARK_HOLD_S = 2.0  # keep a finding marked this long after its entry
 MISS_COLOUR = (0, 165, 255)  # orange: someone the system did not record
 FALSE_COLOUR = (255, 0, 255)  # magenta: a record nobody earned
@@ -114,7 +115,7 @@ def _save_thumbnail(picture: np.ndarray, finding: Finding, out: Path) -> str:
     left = min(max(cx - side // 2, 0), width - side)
     top = min(max(cy - side // 2, 0), height - side)
     crop = cv2.resize(marked[top : top + side, left : left + side], (THUMB_HEIGHT, THUMB_HEIGHT))
-    caption = np.zeros((20, THUMB_HEIGHT, 3), np.uint8)
+    caption = np.zeros((CAPTION_HEIGHT, THUMB_HEIGHT, 3), np.uint8)
     outcome = "MISSED" if finding.outcome == "miss" else "FALSE"
     text = f"{outcome} {finding.kind} t={finding.entry_t:.2f}s"
     cv2.putText(caption, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1)
