@@ -27,7 +27,7 @@ from edge.evaluation.groundtruth import (
 )
 from edge.evaluation.matching import MatchResult, match_events
 from edge.evaluation.report import EvalReport, FalseWarning, Finding, KindScore
-from edge.evaluation.tracking import TrackingMetrics, TrackingScorer
+from edge.evaluation.tracking import TrackingScorer
 from edge.evaluation.visual import render_findings
 from edge.events import CrossingEvent, EventType
 from edge.pipeline import FrameResult
@@ -233,5 +233,3 @@ def write_report(report: EvalReport, out: Path) -> None:
     (out / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     (out / TABLE_FILE).write_text(report.describe() + "\n", encoding="utf-8")
 
-
-__all__ = ["EvalInputs", "EvalOptions", "TrackingMetrics", "run_eval", "score"]
