@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", type=Path, help="shared data folder for --cases (default: ../shared/data)")
     parser.add_argument("--signal", type=Path, help="signal timeline; default: the site's sources")
     parser.add_argument("--start-time", help="ISO time of the first frame (for ISO timelines)")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="largest entry-time distance of a match (s)")
+    parser.add_argument(
+        "--tolerance", type=float, default=1.0, help="largest entry-time distance of a match, s (cases set their own)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--annotate", action="store_true", help="also write annotated.mp4 marking misses/false records")
     parser.add_argument("--no-thumbnails", action="store_true", help="skip the thumbnail of each finding")
