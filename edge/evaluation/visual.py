@@ -96,12 +96,15 @@ def _box_of(finding: Finding, width: int, height: int) -> tuple[int, int, int, i
 
 def _mark(picture: np.ndarray, findings: list[Finding]) -> None:
     height, width = picture.shape[:2]
+    labels_at: dict[tuple[int, int, int, int], int] = defaultdict(int)  # a violation and its crossing share a box
     for finding in findings:
         colour = MISS_COLOUR if finding.outcome == "miss" else FALSE_COLOUR
-        x1, y1, x2, y2 = _box_of(finding, width, height)
+        box = x1, y1, x2, y2 = _box_of(finding, width, height)
         cv2.rectangle(picture, (x1 - 3, y1 - 3), (x2 + 3, y2 + 3), colour, 2)
         label = ("MISSED " if finding.outcome == "miss" else "FALSE ") + finding.kind
-        cv2.putText(picture, label, (x1, min(y2 + 14, height - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1)
+        y = min(y2 + 14 + 14 * labels_at[box], height - 4)
+        labels_at[box] += 1
+        cv2.putText(picture, label, (x1, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1)
 
 
 def _save_thumbnail(picture: np.ndarray, finding: Finding, out: Path) -> str:
