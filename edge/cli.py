@@ -13,6 +13,10 @@ COMMAND_MODULES = [
     "edge.commands.replay",
     "edge.commands.detect",
     "edge.commands.models",
+    "edge.commands.center",
+    "edge.commands.actuators",
+    "edge.commands.signal",
+    "edge.commands.evidence",
     "edge.commands.eval",
 ]
 

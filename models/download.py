@@ -105,9 +105,7 @@ def _stream(url: str, out: object, timeout: float, progress: bool, label: str) -
     return digest.hexdigest()
 
 
-def download_model(
-    entry: ModelEntry, models_dir: Path, *, mirror: str | None = None, progress: bool = True
-) -> Path:
+def download_model(entry: ModelEntry, models_dir: Path, *, mirror: str | None = None, progress: bool = True) -> Path:
     """Fetch one catalog model into ``models_dir``, from its published URL or ``mirror/<file>``."""
     url = f"{mirror.rstrip('/')}/{entry.file}" if mirror else entry.url
     return download(url, models_dir / entry.file, entry.sha256, progress=progress)

@@ -37,7 +37,7 @@ def export_model(weights: str | Path, out_dir: Path, options: ExportOptions | No
     options = options or ExportOptions()
     if options.format not in EXPORT_FORMATS:
         raise ExportError(f"format '{options.format}' is not one of {', '.join(EXPORT_FORMATS)}")
-    yolo = import_yolo()
+    yolo = import_yolo("model export")
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as scratch:
         staged = _stage_checkpoint(yolo, weights, Path(scratch))
@@ -74,9 +74,7 @@ def _stage_checkpoint(yolo: type, weights: str | Path, scratch: Path) -> Path:
         try:
             model = yolo(str(weights))
         except Exception as exc:
-            raise ExportError(
-                f"{weights}: not a model definition Ultralytics can build ({_first_line(exc)})"
-            ) from None
+            raise ExportError(f"{weights}: not a model definition Ultralytics can build ({_first_line(exc)})") from None
         staged = scratch / (Path(name).stem + ".pt")
         model.save(staged)
         return staged

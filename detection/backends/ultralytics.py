@@ -22,7 +22,7 @@ from edge.config.detector import DetectorConfig
 EXTRA_HINT = "pip install 'crossguard[ultralytics]'"
 
 
-def import_yolo() -> Any:
+def import_yolo(purpose: str = "the ultralytics back-end") -> Any:
     """The ``ultralytics.YOLO`` class, or DetectorError naming the extra to install.
 
     Ultralytics would otherwise probe the internet and pip-install missing packages at run time;
@@ -33,9 +33,7 @@ def import_yolo() -> Any:
     try:
         from ultralytics import YOLO
     except ImportError as exc:
-        raise DetectorError(
-            f"the ultralytics back-end needs the ultralytics extra ({exc}); {EXTRA_HINT}"
-        ) from None
+        raise DetectorError(f"{purpose} needs the ultralytics extra ({exc}); {EXTRA_HINT}") from None
     return YOLO
 
 

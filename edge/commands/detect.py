@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from pydantic import ValidationError
 
 from detection.base import DetectorError
 from detection.coco import COCO_CLASSES, class_id_of, class_name
@@ -35,9 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    image = cv2.imread(args.image, cv2.IMREAD_COLOR)
-    if image is None:
-        raise CommandError(f"{args.image}: cannot read the image (missing, or not a picture format)")
+    image = _read_image(Path(args.image))
     cfg = _detector_config(args)
     try:
         detector = build_detector(cfg)
@@ -53,6 +52,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_table(args.image, detector.model_id, detections, elapsed_ms)
     return 0
+
+
+def _read_image(path: Path) -> np.ndarray:
+    try:
+        data = np.fromfile(path, np.uint8)
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot read the image ({exc.strerror or exc})") from None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise CommandError(f"{path}: not a picture OpenCV can decode")
+    return image
 
 
 def _detector_config(args: argparse.Namespace) -> DetectorConfig:
@@ -73,8 +83,10 @@ def _detector_config(args: argparse.Namespace) -> DetectorConfig:
         changes["classes"] = _parse_classes(args.classes)
     try:
         return DetectorConfig.model_validate({**base.model_dump(), **changes})
-    except ValueError as exc:
-        raise CommandError(f"invalid detector option: {str(exc).splitlines()[-1].strip()}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise CommandError(f"detector.{key}: {first['msg']} (value: {first.get('input')!r})") from None
 
 
 def _parse_classes(text: str) -> list[int]:
@@ -98,7 +110,7 @@ def _rows(detections: Detections) -> list[dict[str, object]]:
             "score": round(float(s), 4),
             "box": [round(float(v), 1) for v in box],
         }
-        for box, s, c in zip(detections.xyxy, detections.confidence, detections.class_id)
+        for box, s, c in zip(detections.xyxy, detections.confidence, detections.class_id, strict=True)
     ]
 
 
@@ -115,8 +127,8 @@ def _print_table(image: str, model_id: str, detections: Detections, elapsed_ms: 
 
 def _save_annotated(image: np.ndarray, detections: Detections, out: Path) -> None:
     canvas = image.copy()
-    for box, score, cls in zip(detections.xyxy, detections.confidence, detections.class_id):
-        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+    for box, score, cls in zip(detections.xyxy, detections.confidence, detections.class_id, strict=True):
+        x1, y1, x2, y2 = (round(float(v)) for v in box)
         colour = (0, 200, 0) if cls == 0 else (0, 160, 255)
         cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 2)
         label = f"{class_name(int(cls))} {score:.2f}"
@@ -127,6 +139,4 @@ def _save_annotated(image: np.ndarray, detections: Detections, out: Path) -> Non
     except cv2.error:
         written = False
     if not written:
-        raise CommandError(
-            f"{out}: cannot write the annotated picture (unknown extension or unwritable folder)"
-        )
+        raise CommandError(f"{out}: cannot write the annotated picture (unknown extension or unwritable folder)")

@@ -33,13 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.add_argument("names", nargs="*", help="model names or files (default: all)")
     check.set_defaults(func=run_verify)
 
-    export = actions.add_parser(
-        "export", help="export an Ultralytics .pt/.yaml (needs the ultralytics extra)"
-    )
+    export = actions.add_parser("export", help="export an Ultralytics .pt/.yaml (needs the ultralytics extra)")
     export.add_argument("weights", help=".pt checkpoint, or a .yaml model definition")
-    export.add_argument(
-        "--format", default="onnx", help="onnx (default), openvino, torchscript, ncnn, tflite"
-    )
+    export.add_argument("--format", default="onnx", help="onnx (default), openvino, torchscript, ncnn, tflite")
     export.add_argument("--imgsz", type=int, default=640, help="square input size")
     export.add_argument("--opset", type=int, help="ONNX opset (default: Ultralytics' choice)")
     export.add_argument("--int8", action="store_true", help="int8 quantisation where the format supports it")
