@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +143,9 @@ def expected_from_events(events: list[CrossingEvent]) -> list[ExpectedEvent]:
 HAND_COLUMNS = ("entry_t", "crosswalk", "direction", "violation")
 
 
-def load_expected(path: str | Path, site: SiteConfig, signals: SignalHub, fps: float) -> list[ExpectedEvent]:
+def load_expected(
+    path: str | Path, site: SiteConfig, signals: SignalHub, fps: float, frames: int = 0
+) -> list[ExpectedEvent]:
     """Read a hand-written CSV of expected entries (``#`` lines are comments).
 
     Columns: ``entry_t`` (seconds from the first frame), ``crosswalk``, ``direction``
@@ -152,13 +154,15 @@ def load_expected(path: str | Path, site: SiteConfig, signals: SignalHub, fps: f
     (no = an ambiguous case: a record of it is neither a hit nor a false record, and
     missing it is not a miss) and ``note``.
     The verdict is checked against the site's rules at the labelled instant, so a changed
-    timeline or grace period cannot leave stale labels silently.
+    timeline or grace period cannot leave stale labels silently. ``frames`` is the clip's
+    length; the signal hub is stepped through it frame by frame, as a replay steps it.
     """
     path = Path(path)
     rows = _csv_rows(path)
-    _release_all(signals)
-    expected = [_hand_row(path, line, row, site, signals, fps) for line, row in rows]
-    return sorted(expected, key=lambda e: e.entry_t)
+    expected = [_hand_row(path, line, row, site, fps) for line, row in rows]
+    _step_through(signals, fps, max(frames, *(round(e.entry_t * fps) + 1 for e in expected), 1))
+    checked = [_checked(path, line, e, site, signals) for (line, _), e in zip(rows, expected, strict=True)]
+    return sorted(checked, key=lambda e: e.entry_t)
 
 
 def _csv_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -178,14 +182,14 @@ def _csv_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     return [(numbered[i + 1][0], row) for i, row in enumerate(reader)]
 
 
-def _release_all(signals: SignalHub) -> None:
-    """Hand labels are checked after the fact, so every signal change is known already."""
-    signals.update(FrameClock(float("inf"), float("inf")))
+def _step_through(signals: SignalHub, fps: float, frames: int) -> None:
+    """Poll the hub at every frame time, so it holds what a replay of the clip would have seen."""
+    for index in range(frames):
+        t = index / fps
+        signals.update(FrameClock(t, t))
 
 
-def _hand_row(
-    path: Path, line: int, row: dict[str, str], site: SiteConfig, signals: SignalHub, fps: float
-) -> ExpectedEvent:
+def _hand_row(path: Path, line: int, row: dict[str, str], site: SiteConfig, fps: float) -> ExpectedEvent:
     where = f"{path}:{line}"
     try:
         entry_t = float(row["entry_t"])
@@ -193,31 +197,37 @@ def _hand_row(
         point = (float(row["x"]), float(row["y"])) if row.get("x") and row.get("y") else None
     except ValueError:
         raise GroundTruthError(f"{where}: entry_t, frame, x and y must be numbers") from None
+    if entry_t < 0:
+        raise GroundTruthError(f"{where}: entry_t must not be negative")
     crosswalk = _crosswalk(where, site, row["crosswalk"].strip())
     direction = row["direction"].strip()
     ends = [c.name for c in crosswalk.curbs]
     if direction not in (f"{ends[0]}->{ends[1]}", f"{ends[1]}->{ends[0]}"):
         raise GroundTruthError(f"{where}: direction '{direction}' is not {ends[0]}->{ends[1]} or {ends[1]}->{ends[0]}")
-    violation = _yes_no(where, row["violation"])
-    required = _yes_no(where, row.get("required") or "yes")
-    reading = signals.state_at(crosswalk.signal_group, entry_t)
-    verdict = judge_entry(crosswalk.rules, reading, entry_t, entry_observed=True)
-    if verdict.violation != violation:
-        raise GroundTruthError(
-            f"{where}: labelled violation={'yes' if violation else 'no'} but the rules say "
-            f"'{verdict.reason}' at t={entry_t:.2f} s; fix the label or the timeline"
-        )
     return ExpectedEvent(
         crosswalk.id,
         direction,
         entry_t,
         frame,
-        violation,
-        reading.state,
+        _yes_no(where, row["violation"]),
+        SignalState.UNKNOWN,  # filled in by _checked once the signal history is known
         foot_point=point,
-        required=required,
+        required=_yes_no(where, row.get("required") or "yes"),
         note=(row.get("note") or "").strip(),
     )
+
+
+def _checked(path: Path, line: int, label: ExpectedEvent, site: SiteConfig, signals: SignalHub) -> ExpectedEvent:
+    """The label with its signal state, after checking its verdict against the site's rules."""
+    crosswalk = _crosswalk(f"{path}:{line}", site, label.crosswalk_id)
+    reading = signals.state_at(crosswalk.signal_group, label.entry_t)
+    verdict = judge_entry(crosswalk.rules, reading, label.entry_t, entry_observed=True)
+    if verdict.violation != label.violation:
+        raise GroundTruthError(
+            f"{path}:{line}: labelled violation={'yes' if label.violation else 'no'} but the rules say "
+            f"'{verdict.reason}' at t={label.entry_t:.2f} s; fix the label or the timeline"
+        )
+    return replace(label, signal_state=reading.state)
 
 
 def _crosswalk(where: str, site: SiteConfig, crosswalk_id: str) -> CrosswalkConfig:

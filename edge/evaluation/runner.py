@@ -123,7 +123,7 @@ def load_ground_truth(site: SiteConfig, inputs: EvalInputs) -> GroundTruth:
     probe.close()
     signals = SignalHub(signal_sources(site, _replay_options(inputs, Path("."), False, None)))
     try:
-        return GroundTruth(labels=load_expected(inputs.expected, site, signals, probe.fps))
+        return GroundTruth(labels=load_expected(inputs.expected, site, signals, probe.fps, probe.frame_count))
     finally:
         signals.close()
 
@@ -232,4 +232,3 @@ def write_report(report: EvalReport, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     (out / TABLE_FILE).write_text(report.describe() + "\n", encoding="utf-8")
-
