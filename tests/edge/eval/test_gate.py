@@ -1,9 +1,10 @@
 """Regression gate: the whole stack on every labelled case, with each site's own model.
 
-FLOORS are the figures the code reached when the evaluation harness was introduced. They
-may only go up: when a change improves a figure, raise its floor here in the same commit;
-never lower one to make a change pass. A drop means the change made crossguard miss
-people it used to record, or record people it used to leave alone.
+FLOORS are the figures the code reached when the evaluation harness was introduced (tracking
+figures rounded down to two decimals). They may only go up: when a change improves a figure,
+raise its floor here in the same commit; never lower one to make a change pass. A drop
+means the change made crossguard miss people it used to record, or record people it used
+to leave alone.
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ FLOORS = {
     # his feet (frames 36-46) his foot point leaves the crosswalk, and his return at frame 47
     # counts as a second crossing, far->near. See edge/evaluation/README.md.
     "demo-crosswalk": Floor(1.0, 1.0, 1.0, 0.8),
-    "tud-stadtmitte": Floor(1.0, 1.0, 1.0, 1.0, mota=0.79, idf1=0.74),
+    "tud-stadtmitte": Floor(1.0, 1.0, 1.0, 1.0, mota=0.80, idf1=0.74),  # reached: MOTA 0.8002, IDF1 0.7423
     # Person 5 crosses almost wholly hidden behind person 3 (frames 15-25); with a confidence
     # of 0.25 instead of the site's 0.30 the stack loses that crossing (80 %): a fragile 100 %.
-    "tud-campus": Floor(1.0, 1.0, 1.0, 1.0, mota=0.58, idf1=0.73),
+    "tud-campus": Floor(1.0, 1.0, 1.0, 1.0, mota=0.59, idf1=0.74),  # reached: MOTA 0.5989, IDF1 0.7464
 }
 
 
