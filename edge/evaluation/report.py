@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any
 
 from edge.evaluation.groundtruth import ExpectedEvent
 from edge.evaluation.matching import MatchResult
 from edge.evaluation.tracking import TrackingMetrics
-from edge.events import CrossingEvent
+from edge.events import CrossingEvent, EventType
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,22 @@ class KindScore:
         )
 
 
+class Outcome(str, Enum):
+    MISS = "miss"  # expected, not recorded
+    FALSE_RECORD = "false record"  # recorded, not expected
+
+    @property
+    def banner(self) -> str:
+        """The word drawn on pictures."""
+        return "MISSED" if self is Outcome.MISS else "FALSE"
+
+
 @dataclass
 class Finding:
     """A miss (expected, not recorded) or a false record (recorded, not expected)."""
 
-    outcome: str  # "miss" | "false record"
-    kind: str  # "violation" | "crossing"
+    outcome: Outcome
+    kind: EventType
     crosswalk_id: str
     direction: str
     entry_t: float
@@ -59,9 +70,9 @@ class Finding:
     thumbnail: str | None = None
 
     @classmethod
-    def missed(cls, kind: str, event: ExpectedEvent) -> Finding:
+    def missed(cls, kind: EventType, event: ExpectedEvent) -> Finding:
         return cls(
-            "miss",
+            Outcome.MISS,
             kind,
             event.crosswalk_id,
             event.direction,
@@ -74,9 +85,9 @@ class Finding:
         )
 
     @classmethod
-    def false_record(cls, kind: str, event: CrossingEvent) -> Finding:
+    def false_record(cls, kind: EventType, event: CrossingEvent) -> Finding:
         return cls(
-            "false record",
+            Outcome.FALSE_RECORD,
             kind,
             event.crosswalk_id,
             event.direction,
@@ -90,11 +101,13 @@ class Finding:
 
     @property
     def slug(self) -> str:
-        outcome = "miss" if self.outcome == "miss" else "false"
-        return f"{self.kind}-{outcome}-f{self.entry_frame:05d}" + (f"-t{self.track_id}" if self.track_id else "")
+        outcome = "miss" if self.outcome is Outcome.MISS else "false"
+        track = f"-t{self.track_id}" if self.track_id is not None else ""
+        return f"{self.kind.value}-{outcome}-f{self.entry_frame:05d}{track}"
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["outcome"], out["kind"] = self.outcome.value, self.kind.value
         out["entry_t"] = round(self.entry_t, 3)
         for key in ("box", "foot_point"):
             if out[key] is not None:
@@ -154,7 +167,7 @@ class EvalReport:
             thumb = f"  [{f.thumbnail}]" if f.thumbnail else ""
             note = f"  ({f.note})" if f.note else ""
             lines.append(
-                f"{f.outcome:<12} {f.kind:<9} t={f.entry_t:6.2f}s frame {f.entry_frame:<5} "
+                f"{f.outcome.value:<12} {f.kind.value:<9} t={f.entry_t:6.2f}s frame {f.entry_frame:<5} "
                 f"{f.crosswalk_id} {f.direction}{who}{note}{thumb}"
             )
         for w in self.false_warnings:

@@ -200,7 +200,7 @@ def score(
         ground_truth="tracks" if inputs.tracks is not None else "hand labels",
         violations=KindScore.of(by_violations),
         crossings=KindScore.of(by_crossings),
-        findings=_findings(by_violations, "violation") + _findings(by_crossings, "crossing"),
+        findings=_findings(by_violations, EventType.VIOLATION) + _findings(by_crossings, EventType.CROSSING),
         false_warnings=false_warnings(by_crossings, by_violations),
     )
 
@@ -222,7 +222,7 @@ def _entry_key(event: CrossingEvent) -> tuple[str, int, int]:
     return (event.crosswalk_id, event.track_id, event.entry_frame)
 
 
-def _findings(result: MatchResult, kind: str) -> list[Finding]:
+def _findings(result: MatchResult, kind: EventType) -> list[Finding]:
     misses = [Finding.missed(kind, e) for e in result.misses]
     false = [Finding.false_record(kind, e) for e in result.false_records]
     return sorted(misses + false, key=lambda f: f.entry_t)

@@ -17,7 +17,7 @@ import numpy as np
 from detection.types import Detections
 from edge.annotate import Annotator
 from edge.config.site import SiteConfig
-from edge.evaluation.report import EvalReport, Finding
+from edge.evaluation.report import EvalReport, Finding, Outcome
 from edge.pipeline import Frame, FrameResult
 from edge.video import VideoFile, VideoWriter
 
@@ -98,10 +98,10 @@ def _mark(picture: np.ndarray, findings: list[Finding]) -> None:
     height, width = picture.shape[:2]
     labels_at: dict[tuple[int, int, int, int], int] = defaultdict(int)  # a violation and its crossing share a box
     for finding in findings:
-        colour = MISS_COLOUR if finding.outcome == "miss" else FALSE_COLOUR
+        colour = MISS_COLOUR if finding.outcome is Outcome.MISS else FALSE_COLOUR
         box = x1, y1, x2, y2 = _box_of(finding, width, height)
         cv2.rectangle(picture, (x1 - 3, y1 - 3), (x2 + 3, y2 + 3), colour, 2)
-        label = ("MISSED " if finding.outcome == "miss" else "FALSE ") + finding.kind
+        label = f"{finding.outcome.banner} {finding.kind.value}"
         y = min(y2 + 14 + 14 * labels_at[box], height - 4)
         labels_at[box] += 1
         cv2.putText(picture, label, (x1, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1)
@@ -119,8 +119,7 @@ def _save_thumbnail(picture: np.ndarray, finding: Finding, out: Path) -> str:
     top = min(max(cy - side // 2, 0), height - side)
     crop = cv2.resize(marked[top : top + side, left : left + side], (THUMB_HEIGHT, THUMB_HEIGHT))
     caption = np.zeros((CAPTION_HEIGHT, THUMB_HEIGHT, 3), np.uint8)
-    outcome = "MISSED" if finding.outcome == "miss" else "FALSE"
-    text = f"{outcome} {finding.kind} t={finding.entry_t:.2f}s"
+    text = f"{finding.outcome.banner} {finding.kind.value} t={finding.entry_t:.2f}s"
     cv2.putText(caption, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1)
     relative = f"{THUMB_DIR}/{finding.slug}.png"
     cv2.imwrite(str(out / relative), np.vstack([crop, caption]))
