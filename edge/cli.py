@@ -17,6 +17,8 @@ COMMAND_MODULES = [
     "edge.commands.actuators",
     "edge.commands.signal",
     "edge.commands.evidence",
+    "edge.commands.users",
+    "edge.commands.ui",
     "edge.commands.eval",
 ]
 

@@ -94,7 +94,7 @@ class Pipeline:
         clock = time.perf_counter
         if self.core is None:
             height, width = frame.image.shape[:2]
-            self.core = DecisionCore(self.site, width, height)
+            self.core = DecisionCore(self.site, width, height, settle_s=self.signals.revision_window_s)
 
         start = clock()
         detections = self.detector.detect(frame.image).of_classes(self._classes)

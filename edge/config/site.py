@@ -15,6 +15,7 @@ from edge.config.evidence import EvidenceConfig
 from edge.config.mqtt import MqttConfig
 from edge.config.signal import SignalConfig
 from edge.config.tracker import TrackerConfig
+from edge.config.web import WebConfig
 
 
 class SiteInfo(StrictModel):
@@ -46,6 +47,7 @@ class SiteConfig(StrictModel):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     actuators: ActuatorsConfig = Field(default_factory=ActuatorsConfig)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -89,12 +89,12 @@ class SignalHub:
         self.late_changes = 0
 
     @classmethod
-    def from_config(cls, config: Any) -> SignalHub:
-        """Build the hub and its sources from a ``SignalConfig``."""
+    def from_config(cls, config: Any, sources: list[SignalSource] | None = None) -> SignalHub:
+        """Build the hub from a ``SignalConfig``; ``sources`` replaces the configured ones (replay)."""
         from edge.signal.sources import build_source
 
         return cls(
-            [build_source(c) for c in config.sources],
+            sources if sources is not None else [build_source(c) for c in config.sources],
             horizon_s=config.history_s,
             conflict_tolerance_s=config.conflict_tolerance_s,
             late_window_s=config.late_window_s,

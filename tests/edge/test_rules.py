@@ -200,3 +200,28 @@ def test_judge_entry_table(state, since, entry_t, observed, violation, enforced,
 def test_judge_entry_clearance_policy() -> None:
     rules = RuleConfig(clearance=ClearancePolicy.VIOLATION)
     assert judge_entry(rules, SignalReading(SignalState.CLEARANCE, 0.0), 0.1, True).violation
+
+
+def walk_with_late_report(settle_s: float) -> list:  # type: ignore[type-arg]
+    """DON'T WALK for long; a WALK that began at t=0.2 is only reported at t=1.2."""
+    core = DecisionCore(make_site(), W, H, settle_s=settle_s)
+    history = signals((-10.0, "DONT_WALK"))
+    events = []
+    for i, (x, y) in enumerate(north_to_south()):
+        if i == 12:
+            history.add(SignalChange(0.2, "p1", SignalState.WALK))
+        events += core.update(i, i / FPS, i / FPS, tracks(person_at(1, x, y)), history)
+    return events
+
+
+def test_late_signal_report_within_the_settle_window_is_honoured() -> None:
+    events = walk_with_late_report(settle_s=1.0)
+    assert [e.type.value for e in events] == ["crossing"]
+    assert events[0].signal_state is SignalState.WALK
+    assert events[0].decided_t == pytest.approx(ENTRY_T + 1.0)
+
+
+def test_without_a_settle_window_the_entry_is_judged_at_once() -> None:
+    events = walk_with_late_report(settle_s=0.0)
+    assert [e.type.value for e in events] == ["crossing", "violation"]
+    assert events[0].decided_t == pytest.approx(1.0)
