@@ -111,7 +111,7 @@ def expected_from_tracks(
     site: SiteConfig, tracks: MotTracks, signals: SignalHub, fps: float, width: int, height: int, frames: int
 ) -> list[ExpectedEvent]:
     """Run the decision core on the labelled tracks frame by frame, as the live path would."""
-    core = DecisionCore(site, width, height)
+    core = DecisionCore(site, width, height, settle_s=signals.revision_window_s)  # as the pipeline builds it
     decided: list[CrossingEvent] = []
     for index in range(frames):
         t = index / fps

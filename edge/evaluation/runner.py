@@ -31,8 +31,7 @@ from edge.evaluation.tracking import TrackingScorer
 from edge.evaluation.visual import render_findings
 from edge.events import CrossingEvent, EventType
 from edge.pipeline import FrameResult
-from edge.replay import ReplayOptions, ReplaySummary, run_replay, signal_sources
-from edge.signal.hub import SignalHub
+from edge.replay import ReplayOptions, ReplaySummary, run_replay, signal_hub
 from edge.signal.types import SignalReading, SignalState
 from edge.video import VideoFile
 
@@ -121,7 +120,7 @@ def load_ground_truth(site: SiteConfig, inputs: EvalInputs) -> GroundTruth:
     assert inputs.expected is not None
     probe = VideoFile(inputs.video, fallback_fps=site.camera.fps)
     probe.close()
-    signals = SignalHub(signal_sources(site, _replay_options(inputs, Path("."), False, None)))
+    signals = signal_hub(site, _replay_options(inputs, Path("."), False, None))
     try:
         return GroundTruth(labels=load_expected(inputs.expected, site, signals, probe.fps, probe.frame_count))
     finally:
@@ -169,7 +168,7 @@ def _expected(
     if truth.labels is not None:
         return [e for e in truth.labels if e.entry_frame < frames]  # a --max-frames run is scored on what it saw
     assert truth.tracks is not None
-    signals = SignalHub(signal_sources(site, replay))
+    signals = signal_hub(site, replay)
     try:
         width, height = recorder.size
         return expected_from_tracks(site, truth.tracks, signals, recorder.fps, width, height, frames)

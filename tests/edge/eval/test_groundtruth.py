@@ -9,7 +9,6 @@ import pytest
 from edge.config import load_site
 from edge.evaluation.groundtruth import GroundTruthError, expected_from_tracks, load_expected, load_mot
 from edge.signal.hub import SignalHub
-from edge.signal.sources import build_source
 from edge.signal.types import SignalState
 from edge.video import VideoFile
 from tests.conftest import REPO, require_shared
@@ -20,7 +19,7 @@ DEMO_LABELS = EVAL_SITES / "demo-crosswalk" / "expected.csv"
 
 
 def _hub(site) -> SignalHub:  # type: ignore[no-untyped-def]
-    return SignalHub([build_source(c) for c in site.signal.sources])
+    return SignalHub.from_config(site.signal)
 
 
 def test_mot_file_is_read_per_zero_based_frame() -> None:
