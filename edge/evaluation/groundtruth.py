@@ -191,6 +191,8 @@ def _step_through(signals: SignalHub, fps: float, frames: int) -> None:
 
 def _hand_row(path: Path, line: int, row: dict[str, str], site: SiteConfig, fps: float) -> ExpectedEvent:
     where = f"{path}:{line}"
+    if any(not (row.get(c) or "").strip() for c in HAND_COLUMNS):
+        raise GroundTruthError(f"{where}: every row needs {', '.join(HAND_COLUMNS)}")
     try:
         entry_t = float(row["entry_t"])
         frame = int(row["frame"]) if row.get("frame") else round(entry_t * fps)

@@ -115,6 +115,8 @@ HEADER = "entry_t,crosswalk,direction,violation\n"
         ("1.0,cw-main,north->south,no\n", ":2: direction 'north->south' is not near->far or far->near"),
         ("1.0,cw-main,near->far,maybe\n", ":2: violation and required must be yes or no"),
         ("soon,cw-main,near->far,no\n", ":2: entry_t, frame, x and y must be numbers"),
+        ("1.0,cw-main\n", ":2: every row needs entry_t, crosswalk, direction, violation"),
+        ("-1.0,cw-main,near->far,no\n", ":2: entry_t must not be negative"),
     ],
 )
 def test_bad_hand_label_names_the_line(tmp_path: Path, rows: str, message: str) -> None:
