@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "edge.commands.evidence",
     "edge.commands.users",
     "edge.commands.ui",
+    "edge.commands.eval",
 ]
 
 

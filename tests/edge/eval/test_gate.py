@@ -1,0 +1,105 @@
+"""Regression gate: the whole stack on every labelled case, with each site's own model.
+
+FLOORS are the figures the code reached when the evaluation harness was introduced (tracking
+figures rounded down to two decimals). They may only go up: when a change improves a figure,
+raise its floor here in the same commit; never lower one to make a change pass. A drop
+means the change made crossguard miss people it used to record, or record people it used
+to leave alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import pytest
+
+from detection.registry import build_detector
+from edge.evaluation.cases import load_case_site, load_cases
+from edge.evaluation.report import EvalReport
+from edge.evaluation.runner import EvalOptions, run_eval
+from edge.evaluation.visual import CAPTION_HEIGHT, THUMB_HEIGHT
+from tests.conftest import REPO, require_shared, shared_data_dir
+
+CASES = REPO / "sites" / "eval" / "cases.yaml"
+
+
+@dataclass(frozen=True)
+class Floor:
+    violation_capture: float
+    violation_valid: float
+    crossing_capture: float
+    crossing_valid: float
+    mota: float | None = None  # cases with track labels
+    idf1: float | None = None
+
+
+FLOORS = {
+    # The one false record: track 2 walks along the stripes' upper ends; while track 1 hides
+    # his feet (frames 36-46) his foot point leaves the crosswalk, and his return at frame 47
+    # counts as a second crossing, far->near. See edge/evaluation/README.md.
+    "demo-crosswalk": Floor(1.0, 1.0, 1.0, 0.8),
+    "tud-stadtmitte": Floor(1.0, 1.0, 1.0, 1.0, mota=0.80, idf1=0.74),  # reached: MOTA 0.8002, IDF1 0.7423
+    # Person 5 crosses almost wholly hidden behind person 3 (frames 15-25); with a confidence
+    # of 0.25 instead of the site's 0.30 the stack loses that crossing (80 %): a fragile 100 %.
+    "tud-campus": Floor(1.0, 1.0, 1.0, 1.0, mota=0.59, idf1=0.74),  # reached: MOTA 0.5989, IDF1 0.7464
+}
+
+
+@dataclass(frozen=True)
+class GateRun:
+    report: EvalReport
+    out: Path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GateRun]:
+    data = shared_data_dir()
+    root: Path = tmp_path_factory.mktemp("gate")
+    results = {}
+    for case in load_cases(CASES, data):
+        require_shared(str(case.inputs.video.relative_to(data)))
+        site = load_case_site(case, data)
+        out = root / case.name
+        report = run_eval(site, build_detector(site.detector), case.inputs, EvalOptions(out))
+        results[case.name] = GateRun(report, out)
+    return results
+
+
+def test_every_case_has_a_floor(runs: dict[str, GateRun]) -> None:
+    assert sorted(runs) == sorted(FLOORS)
+
+
+@pytest.mark.parametrize("case", sorted(FLOORS))
+def test_rates_do_not_drop(runs: dict[str, GateRun], case: str) -> None:
+    report, floor = runs[case].report, FLOORS[case]
+    got = {
+        "violation capture": (report.violations.capture_rate, floor.violation_capture),
+        "violation valid": (report.violations.valid_rate, floor.violation_valid),
+        "crossing capture": (report.crossings.capture_rate, floor.crossing_capture),
+        "crossing valid": (report.crossings.valid_rate, floor.crossing_valid),
+    }
+    dropped = {name: pair for name, pair in got.items() if (pair[0] or 0.0) < pair[1] - 1e-9}
+    assert not dropped, f"{case}: below the floor (got, floor): {dropped}\n{report.describe()}"
+
+
+@pytest.mark.parametrize("case", sorted(FLOORS))
+def test_no_warning_to_anyone_who_had_walk(runs: dict[str, GateRun], case: str) -> None:
+    assert runs[case].report.false_warnings == [], runs[case].report.describe()
+
+
+@pytest.mark.parametrize("case", [name for name, floor in sorted(FLOORS.items()) if floor.mota is not None])
+def test_tracking_does_not_drop(runs: dict[str, GateRun], case: str) -> None:
+    tracking, floor = runs[case].report.tracking, FLOORS[case]
+    assert tracking is not None and floor.mota is not None and floor.idf1 is not None
+    assert tracking.mota >= floor.mota and tracking.idf1 >= floor.idf1, tracking
+
+
+def test_every_finding_has_a_thumbnail(runs: dict[str, GateRun]) -> None:
+    findings = [(run.out, f) for run in runs.values() for f in run.report.findings]
+    assert findings, "the demo case has a known false record, so there is at least one finding"
+    for out, finding in findings:
+        assert finding.thumbnail is not None
+        image = cv2.imread(str(out / finding.thumbnail))
+        assert image is not None and image.shape[:2] == (THUMB_HEIGHT + CAPTION_HEIGHT, THUMB_HEIGHT)
