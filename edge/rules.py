@@ -84,6 +84,7 @@ class _CrosswalkTrack:
     entry_depth: float = 0.0
     entry_observed: bool = True
     counted: bool = False  # the current entry already produced its crossing
+    crossed: bool = False  # a crossing was counted since the track last stood on a curb
 
 
 @dataclass
@@ -229,7 +230,7 @@ class DecisionCore:
         progress /= geo.depth_px
         if progress < cw.rules.min_penetration:
             return
-        state.counted = True
+        state.counted = state.crossed = True
         origin = self._origin(state, depth)
         self._pending.append(_PendingCrossing(cw, track.person, state.entry, state.entry_observed, origin, obs))
 
@@ -237,11 +238,14 @@ class DecisionCore:
     def _on_switch(state: _CrosswalkTrack, switch: ZoneSwitch, entry_depth: float) -> None:
         if switch.current in (Zone.CURB_A, Zone.CURB_B):
             state.last_curb = switch.current
+            state.crossed = False
         if switch.current is Zone.CROSSWALK:
             state.entry = switch
             state.entry_observed = switch.previous is not None
             state.entry_depth = entry_depth
-            state.counted = False
+            # Feet hidden for a moment (someone walks in front) look like a step out sideways;
+            # coming back without having reached a curb continues the crossing already counted.
+            state.counted = state.crossed
         else:
             state.entry = None
 
@@ -305,9 +309,11 @@ class DecisionCore:
 
     @staticmethod
     def _origin(state: _CrosswalkTrack, depth_now: float) -> Zone:
-        """Which end the person came from: their last curb, else the nearer end, else their motion."""
+        """Which end the person came from: their last curb, else the way they are walking.
+
+        Someone stepping in from the side is judged by motion, not by which end is nearer:
+        a person entering near the far end may well be walking away from it.
+        """
         if state.last_curb is not None:
             return state.last_curb
-        if state.entry_observed:
-            return Zone.CURB_A if state.entry_depth < 0.5 else Zone.CURB_B
         return Zone.CURB_A if depth_now >= state.entry_depth else Zone.CURB_B

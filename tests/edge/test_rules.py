@@ -225,3 +225,22 @@ def test_without_a_settle_window_the_entry_is_judged_at_once() -> None:
     events = walk_with_late_report(settle_s=0.0)
     assert [e.type.value for e in events] == ["crossing", "violation"]
     assert events[0].decided_t == pytest.approx(1.0)
+
+
+def test_feet_hidden_mid_crossing_do_not_make_a_second_crossing() -> None:
+    core = DecisionCore(make_site(), W, H)
+    history = signals((-3.0, "DONT_WALK"))
+    path = north_to_south()
+    # Walking south; from frame 12 someone in front hides the feet: the box bottom jumps to
+    # the side of the crosswalk (outside every zone) for 6 frames, then comes back.
+    hidden = [(900.0, y) if 12 <= i < 18 else (x, y) for i, (x, y) in enumerate(path)]
+    events = walk(core, history, hidden)
+    assert [e.type.value for e in events] == ["crossing", "violation"]
+
+
+def test_side_entry_takes_its_direction_from_the_motion() -> None:
+    core = DecisionCore(make_site(), W, H)
+    # Steps in from the left edge near the south end, then walks north.
+    path = [(100.0, 560.0)] * 4 + [(250.0 + 5 * i, 560.0 - 15 * i) for i in range(15)]
+    events = walk(core, signals((-3.0, "WALK")), path)
+    assert events and events[0].direction == "south->north"
