@@ -28,7 +28,10 @@ class CommandError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crossguard", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="crossguard",
+        description="Warns pedestrians who cross on DON'T WALK, records evidence and reports to the traffic centre.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
