@@ -9,7 +9,7 @@ to leave alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -95,10 +95,21 @@ def test_tracking_does_not_drop(runs: dict[str, GateRun], case: str) -> None:
     assert tracking.mota >= floor.mota and tracking.idf1 >= floor.idf1, tracking
 
 
-def test_every_finding_has_a_thumbnail(runs: dict[str, GateRun]) -> None:
-    findings = [(run.out, f) for run in runs.values() for f in run.report.findings]
-    assert findings, "the demo case has a known false record, so there is at least one finding"
-    for out, finding in findings:
+def test_every_finding_has_a_thumbnail(tmp_path: Path) -> None:
+    """A label nobody matches (a made-up crossing at 2.0 s) is reported as a miss with its picture."""
+    data = shared_data_dir()
+    case = next(c for c in load_cases(CASES, data) if c.name == "demo-crosswalk")
+    require_shared(str(case.inputs.video.relative_to(data)))
+    assert case.inputs.expected is not None
+    labels = tmp_path / "expected.csv"
+    labels.write_text(case.inputs.expected.read_text() + '2.00,22,cw-main,near->far,no,yes,300,290,"made up"\n')
+    site = load_case_site(case, data)
+    out = tmp_path / "out"
+    report = run_eval(
+        site, build_detector(site.detector), replace(case.inputs, expected=labels), EvalOptions(out, max_frames=40)
+    )
+    assert [(f.entry_t, f.thumbnail is not None) for f in report.findings if f.entry_t == 2.0] == [(2.0, True)]
+    for finding in report.findings:
         assert finding.thumbnail is not None
         image = cv2.imread(str(out / finding.thumbnail))
         assert image is not None and image.shape[:2] == (THUMB_HEIGHT + CAPTION_HEIGHT, THUMB_HEIGHT)
