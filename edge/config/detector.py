@@ -19,8 +19,9 @@ class DetectorConfig(StrictModel):
         title="Model file",
         description="Path to the model; relative paths are resolved against the site file's folder",
     )
-    family: Literal["auto", "yolov8", "yolox"] = Field(
-        "auto", description="Output head family; auto reads it from the model's outputs"
+    family: Literal["auto", "yolov8", "yolox", "fastestdet"] = Field(
+        "auto",
+        description="Output head family (yolov8 also covers YOLO11); auto reads it from the model's outputs",
     )
     input_size: int | None = Field(None, ge=32, le=2048, description="Square input size; None uses the model's own")
     confidence: float = Field(0.30, ge=0.01, le=1.0, description="Minimum score kept")
