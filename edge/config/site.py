@@ -8,6 +8,7 @@ from edge.config.base import StrictModel
 from edge.config.camera import CameraConfig
 from edge.config.crosswalk import CrosswalkConfig
 from edge.config.detector import DetectorConfig
+from edge.config.service import ServiceConfig
 from edge.config.signal import SignalConfig
 from edge.config.tracker import TrackerConfig
 
@@ -39,6 +40,7 @@ class SiteConfig(StrictModel):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     crosswalks: list[CrosswalkConfig] = Field(..., min_length=1)
     signal: SignalConfig = Field(default_factory=SignalConfig)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
 
     @model_validator(mode="after")
     def _unique_crosswalk_ids(self) -> SiteConfig:
