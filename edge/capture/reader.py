@@ -83,10 +83,13 @@ class Capture:
         """The newest frame not yet taken; None if none arrives within ``timeout``."""
         with self._cond:
             if self._slot is None:
-                self._cond.wait_for(lambda: self._slot is not None or self._stop.is_set(), timeout)
+                self._cond.wait_for(lambda: self._slot is not None or self._done(), timeout)
             grabbed, self._slot = self._slot, None
             self._cond.notify_all()
             return grabbed
+
+    def _done(self) -> bool:
+        return self._stop.is_set() or self._stats.state in (CaptureState.ENDED, CaptureState.STOPPED)
 
     @property
     def stats(self) -> CaptureStats:
@@ -111,6 +114,7 @@ class Capture:
     def _update(self, **changes: object) -> None:
         with self._cond:
             self._stats = replace(self._stats, **changes)  # type: ignore[arg-type]
+            self._cond.notify_all()
 
     def _run(self) -> None:
         delay = self.config.reconnect_min_s
