@@ -132,6 +132,7 @@ class Service:
         self.gate.attach(self.pipeline.tracker)
         self.picture = PictureMonitor(self.config.picture)
         self.capture = self._build_capture()
+        self.metrics.on_scrape(self._export_metrics)
         self.app_extensions += self._web_ui_extensions()
 
     def _build_detector(self) -> Detector:
@@ -313,7 +314,6 @@ class Service:
             reasons.append(f"enforcement suspended: {window.reason}")
         adapters = {a.name: self._adapter_health(a) for a in self.adapters}
         live = now - self._heartbeat < LIVENESS_S and not self._stop.is_set()
-        self._export_capture(stats)
         return ServiceStatus(
             live=live,
             ready=live and not reasons,
@@ -353,8 +353,9 @@ class Service:
                 counter.inc(delta)
                 self._mirrored[key] = total
 
-    def _export_capture(self, stats: Any) -> None:
+    def _export_metrics(self) -> None:
         m = self.metrics
+        stats = self.capture.stats
         m.camera_up.set(1 if stats.state is CaptureState.LIVE else 0)
         self._mirror(m.frames_captured, "captured", stats.frames_read)
         self._mirror(m.frames_dropped, "dropped", stats.frames_dropped)

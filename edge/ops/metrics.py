@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -17,6 +19,7 @@ class ServiceMetrics:
     content_type = CONTENT_TYPE_LATEST
 
     def __init__(self) -> None:
+        self._hooks: list[Callable[[], None]] = []
         self.registry = r = CollectorRegistry()
         ProcessCollector(registry=r)  # RSS, CPU seconds, open fds
         self.frames_captured = Counter(
@@ -94,5 +97,11 @@ class ServiceMetrics:
         for stage in STAGES:
             self.stage_seconds.labels(stage)  # export every stage from the start, not on first use
 
+    def on_scrape(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` before each scrape, to copy figures kept elsewhere (capture thread) into metrics."""
+        self._hooks.append(hook)
+
     def render(self) -> bytes:
+        for hook in self._hooks:
+            hook()
         return generate_latest(self.registry)
