@@ -376,7 +376,8 @@ class Service:
         self.clock.resync()
         if self.reporter is not None:
             groups = {c.signal_group for c in self.site.crosswalks}
-            readings = {g: self.signals.state_at(g, self.clock.t(time.monotonic())) for g in groups}
+            t = self._last_frame[1] if self._last_frame else 0.0
+            readings = {g: self.signals.state_at(g, t) for g in groups}
             self.reporter.report_status(status, readings, self.pipeline.stats.mean_ms())
         self._write_status(status)
 

@@ -37,6 +37,8 @@ class FfmpegSource(FrameSource):
         if ffmpeg is None:
             raise CaptureError(f"{self.label}: ffmpeg is not installed (apt-get install ffmpeg)")
         args = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-fflags", "nobuffer"]
+        # Live streams: decide the format from the first second, not from megabytes of a slow stream.
+        args += ["-analyzeduration", "1000000", "-probesize", "500000"]
         if self.spec.lower().startswith("rtsp"):
             args += ["-rtsp_transport", self.config.rtsp_transport]
         args += [*self.config.ffmpeg_input_args, "-i", self.spec]

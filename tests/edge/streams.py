@@ -96,6 +96,22 @@ class MjpegServer(_FfmpegProcess):
         time.sleep(0.5)  # FFmpeg serves one client: a port probe would be that client, so just wait
 
 
+class TsServer(_FfmpegProcess):
+    """``http://127.0.0.1:PORT/cam.ts``: MPEG-TS over HTTP, pulled like a camera's stream."""
+
+    def __init__(self, video: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/cam.ts"
+        super().__init__(
+            [need_ffmpeg(), "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(video), "-an",
+             "-c:v", "copy", "-f", "mpegts", "-listen", "1", self.url]
+        )  # fmt: skip
+
+    def start(self) -> None:
+        super().start()
+        time.sleep(0.5)
+
+
 class RtspPublisher(_FfmpegProcess):
     """Pushes the looped clip to ``rtsp://127.0.0.1:PORT/cam``, retrying until a listener accepts."""
 
@@ -143,15 +159,21 @@ class RtspPublisher(_FfmpegProcess):
             self.proc = None
 
 
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
+def open_when_listening(make_source, timeout: float = 20.0):  # type: ignore[no-untyped-def]
+    """A new source opened, retrying while the FFmpeg server is still starting (connection refused)."""
+    from edge.capture import CaptureError
+
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+    while True:
+        source = make_source()
+        try:
+            source.open()
+            return source
+        except CaptureError:
+            source.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def wait_until(predicate, timeout: float, every: float = 0.1, what: str = "condition"):  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from edge.capture import CaptureError, open_source
 from edge.capture.base import resolve_spec, source_kind
 from edge.config.service import CaptureConfig
 from tests.conftest import require_shared
-from tests.edge.streams import MjpegServer, RtspPublisher, free_port
+from tests.edge.streams import MjpegServer, RtspPublisher, TsServer, free_port, open_when_listening
 
 CLIP = "video/crosswalk_elevated_fixed.mp4"
 
@@ -88,9 +88,8 @@ def test_unopenable_source_names_itself_and_the_reason(spec, message, expectatio
 
 def test_mjpeg_over_http_from_ffmpeg_server() -> None:
     with MjpegServer(require_shared(CLIP)) as server:
-        source = open_source(server.url, CaptureConfig(), 11.0)
+        source = open_when_listening(lambda: open_source(server.url, CaptureConfig(), 11.0))
         assert source.key == "mjpeg"
-        source.open()
         images = [source.read() for _ in range(10)]
         server.stop()
         with pytest.raises(CaptureError, match=r"closed the stream|stream lost"):
@@ -115,3 +114,13 @@ def test_rtsp_pushed_by_a_camera_into_a_listening_source() -> None:
         pushing.join()
     assert (source.width, source.height) == (320, 176)  # type: ignore[attr-defined]
     assert all(img is not None and img.shape == (176, 320, 3) for img in images)
+
+
+def test_ffmpeg_url_pulled_from_an_http_mpegts_server() -> None:
+    with TsServer(require_shared(CLIP)) as server:
+        config = CaptureConfig(open_timeout_s=15)  # the server is the clip itself: slow to start
+        source = open_when_listening(lambda: open_source(server.url, config, 11.0))
+        assert source.key == "ffmpeg"
+        images = [source.read() for _ in range(5)]
+        source.close()
+    assert all(img is not None and img.shape == (352, 640, 3) for img in images)
