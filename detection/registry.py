@@ -48,9 +48,7 @@ def backend_class(key: str) -> type[Detector]:
     if key not in _REGISTRY:
         module = BACKEND_MODULES.get(key)
         if module is None:
-            raise DetectorError(
-                f"unknown detector back-end '{key}'; known: {', '.join(sorted(BACKEND_MODULES))}"
-            )
+            raise DetectorError(f"unknown detector back-end '{key}'; known: {', '.join(sorted(BACKEND_MODULES))}")
         importlib.import_module(module)
     return _REGISTRY[key]
 

@@ -192,7 +192,9 @@ class ByteTracker:
             self._apply(track, detections, det, t)
         for det in remaining_high[left_new]:
             if detections.confidence[det] >= cfg.new_track_threshold:
-                self._start(detections, int(det), t)
+                track = self._start(detections, int(det), t)
+                if track.state is TrackState.TRACKED:
+                    matched.append((track, int(det)))
         self._tracks = [
             tr
             for tr in self._tracks
@@ -232,7 +234,7 @@ class ByteTracker:
         track.last_t = t
         track.state = TrackState.TRACKED
 
-    def _start(self, detections: Detections, det: int, t: float) -> None:
+    def _start(self, detections: Detections, det: int, t: float) -> _Track:
         mean, cov = self.kalman.initiate(xyxy_to_xyah(detections.xyxy[det]))
         track = _Track(
             self._next_id,
@@ -247,12 +249,13 @@ class ByteTracker:
         if self._frames == 1:
             track.state = TrackState.TRACKED  # nothing to confirm against on the first frame
         self._tracks.append(track)
+        return track
 
     @staticmethod
     def _output(matched: list[tuple[_Track, int]], detections: Detections) -> Detections:
-        confirmed = [(tr, det) for tr, det in matched]
-        if not confirmed:
+        """Tracks confirmed on this frame, ordered by id, each with its own detection's box."""
+        if not matched:
             return Detections.empty().with_tracker_ids(np.zeros(0, np.int64))
-        confirmed.sort(key=lambda pair: pair[0].track_id)
-        rows = np.array([det for _, det in confirmed])
-        return detections[rows].with_tracker_ids(np.array([tr.track_id for tr, _ in confirmed], np.int64))
+        matched = sorted(matched, key=lambda pair: pair[0].track_id)
+        rows = np.array([det for _, det in matched])
+        return detections[rows].with_tracker_ids(np.array([tr.track_id for tr, _ in matched], np.int64))

@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "edge.commands.config",
     "edge.commands.replay",
     "edge.commands.detect",
+    "edge.commands.models",
     "edge.commands.run",
 ]
 

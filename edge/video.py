@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+
+# FFmpeg inside OpenCV prints its own decoder complaints to stderr; we report every
+# failure ourselves in one line naming the file. Set the variable to 24 to see them.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 import cv2
 import numpy as np

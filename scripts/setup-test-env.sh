@@ -30,3 +30,17 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+
+# The ultralytics extra (AGPL, optional on the box) for its back-end and export tests, which CI
+# must run. ultralytics needs torchvision, and the published torchvision wheels do not load beside
+# a CPU-only torch build, so torch and torchvision are pinned as a pair that loads together
+# (x86_64: a CUDA-enabled build that runs on the CPU, ~5.6 GB in the venv).
+# CROSSGUARD_SKIP_ULTRALYTICS=1 leaves it out; its tests are then skipped (but fail in CI).
+if [ "${CROSSGUARD_SKIP_ULTRALYTICS:-0}" != 1 ]; then
+  case "$(uname -m)" in
+    aarch64) TORCH_PAIR=(torch==2.9.1 torchvision==0.24.1) ;;
+    *) TORCH_PAIR=(torch==2.14.1 torchvision==0.29.1) ;;
+  esac
+  .venv/bin/python -m pip install -q "${TORCH_PAIR[@]}"
+  .venv/bin/python -m pip install -q -e '.[test,ultralytics]'
+fi

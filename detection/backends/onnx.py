@@ -78,9 +78,7 @@ def resolve_input_size(io: ModelIO, wanted: int | None, path: Path) -> int:
         if h != w:
             raise DetectorError(f"{path}: input {w}x{h} is not square; export it square")
         if wanted is not None and wanted != h:
-            raise DetectorError(
-                f"{path}: model input is fixed at {h}x{h}; detector.input_size {wanted} does not fit"
-            )
+            raise DetectorError(f"{path}: model input is fixed at {h}x{h}; detector.input_size {wanted} does not fit")
         return h
     if wanted is not None:
         return wanted
@@ -161,9 +159,7 @@ class OnnxDetector(Detector):
 
     def detect(self, image_bgr: np.ndarray) -> Detections:
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
-            raise ValueError(
-                f"detect() needs an HxWx3 uint8 BGR image, got {image_bgr.shape} {image_bgr.dtype}"
-            )
+            raise ValueError(f"detect() needs an HxWx3 uint8 BGR image, got {image_bgr.shape} {image_bgr.dtype}")
         t0 = time.perf_counter()
         transform = self.head.preprocess(image_bgr)
         t1 = time.perf_counter()

@@ -38,9 +38,7 @@ class ModelIO:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
     def describe_outputs(self) -> str:
-        return ", ".join(
-            "[" + ",".join("?" if d is None else str(d) for d in s) + "]" for s in self.output_shapes
-        )
+        return ", ".join("[" + ",".join("?" if d is None else str(d) for d in s) + "]" for s in self.output_shapes)
 
 
 @dataclass(frozen=True)
@@ -160,9 +158,7 @@ def nms_classwise(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, i
     """Indices kept by per-class NMS, highest score first (OpenCV's batched NMS)."""
     xywh = xyxy.copy()
     xywh[:, 2:] -= xyxy[:, :2]
-    keep = cv2.dnn.NMSBoxesBatched(
-        xywh, scores.astype(np.float32, copy=False), class_ids.astype(np.int32), 0.0, iou
-    )
+    keep = cv2.dnn.NMSBoxesBatched(xywh, scores.astype(np.float32, copy=False), class_ids.astype(np.int32), 0.0, iou)
     return np.asarray(keep, np.int64).reshape(-1)
 
 
@@ -178,9 +174,7 @@ def to_source(xyxy: np.ndarray, t: Transform) -> np.ndarray:
 
 def cxcywh_to_xyxy(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray) -> np.ndarray:
     half_w, half_h = w / 2, h / 2
-    return np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1).astype(
-        np.float32, copy=False
-    )
+    return np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1).astype(np.float32, copy=False)
 
 
 def fill_chw(tensor: np.ndarray, picture_hwc: np.ndarray, scale: float, to_rgb: bool) -> None:

@@ -27,14 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from detection.registry import build_detector
-
     from detection.base import DetectorError
+    from detection.registry import build_detector
 
     try:
         site = load_site(args.site)
     except ConfigError as exc:
-        raise CommandError(str(exc)) from None
+        more = f" (and {len(exc.issues) - 1} more; see crossguard config check)" if len(exc.issues) > 1 else ""
+        raise CommandError(f"{exc.issues[0]}{more}") from None
     options = ReplayOptions(
         video=args.video,
         out=args.out,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
 
 from edge.config.base import StrictModel
 from edge.config.camera import CameraConfig
@@ -22,15 +24,14 @@ class SiteInfo(StrictModel):
     timezone: str = Field("UTC", description="IANA time zone, e.g. Asia/Shanghai")
     device_id: str = Field(..., min_length=1, description="Id of this edge box, printed on evidence")
 
-    @model_validator(mode="after")
-    def _known_timezone(self) -> SiteInfo:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
         try:
-            ZoneInfo(self.timezone)
+            ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"timezone '{self.timezone}' is not a known IANA time zone") from exc
-        return self
+            raise ValueError(f"'{value}' is not a known IANA time zone") from exc
+        return value
 
 
 class SiteConfig(StrictModel):

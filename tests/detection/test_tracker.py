@@ -1,0 +1,95 @@
+"""ByteTrack: stable ids through misses, low-score frames and crossing paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detection.tracker import ByteTracker, assign, iou_matrix
+from detection.types import Detections
+from edge.config.tracker import TrackerConfig
+
+FPS = 10.0
+
+
+def boxes_at(*rows: tuple[float, float, float]) -> Detections:
+    """Each row (x, y, score): a 40x100 person box with its top-left at (x, y)."""
+    if not rows:
+        return Detections.empty()
+    return Detections.from_lists([[x, y, x + 40, y + 100] for x, y, _ in rows], [s for *_, s in rows], [0] * len(rows))
+
+
+def run(frames: list[Detections], config: TrackerConfig | None = None) -> list[dict[int, tuple[float, float]]]:
+    tracker = ByteTracker(config or TrackerConfig())
+    out = []
+    for i, dets in enumerate(frames):
+        tracked = tracker.update(dets, i / FPS)
+        out.append({int(t): (float(b[0]), float(b[1])) for t, b in zip(tracked.tracker_id, tracked.xyxy, strict=True)})
+    return out
+
+
+def test_one_person_keeps_one_id() -> None:
+    frames = [boxes_at((100 + 5 * i, 200, 0.9)) for i in range(30)]
+    ids = {tid for frame in run(frames) for tid in frame}
+    assert ids == {1}
+
+
+def test_id_survives_missed_detections() -> None:
+    frames = [boxes_at((100 + 5 * i, 200, 0.9)) if not 10 <= i < 14 else Detections.empty() for i in range(30)]
+    result = run(frames)
+    assert all(not result[i] for i in range(10, 14))
+    assert {tid for frame in result for tid in frame} == {1}
+
+
+def test_low_score_detections_continue_a_track_but_never_start_one() -> None:
+    frames = [boxes_at((100 + 5 * i, 200, 0.9 if i < 10 else 0.2)) for i in range(20)]
+    result = run(frames)
+    assert all(set(frame) == {1} for frame in result)
+    assert run([boxes_at((100, 200, 0.2))] * 5) == [{}] * 5
+
+
+def test_two_people_passing_keep_their_ids() -> None:
+    frames = [boxes_at((100 + 10 * i, 200, 0.9), (400 - 10 * i, 200, 0.85)) for i in range(30)]
+    result = run(frames)
+    first, last = result[0], result[-1]
+    assert set(first) == set(last) == {1, 2}
+    # Person 1 walked right the whole way, person 2 left.
+    assert last[1][0] > first[1][0] and last[2][0] < first[2][0]
+
+
+def test_new_tracks_need_confirmation_after_the_first_frame() -> None:
+    frames = [boxes_at((100, 200, 0.9))] * 3 + [boxes_at((100, 200, 0.9), (500, 200, 0.9))] * 3
+    result = run(frames)
+    assert set(result[3]) == {1}  # the newcomer is tentative on its first frame
+    assert set(result[4]) == {1, 2}
+
+
+def test_lost_tracks_expire() -> None:
+    config = TrackerConfig(lost_seconds=0.5)
+    frames = [boxes_at((100, 200, 0.9))] * 3 + [Detections.empty()] * 10 + [boxes_at((100, 200, 0.9))] * 3
+    result = run(frames, config)
+    assert set(result[-1]) == {2}
+
+
+def test_same_input_same_ids() -> None:
+    rng = np.random.default_rng(7)
+    frames = [boxes_at(*((float(x), float(y), 0.9) for x, y in rng.uniform(0, 500, (4, 2)))) for _ in range(20)]
+    assert run(frames) == run(frames)
+
+
+@pytest.mark.parametrize(
+    ("cost", "max_cost", "pairs"),
+    [
+        (np.array([[0.1, 0.9], [0.8, 0.2]]), 0.5, [(0, 0), (1, 1)]),
+        (np.array([[0.1, 0.9], [0.8, 0.7]]), 0.5, [(0, 0)]),
+        (np.zeros((0, 3)), 0.5, []),
+    ],
+)
+def test_assign(cost: np.ndarray, max_cost: float, pairs: list[tuple[int, int]]) -> None:
+    assert assign(cost, max_cost)[0] == pairs
+
+
+def test_iou_matrix() -> None:
+    a = np.array([[0, 0, 10, 10]], float)
+    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], float)
+    assert iou_matrix(a, b).round(3).tolist() == [[1.0, 0.333, 0.0]]

@@ -1,0 +1,120 @@
+"""Site files: every error names its key and YAML line; the shipped sites are valid."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from edge.config import ConfigError, load_site
+from edge.config.site import SiteConfig
+from tests.builders import site_dict
+from tests.conftest import REPO
+
+BAD_SITE = """\
+site:
+  id: s1
+  name: Test
+  device_id: box
+  timezone: Mars/Olympus
+camera:
+  fps: -3
+detecter:
+  backend: onnx
+crosswalks:
+  - id: cw1
+    signal_group: p1
+    polygon: [[0.1, 0.1], [1.5, 0.1], [0.5, 0.5]]
+    curbs:
+      - name: a
+        polygon: [[0, 0], [0.1, 0], [0.1, 0.1]]
+      - name: a
+        polygon: [[0.9, 0.9], [1, 0.9], [1, 1]]
+    rules:
+      grace_s: 1
+      inertia: 3
+"""
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "edge", *args], capture_output=True, text=True, cwd=REPO, timeout=120)
+
+
+@pytest.mark.parametrize("site_file", sorted(str(p) for p in (REPO / "sites").rglob("site*.yaml")))
+def test_shipped_site_files_are_valid(site_file: str) -> None:
+    result = run_cli("config", "check", site_file)
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+
+
+def test_every_error_has_key_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BAD_SITE)
+    result = run_cli("config", "check", str(path))
+    assert result.returncode == 1
+    err = result.stderr
+    assert f"{path}:5: site.timezone: 'Mars/Olympus' is not a known IANA time zone" in err
+    assert f"{path}:7: camera.fps: Input should be greater than 0 (value: -3)" in err
+    assert f"{path}:8: detecter: unknown key; did you mean 'detector'?" in err
+    assert f"{path}:13: crosswalks[0].polygon: crosswalk polygon point (1.5, 0.1) lies outside the picture" in err
+    assert f"{path}:21: crosswalks[0].rules.inertia: unknown key; did you mean 'inertia_frames'?" in err
+    assert "problem(s)" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("site: [unclosed", "not valid YAML"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("", "must be a mapping"),
+    ],
+)
+def test_malformed_yaml(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        load_site(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    result = run_cli("config", "check", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 1 and "file not found" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"crosswalks__0__polygon": [[0, 0], [1, 1]]}, "at least 3 points"),
+        ({"crosswalks__0__polygon": [[0, 0], [0.5, 0.5], [1, 1]]}, "no area"),
+        ({"crosswalks__0__rules__grace_s": -1}, "greater than or equal to 0"),
+        ({"crosswalks__0__id": "bad id!"}, "String should match pattern"),
+        ({"site__id": ""}, "at least 1 character"),
+        ({"crosswalks": []}, "at least 1 item"),
+    ],
+)
+def test_invalid_values(overrides: dict, fragment: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ValidationError, match=fragment):
+        SiteConfig.model_validate(site_dict(**overrides))
+
+
+def test_duplicate_curb_names() -> None:
+    data = site_dict()
+    data["crosswalks"][0]["curbs"][1]["name"] = "north"
+    with pytest.raises(ValidationError, match=r"curbs\[0\].name and curbs\[1\].name are both 'north'"):
+        SiteConfig.model_validate(data)
+
+
+def test_duplicate_crosswalk_ids() -> None:
+    data = site_dict()
+    data["crosswalks"].append(data["crosswalks"][0])
+    with pytest.raises(ValidationError, match="repeated: cw1"):
+        SiteConfig.model_validate(data)
+
+
+def test_model_and_timeline_paths_are_relative_to_the_site_file() -> None:
+    site = load_site(REPO / "sites" / "demo" / "site.yaml")
+    assert site.detector.model.is_absolute() and site.detector.model.name == "yolov8n_int8_640.onnx"
+    assert site.signal.sources[0].path == (REPO / "sites" / "demo" / "timeline.csv").resolve()

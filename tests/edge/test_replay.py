@@ -1,0 +1,205 @@
+"""Replay of the shared crosswalk clip through the real detector, tracker and rules."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from tests.conftest import REPO, require_shared
+
+DEMO_SITE = REPO / "sites" / "demo" / "site.yaml"
+DEMO_TIMELINE = REPO / "sites" / "demo" / "timeline.csv"
+CLIP = "video/crosswalk_elevated_fixed.mp4"
+
+# Checked by eye on the annotated video: two people step into the crosswalk from the
+# near side well after DON'T WALK began (t=5.0 s) and walk towards the far side.
+EXPECTED_VIOLATIONS = [(9.52, "near->far"), (10.61, "near->far")]
+
+
+def replay(video: Path, out: Path, *extra: str, site: Path = DEMO_SITE) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge",
+            "replay",
+            str(video),
+            "--site",
+            str(site),
+            "--signal",
+            str(DEMO_TIMELINE),
+            "--out",
+            str(out),
+            "--no-progress",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+
+
+def read_events(out: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    result = replay(require_shared(CLIP), out, "--annotate")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_demo_violations(demo_run: Path) -> None:
+    events = read_events(demo_run)
+    violations = [(round(e["entry_t"], 2), e["direction"]) for e in events if e["type"] == "violation"]
+    assert violations == EXPECTED_VIOLATIONS
+    for e in events:
+        if e["type"] == "violation":
+            assert e["signal_state"] == "DONT_WALK" and e["since_dont_walk_s"] >= 1.0 and e["enforced"]
+    # Everyone who entered before DON'T WALK is a crossing only.
+    for e in events:
+        if e["entry_t"] < 5.0:
+            assert e["type"] == "crossing"
+    summary = json.loads((demo_run / "summary.json").read_text())
+    assert summary["status"] == "ok" and summary["frames"] == 143
+    assert summary["violations"] == 2 and summary["crossings"] == sum(e["type"] == "crossing" for e in events)
+
+
+def test_event_records_are_complete(demo_run: Path) -> None:
+    fields = {
+        "event_id",
+        "type",
+        "entry_frame",
+        "entry_t",
+        "track_id",
+        "crosswalk_id",
+        "direction",
+        "signal_state",
+        "since_dont_walk_s",
+        "foot_point",
+        "box",
+        "score",
+    }
+    for event in read_events(demo_run):
+        assert fields <= set(event)
+        x1, y1, x2, y2 = event["box"]
+        assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 352
+
+
+def test_annotated_video(demo_run: Path) -> None:
+    cap = cv2.VideoCapture(str(demo_run / "annotated.mp4"))
+    assert cap.isOpened()
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 143
+    ok, frame = cap.read()
+    assert ok and frame.shape == (352, 640, 3)
+
+
+def test_replay_is_deterministic(demo_run: Path, tmp_path: Path) -> None:
+    result = replay(require_shared(CLIP), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "events.jsonl").read_bytes() == (demo_run / "events.jsonl").read_bytes()
+
+
+def test_missing_video(tmp_path: Path) -> None:
+    result = replay(tmp_path / "nope.mp4", tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"crossguard replay: error: {tmp_path / 'nope.mp4'}: video file not found"
+
+
+def test_corrupt_video(tmp_path: Path) -> None:
+    bad = tmp_path / "garbage.mp4"
+    bad.write_bytes(b"\x00\x01not a video" * 1000)
+    result = replay(bad, tmp_path / "out")
+    assert result.returncode == 2
+    assert str(bad) in result.stderr and "cannot open as video" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_video_failing_midway_keeps_what_was_decided(tmp_path: Path) -> None:
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is needed to build a truncated MP4")
+    whole = tmp_path / "whole.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-i",
+            str(require_shared(CLIP)),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(whole),
+        ],
+        check=True,
+    )
+    cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: int(len(data) * 0.6)])  # index intact, picture data stops part-way
+    out = tmp_path / "out"
+    result = replay(cut, out)
+    assert result.returncode == 2
+    assert str(cut) in result.stderr and "ended unexpectedly" in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "failed" and 0 < summary["frames"] < 143
+    events = read_events(out)
+    assert events, "crossings decided before the failure must stay written"
+    assert all(e["decided_frame"] < summary["frames"] for e in events)
+
+
+def test_malformed_site(tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text("site:\n  id: x\n  name: y\n  device_id: z\ncrosswalks: nope\n")
+    result = replay(require_shared(CLIP), tmp_path / "out", site=site)
+    assert result.returncode == 2
+    assert f"{site}:5: crosswalks: Input should be a valid list" in result.stderr
+
+
+def test_malformed_timeline(tmp_path: Path) -> None:
+    timeline = tmp_path / "timeline.csv"
+    timeline.write_text("t,group,state\n0,ped-main,SIDEWAYS\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge",
+            "replay",
+            str(require_shared(CLIP)),
+            "--site",
+            str(DEMO_SITE),
+            "--signal",
+            str(timeline),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"{timeline}: row 2: unknown signal state 'SIDEWAYS'" in result.stderr
+
+
+def test_model_that_is_not_onnx(tmp_path: Path) -> None:
+    model = tmp_path / "model.onnx"
+    model.write_text("this is not a model")
+    site_text = DEMO_SITE.read_text().replace("../../../shared/data/models/yolov8n_int8_640.onnx", str(model))
+    site_text = site_text.replace("path: timeline.csv", f"path: {DEMO_TIMELINE}")
+    site = tmp_path / "site.yaml"
+    site.write_text(site_text)
+    result = replay(require_shared(CLIP), tmp_path / "out", site=site)
+    assert result.returncode == 2
+    assert f"{model}: not a loadable ONNX model" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
