@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from edge.events import CrossingEvent, EventType
 from edge.ops.metrics import ServiceMetrics
@@ -24,6 +24,18 @@ from edge.signal.hub import SignalHub
 from edge.signal.types import SignalChange
 
 log = logging.getLogger(__name__)
+
+
+class OutputAdapter(Protocol):
+    """A FrameObserver the service also asks for its health (status, /healthz, metrics)."""
+
+    name: str
+
+    def on_frame(self, result: FrameResult) -> None: ...
+
+    def health(self) -> AdapterHealth: ...
+
+    def close(self) -> None: ...
 
 
 def violations_of(result: FrameResult) -> list[CrossingEvent]:

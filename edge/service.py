@@ -22,6 +22,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -34,13 +35,20 @@ from edge.capture.picture import PictureMonitor, PictureState
 from edge.config.site import SiteConfig
 from edge.enforcement import SuspendableSignals
 from edge.gating import GatedDetector
-from edge.observers import EventJournal, EvidenceObserver, MetricsObserver, ReportObserver, WarningObserver
+from edge.observers import (
+    EventJournal,
+    EvidenceObserver,
+    MetricsObserver,
+    OutputAdapter,
+    ReportObserver,
+    WarningObserver,
+)
 from edge.ops.clock import ClockMap, ClockSync, read_clock_sync
 from edge.ops.http import AppExtension, HttpServer, create_app
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.sdnotify import Notifier
 from edge.ops.status import AdapterHealth, ServiceStatus
-from edge.pipeline import Frame, FrameObserver, Pipeline
+from edge.pipeline import Frame, Pipeline
 from edge.signal.sources import build_source
 
 log = logging.getLogger(__name__)
@@ -109,7 +117,8 @@ class Service:
         self._mirror_lock = threading.Lock()
         self.http: HttpServer | None = None
         self.reporter: ReportObserver | None = None
-        self.adapters: list[Any] = []
+        self.adapters: list[OutputAdapter] = []
+        self.failed_outputs: dict[str, str] = {}  # outputs the site turns on that could not start
         self.app_extensions: list[AppExtension] = []
         self._build()
 
@@ -123,9 +132,9 @@ class Service:
         self.signals = SuspendableSignals(sources, self.config.picture.resume_settle_s)
         self.warnings = WarningObserver(self._actuator_hub(), self.metrics, lambda: self._captured_mono)
         self.journal = EventJournal(self.data_dir / "events")
-        observers: list[FrameObserver] = [self.warnings, self.journal, MetricsObserver(self.metrics)]
+        observers: list[OutputAdapter] = [self.warnings, self.journal, MetricsObserver(self.metrics)]
         observers += self._optional_observers(detector.model_id)
-        self.adapters = [o for o in observers if hasattr(o, "health")]
+        self.adapters = observers
         self.pipeline = Pipeline(
             self.site, self.gate if self.gate.active else detector, self.signals, observers
         )
@@ -148,20 +157,44 @@ class Service:
         open_source(spec, cfg, self.site.camera.fps)  # fail now on an empty or unknown source
         return Capture(lambda: open_source(spec, cfg, self.site.camera.fps), cfg, drop_stale=drop_stale)
 
-    def _actuator_hub(self) -> Any | None:
-        module = optional_module("actuators.hub", "warning outputs", section_enabled(self.site, "actuators"))
-        return module.ActuatorHub.from_config(self.site) if module else None
+    def _optional(
+        self, what: str, module: str, section: str, build: Callable[[ModuleType], Any]
+    ) -> Any | None:
+        """Build one optional output; one that fails to build is reported, and the service runs on."""
+        found = optional_module(module, what, section_enabled(self.site, section))
+        if found is None:
+            return None
+        try:
+            return build(found)
+        except Exception as exc:
+            log.exception("%s: could not be started; running without it", what)
+            self.failed_outputs[section] = f"could not be started: {exc}"
+            return None
 
-    def _optional_observers(self, model_id: str) -> list[FrameObserver]:
-        observers: list[FrameObserver] = []
-        evidence = optional_module("evidence.recorder", "evidence", section_enabled(self.site, "evidence"))
-        if evidence is not None:
-            recorder = evidence.EvidenceRecorder.from_config(self.site, model_id, self.config_hash)
-            lookback = getattr(self.site.evidence, "pre_roll_s", 10.0) + 10.0  # type: ignore[attr-defined]
+    def _actuator_hub(self) -> Any | None:
+        return self._optional(
+            "warning outputs", "actuators.hub", "actuators", lambda m: m.ActuatorHub.from_config(self.site)
+        )
+
+    def _optional_observers(self, model_id: str) -> list[OutputAdapter]:
+        observers: list[OutputAdapter] = []
+        recorder = self._optional(
+            "evidence",
+            "evidence.recorder",
+            "evidence",
+            lambda m: m.EvidenceRecorder.from_config(self.site, model_id, self.config_hash),
+        )
+        if recorder is not None:
+            lookback = self.site.evidence.pre_roll_s + 10.0  # type: ignore[attr-defined]
             observers.append(EvidenceObserver(recorder, self.signals, lookback))
-        mqtt = optional_module("edge.mqtt.reporter", "MQTT reporting", section_enabled(self.site, "mqtt"))
-        if mqtt is not None:
-            self.reporter = ReportObserver(mqtt.Reporter.from_config(self.site, self.data_dir))
+        reporter = self._optional(
+            "MQTT reporting",
+            "edge.mqtt.reporter",
+            "mqtt",
+            lambda m: m.Reporter.from_config(self.site, self.data_dir),
+        )
+        if reporter is not None:
+            self.reporter = ReportObserver(reporter)
             observers.append(self.reporter)
         return observers
 
@@ -313,6 +346,7 @@ class Service:
         if window is not None:
             reasons.append(f"enforcement suspended: {window.reason}")
         adapters = {a.name: self._adapter_health(a) for a in self.adapters}
+        adapters.update({name: AdapterHealth(False, why) for name, why in self.failed_outputs.items()})
         live = now - self._heartbeat < LIVENESS_S and not self._stop.is_set()
         return ServiceStatus(
             live=live,
@@ -339,7 +373,7 @@ class Service:
         )
 
     @staticmethod
-    def _adapter_health(adapter: Any) -> AdapterHealth:
+    def _adapter_health(adapter: OutputAdapter) -> AdapterHealth:
         try:
             return adapter.health()
         except Exception as exc:  # a health probe must never break /healthz
