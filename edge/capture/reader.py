@@ -73,6 +73,7 @@ class Capture:
         self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
         self._last_media_t: float | None = None  # keeps media time increasing if a file is reopened
         self.label = ""
+        self._source: FrameSource | None = None
 
     # -- consumer side ---------------------------------------------------------------------------
 
@@ -106,6 +107,9 @@ class Capture:
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
+        source = self._source
+        if source is not None:
+            source.close()  # unblocks a read waiting on a silent camera
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -119,7 +123,7 @@ class Capture:
     def _run(self) -> None:
         delay = self.config.reconnect_min_s
         while not self._stop.is_set():
-            source = self._make_source()
+            source = self._source = self._make_source()
             self.label = source.label
             got_frames = False
             try:
@@ -131,12 +135,17 @@ class Capture:
                     log.info("capture: %s ended", source.label)
                     return
             except CaptureError as exc:
+                if self._stop.is_set():
+                    break
                 self._lost(str(exc))
             except Exception as exc:  # a decoder bug must not end capture for good
+                if self._stop.is_set():
+                    break  # the source was closed under the read by stop()
                 log.exception("capture: unexpected failure reading %s", source.label)
                 self._lost(f"{source.label}: {type(exc).__name__}: {exc}")
             finally:
                 source.close()
+                self._source = None
             if got_frames:
                 delay = self.config.reconnect_min_s
             self._stop.wait(delay)
