@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -16,6 +17,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
+import cv2
+
+from edge.annotate import Annotator
+from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.status import AdapterHealth, ServiceStatus
@@ -89,9 +94,7 @@ class WarningObserver:
             return AdapterHealth(True, "no warning outputs configured")
         devices = self.hub.health()
         bad = [name for name, h in devices.items() if not getattr(h, "ok", True)]
-        return AdapterHealth(
-            not bad, f"devices down: {', '.join(bad)}" if bad else f"{len(devices)} device(s) ok"
-        )
+        return AdapterHealth(not bad, f"devices down: {', '.join(bad)}" if bad else f"{len(devices)} device(s) ok")
 
     def close(self) -> None:
         if self.hub is not None:
@@ -112,14 +115,10 @@ class EvidenceObserver:
         f = result.frame
         _guarded(
             self.name,
-            lambda: self.recorder.on_frame(
-                f.index, f.t, f.utc, f.image, result.tracks, result.signal_readings
-            ),
+            lambda: self.recorder.on_frame(f.index, f.t, f.utc, f.image, result.tracks, result.signal_readings),
         )
         for event in violations_of(result):
-            changes = self.signals.history.changes(
-                event.signal_group, event.entry_t - self.lookback_s, event.decided_t
-            )
+            changes = self.signals.history.changes(event.signal_group, event.entry_t - self.lookback_s, event.decided_t)
             _guarded(self.name, lambda e=event, c=changes: self.recorder.on_violation(e, c))
 
     def health(self) -> AdapterHealth:
@@ -146,9 +145,7 @@ class ReportObserver:
             utc = change_utc(change, result)
             _guarded(self.name, lambda c=change, u=utc: self.reporter.report_signal(c, u))
 
-    def report_status(
-        self, status: ServiceStatus, signals: dict[str, Any], stage_ms: dict[str, float]
-    ) -> None:
+    def report_status(self, status: ServiceStatus, signals: dict[str, Any], stage_ms: dict[str, float]) -> None:
         from edge.mqtt.payloads import StatusReport
 
         report = StatusReport(
@@ -221,9 +218,7 @@ class EventJournal:
         day = datetime.fromtimestamp(result.frame.utc, timezone.utc).strftime("%Y-%m-%d")
         if day != self._day:
             self._open(day)
-        lines = "".join(
-            json.dumps(e.to_dict(), sort_keys=True, separators=(",", ":")) + "\n" for e in result.events
-        )
+        lines = "".join(json.dumps(e.to_dict(), sort_keys=True, separators=(",", ":")) + "\n" for e in result.events)
         self._file.write(lines)
         self._file.flush()
         self.written += len(result.events)
@@ -247,3 +242,35 @@ class EventJournal:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class SnapshotObserver:
+    """The latest frame's result, for the web UI's live picture; drawn and encoded only on request.
+
+    Keeping a reference costs nothing on the frame path; the UI's polling pays for the JPEG.
+    """
+
+    name = "snapshot"
+
+    def __init__(self, site: SiteConfig) -> None:
+        self._annotator = Annotator(site)
+        self._lock = threading.Lock()
+        self._latest: FrameResult | None = None
+
+    def on_frame(self, result: FrameResult) -> None:
+        self._latest = result
+
+    def jpeg(self, annotated: bool = True) -> bytes | None:
+        result = self._latest
+        if result is None:
+            return None
+        with self._lock:  # the annotator remembers violators between calls
+            image = self._annotator.draw(result) if annotated else result.frame.image
+        ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        return buffer.tobytes() if ok else None
+
+    def health(self) -> AdapterHealth:
+        return AdapterHealth(True)
+
+    def close(self) -> None:
+        self._latest = None

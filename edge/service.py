@@ -41,6 +41,7 @@ from edge.observers import (
     MetricsObserver,
     OutputAdapter,
     ReportObserver,
+    SnapshotObserver,
     WarningObserver,
 )
 from edge.ops.clock import ClockMap, ClockSync, read_clock_sync
@@ -132,12 +133,11 @@ class Service:
         self.signals = SuspendableSignals(sources, self.config.picture.resume_settle_s)
         self.warnings = WarningObserver(self._actuator_hub(), self.metrics, lambda: self._captured_mono)
         self.journal = EventJournal(self.data_dir / "events")
-        observers: list[OutputAdapter] = [self.warnings, self.journal, MetricsObserver(self.metrics)]
+        self.snapshot = SnapshotObserver(self.site)
+        observers: list[OutputAdapter] = [self.warnings, self.journal, MetricsObserver(self.metrics), self.snapshot]
         observers += self._optional_observers(detector.model_id)
         self.adapters = observers
-        self.pipeline = Pipeline(
-            self.site, self.gate if self.gate.active else detector, self.signals, observers
-        )
+        self.pipeline = Pipeline(self.site, self.gate if self.gate.active else detector, self.signals, observers)
         self.gate.attach(self.pipeline.tracker)
         self.picture = PictureMonitor(self.config.picture)
         self.capture = self._build_capture()
@@ -157,9 +157,7 @@ class Service:
         open_source(spec, cfg, self.site.camera.fps)  # fail now on an empty or unknown source
         return Capture(lambda: open_source(spec, cfg, self.site.camera.fps), cfg, drop_stale=drop_stale)
 
-    def _optional(
-        self, what: str, module: str, section: str, build: Callable[[ModuleType], Any]
-    ) -> Any | None:
+    def _optional(self, what: str, module: str, section: str, build: Callable[[ModuleType], Any]) -> Any | None:
         """Build one optional output; one that fails to build is reported, and the service runs on."""
         found = optional_module(module, what, section_enabled(self.site, section))
         if found is None:
@@ -206,14 +204,33 @@ class Service:
         mount = getattr(web, "mount", None)
         return [lambda app: mount(app, self)] if mount else []
 
+    def web_context(self) -> Any:
+        """What the web UI needs from the live service; ``edge.web.app.mount`` asks for it by name."""
+        from edge.web.context import WebContext
+
+        web = self.site.web.resolved(self.site_path.parent)  # type: ignore[attr-defined]
+        evidence = getattr(self.site, "evidence", None)
+        return WebContext(
+            site_path=self.site_path.resolve(),
+            users_db=web.users_db,
+            snapshot=lambda: self.snapshot.jpeg(annotated=True),
+            raw_snapshot=lambda: self.snapshot.jpeg(annotated=False),
+            status=self.status,
+            apply_site=self._refuse_new_site,
+            evidence_root=evidence.root if evidence is not None and evidence.enabled else None,
+            devices=self.warnings.hub,
+        )
+
+    @staticmethod
+    def _refuse_new_site(site: SiteConfig) -> None:
+        raise RuntimeError("the running service does not take new zones; restart it (systemctl restart crossguard)")
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
         http = self.config.http
         if http.enabled:
-            self.http = HttpServer(
-                create_app(self.status, self.metrics, self.app_extensions), http.host, http.port
-            )
+            self.http = HttpServer(create_app(self.status, self.metrics, self.app_extensions), http.host, http.port)
             self.http.start()
         if self.reporter is not None:
             self.reporter.reporter.start()
@@ -340,9 +357,7 @@ class Service:
         window = self.signals.open_window
         reasons = []
         if stats.state is not CaptureState.LIVE:
-            reasons.append(
-                f"camera {stats.state.value}" + (f": {stats.last_error}" if stats.last_error else "")
-            )
+            reasons.append(f"camera {stats.state.value}" + (f": {stats.last_error}" if stats.last_error else ""))
         if window is not None:
             reasons.append(f"enforcement suspended: {window.reason}")
         adapters = {a.name: self._adapter_health(a) for a in self.adapters}

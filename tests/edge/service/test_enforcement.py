@@ -83,9 +83,7 @@ def run_clip(site, detector, signals) -> list:  # type: ignore[no-untyped-def]
 
 def test_suspended_clip_decides_crossings_but_enforces_none(tmp_path, recorded_detector) -> None:
     site = load_site(write_site(tmp_path))
-    normal = run_clip(
-        site, recorded_detector, SuspendableSignals([build_source(c) for c in site.signal.sources])
-    )
+    normal = run_clip(site, recorded_detector, SuspendableSignals([build_source(c) for c in site.signal.sources]))
     assert sum(e.type is EventType.VIOLATION for e in normal) >= 1
 
     signals = SuspendableSignals([build_source(c) for c in site.signal.sources])

@@ -50,9 +50,7 @@ def metric(port: int, line_start: str) -> float | None:
 
 
 def journal(state: Path) -> list[dict]:
-    lines = [
-        ln for f in sorted((state / "events").glob("events-*.jsonl")) for ln in f.read_text().splitlines()
-    ]
+    lines = [ln for f in sorted((state / "events").glob("events-*.jsonl")) for ln in f.read_text().splitlines()]
     return [json.loads(ln) for ln in lines]
 
 
