@@ -54,11 +54,7 @@ def shared(relative: str) -> Path:
 
 def machine() -> dict[str, Any]:
     cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in ln
-        ),
+        (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in ln),
         platform.processor(),
     )
     import onnxruntime
@@ -94,9 +90,7 @@ def service_site(site: SiteConfig, video: Path, data_dir: Path, **capture: Any) 
             "http": site.service.http.model_copy(update={"port": 0}),
         }
     )
-    return site.model_copy(
-        update={"service": service, "camera": site.camera.model_copy(update={"source": str(video)})}
-    )
+    return site.model_copy(update={"service": service, "camera": site.camera.model_copy(update={"source": str(video)})})
 
 
 def live_service(site: SiteConfig, site_path: Path, detector: Detector, video: Path) -> dict[str, Any]:
@@ -129,9 +123,7 @@ def warning_latency(
         signal = site.signal.model_copy(
             update={"sources": [s.model_copy(update={"path": timeline}) for s in site.signal.sources]}
         )
-        live = service_site(site, video, Path(tmp), realtime=True, loop=True).model_copy(
-            update={"signal": signal}
-        )
+        live = service_site(site, video, Path(tmp), realtime=True, loop=True).model_copy(update={"signal": signal})
         service = Service(live, site_path, Path(tmp), detector=detector)
         service.start()
         service.run(RunLimits(duration_s=seconds))
@@ -165,9 +157,7 @@ def replay_speed(site: SiteConfig, detector: Detector, video: Path) -> dict[str,
     }
 
 
-def gated_run(
-    site: SiteConfig, detector: Detector, video: Path, performance: PerformanceConfig
-) -> dict[str, Any]:
+def gated_run(site: SiteConfig, detector: Detector, video: Path, performance: PerformanceConfig) -> dict[str, Any]:
     gate = GatedDetector(detector, performance, site)
     pipeline = Pipeline(site, gate, SignalHub([build_source(c) for c in site.signal.sources]))
     gate.attach(pipeline.tracker)
@@ -198,9 +188,7 @@ def ultralytics_peer(model: Path, video: Path, site: SiteConfig, input_size: int
     inside = frames = 0
     started = time.perf_counter()
     kwargs: dict[str, Any] = {"imgsz": input_size} if input_size else {}
-    for result in yolo.track(
-        source=str(video), stream=True, persist=True, classes=[0], verbose=False, **kwargs
-    ):
+    for result in yolo.track(source=str(video), stream=True, persist=True, classes=[0], verbose=False, **kwargs):
         frames += 1
         boxes = result.boxes.xyxy.cpu().numpy() if result.boxes is not None else np.zeros((0, 4))
         for x1, _y1, x2, y2 in boxes:  # the way its solutions count: a point-in-polygon test per box
@@ -223,11 +211,11 @@ def table(results: dict[str, Any]) -> str:
     det, live, replay = results["detector_only"], results["live"], results["replay"]
     peer, lat = results["ultralytics"], results["warning_latency"]
     rows = [
-        ("1 detector only (decode + inference)", f"{det['fps']:.1f} fps", "the limit"),
+        ("1 detector only (decode + inference)", f"{det['fps']:.1f} fps", f"the limit; rounds {det['fps_rounds']}"),
         (
             "2 crossguard live pipeline",
             f"{live['fps']:.1f} fps",
-            f"{live['fps'] / det['fps'] * 100:.0f} % of (1); target ≥ 95 %",
+            f"{live['fps'] / det['fps'] * 100:.0f} % of (1); target ≥ 95 %; rounds {live['fps_rounds']}",
         ),
     ]
     if "fps" in peer:
@@ -264,8 +252,7 @@ def table(results: dict[str, Any]) -> str:
             (
                 f"  {name}",
                 f"{run['fps']:.1f} fps",
-                f"{run['skipped']} skipped, {run['violations']} violations"
-                f" / {run['crossings']} crossings; {same}",
+                f"{run['skipped']} skipped, {run['violations']} violations / {run['crossings']} crossings; {same}",
             )
         )
     width = max(len(r[0]) for r in rows)
@@ -279,6 +266,7 @@ def main() -> int:
     parser.add_argument("--video", type=Path, default=shared("video/crosswalk_elevated_fixed.mp4"))
     parser.add_argument("--model", default="models/yolo11n_int8_320.onnx", help="shared-data path or a file")
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of rows 1, 2 and 4")
     parser.add_argument("--latency-seconds", type=float, default=40.0, help="length of the paced latency run")
     parser.add_argument("--json", type=Path, default=Path("bench_pipeline.json"))
     args = parser.parse_args()
@@ -292,9 +280,16 @@ def main() -> int:
     detector.detect(next(iter(VideoFile(args.video))).image)  # warm-up: first-run allocations
 
     results: dict[str, Any] = {"machine": machine(), "model": detector.model_id, "video": str(args.video)}
-    results["detector_only"] = detector_only(detector, args.video)
-    results["live"] = live_service(site, args.site, detector, args.video)
-    results["replay"] = replay_speed(site, detector, args.video)
+    # The three throughput rows alternate, round after round, and each keeps its best round:
+    # on a shared machine the load moves by minutes, and interleaving exposes every row to it alike.
+    rounds: dict[str, list[dict[str, Any]]] = {"detector_only": [], "live": [], "replay": []}
+    for _ in range(args.rounds):
+        rounds["detector_only"].append(detector_only(detector, args.video))
+        rounds["live"].append(live_service(site, args.site, detector, args.video))
+        rounds["replay"].append(replay_speed(site, detector, args.video))
+    for name, runs in rounds.items():
+        results[name] = max(runs, key=lambda run: run["fps"])
+        results[name]["fps_rounds"] = [run["fps"] for run in runs]
     results["warning_latency"] = warning_latency(site, args.site, detector, args.video, args.latency_seconds)
     base = gated_run(site, detector, args.video, PerformanceConfig())
     results["cost_control"] = {}

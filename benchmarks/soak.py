@@ -120,10 +120,7 @@ def main() -> int:
     if len(samples) >= 2:
         settled = samples[len(samples) // 4 :]  # after start-up allocations
         growth = settled[-1]["rss_mb"] - settled[0]["rss_mb"]
-        print(
-            f"RSS after warm-up: {settled[0]['rss_mb']:.1f} → {settled[-1]['rss_mb']:.1f} MB"
-            f" ({growth:+.1f} MB)"
-        )
+        print(f"RSS after warm-up: {settled[0]['rss_mb']:.1f} → {settled[-1]['rss_mb']:.1f} MB ({growth:+.1f} MB)")
     args.json.write_text(json.dumps(samples, indent=2) + "\n", encoding="utf-8")
     print(f"samples written to {args.json}")
     return 0
