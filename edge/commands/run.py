@@ -35,7 +35,9 @@ def _with_overrides(site, args: argparse.Namespace):  # type: ignore[no-untyped-
         service = service.model_copy(update={"log_format": args.log_format})
     update: dict[str, object] = {"service": service}
     if args.source:
-        update["camera"] = site.camera.model_copy(update={"source": args.source})
+        # A file named on the command line is relative to where the command runs, not to the site.
+        source = str(Path(args.source).resolve()) if Path(args.source).exists() else args.source
+        update["camera"] = site.camera.model_copy(update={"source": source})
     return site.model_copy(update=update)
 
 
