@@ -200,6 +200,23 @@ def ultralytics_peer(model: Path, video: Path, site: SiteConfig, input_size: int
     return {"frames": frames, "fps": round(frames / wall, 2), "version": ultralytics.__version__}
 
 
+def peer_rounds(args: argparse.Namespace, site: SiteConfig, detector: Detector, model: Path) -> dict[str, Any]:
+    """The peer and crossguard's live pipeline alternately, so each ratio compares one load phase."""
+    peers, ratios = [], []
+    for _ in range(args.rounds):
+        try:
+            peer = ultralytics_peer(model, args.video, site, site.detector.input_size)
+        except Exception as exc:  # the peer's own dependencies (e.g. its tracker's 'lap') may be missing
+            return {"skipped": f"ultralytics failed: {type(exc).__name__}: {exc}"}
+        if "skipped" in peer:
+            return peer
+        live = live_service(site, args.site, detector, args.video)
+        peers.append(peer)
+        ratios.append(round(live["fps"] / peer["fps"], 2))
+    best = max(peers, key=lambda run: run["fps"])
+    return {**best, "fps_rounds": [p["fps"] for p in peers], "live_over_peer_rounds": ratios}
+
+
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -223,7 +240,7 @@ def table(results: dict[str, Any]) -> str:
             (
                 f"3 ultralytics {peer['version']} track + polygon",
                 f"{peer['fps']:.1f} fps",
-                f"crossguard is {live['fps'] / peer['fps']:.2f}x; target ≥ 2x",
+                f"crossguard/peer per round {peer['live_over_peer_rounds']}; target ≥ 2x",
             )
         )
     else:
@@ -302,10 +319,7 @@ def main() -> int:
         run["same_events_as_ungated"] = [e[:3] for e in run.pop("events")] == [e[:3] for e in base["events"]]
         results["cost_control"][name] = run
     results["peak_rss_mb"] = peak_rss_mb()  # before ultralytics: its torch import would dwarf ours
-    try:
-        results["ultralytics"] = ultralytics_peer(model, args.video, site, site.detector.input_size)
-    except Exception as exc:  # the peer's own dependencies (e.g. its tracker's 'lap') may be missing
-        results["ultralytics"] = {"skipped": f"ultralytics failed: {type(exc).__name__}: {exc}"}
+    results["ultralytics"] = peer_rounds(args, site, detector, model)
 
     print(f"crossguard pipeline benchmark — {results['model']} on {args.video.name}")
     print(
