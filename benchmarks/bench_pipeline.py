@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import numpy as np
@@ -245,7 +246,7 @@ def table(results: dict[str, Any]) -> str:
             (
                 f"3 ultralytics {peer['version']} track + polygon",
                 f"{peer['fps']:.1f} fps",
-                f"crossguard/peer median {sorted(peer['live_over_peer_rounds'])[len(peer['live_over_peer_rounds']) // 2]}x,"
+                f"crossguard/peer median {median(peer['live_over_peer_rounds'])}x,"
                 f" per round {peer['live_over_peer_rounds']}; target ≥ 2x",
             )
         )
