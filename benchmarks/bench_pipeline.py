@@ -73,11 +73,12 @@ def machine() -> dict[str, Any]:
 # -- rows -----------------------------------------------------------------------------------------
 
 
-def detector_only(detector: Detector, video: Path) -> dict[str, Any]:
+def detector_only(detector: Detector, video: Path, passes: int) -> dict[str, Any]:
     frames, started = 0, time.perf_counter()
-    for frame in VideoFile(video):
-        detector.detect(frame.image)
-        frames += 1
+    for _ in range(passes):
+        for frame in VideoFile(video):
+            detector.detect(frame.image)
+            frames += 1
     wall = time.perf_counter() - started
     return {"frames": frames, "wall_s": round(wall, 3), "fps": round(frames / wall, 2)}
 
@@ -94,13 +95,14 @@ def service_site(site: SiteConfig, video: Path, data_dir: Path, **capture: Any) 
     return site.model_copy(update={"service": service, "camera": site.camera.model_copy(update={"source": str(video)})})
 
 
-def live_service(site: SiteConfig, site_path: Path, detector: Detector, video: Path) -> dict[str, Any]:
+def live_service(site: SiteConfig, site_path: Path, detector: Detector, video: Path, passes: int) -> dict[str, Any]:
+    frames = VideoFile(video).frame_count * passes
     with tempfile.TemporaryDirectory() as tmp:
-        live = service_site(site, video, Path(tmp), realtime=False, loop=False)
+        live = service_site(site, video, Path(tmp), realtime=False, loop=True)
         service = Service(live, site_path, Path(tmp), detector=detector)
         service.start()
         started = time.perf_counter()
-        service.run()
+        service.run(RunLimits(max_frames=frames))
         wall = time.perf_counter() - started
         service.stop()
         status = service.status()
@@ -211,7 +213,7 @@ def peer_rounds(args: argparse.Namespace, site: SiteConfig, detector: Detector, 
             return {"skipped": f"ultralytics failed: {type(exc).__name__}: {exc}"}
         if "skipped" in peer:
             return peer
-        live = live_service(site, args.site, detector, args.video)
+        live = live_service(site, args.site, detector, args.video, args.passes)
         peers.append(peer)
         ratios.append(round(live["fps"] / peer["fps"], 2))
     return {**median_run(peers), "live_over_peer_rounds": ratios}
@@ -291,6 +293,7 @@ def main() -> int:
     parser.add_argument("--model", default="models/yolo11n_int8_320.onnx", help="shared-data path or a file")
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of rows 1-4 (median kept)")
+    parser.add_argument("--passes", type=int, default=3, help="clip passes per throughput run (rows 1, 2)")
     parser.add_argument("--latency-seconds", type=float, default=40.0, help="length of the paced latency run")
     parser.add_argument("--json", type=Path, default=Path("bench_pipeline.json"))
     args = parser.parse_args()
@@ -308,8 +311,8 @@ def main() -> int:
     # on a shared machine the load moves by minutes, and interleaving exposes every row to it alike.
     rounds: dict[str, list[dict[str, Any]]] = {"detector_only": [], "live": [], "replay": []}
     for _ in range(args.rounds):
-        rounds["detector_only"].append(detector_only(detector, args.video))
-        rounds["live"].append(live_service(site, args.site, detector, args.video))
+        rounds["detector_only"].append(detector_only(detector, args.video, args.passes))
+        rounds["live"].append(live_service(site, args.site, detector, args.video, args.passes))
         rounds["replay"].append(replay_speed(site, detector, args.video))
     for name, runs in rounds.items():
         results[name] = median_run(runs)
