@@ -291,7 +291,7 @@ def main() -> int:
     parser.add_argument("--site", type=Path, default=REPO / "sites" / "demo" / "site.yaml")
     parser.add_argument("--video", type=Path, default=shared("video/crosswalk_elevated_fixed.mp4"))
     parser.add_argument("--model", default="models/yolo11n_int8_320.onnx", help="shared-data path or a file")
-    parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    parser.add_argument("--threads", type=int, help="ONNX Runtime threads (default: the site's detector.threads)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of rows 1-4 (median kept)")
     parser.add_argument("--passes", type=int, default=3, help="clip passes per throughput run (rows 1, 2)")
     parser.add_argument("--latency-seconds", type=float, default=40.0, help="length of the paced latency run")
@@ -301,12 +301,21 @@ def main() -> int:
     model = Path(args.model) if Path(args.model).is_file() else shared(args.model)
     site = load_site(args.site)
     site = site.model_copy(
-        update={"detector": site.detector.model_copy(update={"model": model, "threads": args.threads})}
+        update={
+            "detector": site.detector.model_copy(
+                update={"model": model, "threads": args.threads or site.detector.threads}
+            )
+        }
     )
     detector = build_detector(site.detector)
     detector.detect(next(iter(VideoFile(args.video))).image)  # warm-up: first-run allocations
 
-    results: dict[str, Any] = {"machine": machine(), "model": detector.model_id, "video": str(args.video)}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "model": detector.model_id,
+        "threads": site.detector.threads,
+        "video": str(args.video),
+    }
     # The three throughput rows alternate, round after round, and each reports its median round:
     # on a shared machine the load moves by minutes, and interleaving exposes every row to it alike.
     rounds: dict[str, list[dict[str, Any]]] = {"detector_only": [], "live": [], "replay": []}
@@ -330,7 +339,9 @@ def main() -> int:
     results["peak_rss_mb"] = peak_rss_mb()  # before ultralytics: its torch import would dwarf ours
     results["ultralytics"] = peer_rounds(args, site, detector, model)
 
-    print(f"crossguard pipeline benchmark — {results['model']} on {args.video.name}")
+    print(
+        f"crossguard pipeline benchmark — {results['model']} ({results['threads']} ONNX threads) on {args.video.name}"
+    )
     print(
         f"machine: {results['machine']['cpu']}, {results['machine']['cores']} cores,"
         f" load {results['machine']['load_avg_at_start']}"
