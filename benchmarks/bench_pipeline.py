@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import resource
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -206,9 +208,13 @@ def ultralytics_peer(model: Path, video: Path, site: SiteConfig, input_size: int
 def peer_rounds(args: argparse.Namespace, site: SiteConfig, detector: Detector, model: Path) -> dict[str, Any]:
     """The peer and crossguard's live pipeline alternately, so each ratio compares one load phase."""
     peers, ratios = [], []
+    # The peer runs in a fresh child process: importing torch and ultralytics changes process-wide
+    # settings (OpenCV's thread count, OpenMP pools) that would otherwise slow the rows after it.
+    spawn = multiprocessing.get_context("spawn")
     for _ in range(args.rounds):
         try:
-            peer = ultralytics_peer(model, args.video, site, site.detector.input_size)
+            with ProcessPoolExecutor(1, mp_context=spawn) as child:
+                peer = child.submit(ultralytics_peer, model, args.video, site, site.detector.input_size).result()
         except Exception as exc:  # the peer's own dependencies (e.g. its tracker's 'lap') may be missing
             return {"skipped": f"ultralytics failed: {type(exc).__name__}: {exc}"}
         if "skipped" in peer:
@@ -336,7 +342,7 @@ def main() -> int:
         run = gated_run(site, detector, args.video, perf)
         run["same_events_as_ungated"] = [e[:3] for e in run.pop("events")] == [e[:3] for e in base["events"]]
         results["cost_control"][name] = run
-    results["peak_rss_mb"] = peak_rss_mb()  # before ultralytics: its torch import would dwarf ours
+    results["peak_rss_mb"] = peak_rss_mb()
     results["ultralytics"] = peer_rounds(args, site, detector, model)
 
     print(
