@@ -190,6 +190,7 @@ def ultralytics_peer(model: Path, video: Path, site: SiteConfig, input_size: int
     first = next(iter(VideoFile(video))).image
     h, w = first.shape[:2]
     polygons = [np.round(np.asarray(c.polygon) * [w, h]).astype(np.float32) for c in site.crosswalks]
+    yolo.predict(first, verbose=False)  # warm-up, as crossguard's detector is warmed before timing
     inside = frames = 0
     started = time.perf_counter()
     kwargs: dict[str, Any] = {"imgsz": input_size} if input_size else {}
