@@ -247,7 +247,8 @@ def table(results: dict[str, Any]) -> str:
         (
             "2 crossguard live pipeline",
             f"{live['fps']:.1f} fps",
-            f"{live['fps'] / det['fps'] * 100:.0f} % of (1); target ≥ 95 %; rounds {live['fps_rounds']}",
+            f"{median(live['live_over_detector_rounds']) * 100:.0f} % of (1), median of rounds"
+            f" {live['live_over_detector_rounds']}; target ≥ 95 %",
         ),
     ]
     if "fps" in peer:
@@ -332,6 +333,8 @@ def main() -> int:
         rounds["replay"].append(replay_speed(site, detector, args.video))
     for name, runs in rounds.items():
         results[name] = median_run(runs)
+    pairs = zip(rounds["live"], rounds["detector_only"], strict=True)
+    results["live"]["live_over_detector_rounds"] = [round(live["fps"] / det["fps"], 3) for live, det in pairs]
     results["warning_latency"] = warning_latency(site, args.site, detector, args.video, args.latency_seconds)
     base = gated_run(site, detector, args.video, PerformanceConfig())
     results["cost_control"] = {}
