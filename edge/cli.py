@@ -13,6 +13,13 @@ COMMAND_MODULES = [
     "edge.commands.replay",
     "edge.commands.detect",
     "edge.commands.models",
+    "edge.commands.center",
+    "edge.commands.actuators",
+    "edge.commands.signal",
+    "edge.commands.evidence",
+    "edge.commands.users",
+    "edge.commands.ui",
+    "edge.commands.eval",
     "edge.commands.run",
 ]
 
@@ -22,7 +29,10 @@ class CommandError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crossguard", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="crossguard",
+        description="Warns pedestrians who cross on DON'T WALK, records evidence and reports to the traffic centre.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:

@@ -86,6 +86,7 @@ class Pipeline:
         self.tracker = ByteTracker(site.tracker)
         self.core: DecisionCore | None = None  # built on the first frame, when the size is known
         self.stats = PipelineStats()
+        self._last: FrameResult | None = None
         self._classes = tuple(site.detector.classes)
         self._groups = sorted({c.signal_group for c in site.crosswalks})
 
@@ -94,7 +95,7 @@ class Pipeline:
         clock = time.perf_counter
         if self.core is None:
             height, width = frame.image.shape[:2]
-            self.core = DecisionCore(self.site, width, height)
+            self.core = DecisionCore(self.site, width, height, settle_s=self.signals.revision_window_s)
 
         start = clock()
         detections = self.detector.detect(frame.image).of_classes(self._classes)
@@ -119,6 +120,22 @@ class Pipeline:
             observer.on_frame(result)
         timings["observe"] = (clock() - start) * 1000
         self._count(result)
+        self._last = result
+        return result
+
+    def finish(self) -> FrameResult | None:
+        """End of stream: crossings still waiting for their signal state are judged now, on the last frame."""
+        if self.core is None or self._last is None:
+            return None
+        last = self._last
+        events = self.core.flush(last.frame.index, last.frame.t, last.frame.utc, self.signals)
+        if not events:
+            return None
+        result = FrameResult(last.frame, last.detections, last.tracks, events, [], last.signal_readings, {})
+        for observer in self.observers:
+            observer.on_frame(result)
+        for event in events:
+            self.stats.events[event.type.value] += 1
         return result
 
     def _count(self, result: FrameResult) -> None:
@@ -141,7 +158,8 @@ class Pipeline:
         return self.stats.events[EventType.VIOLATION.value]
 
     def close(self) -> None:
-        """Close observers (flushing what they hold) and signal sources."""
+        """Judge what is pending, then close observers (flushing what they hold) and signal sources."""
+        self.finish()
         for observer in self.observers:
             observer.close()
         self.signals.close()

@@ -20,13 +20,13 @@ from edge.config.signal import TimelineSourceConfig
 from edge.config.site import SiteConfig
 from edge.pipeline import FrameObserver, FrameResult, Pipeline
 from edge.signal.hub import SignalHub
-from edge.signal.source import SignalSource
 from edge.signal.sources import build_source
 from edge.video import VideoError, VideoFile
 
 EVENTS_FILE = "events.jsonl"
 SUMMARY_FILE = "summary.json"
 ANNOTATED_FILE = "annotated.mp4"
+EVIDENCE_DIR = "evidence"
 
 
 class EventLog:
@@ -56,6 +56,8 @@ class ReplayOptions:
     realtime: bool = False
     progress: bool = True
     max_frames: int | None = None
+    evidence: bool = True
+    config_hash: str = ""
     extra_observers: list[Callable[[SiteConfig, VideoFile], FrameObserver]] = field(default_factory=list)
 
 
@@ -91,11 +93,12 @@ def start_utc_of(start_time: str | None) -> float:
     return moment.timestamp()
 
 
-def signal_sources(site: SiteConfig, options: ReplayOptions) -> list[SignalSource]:
+def signal_hub(site: SiteConfig, options: ReplayOptions) -> SignalHub:
     """``--signal`` replaces the site's own sources; otherwise the site's sources are used."""
+    sources = None
     if options.signal is not None:
-        return [build_source(TimelineSourceConfig(path=options.signal, start_time=options.start_time))]
-    return [build_source(config) for config in site.signal.sources]
+        sources = [build_source(TimelineSourceConfig(path=options.signal, start_time=options.start_time))]
+    return SignalHub.from_config(site.signal, sources)
 
 
 def run_replay(site: SiteConfig, detector: Detector, options: ReplayOptions) -> ReplaySummary:
@@ -107,8 +110,10 @@ def run_replay(site: SiteConfig, detector: Detector, options: ReplayOptions) -> 
     observers: list[FrameObserver] = [EventLog(options.out / EVENTS_FILE)]
     if options.annotate:
         observers.append(AnnotatedVideo(site, options.out / ANNOTATED_FILE, video.fps))
+    if options.evidence and site.evidence.enabled:
+        observers.append(evidence_observer(site, detector, options))
     observers += [make(site, video) for make in options.extra_observers]
-    pipeline = Pipeline(site, detector, SignalHub(signal_sources(site, options)), observers)
+    pipeline = Pipeline(site, detector, signal_hub(site, options), observers)
 
     total = video.frame_count or None
     if options.max_frames:
@@ -135,6 +140,16 @@ def run_replay(site: SiteConfig, detector: Detector, options: ReplayOptions) -> 
     if error:
         raise VideoError(error)
     return summary
+
+
+def evidence_observer(site: SiteConfig, detector: Detector, options: ReplayOptions) -> FrameObserver:
+    """Evidence for a replay goes under its output folder, never into the box's evidence store."""
+    from evidence.observer import EvidenceObserver
+    from evidence.recorder import EvidenceRecorder
+
+    local = site.evidence.model_copy(update={"root": options.out / EVIDENCE_DIR, "key_file": None})
+    site = site.model_copy(update={"evidence": local})
+    return EvidenceObserver(EvidenceRecorder.from_config(site, detector.model_id, options.config_hash))
 
 
 def _pace(started: float, media_t: float) -> None:

@@ -84,6 +84,14 @@ class _CrosswalkTrack:
     entry_depth: float = 0.0
     entry_observed: bool = True
     counted: bool = False  # the current entry already produced its crossing
+    crossed: bool = False  # a crossing was counted since the track last stood on a curb
+
+
+@dataclass
+class _Person:
+    """What belongs to the person rather than the track id: survives id switches."""
+
+    violated: bool = False
 
 
 @dataclass
@@ -92,7 +100,7 @@ class _Track:
     last_t: float
     last_point: np.ndarray
     crosswalks: dict[str, _CrosswalkTrack] = field(default_factory=dict)
-    violated: bool = False
+    person: _Person = field(default_factory=_Person)
 
 
 @dataclass(frozen=True)
@@ -106,11 +114,32 @@ class _Observation:
     score: float
 
 
-class DecisionCore:
-    """Feeds tracked people through every crosswalk's zones and rules, frame by frame."""
+@dataclass(frozen=True)
+class _PendingCrossing:
+    """A confirmed crossing waiting until the signal state at its entry can no longer change."""
 
-    def __init__(self, site: SiteConfig, width: int, height: int) -> None:
+    crosswalk: CrosswalkConfig
+    person: _Person
+    entry: ZoneSwitch
+    entry_observed: bool
+    origin: Zone
+    confirmed: _Observation
+
+
+class DecisionCore:
+    """Feeds tracked people through every crosswalk's zones and rules, frame by frame.
+
+    ``settle_s`` is how long after an instant the signal state at that instant may still be
+    revised by a late report (the signal hub's ``revision_window_s``). A confirmed crossing
+    is judged only once its entry is that old, so a late change is always taken into account;
+    with exact sources (a timeline, a controller feed) it is 0 and crossings are judged on the
+    frame that confirms them.
+    """
+
+    def __init__(self, site: SiteConfig, width: int, height: int, settle_s: float = 0.0) -> None:
         self.site = site
+        self.settle_s = settle_s
+        self._pending: list[_PendingCrossing] = []
         self.crosswalks: list[tuple[CrosswalkConfig, CrosswalkGeometry]] = [
             (c, CrosswalkGeometry.from_config(c, width, height)) for c in site.crosswalks
         ]
@@ -132,7 +161,6 @@ class DecisionCore:
         if tracks.tracker_id is None:
             raise ValueError("DecisionCore.update needs tracked detections (tracker_id set)")
         points = tracks.foot_points()
-        events: list[CrossingEvent] = []
         zones = {cw.id: geo.classify(points) for cw, geo in self.crosswalks}
         depths = {cw.id: geo.depth(points) for cw, geo in self.crosswalks}
         seen_now = set(tracks.tracker_id.tolist())
@@ -150,9 +178,9 @@ class DecisionCore:
             for cw, geo in self.crosswalks:
                 state = track.crosswalks.setdefault(cw.id, _CrosswalkTrack(ZoneMembership(cw.rules.inertia_frames)))
                 raw = Zone(int(zones[cw.id][row]))
-                events += self._step(cw, geo, track, state, raw, float(depths[cw.id][row]), obs, signals)
+                self._step(cw, geo, track, state, raw, float(depths[cw.id][row]), obs)
         self._forget_old_tracks(t)
-        return events
+        return self._decide_settled(frame, t, utc, signals)
 
     def _track_for(self, obs: _Observation, point: np.ndarray, seen_now: set[int]) -> _Track:
         track = self._tracks.get(obs.track_id)
@@ -161,7 +189,7 @@ class DecisionCore:
             donor = self._lost_track_near(point, obs.t, seen_now)
             if donor is not None:
                 # Same person under a new id: carry over zones, pending entry and verdicts.
-                track.crosswalks, track.violated = donor.crosswalks, donor.violated
+                track.crosswalks, track.person = donor.crosswalks, donor.person
                 del self._tracks[donor.track_id]
             self._tracks[obs.track_id] = track
         track.last_t, track.last_point = obs.t, point
@@ -190,55 +218,62 @@ class DecisionCore:
         raw: Zone,
         depth: float,
         obs: _Observation,
-        signals: SignalLookup,
-    ) -> list[CrossingEvent]:
+    ) -> None:
         switch = state.membership.observe(raw, obs.frame, obs.t, obs.point, obs.box)
         if switch is not None:
             self._on_switch(state, switch, float(geo.depth(np.array([switch.point]))[0]))
         if state.entry is None or state.counted or state.membership.zone is not Zone.CROSSWALK:
-            return []
+            return
         # How far the person has walked in from where they stepped in, as a fraction of the
         # crosswalk's depth; people often step in diagonally, so the path is not along the axis.
         progress = float(np.hypot(obs.point[0] - state.entry.point[0], obs.point[1] - state.entry.point[1]))
         progress /= geo.depth_px
         if progress < cw.rules.min_penetration:
-            return []
-        state.counted = True
-        return self._decide(cw, track, state, depth, obs, signals)
+            return
+        state.counted = state.crossed = True
+        origin = self._origin(state, depth)
+        self._pending.append(_PendingCrossing(cw, track.person, state.entry, state.entry_observed, origin, obs))
 
     @staticmethod
     def _on_switch(state: _CrosswalkTrack, switch: ZoneSwitch, entry_depth: float) -> None:
         if switch.current in (Zone.CURB_A, Zone.CURB_B):
             state.last_curb = switch.current
+            state.crossed = False
         if switch.current is Zone.CROSSWALK:
             state.entry = switch
             state.entry_observed = switch.previous is not None
             state.entry_depth = entry_depth
-            state.counted = False
+            # Feet hidden for a moment (someone walks in front) look like a step out sideways;
+            # coming back without having reached a curb continues the crossing already counted.
+            state.counted = state.crossed
         else:
             state.entry = None
 
+    def flush(self, frame: int, t: float, utc: float, signals: SignalLookup) -> list[CrossingEvent]:
+        """At the end of a stream: judge every crossing still waiting for its signal state to settle."""
+        pending, self._pending = self._pending, []
+        return [e for p in pending for e in self._decide(p, frame, t, utc, signals)]
+
+    def _decide_settled(self, frame: int, t: float, utc: float, signals: SignalLookup) -> list[CrossingEvent]:
+        ready = [p for p in self._pending if t - p.entry.t >= self.settle_s]
+        if not ready:
+            return []
+        self._pending = [p for p in self._pending if t - p.entry.t < self.settle_s]
+        return [e for pending in ready for e in self._decide(pending, frame, t, utc, signals)]
+
     def _decide(
-        self,
-        cw: CrosswalkConfig,
-        track: _Track,
-        state: _CrosswalkTrack,
-        depth: float,
-        obs: _Observation,
-        signals: SignalLookup,
+        self, pending: _PendingCrossing, frame: int, t: float, utc: float, signals: SignalLookup
     ) -> list[CrossingEvent]:
-        entry = state.entry
-        assert entry is not None
-        origin = self._origin(state, depth)
+        cw, entry, obs = pending.crosswalk, pending.entry, pending.confirmed
         names = {Zone.CURB_A: cw.curbs[0].name, Zone.CURB_B: cw.curbs[1].name}
-        from_curb = names[origin]
-        to_curb = names[Zone.CURB_B if origin is Zone.CURB_A else Zone.CURB_A]
+        from_curb = names[pending.origin]
+        to_curb = names[Zone.CURB_B if pending.origin is Zone.CURB_A else Zone.CURB_A]
         reading = signals.state_at(cw.signal_group, entry.t)
-        verdict = judge_entry(cw.rules, reading, entry.t, state.entry_observed)
-        entry_utc = obs.utc - (obs.t - entry.t)
+        verdict = judge_entry(cw.rules, reading, entry.t, pending.entry_observed)
+        entry_utc = utc - (t - entry.t)
         kinds = [EventType.CROSSING]
-        if verdict.violation and not track.violated:
-            track.violated = True
+        if verdict.violation and not pending.person.violated:
+            pending.person.violated = True
             kinds.append(EventType.VIOLATION)
         return [
             CrossingEvent(
@@ -255,14 +290,14 @@ class DecisionCore:
                 entry_frame=entry.frame,
                 entry_t=entry.t,
                 entry_utc=entry_utc,
-                decided_frame=obs.frame,
-                decided_t=obs.t,
-                decided_utc=obs.utc,
+                decided_frame=frame,
+                decided_t=t,
+                decided_utc=utc,
                 signal_state=reading.state,
                 signal_since_t=reading.since,
                 since_dont_walk_s=verdict.since_dont_walk_s,
                 enforced=verdict.enforced,
-                entry_observed=state.entry_observed,
+                entry_observed=pending.entry_observed,
                 reason=verdict.reason,
                 foot_point=entry.point,
                 box=obs.box,
@@ -274,9 +309,11 @@ class DecisionCore:
 
     @staticmethod
     def _origin(state: _CrosswalkTrack, depth_now: float) -> Zone:
-        """Which end the person came from: their last curb, else the nearer end, else their motion."""
+        """Which end the person came from: their last curb, else the way they are walking.
+
+        Someone stepping in from the side is judged by motion, not by which end is nearer:
+        a person entering near the far end may well be walking away from it.
+        """
         if state.last_curb is not None:
             return state.last_curb
-        if state.entry_observed:
-            return Zone.CURB_A if state.entry_depth < 0.5 else Zone.CURB_B
         return Zone.CURB_A if depth_now >= state.entry_depth else Zone.CURB_B

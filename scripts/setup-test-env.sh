@@ -9,6 +9,7 @@ APT_PACKAGES=(
   mosquitto mosquitto-clients      # real MQTT broker for the reporting and signal-feed tests
   ffmpeg                           # RTSP/MJPEG test streams and H.264 evidence clips
   portaudio19-dev libasound2-plugins alsa-utils  # PyAudio over ALSA with the file plugin
+  gcc python3-dev                  # PyAudio ships no Linux wheel: pip builds it against portaudio
   espeak-ng sox                    # offline TTS for warning messages, audio checks
   chromium chromium-driver         # real browser for the web UI tests
   fonts-dejavu-core fonts-noto-cjk # text on evidence sheets, incl. Chinese

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from detection.types import Detections
@@ -53,3 +54,17 @@ def tracks(*rows: list[float]) -> Detections:
     return Detections.from_lists(
         [r[:4] for r in rows], [r[4] for r in rows], [0] * len(rows), [int(r[5]) for r in rows]
     )
+
+
+def demo_site_file(directory: Path) -> Path:
+    """The demo site with its shared model and clip found wherever the shared data lives."""
+    from tests.conftest import REPO, require_shared
+
+    demo = REPO / "sites" / "demo"
+    text = (demo / "site.yaml").read_text()
+    for relative in ("models/yolov8n_int8_640.onnx", "video/crosswalk_elevated_fixed.mp4"):
+        text = text.replace(f"../../../shared/data/{relative}", str(require_shared(relative)))
+    text = text.replace("path: timeline.csv", f"path: {demo / 'timeline.csv'}")
+    path = directory / "demo-site.yaml"
+    path.write_text(text)
+    return path

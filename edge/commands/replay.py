@@ -7,8 +7,9 @@ from pathlib import Path
 
 from edge.cli import CommandError
 from edge.config import ConfigError, load_site
+from edge.config.load import config_hash
 from edge.replay import ReplayOptions, run_replay
-from edge.signal.timeline_file import TimelineError
+from edge.signal.source import SignalSourceError
 from edge.video import VideoError
 
 
@@ -23,12 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--realtime", action="store_true", help="pace to the video's frame rate")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-evidence", action="store_true", help="do not record evidence (OUT/evidence)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from detection.base import DetectorError
     from detection.registry import build_detector
+    from evidence.recorder import EvidenceUnavailable
 
     try:
         site = load_site(args.site)
@@ -44,11 +47,13 @@ def run(args: argparse.Namespace) -> int:
         realtime=args.realtime,
         progress=not args.no_progress,
         max_frames=args.max_frames,
+        evidence=not args.no_evidence,
+        config_hash=config_hash(args.site),
     )
     try:
         detector = build_detector(site.detector)
         summary = run_replay(site, detector, options)
-    except (DetectorError, VideoError, TimelineError) as exc:
+    except (DetectorError, VideoError, SignalSourceError, EvidenceUnavailable) as exc:
         raise CommandError(str(exc)) from None
     print(
         f"{summary.frames} frames in {summary.wall_s:.1f} s ({summary.fps_achieved:.1f} fps, "

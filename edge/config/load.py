@@ -58,27 +58,34 @@ def _line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class that owns the last key of ``loc``, for near-miss suggestions."""
-    current: Any = model
+    """The model class that owns the last key of ``loc``, for near-miss suggestions.
+
+    Through a discriminated union pydantic puts the member's tag in ``loc`` (e.g.
+    ``devices.0.alpha.prot``); the tag picks the member whose ``type`` it is.
+    """
+    candidates: list[type[BaseModel]] = [model]
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
+        owner = next((m for m in candidates if part in m.model_fields), None)
+        if owner is not None:
+            candidates = _models_in(owner.model_fields[part].annotation)
+        else:
+            candidates = [m for m in candidates if _type_tag(m) == part]
+        if not candidates:
             return None
-        current = _inner_model(fields[part].annotation)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    return candidates[0] if len(candidates) == 1 else None
 
 
-def _inner_model(annotation: Any) -> Any:
-    args = getattr(annotation, "__args__", ())
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in args:
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)]
+
+
+def _type_tag(model: type[BaseModel]) -> Any:
+    field = model.model_fields.get("type")
+    return field.default if field is not None else None
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -134,6 +141,16 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     det = data.get("detector")
     if isinstance(det, dict) and isinstance(det.get("model"), str) and not Path(det["model"]).is_absolute():
         det["model"] = str((base / det["model"]).resolve())
+    actuators = data.get("actuators")
+    messages = actuators.get("messages") if isinstance(actuators, dict) else None
+    for message in messages if isinstance(messages, list) else []:
+        wav = message.get("wav") if isinstance(message, dict) else None
+        if isinstance(wav, str) and not Path(wav).is_absolute():
+            message["wav"] = str((base / wav).resolve())
+    evidence = data.get("evidence")
+    for key in ("root", "key_file") if isinstance(evidence, dict) else ():
+        if isinstance(evidence.get(key), str) and not Path(evidence[key]).is_absolute():
+            evidence[key] = str((base / evidence[key]).resolve())
     signal = data.get("signal")
     sources = signal.get("sources") if isinstance(signal, dict) else None
     for source in sources if isinstance(sources, list) else []:

@@ -6,13 +6,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from edge.config.actuators import ActuatorsConfig
 from edge.config.base import StrictModel
 from edge.config.camera import CameraConfig
 from edge.config.crosswalk import CrosswalkConfig
 from edge.config.detector import DetectorConfig
+from edge.config.evidence import EvidenceConfig
+from edge.config.mqtt import MqttConfig
 from edge.config.service import ServiceConfig
 from edge.config.signal import SignalConfig
 from edge.config.tracker import TrackerConfig
+from edge.config.web import WebConfig
 
 
 class SiteInfo(StrictModel):
@@ -41,7 +45,19 @@ class SiteConfig(StrictModel):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     crosswalks: list[CrosswalkConfig] = Field(..., min_length=1)
     signal: SignalConfig = Field(default_factory=SignalConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    actuators: ActuatorsConfig = Field(default_factory=ActuatorsConfig)
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _signal_plans_in_site_timezone(cls, data: object) -> object:
+        """A fixed-time plan without its own time zone runs in the site's."""
+        from edge.config.signal import default_plan_timezone
+
+        return default_plan_timezone(data)
 
     @model_validator(mode="after")
     def _unique_crosswalk_ids(self) -> SiteConfig:
@@ -49,6 +65,18 @@ class SiteConfig(StrictModel):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"crosswalks[].id must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _actuator_crosswalks_exist(self) -> SiteConfig:
+        ids = {c.id for c in self.crosswalks}
+        for device in self.actuators.devices:
+            unknown = [c for c in device.crosswalks if c not in ids]
+            if unknown:
+                raise ValueError(
+                    f"actuators.devices '{device.name}' crosswalks names unknown crosswalk(s) "
+                    f"{', '.join(unknown)}; crosswalks[].id are {', '.join(sorted(ids))}"
+                )
         return self
 
     def crosswalk(self, crosswalk_id: str) -> CrosswalkConfig:

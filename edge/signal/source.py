@@ -12,6 +12,10 @@ import numpy as np
 from edge.signal.types import SignalChange
 
 
+class SignalSourceError(ValueError):
+    """A source that cannot be built from its config (bad file, no token, port in use); names the problem."""
+
+
 class SourceHealth(str, Enum):
     OK = "ok"
     DEGRADED = "degraded"
@@ -52,6 +56,14 @@ class SignalSource(ABC):
     @abstractmethod
     def poll(self, clock: FrameClock, image: np.ndarray | None) -> list[SignalChange]:
         """Changes that became known since the last poll (may lie in the past)."""
+
+    def groups(self) -> list[str]:
+        """Groups this source reports, when known up front (the hub marks them UNKNOWN until heard)."""
+        return []
+
+    def max_delay_s(self) -> float:
+        """How far in the past this source may still date a change it has not reported yet."""
+        return 0.0
 
     def status(self) -> SourceStatus:
         return SourceStatus(self.name, SourceHealth.OK)

@@ -41,6 +41,13 @@ class SignalHistory:
         changes.insert(i, change)
         self._trim(change.group)
 
+    def discard_from(self, group: str, t: float) -> None:
+        """Forget ``group``'s changes at or after ``t`` (the hub rewrites them when late news arrives)."""
+        times = self._times.get(group)
+        if times:
+            i = bisect.bisect_left(times, t)
+            del times[i:], self._changes[group][i:]
+
     def _trim(self, group: str) -> None:
         times, changes = self._times[group], self._changes[group]
         cutoff = times[-1] - self.horizon_s

@@ -7,10 +7,11 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from edge.signal.source import SignalSourceError
 from edge.signal.types import SignalChange, SignalState
 
 
-class TimelineError(ValueError):
+class TimelineError(SignalSourceError):
     """A timeline file that cannot be used; the message names the file, row and problem."""
 
 

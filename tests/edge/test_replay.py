@@ -11,9 +11,9 @@ from pathlib import Path
 import cv2
 import pytest
 
+from tests.builders import demo_site_file
 from tests.conftest import REPO, require_shared
 
-DEMO_SITE = REPO / "sites" / "demo" / "site.yaml"
 DEMO_TIMELINE = REPO / "sites" / "demo" / "timeline.csv"
 CLIP = "video/crosswalk_elevated_fixed.mp4"
 
@@ -22,7 +22,10 @@ CLIP = "video/crosswalk_elevated_fixed.mp4"
 EXPECTED_VIOLATIONS = [(9.52, "near->far"), (10.61, "near->far")]
 
 
-def replay(video: Path, out: Path, *extra: str, site: Path = DEMO_SITE) -> subprocess.CompletedProcess[str]:
+def replay(
+    video: Path, out: Path, *extra: str, site: Path | None = None, signal: Path = DEMO_TIMELINE
+) -> subprocess.CompletedProcess[str]:
+    site = site or demo_site_file(out.parent)
     return subprocess.run(
         [
             sys.executable,
@@ -33,7 +36,7 @@ def replay(video: Path, out: Path, *extra: str, site: Path = DEMO_SITE) -> subpr
             "--site",
             str(site),
             "--signal",
-            str(DEMO_TIMELINE),
+            str(signal),
             "--out",
             str(out),
             "--no-progress",
@@ -168,26 +171,7 @@ def test_malformed_site(tmp_path: Path) -> None:
 def test_malformed_timeline(tmp_path: Path) -> None:
     timeline = tmp_path / "timeline.csv"
     timeline.write_text("t,group,state\n0,ped-main,SIDEWAYS\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edge",
-            "replay",
-            str(require_shared(CLIP)),
-            "--site",
-            str(DEMO_SITE),
-            "--signal",
-            str(timeline),
-            "--out",
-            str(tmp_path / "out"),
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
+    result = replay(require_shared(CLIP), tmp_path / "out", signal=timeline)
     assert result.returncode == 2
     assert f"{timeline}: row 2: unknown signal state 'SIDEWAYS'" in result.stderr
 
@@ -195,8 +179,8 @@ def test_malformed_timeline(tmp_path: Path) -> None:
 def test_model_that_is_not_onnx(tmp_path: Path) -> None:
     model = tmp_path / "model.onnx"
     model.write_text("this is not a model")
-    site_text = DEMO_SITE.read_text().replace("../../../shared/data/models/yolov8n_int8_640.onnx", str(model))
-    site_text = site_text.replace("path: timeline.csv", f"path: {DEMO_TIMELINE}")
+    site_text = demo_site_file(tmp_path).read_text()
+    site_text = site_text.replace(str(require_shared("models/yolov8n_int8_640.onnx")), str(model))
     site = tmp_path / "site.yaml"
     site.write_text(site_text)
     result = replay(require_shared(CLIP), tmp_path / "out", site=site)

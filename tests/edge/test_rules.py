@@ -200,3 +200,47 @@ def test_judge_entry_table(state, since, entry_t, observed, violation, enforced,
 def test_judge_entry_clearance_policy() -> None:
     rules = RuleConfig(clearance=ClearancePolicy.VIOLATION)
     assert judge_entry(rules, SignalReading(SignalState.CLEARANCE, 0.0), 0.1, True).violation
+
+
+def walk_with_late_report(settle_s: float) -> list:  # type: ignore[type-arg]
+    """DON'T WALK for long; a WALK that began at t=0.2 is only reported at t=1.2."""
+    core = DecisionCore(make_site(), W, H, settle_s=settle_s)
+    history = signals((-10.0, "DONT_WALK"))
+    events = []
+    for i, (x, y) in enumerate(north_to_south()):
+        if i == 12:
+            history.add(SignalChange(0.2, "p1", SignalState.WALK))
+        events += core.update(i, i / FPS, i / FPS, tracks(person_at(1, x, y)), history)
+    return events
+
+
+def test_late_signal_report_within_the_settle_window_is_honoured() -> None:
+    events = walk_with_late_report(settle_s=1.0)
+    assert [e.type.value for e in events] == ["crossing"]
+    assert events[0].signal_state is SignalState.WALK
+    assert events[0].decided_t == pytest.approx(ENTRY_T + 1.0)
+
+
+def test_without_a_settle_window_the_entry_is_judged_at_once() -> None:
+    events = walk_with_late_report(settle_s=0.0)
+    assert [e.type.value for e in events] == ["crossing", "violation"]
+    assert events[0].decided_t == pytest.approx(1.0)
+
+
+def test_feet_hidden_mid_crossing_do_not_make_a_second_crossing() -> None:
+    core = DecisionCore(make_site(), W, H)
+    history = signals((-3.0, "DONT_WALK"))
+    path = north_to_south()
+    # Walking south; from frame 12 someone in front hides the feet: the box bottom jumps to
+    # the side of the crosswalk (outside every zone) for 6 frames, then comes back.
+    hidden = [(900.0, y) if 12 <= i < 18 else (x, y) for i, (x, y) in enumerate(path)]
+    events = walk(core, history, hidden)
+    assert [e.type.value for e in events] == ["crossing", "violation"]
+
+
+def test_side_entry_takes_its_direction_from_the_motion() -> None:
+    core = DecisionCore(make_site(), W, H)
+    # Steps in from the left edge near the south end, then walks north.
+    path = [(100.0, 560.0)] * 4 + [(250.0 + 5 * i, 560.0 - 15 * i) for i in range(15)]
+    events = walk(core, signals((-3.0, "WALK")), path)
+    assert events and events[0].direction == "south->north"

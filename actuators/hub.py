@@ -1,0 +1,162 @@
+"""The hub: fans violations and signal changes out to every configured output device.
+
+``on_violation`` is called on the frame path. It decides (cooldown, quiet hours, level) from
+the event's own time, then only appends to each device's bounded queue: it never waits for a
+device. Each device has its own worker thread (``actuators.worker``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+
+from actuators.base import (
+    DEVICE_TYPES,
+    Command,
+    CommandKind,
+    DeviceContext,
+    DeviceHealth,
+    Message,
+    TestResult,
+)
+from actuators.latency import LatencyLog, LatencySummary
+from actuators.policy import CooldownBook, Policy, Step, Verdict, Window
+from actuators.worker import DeviceWorker
+from edge.config.actuators import ActuatorsConfig
+from edge.config.site import SiteConfig
+from edge.events import CrossingEvent, EventType
+from edge.signal.types import SignalState
+
+log = logging.getLogger(__name__)
+
+
+def policy_from_config(config: ActuatorsConfig, timezone: str) -> Policy:
+    return Policy(
+        cooldown_s=config.cooldown_s,
+        quiet_hours=tuple(Window(q.start, q.end) for q in config.quiet_hours),
+        schedule=tuple(Step(s.start, s.volume, s.brightness) for s in config.schedule),
+        timezone=timezone,
+    )
+
+
+def context_from_config(config: ActuatorsConfig) -> DeviceContext:
+    messages = tuple(Message(m.language, m.text, str(m.wav) if m.wav else None, m.voice) for m in config.messages)
+    return DeviceContext(messages, Path(config.tts_cache).expanduser())
+
+
+class ActuatorHub:
+    def __init__(self, config: ActuatorsConfig, timezone: str = "UTC") -> None:
+        self.config = config
+        self.policy = policy_from_config(config, timezone)
+        self.latency = LatencyLog()
+        self.suppressed: dict[Verdict, int] = {v: 0 for v in Verdict}
+        self._cooldowns = CooldownBook()
+        self._lock = threading.Lock()
+        self._closed = False
+        context = context_from_config(config)
+        self._workers: dict[str, DeviceWorker] = {}
+        for device in config.devices:
+            if not device.enabled:
+                continue
+            driver_cls = DEVICE_TYPES[device.type]
+            driver = driver_cls(device, context)
+            self._workers[device.name] = DeviceWorker(driver, self.latency)
+
+    @classmethod
+    def from_config(cls, site: SiteConfig) -> ActuatorHub:
+        return cls(site.actuators, site.site.timezone)
+
+    @property
+    def device_names(self) -> list[str]:
+        return list(self._workers)
+
+    # ---- frame path: must return at once ----------------------------------------------------
+
+    def on_violation(self, event: CrossingEvent) -> None:
+        """Queue the warning on every device that covers the event's crosswalk; never blocks."""
+        entered = time.perf_counter()
+        if event.type is not EventType.VIOLATION or not self._workers:
+            return
+        with self._lock:
+            decision = self._cooldowns.decide(self.policy, event.crosswalk_id, event.decided_utc)
+            if not decision.warn:
+                self.suppressed[decision.verdict] += 1
+                return
+        command = Command(
+            kind=CommandKind.WARN,
+            entered=entered,
+            level=decision.level,
+            crosswalk_id=event.crosswalk_id,
+            event_id=event.event_id,
+            event_utc=event.decided_utc,
+        )
+        for worker in self._workers.values():
+            covered = worker.driver.config.crosswalks
+            if not covered or event.crosswalk_id in covered:
+                worker.submit(command)
+
+    def on_signal(self, group: str, state: SignalState, utc: float) -> None:
+        """Forward a signal-state change to outputs that follow the signal (beacons, in-ground lights)."""
+        entered = time.perf_counter()
+        command = Command(
+            kind=CommandKind.SIGNAL, entered=entered, event_utc=utc, signal_group=group, signal_state=state
+        )
+        for worker in self._workers.values():
+            if worker.driver.follows_signal:
+                worker.submit(command)
+
+    # ---- status and operator commands --------------------------------------------------------
+
+    def health(self) -> dict[str, DeviceHealth]:
+        return {name: worker.health() for name, worker in self._workers.items()}
+
+    def virtual_board_texts(self) -> dict[str, str]:
+        """What every board shows now ("" before its first message), for the web UI."""
+        return {
+            name: worker.driver.board_text() or "" for name, worker in self._workers.items() if worker.driver.is_board
+        }
+
+    def latency_summary(self, device: str | None = None) -> LatencySummary | None:
+        return self.latency.summary(device)
+
+    def test(self, device: str | None = None, timeout_s: float | None = None) -> list[TestResult]:
+        """Trigger each output (or the named one) once and wait for the outcome.
+
+        Bypasses cooldown and quiet hours: the operator is standing there to listen.
+        """
+        if device is not None and device not in self._workers:
+            known = ", ".join(self._workers) or "none"
+            raise KeyError(f"no enabled device named '{device}' (enabled: {known})")
+        names = [device] if device is not None else list(self._workers)
+        started: dict[str, tuple[float, Future[float]]] = {}
+        for name in names:
+            done: Future[float] = Future()
+            entered = time.perf_counter()
+            self._workers[name].submit(Command(kind=CommandKind.TEST, entered=entered), done)
+            started[name] = (entered, done)
+        return [self._test_result(name, *started[name], timeout_s) for name in names]
+
+    def _test_result(self, name: str, entered: float, done: Future[float], timeout_s: float | None) -> TestResult:
+        cfg = self._workers[name].driver.config
+        limit = timeout_s if timeout_s is not None else cfg.command_ttl_s + cfg.timeout_s
+        try:
+            finished = done.result(timeout=max(0.0, limit - (time.perf_counter() - entered)))
+        except FutureTimeout:
+            return TestResult(name, False, None, f"no answer within {limit:.1f} s")
+        except Exception as exc:
+            return TestResult(name, False, None, str(exc))
+        return TestResult(name, True, finished - entered, "ok")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for worker in self._workers.values():
+            worker.request_close()
+        deadline = time.monotonic() + 2.0  # together, so one stuck device does not multiply the wait
+        for worker in self._workers.values():
+            worker.join(max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,148 @@
+"""``crossguard center --broker URL --db PATH``: the traffic centre's collector and per-site view."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from edge.cli import CommandError
+from edge.mqtt.collector import Collector, center_settings
+from edge.mqtt.link import BrokerSettings, TlsSettings
+from edge.mqtt.store import EventStore, SiteView, SqliteEventStore
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("center", help="collect every site's MQTT reports into a database and show them")
+    p.add_argument("--broker", help="mqtt://[user:pass@]host:1883 or mqtts://host:8883")
+    p.add_argument("--db", required=True, type=Path, help="SQLite file of the centre (created if missing)")
+    p.add_argument("--prefix", default="crossguard", help="topic prefix the boxes use (default: crossguard)")
+    p.add_argument("--protocol", choices=("5", "3.1.1"), default="5", help="MQTT protocol version")
+    p.add_argument(
+        "--client-id", default="crossguard-center", help="MQTT client id; keep it fixed (persistent session)"
+    )
+    p.add_argument(
+        "--share", metavar="GROUP", help="split events with other centres in this shared-subscription group"
+    )
+    p.add_argument("--ca", type=Path, help="CA file for mqtts:// (default: system CAs)")
+    p.add_argument("--cert", type=Path, help="client certificate (PEM) for mqtts://")
+    p.add_argument("--key", type=Path, help="client key (PEM) for mqtts://")
+    p.add_argument("--http", metavar="PORT", type=int, help="serve the view as JSON on 127.0.0.1:PORT")
+    p.add_argument("--interval", type=float, default=10.0, help="seconds between printed views (0: never)")
+    p.add_argument("--duration", type=float, help="stop after this many seconds (default: run until Ctrl-C)")
+    p.add_argument(
+        "--connect-timeout", type=float, default=15.0, help="give up if the first connect fails this long"
+    )
+    p.add_argument("--show", action="store_true", help="print the view stored in --db and exit (no broker)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        store = SqliteEventStore(args.db)
+    except Exception as exc:
+        raise CommandError(f"{args.db}: cannot open the centre database: {exc}") from None
+    try:
+        if args.show:
+            print(format_view(store.sites()))
+            return 0
+        if not args.broker:
+            raise CommandError("--broker is required (or --show to print the stored view)")
+        return _collect(args, store)
+    finally:
+        store.close()
+
+
+def _collect(args: argparse.Namespace, store: EventStore) -> int:
+    collector = Collector(store, _settings(args), prefix=args.prefix, share=args.share)
+    server = _serve_http(store, args.http) if args.http else None
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    collector.start()
+    try:
+        if not collector.link.wait_connected(args.connect_timeout):
+            raise CommandError(f"{args.broker}: {collector.link.state.last_error or 'no connection'}")
+        print(f"center: collecting from {args.broker} into {args.db}", flush=True)
+        deadline = time.monotonic() + args.duration if args.duration else None
+        next_print = time.monotonic()
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            if args.interval > 0 and time.monotonic() >= next_print:
+                print(format_view(store.sites()), flush=True)
+                next_print = time.monotonic() + args.interval
+            stop.wait(0.2)
+    finally:
+        collector.stop()
+        if server is not None:
+            server.shutdown()
+    print(format_view(store.sites()), flush=True)
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> BrokerSettings:
+    try:
+        settings = center_settings(args.broker, args.client_id, protocol=args.protocol)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if args.ca or args.cert or args.key:
+        if not args.broker.startswith(("mqtts://", "ssl://")):
+            raise CommandError(f"--ca/--cert/--key need an mqtts:// broker URL, got {args.broker}")
+        for path in (args.ca, args.cert, args.key):
+            if path is not None and not path.is_file():
+                raise CommandError(f"{path}: file not found")
+        tls = TlsSettings(*(str(p) if p else None for p in (args.ca, args.cert, args.key)))
+        settings = dataclasses.replace(settings, tls=tls)
+    return settings
+
+
+def format_view(sites: list[SiteView]) -> str:
+    """One line per site camera: availability, counts, the last status's key figures."""
+    if not sites:
+        return "no sites reported yet"
+    lines = [
+        f"{'site/camera':28} {'avail':8} {'cross':>6} {'viol':>6} {'hist':>5} {'dup':>5} {'bad':>4}  status"
+    ]
+    for s in sites:
+        st = s.status or {}
+        status = f"{st.get('time', '')} fps={st.get('fps')} outbox={st.get('outbox_depth')}" if st else "-"
+        lines.append(
+            f"{s.site + '/' + s.camera:28} {s.availability:8} {s.crossings:>6} {s.violations:>6} "
+            f"{s.historical:>5} {s.duplicates:>5} {s.rejected:>4}  {status}"
+        )
+    return "\n".join(lines)
+
+
+def _serve_http(store: EventStore, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            if url.path == "/sites":
+                body: object = [s.to_dict() for s in store.sites()]
+            elif url.path == "/events":
+                query = parse_qs(url.query)
+                body = store.events(query.get("site", [None])[0], int(query.get("limit", ["100"])[0]))
+            else:
+                self.send_error(404, "try /sites or /events?site=ID")
+                return
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *_: object) -> None:
+            return None
+
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    except OSError as exc:
+        raise CommandError(f"--http {port}: cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    threading.Thread(target=server.serve_forever, name="center-http", daemon=True).start()
+    return server

@@ -1,0 +1,102 @@
+"""The labelled evaluation cases (``sites/eval/cases.yaml``): what the gate and benchmark run.
+
+Site, timeline and hand-label paths are relative to the cases file; video and track-label
+paths are relative to the shared data folder (``$CROSSGUARD_SHARED_DATA``, else
+``../shared/data`` beside the repository), which is never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+
+from edge.config import ConfigError, load_site
+from edge.config.base import StrictModel
+from edge.config.load import read_yaml
+from edge.config.site import SiteConfig
+from edge.evaluation.groundtruth import GroundTruthError
+from edge.evaluation.runner import EvalInputs
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CASES = REPO / "sites" / "eval" / "cases.yaml"
+
+
+class CaseConfig(StrictModel):
+    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Case name used in reports")
+    video: str = Field(..., description="Video, relative to the shared data folder")
+    site: str = Field(..., description="Site file, relative to the cases file")
+    tracks: str | None = Field(None, description="MOTChallenge person tracks, relative to the shared data folder")
+    expected: str | None = Field(None, description="Hand-written expected crossings CSV, relative to the cases file")
+    signal: str | None = Field(None, description="Signal timeline replacing the site's sources, relative to the file")
+    start_time: str | None = Field(None, description="ISO time of the first frame, for ISO timelines")
+    tolerance_s: float = Field(1.0, gt=0, le=10, description="Largest entry-time distance of a match, seconds")
+
+
+class CasesFile(StrictModel):
+    cases: list[CaseConfig] = Field(..., min_length=1)
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    inputs: EvalInputs
+    site_path: Path
+
+    @property
+    def name(self) -> str:
+        return self.inputs.name
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("CROSSGUARD_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+def load_cases(path: str | Path = DEFAULT_CASES, data_dir: Path | None = None) -> list[EvalCase]:
+    """Read and resolve the cases file; a bad file raises GroundTruthError naming the key."""
+    path = Path(path)
+    data_dir = data_dir or default_data_dir()
+    try:
+        parsed = CasesFile.model_validate(read_yaml(path))
+    except ConfigError as exc:
+        raise GroundTruthError(str(exc)) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise GroundTruthError(f"{path}: {where}: {first['msg']}") from None
+    base = path.parent
+    return [
+        EvalCase(
+            EvalInputs(
+                name=c.name,
+                video=data_dir / c.video,
+                tracks=data_dir / c.tracks if c.tracks else None,
+                expected=base / c.expected if c.expected else None,
+                signal=base / c.signal if c.signal else None,
+                start_time=c.start_time,
+                tolerance_s=c.tolerance_s,
+            ),
+            base / c.site,
+        )
+        for c in parsed.cases
+    ]
+
+
+def load_case_site(case: EvalCase, data_dir: Path | None = None) -> SiteConfig:
+    """The case's site, with its model found in the shared models folder if its own path is absent.
+
+    Site files name models relative to a checkout at ``<root>/<repo>``; a checkout elsewhere
+    (a second worktree, CI) still finds the same model by file name.
+    """
+    site = load_site(case.site_path)
+    model = site.detector.model
+    shared = (data_dir or default_data_dir()) / "models" / model.name
+    if not model.exists() and shared.exists():
+        log.info("%s: model %s not found; using %s", case.site_path, model, shared)
+        site = site.model_copy(update={"detector": site.detector.model_copy(update={"model": shared})})
+    return site

@@ -1,0 +1,206 @@
+"""The evaluation report: figures per event kind, each miss and false record, tracking quality."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from edge.evaluation.groundtruth import ExpectedEvent
+from edge.evaluation.matching import MatchResult
+from edge.evaluation.tracking import TrackingMetrics
+from edge.events import CrossingEvent, EventType
+
+
+@dataclass(frozen=True)
+class KindScore:
+    """Capture rate (recall) and valid rate (precision) for one event kind."""
+
+    expected: int
+    reported: int
+    hits: int
+    misses: int
+    false_records: int
+    ambiguous: int
+    capture_rate: float | None
+    valid_rate: float | None
+    mean_abs_dt_s: float | None
+
+    @classmethod
+    def of(cls, result: MatchResult) -> KindScore:
+        dts = [abs(p.dt) for p in result.hits]
+        return cls(
+            expected=result.expected,
+            reported=result.reported,
+            hits=len(result.hits),
+            misses=len(result.misses),
+            false_records=len(result.false_records),
+            ambiguous=len(result.ambiguous),
+            capture_rate=result.capture_rate,
+            valid_rate=result.valid_rate,
+            mean_abs_dt_s=round(sum(dts) / len(dts), 3) if dts else None,
+        )
+
+
+class Outcome(str, Enum):
+    MISS = "miss"  # expected, not recorded
+    FALSE_RECORD = "false record"  # recorded, not expected
+
+    @property
+    def banner(self) -> str:
+        """The word drawn on pictures."""
+        return "MISSED" if self is Outcome.MISS else "FALSE"
+
+
+@dataclass
+class Finding:
+    """A miss (expected, not recorded) or a false record (recorded, not expected)."""
+
+    outcome: Outcome
+    kind: EventType
+    crosswalk_id: str
+    direction: str
+    entry_t: float
+    entry_frame: int
+    track_id: int | None
+    box: tuple[float, float, float, float] | None
+    foot_point: tuple[float, float] | None
+    note: str = ""
+    thumbnail: str | None = None
+
+    @classmethod
+    def missed(cls, kind: EventType, event: ExpectedEvent) -> Finding:
+        return cls(
+            Outcome.MISS,
+            kind,
+            event.crosswalk_id,
+            event.direction,
+            event.entry_t,
+            event.entry_frame,
+            event.track_id,
+            event.box,
+            event.foot_point,
+            event.note,
+        )
+
+    @classmethod
+    def false_record(cls, kind: EventType, event: CrossingEvent) -> Finding:
+        return cls(
+            Outcome.FALSE_RECORD,
+            kind,
+            event.crosswalk_id,
+            event.direction,
+            event.entry_t,
+            event.entry_frame,
+            event.track_id,
+            event.entry_box,
+            event.foot_point,
+            event.reason,
+        )
+
+    @property
+    def slug(self) -> str:
+        outcome = "miss" if self.outcome is Outcome.MISS else "false"
+        track = f"-t{self.track_id}" if self.track_id is not None else ""
+        return f"{self.kind.value}-{outcome}-f{self.entry_frame:05d}{track}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["outcome"], out["kind"] = self.outcome.value, self.kind.value
+        out["entry_t"] = round(self.entry_t, 3)
+        for key in ("box", "foot_point"):
+            if out[key] is not None:
+                out[key] = [round(v, 1) for v in out[key]]
+        return out
+
+
+@dataclass(frozen=True)
+class FalseWarning:
+    """A violation recorded for someone whose labelled entry was allowed (WALK or CLEARANCE)."""
+
+    recorded_entry_t: float
+    true_entry_t: float
+    true_signal_state: str
+    track_id: int
+
+
+@dataclass
+class EvalReport:
+    case: str
+    video: str
+    model: str
+    frames: int
+    fps: float
+    tolerance_s: float
+    ground_truth: str
+    violations: KindScore
+    crossings: KindScore
+    findings: list[Finding] = field(default_factory=list)
+    false_warnings: list[FalseWarning] = field(default_factory=list)
+    tracking: TrackingMetrics | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            "video": self.video,
+            "model": self.model,
+            "frames": self.frames,
+            "fps": self.fps,
+            "tolerance_s": self.tolerance_s,
+            "ground_truth": self.ground_truth,
+            "violations": asdict(self.violations),
+            "crossings": asdict(self.crossings),
+            "false_warnings": [asdict(w) for w in self.false_warnings],
+            "tracking": self.tracking.to_dict() if self.tracking else None,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def describe(self) -> str:
+        """The readable form: the summary table, then every miss and false record."""
+        return format_table([self]) + "\n\n" + self.findings_text()
+
+    def findings_text(self) -> str:
+        lines = []
+        for f in self.findings:
+            who = f" track {f.track_id}" if f.track_id is not None else ""
+            thumb = f"  [{f.thumbnail}]" if f.thumbnail else ""
+            note = f"  ({f.note})" if f.note else ""
+            lines.append(
+                f"{f.outcome.value:<12} {f.kind.value:<9} t={f.entry_t:6.2f}s frame {f.entry_frame:<5} "
+                f"{f.crosswalk_id} {f.direction}{who}{note}{thumb}"
+            )
+        for w in self.false_warnings:
+            lines.append(
+                f"false warning track {w.track_id}: recorded entry t={w.recorded_entry_t:.2f}s, "
+                f"labelled entry t={w.true_entry_t:.2f}s on {w.true_signal_state}"
+            )
+        return "\n".join(lines) or "no misses, no false records"
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def format_table(reports: Sequence[EvalReport], label: str = "case") -> str:
+    """One row per report: rates with their counts, false warnings, tracking figures, speed."""
+    header = (
+        f"{label:<24} {'viol. capture':>15} {'viol. valid':>13} {'cross. capture':>15} {'cross. valid':>13} "
+        f"{'false warn':>10} {'MOTA':>6} {'IDF1':>6} {'IDsw':>5} {'fps':>6}"
+    )
+    rows = [header, "-" * len(header)]
+    for r in reports:
+        v, c, t = r.violations, r.crossings, r.tracking
+        rows.append(
+            f"{r.case[:24]:<24} "
+            f"{_rate(v.capture_rate, v.hits, v.expected):>15} {_rate(v.valid_rate, v.hits, v.reported):>13} "
+            f"{_rate(c.capture_rate, c.hits, c.expected):>15} {_rate(c.valid_rate, c.hits, c.reported):>13} "
+            f"{len(r.false_warnings):>10} "
+            f"{(f'{t.mota:.3f}' if t else '-'):>6} {(f'{t.idf1:.3f}' if t else '-'):>6} "
+            f"{(str(t.id_switches) if t else '-'):>5} {r.fps:>6.1f}"
+        )
+    return "\n".join(rows)
+
+
+def _rate(value: float | None, numerator: int, denominator: int) -> str:
+    return f"{percent(value)} {numerator}/{denominator}"

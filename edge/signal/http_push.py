@@ -1,0 +1,84 @@
+"""HTTP push endpoint for controller feeds: a FastAPI router the web UI mounts, or a small server.
+
+``POST /api/signal/{source name}`` with ``Authorization: Bearer <token>`` and the same JSON as
+the MQTT feed (simple form, SPaT-style, or a list). 202 with the number of states accepted;
+400 naming the problem for a malformed body; 401 for a missing or wrong token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import socket
+import threading
+import time
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from edge.signal.feed import FeedInbox
+from edge.signal.feed_messages import FeedMessageError, parse_message
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def push_router(inbox: FeedInbox, token: str) -> APIRouter:
+    """Router with one authenticated route feeding ``inbox``."""
+    router = APIRouter()
+
+    @router.post(f"/api/signal/{inbox.name}", status_code=202)
+    async def push(request: Request) -> JSONResponse:
+        _check_token(request, token)
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            raise HTTPException(413, f"body is {len(body)} bytes; at most {MAX_BODY_BYTES}")
+        try:
+            items = parse_message(body)  # checked here too, so the caller learns what was wrong
+        except FeedMessageError as exc:
+            inbox.submit(body, time.time())  # counted as malformed like any other feed
+            raise HTTPException(400, str(exc)) from None
+        accepted = inbox.submit(json.loads(body), time.time())
+        return JSONResponse({"accepted": accepted, "rejected": len(items) - accepted}, status_code=202)
+
+    return router
+
+
+def _check_token(request: Request, token: str) -> None:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), token.encode()):
+        raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+class PushServer:
+    """A standalone uvicorn server on its own thread, for boxes that run no web UI."""
+
+    def __init__(self, router: APIRouter, host: str, port: int) -> None:
+        app = FastAPI(title="crossguard signal push")
+        app.include_router(router)
+        # Bound here, so a port in use is an error for the caller rather than a dying thread.
+        self._socket = socket.create_server((host, port), reuse_port=False)
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="signal-http-push", daemon=True
+        )
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise OSError("signal push server did not start")
+            time.sleep(0.02)
+
+    @property
+    def port(self) -> int:
+        return int(self._socket.getsockname()[1])
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        self._socket.close()

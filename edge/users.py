@@ -1,0 +1,198 @@
+"""Web UI accounts: roles, argon2 password hashes and login sessions in one SQLite file.
+
+The file lives on the box (``web.users_db`` in the site file); ``crossguard users add``
+creates the first admin. Session tokens are stored only as SHA-256 digests, so a copy of
+the database cannot be replayed as a login.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but a megabyte "password" is an attack, not a user
+NAME_PATTERN = "^[A-Za-z0-9_.@-]{1,64}$"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_utc REAL NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_utc REAL NOT NULL,
+    expires_utc REAL NOT NULL
+);
+"""
+
+
+class Role(str, Enum):
+    ADMIN = "admin"  # everything, including accounts
+    OPERATOR = "operator"  # zones, rules, device tests
+    POLICE = "police"  # evidence review
+    VIEWER = "viewer"  # dashboard and live view only
+
+
+class UserError(ValueError):
+    """A refused account change; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: Role
+    created_utc: float
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf_token: str
+    expires_utc: float
+
+
+def check_password_policy(password: str) -> None:
+    """Raise UserError when the password is too short or absurdly long."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters (got {len(password)})")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UserStore:
+    """Accounts and sessions; one short-lived SQLite connection per call, so threads may share it."""
+
+    def __init__(self, path: str | Path, hasher: PasswordHasher | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.hasher = hasher or PasswordHasher()
+        # A dummy hash to verify against for unknown names, so a miss costs as long as a hit.
+        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    # ---- accounts ---------------------------------------------------------------------------
+
+    def add(self, name: str, role: Role, password: str) -> User:
+        if not re.match(NAME_PATTERN, name):
+            raise UserError(f"user name '{name}' must be 1-64 letters, digits or . _ @ -")
+        check_password_policy(password)
+        user = User(name, role, time.time())
+        try:
+            with self._db() as db:
+                db.execute(
+                    "INSERT INTO users (name, role, password_hash, created_utc) VALUES (?, ?, ?, ?)",
+                    (name, role.value, self.hasher.hash(password), user.created_utc),
+                )
+        except sqlite3.IntegrityError:
+            raise UserError(f"user '{name}' already exists") from None
+        return user
+
+    def set_password(self, name: str, password: str) -> None:
+        check_password_policy(password)
+        with self._db() as db:
+            changed = db.execute(
+                "UPDATE users SET password_hash = ? WHERE name = ?", (self.hasher.hash(password), name)
+            ).rowcount
+            if not changed:
+                raise UserError(f"no user named '{name}'")
+            db.execute("DELETE FROM sessions WHERE user = ?", (name,))
+
+    def get(self, name: str) -> User | None:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+        return self._user(row) if row else None
+
+    def list(self) -> list[User]:
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM users ORDER BY name").fetchall()
+        return [self._user(r) for r in rows]
+
+    @staticmethod
+    def _user(row: sqlite3.Row) -> User:
+        return User(row["name"], Role(row["role"]), row["created_utc"], bool(row["disabled"]))
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The user when the password matches, else None; takes the same time for unknown names."""
+        if len(password) > MAX_PASSWORD_LENGTH:
+            return None
+        with self._db() as db:
+            row = db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+        stored = row["password_hash"] if row else self._dummy_hash
+        try:
+            self.hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if row is None or row["disabled"]:
+            return None
+        if self.hasher.check_needs_rehash(stored):
+            with self._db() as db:
+                db.execute("UPDATE users SET password_hash = ? WHERE name = ?", (self.hasher.hash(password), name))
+        return self._user(row)
+
+    # ---- sessions ---------------------------------------------------------------------------
+
+    def open_session(self, user: User, lifetime_s: float) -> tuple[str, Session]:
+        """A new random session token (returned once, stored hashed) and its CSRF token."""
+        token = secrets.token_urlsafe(32)
+        now = time.time()
+        session = Session(user, secrets.token_urlsafe(32), now + lifetime_s)
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE expires_utc < ?", (now,))
+            db.execute(
+                "INSERT INTO sessions (token_sha256, user, csrf_token, created_utc, expires_utc)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (_digest(token), user.name, session.csrf_token, now, session.expires_utc),
+            )
+        return token, session
+
+    def session(self, token: str) -> Session | None:
+        """The live session for a cookie value, or None (unknown, expired, or user disabled)."""
+        if not token or len(token) > 128:
+            return None
+        with self._db() as db:
+            row = db.execute(
+                "SELECT s.csrf_token, s.expires_utc, u.* FROM sessions s JOIN users u ON u.name = s.user "
+                "WHERE s.token_sha256 = ?",
+                (_digest(token),),
+            ).fetchone()
+        if row is None or row["expires_utc"] < time.time() or row["disabled"]:
+            return None
+        return Session(self._user(row), row["csrf_token"], row["expires_utc"])
+
+    def close_session(self, token: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE token_sha256 = ?", (_digest(token),))

@@ -1,0 +1,193 @@
+"""The FastAPI app: wiring of routers, the access check, error pages and security headers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Undefined
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from edge.config import ConfigError, load_site
+from edge.config.web import WebConfig
+from edge.users import UserStore
+from edge.web.auth import ROUTE_ROLES, CookiePolicy, LoginLimiter, NotLoggedIn, enforce_access, uncovered_routes
+from edge.web.context import WebContext
+from edge.web.zone_editor import ZoneEditor
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass
+class WebState:
+    """Everything the routes share, kept on ``app.state.web``."""
+
+    context: WebContext
+    config: WebConfig
+    users: UserStore
+    limiter: LoginLimiter
+    cookies: CookiePolicy
+    templates: Jinja2Templates
+    zones: ZoneEditor
+
+    def render(self, request: Request, name: str, status_code: int = 200, **values: Any) -> Response:
+        session = getattr(request.state, "session", None)
+        values |= {"session": session, "roles": ROUTE_ROLES}
+        return self.templates.TemplateResponse(request, name, values, status_code=status_code)
+
+
+def utc_text(seconds: Any) -> str:
+    """Jinja filter: a UTC epoch time as ``2026-11-23 17:06:08Z``; other values unchanged."""
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(seconds))
+    return "" if seconds is None or isinstance(seconds, Undefined) else str(seconds)
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["utc"] = utc_text
+    return templates
+
+
+def web_state(request: Request) -> WebState:
+    return request.app.state.web
+
+
+def _web_config(site_path: Path) -> WebConfig:
+    """The site's ``web`` section; defaults when the file cannot be read (the UI must still start)."""
+    try:
+        return load_site(site_path).web
+    except ConfigError as exc:
+        log.warning("web UI: using default web settings, the site file has problems:\n%s", exc)
+        return WebConfig()
+
+
+def create_app(context: WebContext, config: WebConfig | None = None) -> FastAPI:
+    """Build the UI for ``context``; the live service mounts it, ``crossguard ui`` serves it alone."""
+    from edge.web.routes import ROUTERS
+
+    config = config or _web_config(context.site_path)
+    app = FastAPI(
+        title="crossguard",
+        description="Local web UI and JSON API of a crossguard edge box",
+        dependencies=[Depends(enforce_access)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served below as an ordinary route, so it needs a session like the rest
+    )
+    app.state.web = WebState(
+        context=context,
+        config=config,
+        users=UserStore(context.users_db),
+        limiter=LoginLimiter(config.login_attempts, config.login_window_s),
+        cookies=CookiePolicy(secure=context.https, session_max_age_s=int(config.session_hours * 3600)),
+        templates=_templates(),
+        zones=ZoneEditor(context),
+    )
+    for router in ROUTERS:
+        router.install(app)
+    _add_static_and_health(app)
+    _add_error_handlers(app)
+    _add_security_headers(app)
+    missing = uncovered_routes(getattr(r, "name", "") for r in app.routes)
+    if missing:
+        raise RuntimeError(f"routes missing from edge.web.auth.ROUTE_ROLES: {', '.join(missing)}")
+    return app
+
+
+def _add_static_and_health(app: FastAPI) -> None:
+    @app.get("/healthz", name="healthz", response_class=PlainTextResponse)
+    def healthz() -> str:
+        return "ok"
+
+    @app.get("/openapi.json", name="openapi", include_in_schema=False)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/static/{name}", name="static_asset", include_in_schema=False)
+    def static_asset(name: str) -> FileResponse:
+        path = STATIC_DIR / name
+        if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file():
+            raise HTTPException(404, "no such file")
+        return FileResponse(path, media_type=STATIC_TYPES[path.suffix])
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    return request.method == "GET" and not path.startswith("/api/") and not path.endswith(".json")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotLoggedIn)
+    async def not_logged_in(request: Request, exc: NotLoggedIn) -> Response:
+        if _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return JSONResponse({"detail": "log in first"}, status_code=401)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request) and exc.status_code in (403, 404, 503):
+            state: WebState = request.app.state.web
+            return state.render(request, "error.html", exc.status_code, status=exc.status_code, message=exc.detail)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+
+def _add_security_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+
+def mount(app: FastAPI, host: Any) -> None:
+    """Serve the UI from the live service's own app (the service looks this function up by name).
+
+    The service's routes stay first; every other path goes to the UI. A host that can hand
+    over snapshots and apply configs live offers ``web_context() -> WebContext``; otherwise
+    the UI is built from its ``site_path`` and ``status()`` alone, and saved zones say they
+    were not applied to the running pipeline.
+    """
+    provide = getattr(host, "web_context", None)
+    context = provide() if callable(provide) else _minimal_context(host)
+    app.mount("/", create_app(context))
+
+
+def _minimal_context(host: Any) -> WebContext:
+    site_path = Path(host.site_path).resolve()
+    web = _web_config(site_path).resolved(site_path.parent)
+
+    def status() -> Any:
+        report = host.status()
+        to_dict = getattr(report, "to_dict", None)
+        return to_dict() if callable(to_dict) else report
+
+    def cannot_apply(site: Any) -> None:
+        raise RuntimeError("this service does not take new zones while running; restart it to use them")
+
+    return WebContext(site_path=site_path, users_db=web.users_db, status=status, apply_site=cannot_apply)

@@ -1,0 +1,195 @@
+"""Who may call what: the one route → roles table, sessions from cookies, CSRF, login rate limits.
+
+``ROUTE_ROLES`` is the whole access policy. ``create_app`` refuses to start when a route
+is missing from it, and the tests enumerate it against the app's routes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+from starlette.responses import Response
+
+from edge.users import Role, Session
+
+SESSION_COOKIE = "cg_session"
+CSRF_COOKIE = "cg_csrf"  # readable by the page's script: the double-submit half of the CSRF check
+LOGIN_CSRF_COOKIE = "cg_login_csrf"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FORM_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+EVERYONE = frozenset(Role)
+OPERATORS = frozenset({Role.ADMIN, Role.OPERATOR})
+POLICE = frozenset({Role.ADMIN, Role.POLICE})
+ADMINS = frozenset({Role.ADMIN})
+
+# Route name → roles allowed; None marks the few routes reachable without a session.
+ROUTE_ROLES: dict[str, frozenset[Role] | None] = {
+    "healthz": None,
+    "login_page": None,
+    "login_form": None,  # checks its own double-submit token: there is no session yet
+    "api_login": None,  # JSON only, so a cross-site form cannot post it
+    "static_asset": None,  # the packaged CSS/JS, needed to draw the login page
+    "openapi": EVERYONE,
+    "logout": EVERYONE,
+    "api_logout": EVERYONE,
+    "api_me": EVERYONE,
+    "dashboard": EVERYONE,
+    "api_status": EVERYONE,
+    "live": EVERYONE,
+    "api_snapshot": EVERYONE,
+    "api_boards": EVERYONE,
+    "zone_editor": OPERATORS,
+    "api_zones": OPERATORS,
+    "api_zones_background": OPERATORS,
+    "api_zones_upload_background": OPERATORS,
+    "api_zones_validate": OPERATORS,
+    "api_zones_save": OPERATORS,
+    "api_zones_history": OPERATORS,
+    "api_zones_revert": OPERATORS,
+    "devices": OPERATORS,
+    "api_devices": OPERATORS,
+    "api_devices_test": OPERATORS,
+    "evidence_queue": POLICE,
+    "evidence_detail": POLICE,
+    "api_evidence_queue": POLICE,
+    "api_evidence_item": POLICE,
+    "api_evidence_file": POLICE,
+    "api_evidence_review": POLICE,
+    "api_evidence_audit": POLICE,
+    "api_evidence_integrity": POLICE,
+    "api_evidence_export": POLICE,
+    "users_page": ADMINS,
+    "api_users": ADMINS,
+    "api_users_add": ADMINS,
+}
+
+
+class NotLoggedIn(Exception):
+    """No valid session: pages redirect to the login form, the API answers 401."""
+
+
+def uncovered_routes(route_names: Iterable[str]) -> list[str]:
+    """Names of routes the access table does not mention (a startup error)."""
+    return sorted(set(route_names) - set(ROUTE_ROLES))
+
+
+class LoginLimiter:
+    """Counts failed logins per key (client address, user name) in a sliding window.
+
+    Memory is bounded: at most ``max_keys`` keys are remembered, oldest dropped first.
+    """
+
+    def __init__(
+        self,
+        attempts: int,
+        window_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 10_000,
+    ) -> None:
+        self.attempts = attempts
+        self.window_s = window_s
+        self.clock = clock
+        self.max_keys = max_keys
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def retry_after(self, keys: Iterable[str]) -> float | None:
+        """Seconds until any of ``keys`` may try again, or None when none is blocked."""
+        now = self.clock()
+        waits = []
+        for key in keys:
+            times = self._recent(key, now)
+            if len(times) >= self.attempts:
+                waits.append(times[0] + self.window_s - now)
+        return max(waits) if waits else None
+
+    def failed(self, keys: Iterable[str]) -> None:
+        now = self.clock()
+        for key in keys:
+            times = self._failures.pop(key, None) or deque(maxlen=self.attempts)
+            times.append(now)
+            self._failures[key] = times
+        while len(self._failures) > self.max_keys:
+            self._failures.popitem(last=False)
+
+    def succeeded(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._failures.pop(key, None)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.get(key, deque())
+        while times and now - times[0] >= self.window_s:
+            times.popleft()
+        return times
+
+
+@dataclass(frozen=True)
+class CookiePolicy:
+    secure: bool  # set when the UI is served over HTTPS
+    session_max_age_s: int
+
+    def set_session(self, response: Response, token: str, csrf_token: str) -> None:
+        common = {"samesite": "strict", "secure": self.secure, "path": "/", "max_age": self.session_max_age_s}
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, **common)  # type: ignore[arg-type]
+        response.set_cookie(CSRF_COOKIE, csrf_token, httponly=False, **common)  # type: ignore[arg-type]
+
+    def clear_session(self, response: Response) -> None:
+        for name in (SESSION_COOKIE, CSRF_COOKIE):
+            response.delete_cookie(name, path="/", samesite="strict", secure=self.secure, httponly=True)
+
+    def set_login_csrf(self, response: Response, token: str) -> None:
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=self.secure, path="/", max_age=3600
+        )
+
+
+def tokens_match(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
+async def csrf_token_sent(request: Request) -> str | None:
+    """The token the client echoed: the header for script calls, the hidden field for plain forms."""
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get(CSRF_FORM_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def enforce_access(request: Request) -> Session | None:
+    """App-wide dependency: look the matched route up in ROUTE_ROLES and check session, role, CSRF."""
+    route = request.scope.get("route")
+    name = getattr(route, "name", None)
+    if name not in ROUTE_ROLES:
+        raise HTTPException(403, "route not in the access table")  # deny by default
+    roles = ROUTE_ROLES[name]
+    if roles is None:
+        return None
+    store = request.app.state.web.users
+    session = store.session(request.cookies.get(SESSION_COOKIE, ""))
+    if session is None:
+        raise NotLoggedIn()
+    request.state.session = session  # also lets an error page show the user's own menu
+    if session.user.role not in roles:
+        raise HTTPException(403, f"role '{session.user.role.value}' may not use this page")
+    if request.method not in SAFE_METHODS:
+        sent = await csrf_token_sent(request)
+        cookie = request.cookies.get(CSRF_COOKIE)
+        if not (tokens_match(sent, session.csrf_token) and tokens_match(cookie, session.csrf_token)):
+            raise HTTPException(403, "CSRF token missing or wrong; reload the page and try again")
+    return session
+
+
+def current_session(request: Request) -> Session:
+    """The session ``enforce_access`` found; only for routes that are not public."""
+    return request.state.session

@@ -1,0 +1,84 @@
+"""What the web UI needs from whoever hosts it: the live service or ``crossguard ui``.
+
+The UI never builds pipelines or devices itself; the host hands it callables. Anything
+optional that is None switches its pages to a "not available on this box" notice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol
+
+from edge.config.site import SiteConfig
+
+
+class DeviceHub(Protocol):
+    """The part of the actuator hub the device-test page uses."""
+
+    @property
+    def device_names(self) -> list[str]: ...
+
+    def test(self, device: str | None = None) -> list[Any]: ...
+
+    def virtual_board_texts(self) -> dict[str, str]: ...
+
+
+@dataclass
+class WebContext:
+    """The host's side of the UI.
+
+    Attributes:
+        site_path: The site YAML file the zone editor reads and rewrites.
+        users_db: SQLite file of accounts and sessions.
+        snapshot: Latest annotated JPEG of the live picture, or None before the first frame.
+        status: Current status (a dict or a dataclass) for the dashboard.
+        apply_site: Hands a freshly saved site config to the running pipeline; raises on failure.
+        evidence_root: Evidence folder for the review pages; None hides them.
+        evidence_public_key: The device's Ed25519 public key (PEM) for integrity checks and export
+            bundles; default ``keys/device_ed25519.pub`` under ``evidence_root``.
+        raw_snapshot: Latest clean JPEG (no drawing) for the zone editor; falls back to ``snapshot``.
+        devices: The actuator hub (``actuators.hub.ActuatorHub``) for device tests and LED board
+            texts; None hides them.
+        history_dir: Where saved site versions are kept; default ``site-history`` beside ``users_db``.
+        https: True when the host serves the UI over TLS: cookies then carry ``Secure``.
+    """
+
+    site_path: Path
+    users_db: Path
+    snapshot: Callable[[], bytes | None] = lambda: None
+    status: Callable[[], Any] = lambda: {}
+    apply_site: Callable[[SiteConfig], None] = lambda site: None
+    evidence_root: Path | None = None
+    evidence_public_key: Path | None = None
+    raw_snapshot: Callable[[], bytes | None] | None = None
+    devices: DeviceHub | None = None
+    history_dir: Path | None = None
+    https: bool = False
+
+    def site_history_dir(self) -> Path:
+        return self.history_dir or self.users_db.parent / "site-history" / self.site_path.stem
+
+    def status_dict(self) -> dict[str, Any]:
+        """The host's status as plain JSON-ready data, whichever shape the host returns."""
+        raw = self.status()
+        if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
+            raw = dataclasses.asdict(raw)
+        return jsonable(raw) if isinstance(raw, Mapping) else {"status": jsonable(raw)}
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    if isinstance(value, Enum):  # before str: a str-valued enum would otherwise pass as itself
+        return jsonable(value.value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

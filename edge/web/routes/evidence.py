@@ -1,0 +1,235 @@
+"""Evidence review for police: the queue, one violation's files, confirm/reject with a reason, the audit.
+
+The evidence package may be absent on a box (or not yet installed); then these pages say
+so with 503 instead of failing. Every file view and decision is written to the audit log
+by the review desk itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
+
+from edge.web.app import WebState, web_state
+from edge.web.auth import current_session
+from edge.web.context import jsonable
+from edge.web.routes.table import Routes
+
+router = Routes()
+_DESK_LOCK = threading.Lock()
+State = Annotated[WebState, Depends(web_state)]
+ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 422: {}, 503: {}}
+
+
+class Decision(str, Enum):
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class ReasonCode(str, Enum):
+    CLEAR_VIOLATION = "clear-violation"
+    NOT_A_PERSON = "not-a-person"
+    WRONG_SIGNAL = "wrong-signal"
+    EMERGENCY = "emergency-or-exempt"
+    POOR_IMAGE = "poor-image"
+    ZONE_ERROR = "zone-error"
+    OTHER = "other"
+
+
+class ReviewRequest(BaseModel):
+    state: Decision
+    reason: ReasonCode
+    note: str = Field("", max_length=500)
+
+
+@dataclass
+class Desk:
+    """An open ``evidence.review.ReviewDesk`` and the ``ReviewState`` enum it speaks."""
+
+    desk: Any
+    states: Any
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.desk, name)
+
+
+@contextmanager
+def review_desk(state: WebState) -> Iterator[Desk]:
+    """An open review desk over the evidence root, or 503 when this box has none."""
+    root = state.context.evidence_root
+    try:
+        review = importlib.import_module("evidence.review")
+        types = importlib.import_module("evidence.types")
+    except ImportError:
+        review = types = None
+    if review is None or root is None or not root.is_dir():
+        raise HTTPException(503, "evidence review is not available on this box")
+    # One desk at a time: a detail page fetches several files at once, and each view writes
+    # an audit row; parallel writers on one SQLite file would fail with "database is locked".
+    with _DESK_LOCK:
+        desk = review.ReviewDesk(root)
+        try:
+            yield Desk(desk, types.ReviewState)
+        except review.ReviewError as exc:
+            raise HTTPException(404 if "not in the evidence index" in str(exc) else 422, str(exc)) from None
+        finally:
+            desk.close()
+
+
+def _states(desk: Desk, wanted: str | None) -> list[Any]:
+    return [s for s in desk.states if wanted in (None, "", s.value)]
+
+
+def _items(desk: Desk, state: str | None, crosswalk: str | None, day: date | None) -> list[dict[str, Any]]:
+    items = []
+    for review_state in _states(desk, state):
+        items += [jsonable(i) for i in desk.queue(review_state, limit=10_000)]
+    if crosswalk:
+        items = [i for i in items if i.get("crosswalk_id") == crosswalk]
+    if day is not None:
+        items = [i for i in items if datetime.fromtimestamp(i["entry_utc"], timezone.utc).date() == day]
+    return sorted(items, key=lambda i: i.get("entry_utc", 0), reverse=True)
+
+
+def _find(desk: Desk, event_id: str) -> dict[str, Any]:
+    for item in _items(desk, None, None, None):
+        if item["event_id"] == event_id:
+            return item
+    raise HTTPException(404, f"event {event_id} is not in the evidence index")
+
+
+@router.get("/evidence", name="evidence_queue", include_in_schema=False)
+def evidence_queue(
+    request: Request, state: State, review_state: str = "new", crosswalk: str = "", day: date | None = None
+) -> Response:
+    with review_desk(state) as desk:
+        items = _items(desk, review_state, crosswalk, day)[:200]
+    filters = {"review_state": review_state, "crosswalk": crosswalk, "day": day.isoformat() if day else ""}
+    return state.render(request, "evidence.html", items=items, filters=filters)
+
+
+@router.get("/evidence/{event_id}", name="evidence_detail", include_in_schema=False)
+def evidence_detail(event_id: str, request: Request, state: State) -> Response:
+    with review_desk(state) as desk:
+        item = _find(desk, event_id)
+        audit = [jsonable(a) for a in desk.audit(event_id)]
+    try:
+        integrity = api_evidence_integrity(event_id, state)
+    except HTTPException as exc:  # no key on this box: the page still works, the status says why
+        integrity = {"status": "unknown", "problems": [str(exc.detail)]}
+    return state.render(
+        request, "evidence_detail.html", item=item, audit=audit, integrity=integrity, reasons=list(ReasonCode)
+    )
+
+
+@router.get("/api/evidence", name="api_evidence_queue", responses=ERRORS)
+def api_evidence_queue(
+    state: State,
+    review_state: Annotated[str | None, Query(max_length=16)] = "new",
+    crosswalk: Annotated[str | None, Query(max_length=64)] = None,
+    day: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**6)] = 0,
+) -> list[dict[str, Any]]:
+    """Violations newest first, filtered by review state, crosswalk and UTC day."""
+    with review_desk(state) as desk:
+        return _items(desk, review_state, crosswalk, day)[offset : offset + limit]
+
+
+@router.get("/api/evidence/{event_id}", name="api_evidence_item", responses=ERRORS)
+def api_evidence_item(event_id: str, state: State) -> dict[str, Any]:
+    with review_desk(state) as desk:
+        return _find(desk, event_id)
+
+
+@router.get(
+    "/api/evidence/{event_id}/files/{relpath:path}",
+    name="api_evidence_file",
+    response_class=FileResponse,
+    responses=ERRORS,
+)
+def api_evidence_file(event_id: str, relpath: str, request: Request, state: State) -> FileResponse:
+    """One evidence file (sheet, original, close-up, clip, manifest); the view is audited."""
+    with review_desk(state) as desk:
+        path = desk.open_file(event_id, relpath, current_session(request).user.name)
+    return FileResponse(path)
+
+
+def _public_key_pem(state: WebState) -> bytes:
+    """The device's public key: as configured, else where the recorder writes it by default."""
+    path = state.context.evidence_public_key
+    if path is None and state.context.evidence_root is not None:
+        signing = importlib.import_module("evidence.signing")
+        path = signing.public_path(state.context.evidence_root / "keys" / "device_ed25519.pem")
+    if path is None or not path.is_file():
+        raise HTTPException(503, f"{path}: the device's public key is not available on this box")
+    return path.read_bytes()
+
+
+@router.get("/api/evidence/{event_id}/integrity", name="api_evidence_integrity", responses=ERRORS)
+def api_evidence_integrity(event_id: str, state: State) -> dict[str, Any]:
+    """Check the event's files, manifest signature and chain link: ``verified`` or ``problem`` with reasons."""
+    with review_desk(state) as desk:
+        _find(desk, event_id)
+        signing = importlib.import_module("evidence.signing")
+        verify = importlib.import_module("evidence.verify")
+        verifier = verify.Verifier(state.context.evidence_root, signing.load_public_bytes(_public_key_pem(state)))
+        try:
+            report = verifier.verify_event(event_id)
+        finally:
+            verifier.close()
+    problems = [str(p) for p in report.problems]
+    return {"status": "verified" if report.ok else "problem", "problems": problems}
+
+
+@router.get(
+    "/api/evidence/{event_id}/bundle.zip",
+    name="api_evidence_export",
+    response_class=FileResponse,
+    responses={**ERRORS, 200: {"content": {"application/zip": {}}}},
+)
+def api_evidence_export(event_id: str, request: Request, state: State) -> FileResponse:
+    """The export bundle (files, manifest, signature, public key); the export is audited."""
+    with review_desk(state) as desk:  # answers 503 first on a box without the evidence package
+        _find(desk, event_id)
+        export = importlib.import_module("evidence.export")
+        out = Path(tempfile.mkdtemp(prefix="cg-export-")) / f"{event_id}.zip"
+        try:
+            export.export_event(
+                state.context.evidence_root, event_id, out, _public_key_pem(state), current_session(request).user.name
+            )
+        except export.ExportError as exc:
+            shutil.rmtree(out.parent, ignore_errors=True)
+            raise HTTPException(422, str(exc)) from None
+    cleanup = BackgroundTask(shutil.rmtree, out.parent, ignore_errors=True)
+    return FileResponse(out, media_type="application/zip", filename=out.name, background=cleanup)
+
+
+@router.post("/api/evidence/{event_id}/review", name="api_evidence_review", responses=ERRORS)
+def api_evidence_review(event_id: str, body: ReviewRequest, request: Request, state: State) -> dict[str, Any]:
+    """Confirm or reject with a reason code and note; the decision is audited."""
+    with review_desk(state) as desk:
+        target = next(s for s in _states(desk, body.state.value))
+        reason = body.reason.value + (f": {body.note.strip()}" if body.note.strip() else "")
+        desk.set_state(event_id, target, current_session(request).user.name, reason)
+        return _find(desk, event_id)
+
+
+@router.get("/api/evidence/{event_id}/audit", name="api_evidence_audit", responses=ERRORS)
+def api_evidence_audit(event_id: str, state: State) -> list[Any]:
+    with review_desk(state) as desk:
+        return [jsonable(a) for a in desk.audit(event_id)]

@@ -1,0 +1,122 @@
+"""Logging in and out, as a form for people and as JSON for scripts."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from edge.users import MAX_PASSWORD_LENGTH, User
+from edge.web.app import WebState, web_state
+from edge.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current_session, tokens_match
+from edge.web.routes.table import Routes
+
+router = Routes()
+State = Annotated[WebState, Depends(web_state)]
+
+
+class LoginRequest(BaseModel):
+    name: str = Field(..., min_length=1, max_length=64)
+    password: str = Field(..., min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class Me(BaseModel):
+    name: str
+    role: str
+    csrf_token: str
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: a login link must not bounce the user to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _client_keys(request: Request, name: str) -> list[str]:
+    host = request.client.host if request.client else "unknown"
+    return [f"addr:{host}", f"name:{name.lower()}"]
+
+
+def _check_credentials(state: WebState, request: Request, name: str, password: str) -> User:
+    keys = _client_keys(request, name)
+    wait = state.limiter.retry_after(keys)
+    if wait is not None:
+        raise HTTPException(429, f"too many failed logins; try again in {wait:.0f} s", {"Retry-After": f"{wait:.0f}"})
+    user = state.users.authenticate(name, password)
+    if user is None:
+        state.limiter.failed(keys)
+        raise HTTPException(401, "wrong name or password")
+    state.limiter.succeeded(keys[1:])  # the address keeps its count: it may be guessing other names
+    return user
+
+
+def _open_session(state: WebState, user: User, response: Response) -> str:
+    token, session = state.users.open_session(user, state.config.session_hours * 3600)
+    state.cookies.set_session(response, token, session.csrf_token)
+    return session.csrf_token
+
+
+@router.get("/login", name="login_page", include_in_schema=False)
+def login_page(request: Request, state: State, next: str = "/") -> Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = state.render(request, "login.html", csrf_token=token, next=_safe_next(next), error=None)
+    state.cookies.set_login_csrf(response, token)
+    return response
+
+
+@router.post("/login", name="login_form", include_in_schema=False)
+def login_form(
+    request: Request,
+    state: State,
+    name: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=512)] = "/",
+) -> Response:
+    if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
+        raise HTTPException(403, "the login form expired; reload the page and try again")
+    try:
+        user = _check_credentials(state, request, name, password)
+    except HTTPException as exc:
+        page = state.render(request, "login.html", exc.status_code, csrf_token=csrf_token, next=next, error=exc.detail)
+        page.headers.update(exc.headers or {})
+        return page
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    _open_session(state, user, response)
+    return response
+
+
+@router.post("/api/login", name="api_login", response_model=Me, responses={401: {}, 415: {}, 429: {}})
+def api_login(body: LoginRequest, request: Request, response: Response, state: State) -> Me:
+    """Log in; the session cookie is set and the CSRF token to send as ``X-CSRF-Token`` is returned."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise HTTPException(415, "send the credentials as application/json")
+    user = _check_credentials(state, request, body.name, body.password)
+    csrf = _open_session(state, user, response)
+    return Me(name=user.name, role=user.role.value, csrf_token=csrf)
+
+
+@router.post("/logout", name="logout", include_in_schema=False)
+def logout(request: Request, state: State) -> Response:
+    state.users.close_session(request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    state.cookies.clear_session(response)
+    return response
+
+
+@router.post("/api/logout", name="api_logout", status_code=204, responses={401: {}, 403: {}})
+def api_logout(request: Request, state: State) -> Response:
+    state.users.close_session(request.cookies.get(SESSION_COOKIE, ""))
+    response = Response(status_code=204)
+    state.cookies.clear_session(response)
+    return response
+
+
+@router.get("/api/me", name="api_me", response_model=Me, responses={401: {}})
+def api_me(request: Request) -> Me:
+    session = current_session(request)
+    return Me(name=session.user.name, role=session.user.role.value, csrf_token=session.csrf_token)

@@ -1,0 +1,21 @@
+// Refreshes the live picture about once a second and the LED board texts every few seconds.
+"use strict";
+(function () {
+  const img = document.getElementById("live-picture");
+  const missing = document.getElementById("live-missing");
+  img.addEventListener("error", () => { img.hidden = true; missing.hidden = false; });
+  img.addEventListener("load", () => { img.hidden = false; missing.hidden = true; });
+  setInterval(() => { img.src = "/api/snapshot.jpg?t=" + Date.now(); }, 1000);
+  const boards = document.getElementById("boards");
+  if (!boards) return;
+  setInterval(async () => {
+    const r = await api("GET", "/api/boards");
+    if (!r.ok) return;
+    boards.replaceChildren(...Object.entries(r.data.boards).map(([name, text]) => {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th"); th.textContent = name;
+      const td = document.createElement("td"); td.className = "board"; td.textContent = text;
+      tr.append(th, td); return tr;
+    }));
+  }, 3000);
+})();

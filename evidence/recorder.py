@@ -1,0 +1,254 @@
+"""EvidenceRecorder: the pipeline's one handle on evidence. Cheap on the frame path; writing is elsewhere.
+
+Example (what the pipeline does)::
+
+    recorder = EvidenceRecorder.from_config(site, detector.model_id, config_hash(site_file))
+    for frame in frames:
+        ...
+        recorder.on_frame(i, t, utc, image, tracks, signal_states)
+        for event in violations:
+            recorder.on_violation(event, history.changes(event.signal_group, event.entry_t - 10))
+    recorder.close()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from detection.types import Detections
+from edge.config.evidence import EvidenceConfig
+from edge.config.site import SiteConfig
+from edge.events import CrossingEvent, EventType
+from edge.signal.types import SignalChange, SignalReading
+from evidence import signing
+from evidence.background import BackgroundWriter, StorageMonitor
+from evidence.clock import ClockStatus, read_clock_status
+from evidence.manifest import DeviceContext, software_version
+from evidence.ring import FrameRing
+from evidence.types import BufferedFrame, EvidenceJob, EvidenceRecord, StorageStatus
+from evidence.writer import EventWriter
+
+log = logging.getLogger(__name__)
+MB = 1024 * 1024
+MAX_PENDING_FACTOR = 4  # jobs waiting for post-roll or queue space, as a multiple of the queue size
+
+
+class EvidenceUnavailable(RuntimeError):
+    """Evidence cannot be recorded (key or root unusable); the service may run on without it."""
+
+
+@dataclass
+class RecorderStats:
+    """Counters for the benchmark and the status page."""
+
+    frames_seen: int = 0
+    frames_buffered: int = 0
+    encode_s: float = 0.0  # total time spent JPEG-encoding on the frame path
+    violations: int = 0
+    jobs_dropped: int = 0  # violations whose evidence never reached the writer
+    frames_rejected: int = 0  # frames that could not be buffered (not an image)
+
+
+def file_sha256(path: Path) -> str | None:
+    try:
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except OSError:
+        return None
+
+
+class EvidenceRecorder:
+    def __init__(
+        self,
+        config: EvidenceConfig,
+        device: DeviceContext,
+        key: signing.Ed25519PrivateKey | None,
+        clock: Callable[[], ClockStatus] = read_clock_status,
+        free_bytes_fn: Callable[[Path], int] | None = None,
+    ) -> None:
+        self.config = config
+        self.device = device
+        self.stats = RecorderStats()
+        self.ring = FrameRing(config.ring_seconds, int(config.ring_max_mb * MB))
+        self._pending: dict[str, EvidenceJob] = {}
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[EvidenceRecord], None]] = []
+        self._last_t: float | None = None
+        self._closed = False
+        self.monitor = StorageMonitor(config.root)
+        self._background: BackgroundWriter | None = None
+        if config.enabled:
+            assert key is not None, "an enabled recorder needs the device key"
+            extra = {} if free_bytes_fn is None else {"free_bytes_fn": free_bytes_fn}
+            writer = EventWriter(config.root, config, device, key, clock, **extra)
+            self._background = BackgroundWriter(writer, config.queue_size, self.monitor, self._listeners)
+            self._background.start()
+
+    @classmethod
+    def from_config(cls, site: SiteConfig, model_id: str, config_hash: str) -> EvidenceRecorder:
+        """Build from the site file: loads (or creates) the device key and opens the index."""
+        cfg = site.evidence
+        try:
+            key = signing.load_or_create(cfg.private_key_path()) if cfg.enabled else None
+        except (OSError, signing.DeviceKeyError) as exc:
+            raise EvidenceUnavailable(f"device key {cfg.private_key_path()}: {exc}") from exc
+        device = DeviceContext(
+            site_id=site.site.id,
+            site_name=site.site.name,
+            location=site.site.location,
+            timezone=site.site.timezone,
+            device_id=site.site.device_id,
+            config_sha256=config_hash,
+            model_id=model_id,
+            model_sha256=file_sha256(site.detector.model),
+            software_version=software_version(),
+            public_key_sha256=signing.fingerprint(key.public_key()) if key else "",
+        )
+        try:
+            return cls(cfg, device, key)
+        except (OSError, RuntimeError, sqlite3.Error) as exc:
+            raise EvidenceUnavailable(f"evidence root {cfg.root}: {exc}") from exc
+
+    # -- frame path ------------------------------------------------------------------------------
+
+    def on_frame(
+        self,
+        frame_index: int,
+        t: float,
+        utc: float,
+        image_bgr: np.ndarray,
+        tracks: Detections,
+        signal_states: dict[str, SignalReading],
+    ) -> None:
+        """Buffer the frame (JPEG) with its boxes and hand finished violations to the writer."""
+        if not self.config.enabled or self._closed:
+            return
+        self.stats.frames_seen += 1
+        self._last_t = t
+        if frame_index % self.config.encode_every_n == 0:
+            try:
+                self._buffer(frame_index, t, utc, image_bgr, tracks, signal_states)
+            except (cv2.error, ValueError, TypeError, AttributeError) as exc:  # never stop the frame path
+                self.stats.frames_rejected += 1
+                if self.stats.frames_rejected == 1:
+                    log.error("frame %d not buffered for evidence: %s", frame_index, exc)
+        if self._pending:
+            self._dispatch_ready(t)
+
+    def _buffer(
+        self,
+        frame_index: int,
+        t: float,
+        utc: float,
+        image: np.ndarray,
+        tracks: Detections,
+        signals: dict[str, SignalReading],
+    ) -> None:
+        started = time.perf_counter()
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality])
+        self.stats.encode_s += time.perf_counter() - started
+        if not ok:
+            log.warning("frame %d: JPEG encoding failed; not buffered", frame_index)
+            return
+        ids = tracks.tracker_id if tracks.tracker_id is not None else np.full(len(tracks), -1, np.int64)
+        self.ring.push(
+            BufferedFrame(frame_index, t, utc, buf.tobytes(), tracks.xyxy.copy(), ids.copy(), dict(signals))
+        )
+        self.stats.frames_buffered += 1
+
+    def on_violation(self, event: CrossingEvent, signal_changes: list[SignalChange]) -> None:
+        """Register the violation; it is written once its post-roll has been buffered."""
+        if not self.config.enabled or self._closed or event.type is not EventType.VIOLATION:
+            return
+        end_t = event.entry_t + max(self.config.post_roll_s, self.config.inside_delay_s)
+        with self._lock:
+            if event.event_id in self._pending:
+                return
+            self.stats.violations += 1
+            self._pending[event.event_id] = EvidenceJob(event, list(signal_changes), ready_t=end_t)
+            self._drop_excess()
+        if self._last_t is not None and self._last_t >= end_t:
+            self._dispatch_ready(self._last_t)  # decided late: everything is already buffered
+
+    def _window(self, job: EvidenceJob) -> list[BufferedFrame]:
+        return self.ring.window(job.event.entry_t - self.config.pre_roll_s, job.ready_t)
+
+    def _dispatch_ready(self, t: float) -> None:
+        assert self._background is not None
+        with self._lock:
+            for event_id, job in list(self._pending.items()):
+                if t < job.ready_t:
+                    continue
+                if not job.frames:
+                    job.frames = self._window(job)  # taken now: the ring will soon drop them
+                if self._background.submit(job):
+                    del self._pending[event_id]
+
+    def _drop_excess(self) -> None:
+        limit = self.config.queue_size * MAX_PENDING_FACTOR
+        while len(self._pending) > limit:
+            event_id = next(iter(self._pending))
+            del self._pending[event_id]
+            self.stats.jobs_dropped += 1
+            self.monitor.note_unwritten(event_id, "too many violations waiting for the evidence writer", True)
+
+    # -- shutdown --------------------------------------------------------------------------------
+
+    def flush(self, timeout_s: float = 30.0) -> bool:
+        """Write every pending violation with whatever post-roll exists; True when all are written."""
+        if self._background is None:
+            return True
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            jobs = list(self._pending.values())
+            self._pending.clear()
+        for job in jobs:
+            if not job.frames:
+                job.frames = self._window(job)
+            if self._last_t is not None and self._last_t < job.ready_t:
+                job.partial_reason = f"post-roll cut short at shutdown: last frame at t={self._last_t:.3f}"
+            if not self._background.submit(job, timeout_s=max(0.01, deadline - time.monotonic())):
+                self.stats.jobs_dropped += 1
+                self.monitor.note_unwritten(
+                    job.event.event_id, "evidence writer did not accept it in time", True
+                )
+        return self._background.flush(max(0.0, deadline - time.monotonic()))
+
+    def close(self, timeout_s: float = 30.0) -> bool:
+        if self._closed:
+            return True
+        done = self.flush(timeout_s)
+        self._closed = True
+        if self._background is not None:
+            self._background.stop(timeout_s)
+        return done
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def add_listener(self, callback: Callable[[EvidenceRecord], None]) -> None:
+        """``callback(record)`` runs on the writer thread once an event's evidence is committed."""
+        self._listeners.append(callback)
+
+    def records(self) -> list[EvidenceRecord]:
+        """Evidence committed since start (newest last, bounded)."""
+        return list(self._background.records) if self._background else []
+
+    def pending(self) -> int:
+        waiting = len(self._pending)
+        return waiting + (self._background.pending() if self._background else 0)
+
+    def storage_status(self) -> StorageStatus:
+        return self.monitor.status()

@@ -1,0 +1,115 @@
+"""Regression gate: the whole stack on every labelled case, with each site's own model.
+
+FLOORS are the figures the code reached when the evaluation harness was introduced (tracking
+figures rounded down to two decimals). They may only go up: when a change improves a figure,
+raise its floor here in the same commit; never lower one to make a change pass. A drop
+means the change made crossguard miss people it used to record, or record people it used
+to leave alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import pytest
+
+from detection.registry import build_detector
+from edge.evaluation.cases import load_case_site, load_cases
+from edge.evaluation.report import EvalReport
+from edge.evaluation.runner import EvalOptions, run_eval
+from edge.evaluation.visual import CAPTION_HEIGHT, THUMB_HEIGHT
+from tests.conftest import REPO, require_shared, shared_data_dir
+
+CASES = REPO / "sites" / "eval" / "cases.yaml"
+
+
+@dataclass(frozen=True)
+class Floor:
+    violation_capture: float
+    violation_valid: float
+    crossing_capture: float
+    crossing_valid: float
+    mota: float | None = None  # cases with track labels
+    idf1: float | None = None
+
+
+FLOORS = {
+    # Raised from 0.8 for crossings: feet hidden by a passer-by (track 2, frames 36-46) no longer
+    # turn the return into a second crossing.
+    "demo-crosswalk": Floor(1.0, 1.0, 1.0, 1.0),
+    "tud-stadtmitte": Floor(1.0, 1.0, 1.0, 1.0, mota=0.80, idf1=0.74),  # reached: MOTA 0.8002, IDF1 0.7423
+    # Person 5 crosses almost wholly hidden behind person 3 (frames 15-25); with a confidence
+    # of 0.25 instead of the site's 0.30 the stack loses that crossing (80 %): a fragile 100 %.
+    "tud-campus": Floor(1.0, 1.0, 1.0, 1.0, mota=0.59, idf1=0.74),  # reached: MOTA 0.5989, IDF1 0.7464
+}
+
+
+@dataclass(frozen=True)
+class GateRun:
+    report: EvalReport
+    out: Path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GateRun]:
+    data = shared_data_dir()
+    root: Path = tmp_path_factory.mktemp("gate")
+    results = {}
+    for case in load_cases(CASES, data):
+        require_shared(str(case.inputs.video.relative_to(data)))
+        site = load_case_site(case, data)
+        out = root / case.name
+        report = run_eval(site, build_detector(site.detector), case.inputs, EvalOptions(out))
+        results[case.name] = GateRun(report, out)
+    return results
+
+
+def test_every_case_has_a_floor(runs: dict[str, GateRun]) -> None:
+    assert sorted(runs) == sorted(FLOORS)
+
+
+@pytest.mark.parametrize("case", sorted(FLOORS))
+def test_rates_do_not_drop(runs: dict[str, GateRun], case: str) -> None:
+    report, floor = runs[case].report, FLOORS[case]
+    got = {
+        "violation capture": (report.violations.capture_rate, floor.violation_capture),
+        "violation valid": (report.violations.valid_rate, floor.violation_valid),
+        "crossing capture": (report.crossings.capture_rate, floor.crossing_capture),
+        "crossing valid": (report.crossings.valid_rate, floor.crossing_valid),
+    }
+    dropped = {name: pair for name, pair in got.items() if (pair[0] or 0.0) < pair[1] - 1e-9}
+    assert not dropped, f"{case}: below the floor (got, floor): {dropped}\n{report.describe()}"
+
+
+@pytest.mark.parametrize("case", sorted(FLOORS))
+def test_no_warning_to_anyone_who_had_walk(runs: dict[str, GateRun], case: str) -> None:
+    assert runs[case].report.false_warnings == [], runs[case].report.describe()
+
+
+@pytest.mark.parametrize("case", [name for name, floor in sorted(FLOORS.items()) if floor.mota is not None])
+def test_tracking_does_not_drop(runs: dict[str, GateRun], case: str) -> None:
+    tracking, floor = runs[case].report.tracking, FLOORS[case]
+    assert tracking is not None and floor.mota is not None and floor.idf1 is not None
+    assert tracking.mota >= floor.mota and tracking.idf1 >= floor.idf1, tracking
+
+
+def test_every_finding_has_a_thumbnail(tmp_path: Path) -> None:
+    """A label nobody matches (a made-up crossing at 2.0 s) is reported as a miss with its picture."""
+    data = shared_data_dir()
+    case = next(c for c in load_cases(CASES, data) if c.name == "demo-crosswalk")
+    require_shared(str(case.inputs.video.relative_to(data)))
+    assert case.inputs.expected is not None
+    labels = tmp_path / "expected.csv"
+    labels.write_text(case.inputs.expected.read_text() + '2.00,22,cw-main,near->far,no,yes,300,290,"made up"\n')
+    site = load_case_site(case, data)
+    out = tmp_path / "out"
+    report = run_eval(
+        site, build_detector(site.detector), replace(case.inputs, expected=labels), EvalOptions(out, max_frames=40)
+    )
+    assert [(f.entry_t, f.thumbnail is not None) for f in report.findings if f.entry_t == 2.0] == [(2.0, True)]
+    for finding in report.findings:
+        assert finding.thumbnail is not None
+        image = cv2.imread(str(out / finding.thumbnail))
+        assert image is not None and image.shape[:2] == (THUMB_HEIGHT + CAPTION_HEIGHT, THUMB_HEIGHT)

@@ -1,0 +1,1 @@
+from tests.mosquitto import mosquitto, private_mosquitto  # noqa: F401  (fixtures)

@@ -1,0 +1,158 @@
+"""``crossguard center``: idempotent storage, the per-site view over HTTP, bad messages and bad TLS."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from edge.cli import CommandError
+from edge.commands import center
+from edge.mqtt.payloads import Origin, dumps, event_payload
+from edge.mqtt.store import SqliteEventStore
+from tests.edge.mqtt.builders import CAMERA_ID, SITE_ID, Recorder, evidence_for, make_event, wait_for
+from tests.mosquitto import free_port
+
+BASE = f"crossguard/{SITE_ID}/{CAMERA_ID}"
+
+
+def center_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    center.register(parser.add_subparsers())
+    return parser.parse_args(["center", *argv])
+
+
+def event_bytes(n: int, historical: bool = False) -> bytes:
+    payload = event_payload(make_event(n), evidence_for(n), Origin(SITE_ID, CAMERA_ID, "box-17"))
+    payload["historical"] = historical
+    return dumps(payload).encode()
+
+
+def test_center_stores_each_event_once_and_serves_the_view(mosquitto, tmp_path, capsys):
+    db, port = tmp_path / "center.db", free_port()
+    args = center_args(
+        "--broker",
+        mosquitto.url,
+        "--db",
+        str(db),
+        "--client-id",
+        "cli-center",
+        "--http",
+        str(port),
+        "--interval",
+        "0",
+        "--duration",
+        "4",
+    )
+    runner = threading.Thread(target=center.run, args=(args,))
+    runner.start()
+    time.sleep(1.0)
+    sender = Recorder(mosquitto, "nothing/#")
+    try:
+        sender.publish(f"{BASE}/availability", "online")
+        for n in (1, 2, 2, 3, 1):  # re-deliveries of 1 and 2
+            sender.publish(f"{BASE}/events", event_bytes(n))
+        sender.publish(f"{BASE}/events", b'{"schema": "crossguard.event.v1", "id": "x"}')
+        sender.publish(f"{BASE}/events", b"garbage")
+        sender.publish(f"{BASE}/availability", "sideways")
+
+        def view() -> list[dict]:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/sites", timeout=2) as response:
+                return json.load(response)
+
+        assert wait_for(lambda: view() and view()[0]["rejected"] == 3, timeout=10), view()
+        site = view()[0]
+        assert (site["violations"], site["duplicates"], site["availability"]) == (3, 2, "online")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/events?site={SITE_ID}", timeout=2) as response:
+            assert {e["track_id"] for e in json.load(response)} == {1, 2, 3}
+    finally:
+        sender.close()
+        runner.join(15)
+    printed = capsys.readouterr().out
+    assert f"{SITE_ID}/{CAMERA_ID}" in printed and "online" in printed
+
+    assert center.run(center_args("--db", str(db), "--show")) == 0
+    assert "no sites" not in capsys.readouterr().out
+    store = SqliteEventStore(db)
+    assert len(store.event_ids()) == 3
+    store.close()
+
+
+def test_center_with_wrong_ca_fails_with_a_clear_error(mosquitto, tmp_path):
+    args = center_args(
+        "--broker",
+        f"mqtts://{mosquitto.username}:{mosquitto.password}@127.0.0.1:{mosquitto.tls_port}",
+        "--ca",
+        str(mosquitto.wrong_ca_file),
+        "--db",
+        str(tmp_path / "c.db"),
+        "--connect-timeout",
+        "3",
+    )
+    with pytest.raises(CommandError, match="certificate not trusted"):
+        center.run(args)
+
+
+def test_center_over_tls_with_the_right_ca(mosquitto, tmp_path):
+    args = center_args(
+        "--broker",
+        f"mqtts://{mosquitto.username}:{mosquitto.password}@127.0.0.1:{mosquitto.tls_port}",
+        "--ca",
+        str(mosquitto.ca_file),
+        "--db",
+        str(tmp_path / "c.db"),
+        "--duration",
+        "0.5",
+        "--interval",
+        "0",
+        "--client-id",
+        "tls-center",
+    )
+    assert center.run(args) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--broker", "http://example"], "must look like mqtt://"),
+        (["--db", "DB"], "--broker is required"),
+        (["--broker", "mqtt://127.0.0.1:1", "--ca", "x.pem"], "need an mqtts:// broker URL"),
+        (["--broker", "mqtts://127.0.0.1:1", "--ca", "missing.pem"], "missing.pem: file not found"),
+    ],
+)
+def test_center_bad_arguments(tmp_path, argv, message):
+    argv = [a.replace("DB", str(tmp_path / "c.db")) for a in argv]
+    if "--db" not in argv:
+        argv += ["--db", str(tmp_path / "c.db")]
+    with pytest.raises(CommandError, match=message):
+        center.run(center_args(*argv))
+
+
+def test_centres_in_a_share_group_split_the_events_and_store_each_once(mosquitto, tmp_path):
+    from edge.mqtt.collector import Collector, center_settings
+
+    db = tmp_path / "shared.db"
+    centres = [
+        Collector(SqliteEventStore(db), center_settings(mosquitto.url, f"share-{n}"), share="centre") for n in (1, 2)
+    ]
+    for centre in centres:
+        centre.start()
+        assert centre.link.wait_connected(10)
+    time.sleep(0.3)
+    sender = Recorder(mosquitto, "nothing/#")
+    try:
+        for n in range(40):
+            sender.publish(f"{BASE}/events", event_bytes(500 + n))
+        assert wait_for(lambda: sum(c.stored for c in centres) == 40)
+    finally:
+        sender.close()
+        for centre in centres:
+            centre.stop()
+    assert all(c.stored > 0 for c in centres)  # both took a share
+    store = SqliteEventStore(db)
+    assert len(store.event_ids()) == 40 and store.sites()[0].duplicates == 0
+    store.close()

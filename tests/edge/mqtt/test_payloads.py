@@ -1,0 +1,126 @@
+"""Payload builders against their JSON Schemas, including the edge cases the live tests do not hit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edge.events import EventType
+from edge.mqtt.payloads import (
+    CommandResult,
+    ComponentHealth,
+    EvidenceFile,
+    Origin,
+    StatusReport,
+    command_state_payload,
+    dumps,
+    event_payload,
+    iso_utc,
+    mark_historical,
+    signal_payload,
+    status_payload,
+)
+from edge.mqtt.schemas import KINDS, load_schema, problems
+from edge.signal.types import SignalChange, SignalState
+from tests.edge.mqtt.builders import CAMERA_ID, SITE_ID, evidence_for, make_event
+
+ORIGIN = Origin(SITE_ID, CAMERA_ID, "box-17")
+SCHEMA_DIR = Path(__file__).resolve().parents[3] / "edge" / "mqtt" / "schemas"
+
+
+def test_times_are_utc_with_milliseconds():
+    assert iso_utc(1_795_452_703.1234) == "2026-11-23T16:51:43.123Z"
+    assert iso_utc(0) == "1970-01-01T00:00:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        ("event", event_payload(make_event(1), evidence_for(1), ORIGIN)),
+        (
+            "event",
+            event_payload(make_event(2, EventType.CROSSING), [], ORIGIN),
+        ),  # no DONT_WALK time, no files
+        ("event", json.loads(mark_historical(dumps(event_payload(make_event(3), [], ORIGIN))))),
+        ("status", status_payload(StatusReport(utc=1.0, fps=0, inference_ms=0, frames_dropped=0), ORIGIN, 0)),
+        (
+            "status",
+            status_payload(
+                StatusReport(
+                    utc=1.0,
+                    fps=15,
+                    inference_ms=30.5,
+                    frames_dropped=2,
+                    signal_states={"P1": SignalState.WALK},
+                    signal_sources=[ComponentHealth("timeline", False, "stale")],
+                    actuators=[ComponentHealth("speaker", True)],
+                    storage_free_bytes=10,
+                    storage_used_fraction=1.0,
+                    clock_offset_s=0.25,
+                    enforcement_enabled=False,
+                ),
+                ORIGIN,
+                7,
+            ),
+        ),
+        ("signal", signal_payload(SignalChange(3.0, "P1", SignalState.CLEARANCE), 1.5, ORIGIN)),
+        ("command_state", command_state_payload("mute", CommandResult(True, {"muted": True}), 2.0, "abc")),
+        ("command_state", command_state_payload("mute", CommandResult(False, error="bad"), 2.0)),
+    ],
+)
+def test_payloads_match_their_schemas(kind, payload):
+    assert problems(kind, payload) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "message"),
+    [
+        ("event", {"schema": "crossguard.event.v2"}, "schema"),
+        ("event", {"historical": "yes"}, "historical"),
+        ("event", {"decided_time": "2026-11-23 16:11:43"}, "decided_time"),
+        (
+            "event",
+            {"evidence": [{"path": "../etc/passwd", "sha256": "0" * 64, "size": 1, "kind": "clip"}]},
+            "path",
+        ),
+        ("event", {"surprise": 1}, "Additional properties"),
+        ("command_state", {"ok": False, "error": ""}, "error"),
+    ],
+)
+def test_schemas_catch_drift(kind, change, message):
+    base = (
+        event_payload(make_event(1), evidence_for(1), ORIGIN)
+        if kind == "event"
+        else command_state_payload("mute", CommandResult(True), 0.0)
+    )
+    found = problems(kind, {**base, **change})
+    assert found and any(message in line for line in found), found
+
+
+def test_every_schema_file_is_known_and_shipped():
+    assert sorted(p.stem for p in SCHEMA_DIR.glob("*.json")) == sorted(KINDS)
+    for kind in KINDS:
+        assert load_schema(kind)["$schema"].endswith("2020-12/schema")
+
+
+@pytest.mark.parametrize(
+    ("path", "sha", "size", "message"),
+    [
+        ("/abs/clip.mp4", "a" * 64, 1, "relative"),
+        ("a/../../clip.mp4", "a" * 64, 1, "relative"),
+        ("a\\clip.mp4", "a" * 64, 1, "relative"),
+        ("", "a" * 64, 1, "relative"),
+        ("a/clip.mp4", "A" * 64, 1, "hex"),
+        ("a/clip.mp4", "a" * 63, 1, "hex"),
+        ("a/clip.mp4", "a" * 64, -1, "negative"),
+    ],
+)
+def test_bad_evidence_files_are_refused_where_they_are_made(path, sha, size, message):
+    with pytest.raises(ValueError, match=message):
+        EvidenceFile(path, sha, size)
+
+
+def test_evidence_kind_accepts_its_string_form():
+    assert EvidenceFile("a/b.jpg", "0" * 64, 5, "snapshot").to_dict()["kind"] == "snapshot"  # type: ignore[arg-type]

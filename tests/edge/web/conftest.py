@@ -1,0 +1,157 @@
+"""A real uvicorn server on 127.0.0.1 serving the UI over a copy of the demo site, and logins per role."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from argon2 import PasswordHasher
+
+from edge.config.site import SiteConfig
+from edge.users import Role, UserStore
+from edge.web import WebContext, create_app
+from edge.web.auth import CSRF_HEADER
+from edge.web.standalone import SitePicture
+from tests.conftest import REPO, require_shared
+
+PASSWORD = "correct horse battery"
+# Cheaper argon2 parameters than production so a test run stays quick; the algorithm is the same.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+DEMO_SITE = REPO / "sites" / "demo" / "site.yaml"
+DEMO_SOURCE = "../../../shared/data/video/crosswalk_elevated_fixed.mp4"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_site(folder: Path) -> Path:
+    """The demo site file, comments and all, with its camera pointing at the shared video."""
+    video = require_shared("video/crosswalk_elevated_fixed.mp4")
+    text = DEMO_SITE.read_text(encoding="utf-8")
+    assert DEMO_SOURCE in text
+    path = folder / "site.yaml"
+    path.write_text(text.replace(DEMO_SOURCE, str(video)), encoding="utf-8")
+    return path
+
+
+@dataclass
+class Server:
+    url: str
+    site_path: Path
+    context: WebContext
+    applied: list[SiteConfig] = field(default_factory=list)
+    server: uvicorn.Server | None = None
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, follow_redirects=False, **kwargs)  # type: ignore[arg-type]
+
+    def login(self, role: Role | str, **kwargs: object) -> httpx.Client:
+        """A client holding a session of the user named after ``role``; CSRF header preset."""
+        name = role.value if isinstance(role, Role) else role
+        with self.client(**kwargs) as first:
+            r = first.post("/api/login", json={"name": name, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+        client = self.client(cookies=first.cookies, **kwargs)  # not yet opened: usable in a with-block
+        client.headers[CSRF_HEADER] = r.json()["csrf_token"]
+        return client
+
+
+def serve(context: WebContext, port: int | None = None, **ssl: str) -> Iterator[uvicorn.Server]:
+    app = create_app(context)
+    app.state.web.users.hasher = FAST_HASHER
+    config = uvicorn.Config(app, host="127.0.0.1", port=port or free_port(), log_level="warning", **ssl)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def add_role_users(users_db: Path) -> None:
+    store = UserStore(users_db, hasher=FAST_HASHER)
+    for role in Role:
+        store.add(role.value, role, PASSWORD)
+
+
+def start_server(tmp_path: Path) -> Iterator[Server]:
+    site_path = make_site(tmp_path)
+    users_db = tmp_path / "state" / "users.db"
+    add_role_users(users_db)
+    picture = SitePicture(site_path)
+    applied: list[SiteConfig] = []
+    context = WebContext(
+        site_path=site_path,
+        users_db=users_db,
+        snapshot=picture.annotated,
+        raw_snapshot=picture.raw,
+        status=lambda: {"mode": "test", "fps": 11.0, "hourly": [{"hour": 9, "crossings": 4, "violations": 1}]},
+        apply_site=applied.append,
+    )
+    for running in serve(context):
+        port = running.config.port
+        yield Server(f"http://127.0.0.1:{port}", site_path, context, applied, running)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    yield from start_server(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for a module whose tests do not depend on each other's changes."""
+    yield from start_server(tmp_path_factory.mktemp("web"))
+
+
+# ---- a real browser: Debian's Chromium driven by Playwright (never a downloaded browser) ----------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO / "test-artifacts" / "web"  # screenshots for a person to look at
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (scripts/setup-test-env.sh installs it)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def login_page(browser, server: Server, name: str, next_path: str = "/"):  # type: ignore[no-untyped-def]
+    """A new page logged in through the form as ``name``, on ``next_path``."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, base_url=server.url)
+    page.goto(f"/login?next={next_path}")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(f"{server.url}{next_path}")
+    return page

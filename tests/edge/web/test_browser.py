@@ -1,0 +1,139 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright (never a downloaded browser).
+
+Screenshots go to test-artifacts/web/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from edge.config import load_site
+from edge.rules import DecisionCore
+from tests.edge.web.conftest import ARTIFACTS, PASSWORD, Server, login_page
+
+# Where the new crosswalk's corners are clicked, as fractions of the picture.
+DRAWN = [(0.30, 0.75), (0.88, 0.62), (0.88, 0.78), (0.40, 0.88)]
+
+
+def _click_at(page, fraction: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]
+    box = page.locator("#zone-canvas").bounding_box()
+    page.mouse.click(box["x"] + fraction[0] * box["width"], box["y"] + fraction[1] * box["height"])
+
+
+def test_operator_draws_a_crosswalk_saves_and_sees_it_after_reload(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, server, "operator")
+    page.click("#nav-zone_editor")
+    page.wait_for_url(f"{server.url}/zones")
+    page.wait_for_function("() => document.querySelectorAll('#crosswalk-select option').length === 1")
+    page.wait_for_function("() => document.getElementById('zone-canvas').width === 640")  # the camera picture loaded
+    page.click("#redraw")
+    for corner in DRAWN:
+        _click_at(page, corner)
+    page.screenshot(path=ARTIFACTS / "zones-drawing.png")
+    page.click("#finish")
+    # Drag the last corner a little, as a person correcting a click would.
+    box = page.locator("#zone-canvas").bounding_box()
+    start = (box["x"] + DRAWN[3][0] * box["width"], box["y"] + DRAWN[3][1] * box["height"])
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] + 0.02 * box["width"], start[1], steps=5)
+    page.mouse.up()
+    page.wait_for_function("() => !document.getElementById('save').disabled")
+    page.fill("#save-note", "redrawn in the browser test")
+    page.click("#save")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('saved as version')")
+    assert "applied" in page.inner_text("#save-status")
+    page.screenshot(path=ARTIFACTS / "zones-saved.png")
+
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#history tr').length === 3")  # header + 2 versions
+    zones = page.evaluate("fetch('/api/zones').then(r => r.json())")
+    polygon = zones["crosswalks"][0]["polygon"]
+    expected = [*DRAWN[:3], (DRAWN[3][0] + 0.02, DRAWN[3][1])]
+    assert len(polygon) == 4
+    for (x, y), (ex, ey) in zip(polygon, expected, strict=True):
+        assert abs(x - ex) < 0.01 and abs(y - ey) < 0.01, (polygon, expected)
+    page.screenshot(path=ARTIFACTS / "zones-after-reload.png")
+    page.close()
+
+    site = load_site(server.site_path)
+    assert site.crosswalks[0].polygon == [tuple(p) for p in polygon]
+    core = DecisionCore(site, 640, 352)
+    assert core.crosswalks[0][1].crosswalk[0].tolist() == pytest.approx([polygon[0][0] * 640, polygon[0][1] * 352])
+    assert server.applied and server.applied[-1].crosswalks[0].polygon == site.crosswalks[0].polygon
+
+
+def test_operator_adds_a_second_crosswalk(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, server, "operator")
+    page.goto("/zones")
+    page.wait_for_function("() => document.querySelectorAll('#crosswalk-select option').length === 1")
+    page.click("#add-crosswalk")
+    page.fill("#new-id", "cw-east")
+    page.fill("#new-group", "ped-east")
+    page.click("#create-crosswalk")
+    page.fill("#curb0-input", "west")
+    page.fill("#curb1-input", "east")
+    page.press("#curb1-input", "Tab")
+    page.click("#redraw")
+    for corner in [(0.45, 0.20), (0.55, 0.20), (0.55, 0.30), (0.45, 0.30)]:
+        _click_at(page, corner)
+    page.click("#finish")
+    page.wait_for_function("() => !document.getElementById('save').disabled")
+    page.click("#save")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('saved as version')")
+    page.screenshot(path=ARTIFACTS / "zones-second-crosswalk.png")
+    page.close()
+    site = load_site(server.site_path)
+    east = site.crosswalk("cw-east")
+    assert east.signal_group == "ped-east" and [c.name for c in east.curbs] == ["west", "east"]
+    assert east.polygon[0] == pytest.approx((0.45, 0.20), abs=0.01)
+    assert [c.id for c in site.crosswalks] == ["cw-main", "cw-east"]
+
+
+def test_viewer_cannot_reach_the_zone_editor(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, server, "viewer")
+    assert page.locator("#nav-zone_editor").count() == 0
+    response = page.goto("/zones")
+    assert response.status == 403
+    assert "may not use this page" in page.inner_text("#error-message")
+    page.screenshot(path=ARTIFACTS / "viewer-zones-refused.png")
+    page.close()
+
+
+def test_dashboard_and_live_view_render(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, server, "admin")
+    assert "Dashboard" in page.inner_text("h1")
+    assert "25.0%" in page.inner_text("main")  # 1 violation ÷ 4 crossings at 09:00
+    page.screenshot(path=ARTIFACTS / "dashboard.png")
+    page.goto("/live")
+    page.wait_for_function("() => document.getElementById('live-picture').naturalWidth === 640")
+    page.screenshot(path=ARTIFACTS / "live.png")
+    page.close()
+
+
+def test_admin_adds_an_account_in_the_browser(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, server, "admin")
+    page.goto("/users")
+    page.fill("#new-name", "officer7")
+    page.select_option("#new-role", "police")
+    page.fill("#new-password", "short")
+    page.click("#add-user button")
+    page.wait_for_function("() => document.getElementById('add-user-result').textContent.includes('at least')")
+    page.fill("#new-password", PASSWORD)
+    page.click("#add-user button")
+    page.wait_for_function("() => document.getElementById('users').textContent.includes('officer7')")
+    assert "police" in page.inner_text("#users")
+    page.screenshot(path=ARTIFACTS / "users.png")
+    page.close()
+
+
+def test_no_script_errors_on_any_page(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, server, "admin")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    for path in ("/", "/live", "/zones", "/devices", "/users"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+    page.close()
+    assert errors == []

@@ -1,0 +1,72 @@
+"""Device-test page and API driving the real actuator hub against the HTTP board emulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from actuators.emulators.http_board import HttpBoardEmulator
+from actuators.hub import ActuatorHub
+from edge.config.actuators import ActuatorsConfig
+from edge.users import Role
+from tests.actuators.conftest import FAST, wait_for
+from tests.edge.web.conftest import ARTIFACTS, Server, login_page
+
+
+@pytest.fixture
+def board() -> Iterator[HttpBoardEmulator]:
+    emulator = HttpBoardEmulator()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def hub(board: HttpBoardEmulator) -> Iterator[ActuatorHub]:
+    config = ActuatorsConfig.model_validate(
+        {"devices": [{**FAST, "name": "north", "type": "http_board", "url": board.url}], "cooldown_s": 0}
+    )
+    hub = ActuatorHub(config, "UTC")
+    yield hub
+    hub.close()
+
+
+def test_without_actuators_the_api_says_so(server: Server) -> None:
+    with server.login(Role.OPERATOR) as client:
+        r = client.post("/api/devices/test", json={"device": "north"})
+        assert r.status_code == 503 and "no actuators" in r.json()["detail"]
+        assert client.get("/api/boards").json() == {"available": False, "boards": {}}
+
+
+def test_device_test_reaches_the_board(server: Server, hub: ActuatorHub, board: HttpBoardEmulator) -> None:
+    server.context.devices = hub
+    with server.login(Role.OPERATOR) as client:
+        assert client.get("/api/devices").json()["devices"] == ["north"]
+        r = client.post("/api/devices/test", json={"device": "north"})
+        assert r.status_code == 200, r.text
+        (result,) = r.json()
+        assert result["device"] == "north" and result["success"] is True and result["latency_s"] > 0
+        assert client.post("/api/devices/test", json={"device": "siren"}).status_code == 404
+        assert "north" in client.get("/devices").text
+    wait_for(lambda: board.messages, what="the test message on the board")
+    with server.login(Role.VIEWER) as viewer:
+        boards = viewer.get("/api/boards").json()
+        assert boards["available"] is True and "north" in boards["boards"]
+        assert viewer.post("/api/devices/test", json={}).status_code == 403
+
+
+def test_a_dead_board_is_reported_as_failed(server: Server, hub: ActuatorHub, board: HttpBoardEmulator) -> None:
+    board.stop()
+    server.context.devices = hub
+    with server.login(Role.OPERATOR) as client:
+        (result,) = client.post("/api/devices/test", json={"device": "north"}).json()
+    assert result["success"] is False and result["detail"]
+
+
+def test_device_test_button_in_the_browser(browser, server: Server, hub: ActuatorHub) -> None:  # type: ignore[no-untyped-def]
+    server.context.devices = hub
+    page = login_page(browser, server, "operator", "/devices")
+    page.click("button[data-device=north]")
+    page.wait_for_function("() => document.getElementById('result-north').textContent.startsWith('ok in ')")
+    page.screenshot(path=ARTIFACTS / "devices.png")
+    page.close()

@@ -1,0 +1,106 @@
+"""Evidence review through the UI: the queue, a file view, a decision, and the audit rows they leave.
+
+Runs when the evidence package (recorder and review desk) is installed; it records three
+violations from the shared clip with the evidence package's own test recorder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edge.users import Role
+from edge.web import WebContext
+from tests.edge.web.conftest import ARTIFACTS, Server, add_role_users, login_page, make_site, serve
+
+pytest.importorskip("evidence.review", reason="the evidence package is not installed")
+recording = pytest.importorskip("tests.evidence.conftest", reason="the evidence package's test recorder is missing")
+
+
+@pytest.fixture(scope="module")
+def evidence_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("evidence") / "root"
+    recording.record_events(root)
+    return root
+
+
+@pytest.fixture
+def review_server(tmp_path: Path, evidence_root: Path) -> Iterator[Server]:
+    import shutil
+
+    root = tmp_path / "evidence"
+    shutil.copytree(evidence_root, root)  # decisions change the index: each test gets its own copy
+    add_role_users(tmp_path / "users.db")
+    context = WebContext(site_path=make_site(tmp_path), users_db=tmp_path / "users.db", evidence_root=root)
+    for running in serve(context):
+        yield Server(f"http://127.0.0.1:{running.config.port}", context.site_path, context)
+
+
+def test_queue_view_confirm_and_audit(review_server: Server) -> None:
+    with review_server.login(Role.POLICE) as police:
+        queue = police.get("/api/evidence").json()
+        assert len(queue) == 3 and all(i["state"] == "new" for i in queue)
+        assert [i["entry_utc"] for i in queue] == sorted((i["entry_utc"] for i in queue), reverse=True)
+        event = queue[0]
+        sheet = police.get(f"/api/evidence/{event['event_id']}/files/sheet.jpg")
+        assert sheet.status_code == 200 and sheet.content[:2] == b"\xff\xd8"
+        escape = police.get(f"/api/evidence/{event['event_id']}/files/..%2F..%2Fusers.db")
+        assert escape.status_code in (404, 422)
+        r = police.post(
+            f"/api/evidence/{event['event_id']}/review",
+            json={"state": "confirmed", "reason": "clear-violation", "note": "red hand clearly lit"},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "confirmed"
+        audit = police.get(f"/api/evidence/{event['event_id']}/audit").json()
+        actions = [(a["action"], a["actor"]) for a in audit]
+        assert ("viewed", "police") in actions and ("review:confirmed", "police") in actions
+        assert len(police.get("/api/evidence").json()) == 2
+        confirmed = police.get("/api/evidence", params={"review_state": "confirmed"}).json()
+        assert [i["event_id"] for i in confirmed] == [event["event_id"]]
+    with review_server.login(Role.OPERATOR) as operator:
+        assert operator.get("/api/evidence").status_code == 403
+
+
+def test_integrity_and_export_bundle(review_server: Server) -> None:
+    import io
+    import zipfile
+
+    with review_server.login(Role.POLICE) as police:
+        event_id = police.get("/api/evidence").json()[0]["event_id"]
+        assert police.get(f"/api/evidence/{event_id}/integrity").json() == {"status": "verified", "problems": []}
+        bundle = police.get(f"/api/evidence/{event_id}/bundle.zip")
+        assert bundle.status_code == 200 and bundle.headers["content-type"] == "application/zip"
+        names = zipfile.ZipFile(io.BytesIO(bundle.content)).namelist()
+        assert any(n.endswith("manifest.json") for n in names) and any(n.endswith("sheet.jpg") for n in names)
+        audit = police.get(f"/api/evidence/{event_id}/audit").json()
+        assert any(a["actor"] == "police" and "export" in a["action"] for a in audit), audit
+        # Damage one original: the page and the API say "problem" and name the file.
+        item = police.get(f"/api/evidence/{event_id}").json()
+        root = review_server.context.evidence_root
+        assert root is not None
+        original = next(root.glob(f"**/{event_id}/originals/*.jpg"))
+        original.write_bytes(original.read_bytes()[:-100] + b"x" * 100)
+        check = police.get(f"/api/evidence/{event_id}/integrity").json()
+        assert check["status"] == "problem" and any(original.name in p for p in check["problems"]), check
+        assert "problem" in police.get(f"/evidence/{event_id}").text
+        assert item["event_id"] == event_id
+
+
+def test_police_confirms_in_the_browser(browser, review_server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, review_server, "police", "/evidence")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.screenshot(path=ARTIFACTS / "evidence-queue.png")
+    page.click("#evidence-queue a >> nth=0")
+    page.wait_for_selector("#review-form")
+    page.select_option("select[name=state]", "confirmed")
+    page.fill("input[name=note]", "seen on the sheet")
+    page.click("#review-form button")
+    page.wait_for_function("() => document.getElementById('review-state').textContent === 'confirmed'")
+    assert page.inner_text("#integrity") == "verified"
+    audit = page.inner_text("#audit")
+    assert "review:confirmed" in audit and "police" in audit
+    page.screenshot(path=ARTIFACTS / "evidence-confirmed.png", full_page=True)
+    page.close()
