@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
-from edge.signal.hub import SignalHub
-from edge.signal.source import SignalSource
+from edge.signal.hub import EnforcementGap, SignalHub
 from edge.signal.types import SignalReading, SignalState
 
 MAX_WINDOWS = 256  # windows far behind the newest one can no longer be asked about
@@ -31,8 +31,10 @@ class Suspension:
 
 
 class SuspendableSignals(SignalHub):
-    def __init__(self, sources: list[SignalSource], settle_s: float = 1.0, horizon_s: float = 600.0) -> None:
-        super().__init__(sources, horizon_s)
+    """``SignalHub`` (built the same ways) with suspension windows laid over its readings."""
+
+    def __init__(self, *args: Any, settle_s: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.settle_s = settle_s
         self.windows: deque[Suspension] = deque(maxlen=MAX_WINDOWS)
 
@@ -70,3 +72,13 @@ class SuspendableSignals(SignalHub):
                 SignalState.UNKNOWN, window.start_t, f"enforcement suspended: {window.reason}"
             )
         return super().state_at(group, t)
+
+    def enforcement_gaps(self) -> list[EnforcementGap]:
+        """The hub's UNKNOWN periods plus every suspension window, for each signal group."""
+        groups = self.history.groups
+        windows = [
+            EnforcementGap(group, w.start_t, w.end_t, f"enforcement suspended: {w.reason}")
+            for w in self.windows
+            for group in groups
+        ]
+        return sorted([*super().enforcement_gaps(), *windows], key=lambda g: (g.start, g.group))

@@ -50,7 +50,6 @@ from edge.ops.metrics import ServiceMetrics
 from edge.ops.sdnotify import Notifier
 from edge.ops.status import AdapterHealth, ServiceStatus
 from edge.pipeline import Frame, Pipeline
-from edge.signal.sources import build_source
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +128,8 @@ class Service:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         detector = self._detector or self._build_detector()
         self.gate = GatedDetector(detector, self.config.performance, self.site)
-        sources = [build_source(c) for c in self.site.signal.sources]
-        self.signals = SuspendableSignals(sources, self.config.picture.resume_settle_s)
+        self.signals = SuspendableSignals.from_config(self.site.signal)
+        self.signals.settle_s = self.config.picture.resume_settle_s
         self.warnings = WarningObserver(self._actuator_hub(), self.metrics, lambda: self._captured_mono)
         self.journal = EventJournal(self.data_dir / "events")
         self.snapshot = SnapshotObserver(self.site)
@@ -248,6 +247,7 @@ class Service:
         self.notifier.stopping()
         log.info("service: stopping")
         self.capture.stop()
+        self.pipeline.finish()  # crossings still waiting for their signal state are judged now
         self.pipeline.close()  # observers flush: warnings, journal, evidence, MQTT outbox
         self._write_status()
         if self.http is not None:

@@ -46,9 +46,7 @@ class FfmpegSource(FrameSource):
 
     def open(self) -> None:
         self._proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        threading.Thread(
-            target=self._drain_errors, args=(self._proc,), daemon=True, name="ffmpeg-stderr"
-        ).start()
+        threading.Thread(target=self._drain_errors, args=(self._proc,), daemon=True, name="ffmpeg-stderr").start()
         header = self._read_until(b"\n", self.config.open_timeout_s, "opening")
         size = re.search(rb" W(\d+) H(\d+)", header)
         if not header.startswith(b"YUV4MPEG2") or size is None:

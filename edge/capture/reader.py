@@ -195,6 +195,8 @@ class Capture:
         with self._cond:
             if not self.drop_stale:
                 self._cond.wait_for(lambda: self._slot is None or self._stop.is_set())
+                if self._stop.is_set():
+                    return  # stopping: the frame is not wanted, and it is no stale frame either
             dropped = self._stats.frames_dropped + (1 if self._slot is not None else 0)
             seq = self._stats.frames_read
             self._slot = Grabbed(seq, image, now, media_t)

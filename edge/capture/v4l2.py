@@ -23,9 +23,7 @@ class V4l2Source(FrameSource):
 
     def open(self) -> None:
         if not Path(self.device).exists():
-            raise CaptureError(
-                f"{self.device}: no such camera device (is it plugged in, is the driver loaded?)"
-            )
+            raise CaptureError(f"{self.device}: no such camera device (is it plugged in, is the driver loaded?)")
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.config.open_timeout_s * 1000)]
         params += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.config.read_timeout_s * 1000)]
         if self.config.width and self.config.height:

@@ -6,34 +6,23 @@ import pytest
 
 from edge.config import load_site
 from edge.config.crosswalk import RuleConfig
+from edge.config.signal import TimelineSourceConfig
 from edge.enforcement import SuspendableSignals
 from edge.events import EventType
 from edge.pipeline import Pipeline
 from edge.rules import judge_entry
 from edge.signal.source import FrameClock
 from edge.signal.sources import build_source
-from edge.signal.types import SignalChange, SignalState
+from edge.signal.types import SignalState
 from edge.video import VideoFile
 from tests.conftest import require_shared
 from tests.edge.service.sites import CLIP, write_site
 
 
-class _Fixed:
-    key = "fixed"
-
-    def __init__(self, changes: list[SignalChange]) -> None:
-        self.changes = changes
-
-    def poll(self, clock, image):  # type: ignore[no-untyped-def]
-        out, self.changes = self.changes, []
-        return out
-
-    def close(self) -> None:
-        pass
-
-
-def hub_with_dont_walk_from(t: float, settle_s: float = 1.0) -> SuspendableSignals:
-    hub = SuspendableSignals([_Fixed([SignalChange(t, "g", SignalState.DONT_WALK)])], settle_s)  # type: ignore[list-item]
+def hub_with_dont_walk_from(t: float, folder, settle_s: float = 1.0) -> SuspendableSignals:  # type: ignore[no-untyped-def]
+    timeline = folder / "timeline.csv"
+    timeline.write_text(f"t,group,state\n{t},g,DONT_WALK\n", encoding="utf-8")
+    hub = SuspendableSignals([build_source(TimelineSourceConfig(path=timeline))], settle_s=settle_s)
     hub.update(FrameClock(t, t))
     return hub
 
@@ -51,8 +40,8 @@ def hub_with_dont_walk_from(t: float, settle_s: float = 1.0) -> SuspendableSigna
         (10.0, SignalState.DONT_WALK, ""),  # after it
     ],
 )
-def test_reading_inside_a_suspension_window_is_unknown(entry_t, state, reason_part) -> None:
-    hub = hub_with_dont_walk_from(0.0)
+def test_reading_inside_a_suspension_window_is_unknown(tmp_path, entry_t, state, reason_part) -> None:
+    hub = hub_with_dont_walk_from(0.0, tmp_path)
     assert hub.suspend(5.0, "picture frozen") is True
     assert hub.suspend(6.0, "picture frozen (still)") is False  # one window, not one per frame
     window = hub.resume(9.0)
@@ -65,12 +54,14 @@ def test_reading_inside_a_suspension_window_is_unknown(entry_t, state, reason_pa
     assert verdict.enforced is (state is SignalState.DONT_WALK)
 
 
-def test_open_window_covers_everything_after_its_start() -> None:
-    hub = hub_with_dont_walk_from(0.0)
+def test_open_window_covers_everything_after_its_start(tmp_path) -> None:
+    hub = hub_with_dont_walk_from(0.0, tmp_path)
     hub.suspend(3.0, "camera lost: connection refused")
     assert hub.open_window is not None
     assert hub.state_at("g", 1e6).state is SignalState.UNKNOWN
     assert hub.state_at("g", 2.9).state is SignalState.DONT_WALK
+    gaps = [g for g in hub.enforcement_gaps() if "enforcement suspended" in g.reason]
+    assert [(g.group, g.start, g.end) for g in gaps] == [("g", 3.0, None)]  # reported like any gap
 
 
 def run_clip(site, detector, signals) -> list:  # type: ignore[no-untyped-def]
@@ -83,10 +74,10 @@ def run_clip(site, detector, signals) -> list:  # type: ignore[no-untyped-def]
 
 def test_suspended_clip_decides_crossings_but_enforces_none(tmp_path, recorded_detector) -> None:
     site = load_site(write_site(tmp_path))
-    normal = run_clip(site, recorded_detector, SuspendableSignals([build_source(c) for c in site.signal.sources]))
+    normal = run_clip(site, recorded_detector, SuspendableSignals.from_config(site.signal))
     assert sum(e.type is EventType.VIOLATION for e in normal) >= 1
 
-    signals = SuspendableSignals([build_source(c) for c in site.signal.sources])
+    signals = SuspendableSignals.from_config(site.signal)
     signals.suspend(0.0, "picture frozen")
     suspended = run_clip(site, recorded_detector, signals)
     assert [e.type for e in suspended] == [EventType.CROSSING] * len(suspended)

@@ -99,6 +99,11 @@ def test_sigterm_during_a_violation_burst_leaves_nothing_half_written(tmp_path) 
     final = json.loads((state / "status.json").read_text())
     assert final["violations"] == len(violations)
     assert not list(state.rglob("*.tmp"))
+    evidence = tmp_path / "evidence"
+    if evidence.is_dir():  # the evidence recorder flushed every violation, each folder complete
+        folders = [p for p in evidence.glob("2*/*/*/*") if p.is_dir()]
+        assert sorted(p.name for p in folders) == sorted(v["event_id"] for v in violations)
+        assert not any((evidence / ".staging").iterdir())
 
 
 class NotifyListener:
