@@ -79,9 +79,11 @@ def optional_module(module: str, what: str, enabled: bool) -> ModuleType | None:
 
 
 def section_enabled(site: SiteConfig, name: str) -> bool:
-    # Sections of outputs developed alongside the service may not exist in this config tree yet.
-    section = getattr(site, name, None)
-    return section is not None and bool(getattr(section, "enabled", True))
+    """Whether the site turns an output on: its ``enabled`` flag, or (actuators) any enabled device."""
+    section = getattr(site, name)
+    if name == "actuators":
+        return any(device.enabled for device in section.devices)
+    return bool(section.enabled)
 
 
 class Service:
@@ -182,7 +184,7 @@ class Service:
             lambda m: m.EvidenceRecorder.from_config(self.site, model_id, self.config_hash),
         )
         if recorder is not None:
-            lookback = self.site.evidence.pre_roll_s + 10.0  # type: ignore[attr-defined]
+            lookback = self.site.evidence.pre_roll_s + 10.0
             observers.append(EvidenceObserver(recorder, self.signals, lookback))
         reporter = self._optional(
             "MQTT reporting",
@@ -207,8 +209,8 @@ class Service:
         """What the web UI needs from the live service; ``edge.web.app.mount`` asks for it by name."""
         from edge.web.context import WebContext
 
-        web = self.site.web.resolved(self.site_path.parent)  # type: ignore[attr-defined]
-        evidence = getattr(self.site, "evidence", None)
+        web = self.site.web.resolved(self.site_path.parent)
+        evidence = self.site.evidence
         return WebContext(
             site_path=self.site_path.resolve(),
             users_db=web.users_db,
@@ -216,7 +218,7 @@ class Service:
             raw_snapshot=lambda: self.snapshot.jpeg(annotated=False),
             status=self.status,
             apply_site=self._refuse_new_site,
-            evidence_root=evidence.root if evidence is not None and evidence.enabled else None,
+            evidence_root=evidence.root if evidence.enabled else None,
             devices=self.warnings.hub,
         )
 

@@ -15,7 +15,6 @@ from ruamel.yaml import YAML
 
 from detection.base import Detector
 from detection.types import Detections
-from edge.config.site import SiteConfig
 from tests.conftest import REPO, require_shared
 
 DEMO = REPO / "sites" / "demo"
@@ -35,8 +34,7 @@ def write_site(folder: Path, timeline: str | None = None, **sections: dict[str, 
         timeline_path.write_text(timeline, encoding="utf-8")
     data["signal"]["sources"][0]["path"] = str(timeline_path)
     data["service"] = {"data_dir": str(folder / "state"), "status_interval_s": 1, "http": {"port": 0}}
-    if "evidence" in SiteConfig.model_fields:  # keep evidence inside the test's folder, not /var/lib
-        data["evidence"] = {"root": str(folder / "evidence")}
+    data["evidence"] = {"root": str(folder / "evidence")}  # inside the test's folder, not /var/lib
     for name, values in sections.items():
         target = data.setdefault(name, {})
         for key, value in values.items():
