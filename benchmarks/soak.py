@@ -63,6 +63,8 @@ def soak_site(args: argparse.Namespace, folder: Path, port: int) -> Path:
     for source in data.get("signal", {}).get("sources", []):
         if "path" in source and not Path(source["path"]).is_absolute():
             source["path"] = str((args.site.parent / source["path"]).resolve())
+    data["evidence"] = {"root": str(folder / "evidence")}  # evidence on, kept in the run's folder
+    data["web"] = {"users_db": str(folder / "users.db")}
     data["service"] = {
         "data_dir": str(folder / "state"),
         "status_interval_s": 60,
