@@ -94,7 +94,15 @@ def service_site(site: SiteConfig, video: Path, data_dir: Path, **capture: Any) 
             "http": site.service.http.model_copy(update={"port": 0}),
         }
     )
-    return site.model_copy(update={"service": service, "camera": site.camera.model_copy(update={"source": str(video)})})
+    # Everything the service writes (evidence, the UI's accounts) stays in the run's folder.
+    return site.model_copy(
+        update={
+            "service": service,
+            "camera": site.camera.model_copy(update={"source": str(video)}),
+            "evidence": site.evidence.model_copy(update={"root": data_dir / "evidence"}),
+            "web": site.web.model_copy(update={"users_db": data_dir / "users.db"}),
+        }
+    )
 
 
 def live_service(site: SiteConfig, site_path: Path, detector: Detector, video: Path, passes: int) -> dict[str, Any]:
