@@ -202,6 +202,27 @@ class ByteTracker:
         ]
         return self._output(matched, detections)
 
+    def predicted(self) -> Detections:
+        """Where the tracked people will be on the next frame (the Kalman prediction), as detections.
+
+        Given back to ``update`` in place of a detector's output on a frame where detection
+        is skipped, it lets tracks coast on their own motion and keep their ids.
+        """
+        # Tentative tracks are included (unmoved, as ``update`` does not predict them), or the
+        # skipped frame would end them before a second real detection could confirm them.
+        tracks = [tr for tr in self._tracks if tr.state is not TrackState.LOST]
+        if not tracks:
+            return Detections.empty()
+        boxes = [
+            tr.predicted_box if tr.state is TrackState.NEW else xyah_to_xyxy(self.kalman.predict(tr.mean, tr.cov)[0])
+            for tr in tracks
+        ]
+        return Detections(
+            xyxy=np.asarray(boxes, np.float32).reshape(-1, 4),
+            confidence=np.asarray([tr.score for tr in tracks], np.float32),
+            class_id=np.asarray([tr.class_id for tr in tracks], np.int32),
+        )
+
     def _match(self, tracks: list[_Track], boxes: np.ndarray, max_cost: float):  # type: ignore[no-untyped-def]
         predicted = np.array([tr.predicted_box for tr in tracks]).reshape(-1, 4)
         return assign(1.0 - iou_matrix(predicted, boxes), max_cost)

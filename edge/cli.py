@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "edge.commands.users",
     "edge.commands.ui",
     "edge.commands.eval",
+    "edge.commands.run",
 ]
 
 

@@ -13,6 +13,7 @@ from edge.config.crosswalk import CrosswalkConfig
 from edge.config.detector import DetectorConfig
 from edge.config.evidence import EvidenceConfig
 from edge.config.mqtt import MqttConfig
+from edge.config.service import ServiceConfig
 from edge.config.signal import SignalConfig
 from edge.config.tracker import TrackerConfig
 from edge.config.web import WebConfig
@@ -48,6 +49,7 @@ class SiteConfig(StrictModel):
     actuators: ActuatorsConfig = Field(default_factory=ActuatorsConfig)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,110 @@
+"""Any URL FFmpeg can open (RTSP, RTMP, HTTP/TS, SRT...), decoded by an ``ffmpeg`` child process.
+
+The child writes YUV4MPEG2 to a pipe: a tiny self-describing format (size in the header,
+one ``FRAME`` marker per picture), so no probing is needed. Every read waits with a
+deadline, so a silent camera becomes an error after ``read_timeout_s`` instead of a
+hang; a decoder that misbehaves is killed with its process, never with the service.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import shutil
+import subprocess
+import threading
+import time
+from collections import deque
+
+import cv2
+import numpy as np
+
+from edge.capture.base import CaptureError, FrameSource, register
+
+
+@register("ffmpeg")
+class FfmpegSource(FrameSource):
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._buffer = bytearray()
+        self._errors: deque[str] = deque(maxlen=5)
+        self.width = self.height = 0
+
+    def command(self) -> list[str]:
+        ffmpeg = shutil.which("ffmpeg")
+        if ffmpeg is None:
+            raise CaptureError(f"{self.label}: ffmpeg is not installed (apt-get install ffmpeg)")
+        args = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-fflags", "nobuffer"]
+        # Live streams: decide the format from the first second, not from megabytes of a slow stream.
+        args += ["-analyzeduration", "1000000", "-probesize", "500000"]
+        if self.spec.lower().startswith("rtsp"):
+            args += ["-rtsp_transport", self.config.rtsp_transport]
+        args += [*self.config.ffmpeg_input_args, "-i", self.spec]
+        return [*args, "-an", "-sn", "-f", "yuv4mpegpipe", "-pix_fmt", "yuv420p", "-"]
+
+    def open(self) -> None:
+        self._proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        threading.Thread(target=self._drain_errors, args=(self._proc,), daemon=True, name="ffmpeg-stderr").start()
+        header = self._read_until(b"\n", self.config.open_timeout_s, "opening")
+        size = re.search(rb" W(\d+) H(\d+)", header)
+        if not header.startswith(b"YUV4MPEG2") or size is None:
+            raise CaptureError(f"{self.label}: unexpected decoder output {header[:40]!r}")
+        self.width, self.height = int(size.group(1)), int(size.group(2))
+
+    def read(self) -> np.ndarray | None:
+        marker = self._read_until(b"\n", self.config.read_timeout_s, "waiting for a frame")
+        if not marker.startswith(b"FRAME"):
+            raise CaptureError(f"{self.label}: lost frame sync in the decoder output")
+        planes = self._read_exact(self.width * self.height * 3 // 2, self.config.read_timeout_s)
+        yuv = np.frombuffer(planes, np.uint8).reshape(self.height * 3 // 2, self.width)
+        return cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.kill()
+        proc.wait(timeout=5)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+    # -- reading with deadlines ------------------------------------------------------------------
+
+    def _fill(self, deadline: float, timeout: float, doing: str) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise CaptureError(f"{self.label}: no data for {timeout:.1f} s while {doing}")
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            self._proc.wait(timeout=5)
+            reason = " / ".join(self._errors) or f"decoder exited with status {self._proc.returncode}"
+            raise CaptureError(f"{self.label}: stream ended while {doing} ({reason})")
+        self._buffer += chunk
+
+    def _read_until(self, end: bytes, timeout: float, doing: str) -> bytes:
+        deadline = time.monotonic() + timeout
+        while (at := self._buffer.find(end)) < 0:
+            if len(self._buffer) > 4096:
+                raise CaptureError(f"{self.label}: unexpected decoder output while {doing}")
+            self._fill(deadline, timeout, doing)
+        line = bytes(self._buffer[: at + 1])
+        del self._buffer[: at + 1]
+        return line
+
+    def _read_exact(self, size: int, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        while len(self._buffer) < size:
+            self._fill(deadline, timeout, "reading a frame")
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def _drain_errors(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stderr is not None
+        for line in iter(proc.stderr.readline, b""):
+            self._errors.append(line.decode("utf-8", "replace").strip()[:200])

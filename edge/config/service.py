@@ -1,0 +1,113 @@
+"""Service section: how the live service captures, checks the picture, saves CPU and reports health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from edge.config.base import StrictModel
+
+
+class CaptureConfig(StrictModel):
+    realtime: bool = Field(
+        True,
+        description="File sources: pace to the file's frame rate (late frames are then dropped, as from"
+        " a camera); false hands over every frame as fast as the pipeline takes them",
+    )
+    loop: bool = Field(False, description="File sources: start again at the end (bench and soak runs)")
+    ffmpeg_input_args: list[str] = Field(
+        default_factory=list,
+        description="Extra FFmpeg input options for URL sources, e.g. ['-rtsp_flags', 'listen'] to receive"
+        " a camera that pushes its stream",
+    )
+    rtsp_transport: Literal["tcp", "udp"] = Field(
+        "tcp", description="RTSP transport; TCP survives lossy links"
+    )
+    open_timeout_s: float = Field(5.0, gt=0, le=120, description="Give up opening the source after this long")
+    read_timeout_s: float = Field(
+        3.0, gt=0, le=120, description="No frame for this long means the source is lost"
+    )
+    reconnect_min_s: float = Field(0.25, gt=0, le=60, description="First delay before reconnecting")
+    reconnect_max_s: float = Field(
+        2.0, gt=0, le=300, description="Reconnect delay cap (exponential back-off); bounds recovery time"
+    )
+    width: int | None = Field(None, ge=16, le=7680, description="V4L2: requested frame width")
+    height: int | None = Field(None, ge=16, le=4320, description="V4L2: requested frame height")
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> CaptureConfig:
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError(
+                f"service.capture.reconnect_max_s ({self.reconnect_max_s}) is below"
+                f" service.capture.reconnect_min_s ({self.reconnect_min_s})"
+            )
+        return self
+
+
+class PictureCheckConfig(StrictModel):
+    frozen_after_s: float = Field(
+        3.0, gt=0, le=600, description="A picture that does not change at all for this long is frozen"
+    )
+    frozen_max_diff: float = Field(
+        2.0,
+        ge=0,
+        le=50,
+        description="Largest grey-level change of any thumbnail pixel that still counts as 'same'",
+    )
+    uniform_max_std: float = Field(
+        3.0,
+        ge=0,
+        le=128,
+        description="A picture whose grey-level spread is below this is black/blank/covered",
+    )
+    resume_settle_s: float = Field(
+        1.0, ge=0, le=60, description="Keep enforcement suspended this long after the picture returns"
+    )
+
+
+class PerformanceConfig(StrictModel):
+    detect_stride: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="Run the detector on every Nth frame; the tracker predicts the frames between",
+    )
+    motion_gating: bool = Field(
+        False, description="Skip detection on frames with no motion inside the crosswalk and curb zones"
+    )
+    motion_threshold: float = Field(
+        0.002, gt=0, le=1, description="Fraction of zone pixels that must change to count as motion"
+    )
+    motion_max_skip: int = Field(
+        4,
+        ge=1,
+        le=100,
+        description="Never skip more than this many frames in a row (standing people stay tracked)",
+    )
+
+
+class HttpConfig(StrictModel):
+    enabled: bool = Field(
+        True, description="Serve /healthz and /metrics (the web UI mounts onto the same app)"
+    )
+    host: str = Field(
+        "127.0.0.1", min_length=1, description="Listen address; keep it local unless scraped remotely"
+    )
+    port: int = Field(9108, ge=0, le=65535, description="TCP port; 0 picks a free one (tests)")
+
+
+class ServiceConfig(StrictModel):
+    data_dir: Path = Field(
+        Path("/var/lib/crossguard"),
+        description="Where the service keeps its state (event log, status, outbox)",
+    )
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line")
+    status_interval_s: float = Field(
+        30.0, ge=1, le=3600, description="How often status is logged and reported"
+    )
+    capture: CaptureConfig = Field(default_factory=CaptureConfig)
+    picture: PictureCheckConfig = Field(default_factory=PictureCheckConfig)
+    performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)

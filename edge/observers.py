@@ -1,0 +1,276 @@
+"""The service's adapters onto the pipeline: each turns a frame's result into calls on one output.
+
+Each adapter is a ``FrameObserver`` (``on_frame``/``close``) plus ``health()``. They hold
+the output object they were given and no decision logic; ``edge.service`` builds them.
+Order matters only for latency: the service lists the warning adapter first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+
+from edge.annotate import Annotator
+from edge.config.site import SiteConfig
+from edge.events import CrossingEvent, EventType
+from edge.ops.metrics import ServiceMetrics
+from edge.ops.status import AdapterHealth, ServiceStatus
+from edge.pipeline import FrameResult
+from edge.signal.hub import SignalHub
+from edge.signal.types import SignalChange
+
+log = logging.getLogger(__name__)
+
+
+class OutputAdapter(Protocol):
+    """A FrameObserver the service also asks for its health (status, /healthz, metrics)."""
+
+    name: str
+
+    def on_frame(self, result: FrameResult) -> None: ...
+
+    def health(self) -> AdapterHealth: ...
+
+    def close(self) -> None: ...
+
+
+def violations_of(result: FrameResult) -> list[CrossingEvent]:
+    return [e for e in result.events if e.type is EventType.VIOLATION]
+
+
+def change_utc(change: SignalChange, result: FrameResult) -> float:
+    """UTC of a signal change, through the frame's own t→UTC mapping."""
+    return result.frame.utc - (result.frame.t - change.t)
+
+
+def _guarded(name: str, call: Callable[[], object]) -> None:
+    """An output that fails must not take the frame loop (and the other outputs) down with it."""
+    try:
+        call()
+    except Exception:
+        log.exception("%s: output failed; the frame loop goes on", name)
+
+
+class WarningObserver:
+    """Violations → warning outputs; signal changes → outputs that follow the signal.
+
+    Measures the warning latency (capture of the deciding frame → hand-off) even without
+    an actuator hub, so the figure exists on a box without outputs too.
+    """
+
+    name = "actuators"
+
+    def __init__(self, hub: Any | None, metrics: ServiceMetrics, captured_mono: Callable[[], float]) -> None:
+        self.hub = hub
+        self.metrics = metrics
+        self.captured_mono = captured_mono
+        self.latencies_s: deque[float] = deque(maxlen=10_000)  # recent figures, for the benchmark
+        self.failures = 0
+
+    def on_frame(self, result: FrameResult) -> None:
+        for event in violations_of(result):
+            if self.hub is not None:
+                _guarded(self.name, lambda event=event: self.hub.on_violation(event))
+            latency = time.monotonic() - self.captured_mono()
+            self.metrics.warnings.inc()
+            self.metrics.warning_latency.observe(latency)
+            self.latencies_s.append(latency)
+        if self.hub is not None:
+            for change in result.signal_changes:
+                utc = change_utc(change, result)
+                _guarded(self.name, lambda c=change, u=utc: self.hub.on_signal(c.group, c.state, u))
+
+    def health(self) -> AdapterHealth:
+        if self.hub is None:
+            return AdapterHealth(True, "no warning outputs configured")
+        devices = self.hub.health()
+        bad = [name for name, h in devices.items() if not getattr(h, "ok", True)]
+        return AdapterHealth(not bad, f"devices down: {', '.join(bad)}" if bad else f"{len(devices)} device(s) ok")
+
+    def close(self) -> None:
+        if self.hub is not None:
+            self.hub.close()
+
+
+class EvidenceObserver:
+    """Every frame into the evidence ring; violations (with their signal history) to the writer."""
+
+    name = "evidence"
+
+    def __init__(self, recorder: Any, signals: SignalHub, lookback_s: float) -> None:
+        self.recorder = recorder
+        self.signals = signals
+        self.lookback_s = lookback_s
+
+    def on_frame(self, result: FrameResult) -> None:
+        f = result.frame
+        _guarded(
+            self.name,
+            lambda: self.recorder.on_frame(f.index, f.t, f.utc, f.image, result.tracks, result.signal_readings),
+        )
+        for event in violations_of(result):
+            changes = self.signals.history.changes(event.signal_group, event.entry_t - self.lookback_s, event.decided_t)
+            _guarded(self.name, lambda e=event, c=changes: self.recorder.on_violation(e, c))
+
+    def health(self) -> AdapterHealth:
+        stats = self.recorder.stats
+        dropped = getattr(stats, "jobs_dropped", 0)
+        return AdapterHealth(dropped == 0, f"{dropped} violation(s) without evidence" if dropped else "ok")
+
+    def close(self) -> None:
+        self.recorder.close()  # writes what is pending, then stops the writer
+
+
+class ReportObserver:
+    """Events and signal changes into the MQTT outbox (durable before ``on_frame`` returns)."""
+
+    name = "mqtt"
+
+    def __init__(self, reporter: Any) -> None:
+        self.reporter = reporter
+
+    def on_frame(self, result: FrameResult) -> None:
+        for event in result.events:
+            _guarded(self.name, lambda e=event: self.reporter.report_event(e))
+        for change in result.signal_changes:
+            utc = change_utc(change, result)
+            _guarded(self.name, lambda c=change, u=utc: self.reporter.report_signal(c, u))
+
+    def report_status(self, status: ServiceStatus, signals: dict[str, Any], stage_ms: dict[str, float]) -> None:
+        from edge.mqtt.payloads import StatusReport
+
+        report = StatusReport(
+            utc=status.utc,
+            fps=status.fps,
+            inference_ms=stage_ms.get("detect", 0.0),
+            frames_dropped=status.frames_dropped,
+            signal_states={group: reading.state for group, reading in signals.items()},
+            clock_offset_s=status.clock.get("offset_s"),
+        )
+        _guarded(self.name, lambda: self.reporter.report_status(report))
+
+    def health(self) -> AdapterHealth:
+        if self.reporter.connected:
+            return AdapterHealth(True, f"connected, outbox {self.reporter.outbox_depth}")
+        return AdapterHealth(False, f"broker not connected ({self.reporter.last_error or 'connecting'})")
+
+    def close(self) -> None:
+        self.reporter.stop()  # flushes the outbox for up to mqtt.flush_timeout_s
+
+
+class MetricsObserver:
+    """Per-frame figures into Prometheus."""
+
+    name = "metrics"
+
+    def __init__(self, metrics: ServiceMetrics) -> None:
+        self.metrics = metrics
+
+    def on_frame(self, result: FrameResult) -> None:
+        m = self.metrics
+        m.frames_processed.inc()
+        m.detections.inc(len(result.detections))
+        m.tracks.set(len(result.tracks))
+        for stage, ms in result.timings_ms.items():
+            m.stage_seconds.labels(stage).observe(ms / 1000.0)
+        for event in result.events:
+            m.events.labels(event.type.value).inc()
+
+    def health(self) -> AdapterHealth:
+        return AdapterHealth(True)
+
+    def close(self) -> None:
+        pass
+
+
+class EventJournal:
+    """Every decided event as one JSON line in ``events-YYYY-MM-DD.jsonl`` (UTC day), flushed per frame.
+
+    Lines are written whole and flushed before the next frame, so a stop at any moment
+    leaves only complete lines; files older than ``keep_days`` are deleted.
+    """
+
+    name = "journal"
+
+    def __init__(self, folder: Path, keep_days: int = 30) -> None:
+        self.folder = folder
+        self.keep_days = keep_days
+        folder.mkdir(parents=True, exist_ok=True)
+        self._day = ""
+        self._file: Any = None
+        self.written = 0
+
+    def path_for(self, day: str) -> Path:
+        return self.folder / f"events-{day}.jsonl"
+
+    def on_frame(self, result: FrameResult) -> None:
+        if not result.events:
+            return
+        day = datetime.fromtimestamp(result.frame.utc, timezone.utc).strftime("%Y-%m-%d")
+        if day != self._day:
+            self._open(day)
+        lines = "".join(json.dumps(e.to_dict(), sort_keys=True, separators=(",", ":")) + "\n" for e in result.events)
+        self._file.write(lines)
+        self._file.flush()
+        self.written += len(result.events)
+
+    def _open(self, day: str) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._day = day
+        self._file = self.path_for(day).open("a", encoding="utf-8")
+        self._prune()
+
+    def _prune(self) -> None:
+        files = sorted(self.folder.glob("events-*.jsonl"))
+        for old in files[: max(0, len(files) - self.keep_days)]:
+            old.unlink(missing_ok=True)
+
+    def health(self) -> AdapterHealth:
+        return AdapterHealth(True, f"{self.written} event(s) written")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class SnapshotObserver:
+    """The latest frame's result, for the web UI's live picture; drawn and encoded only on request.
+
+    Keeping a reference costs nothing on the frame path; the UI's polling pays for the JPEG.
+    """
+
+    name = "snapshot"
+
+    def __init__(self, site: SiteConfig) -> None:
+        self._annotator = Annotator(site)
+        self._lock = threading.Lock()
+        self._latest: FrameResult | None = None
+
+    def on_frame(self, result: FrameResult) -> None:
+        self._latest = result
+
+    def jpeg(self, annotated: bool = True) -> bytes | None:
+        result = self._latest
+        if result is None:
+            return None
+        with self._lock:  # the annotator remembers violators between calls
+            image = self._annotator.draw(result) if annotated else result.frame.image
+        ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        return buffer.tobytes() if ok else None
+
+    def health(self) -> AdapterHealth:
+        return AdapterHealth(True)
+
+    def close(self) -> None:
+        self._latest = None

@@ -1,0 +1,1 @@
+"""Operations: metrics, health, the HTTP endpoints that serve them, systemd notification, logs, clock."""

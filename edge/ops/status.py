@@ -1,0 +1,50 @@
+"""What the service reports about itself: one snapshot for /healthz, the status file, logs and MQTT."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AdapterHealth:
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """Liveness: the frame loop is turning. Readiness: it is also enforcing (camera live, picture good)."""
+
+    live: bool
+    ready: bool
+    reasons: list[str]  # why not ready, in words
+    utc: float
+    uptime_s: float
+    model_id: str
+    camera_state: str
+    camera_source: str
+    camera_error: str
+    frames_captured: int
+    frames_dropped: int
+    frames_processed: int
+    reconnects: int
+    fps: float
+    picture: str
+    enforcement_suspended: bool
+    suspension_reason: str
+    crossings: int
+    violations: int
+    clock: dict[str, Any]
+    adapters: dict[str, AdapterHealth] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line for logs and systemd's STATUS=."""
+        state = "ready" if self.ready else "NOT READY (" + "; ".join(self.reasons) + ")"
+        return (
+            f"{state}: camera {self.camera_state}, {self.fps:.1f} fps, {self.frames_processed} frames"
+            f" ({self.frames_dropped} dropped), {self.crossings} crossings, {self.violations} violations"
+        )

@@ -1,0 +1,449 @@
+"""The live service: the one place where adapters are built from the site file and wired together.
+
+``Service`` builds, in this order, the detector (behind the cost-control gate), the signal
+hub (with enforcement suspension), the output adapters, the pipeline, the capture
+thread and the HTTP app; ``start`` starts them (HTTP first, so health answers at once);
+``run`` turns the frame loop; ``stop`` stops everything in reverse, flushing what the
+outputs hold. Decisions are made by ``edge.pipeline.Pipeline`` — the same class replay
+drives — and nowhere else.
+
+Optional outputs (actuators, evidence, MQTT, web UI) are built only when their module is
+importable and the site file turns them on; a missing one is logged and the service runs
+without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from detection.base import Detector
+from edge.capture import Capture, CaptureState, Grabbed, open_source
+from edge.capture.base import resolve_spec, source_kind
+from edge.capture.picture import PictureMonitor, PictureState
+from edge.config.site import SiteConfig
+from edge.enforcement import SuspendableSignals
+from edge.gating import GatedDetector
+from edge.observers import (
+    EventJournal,
+    EvidenceObserver,
+    MetricsObserver,
+    OutputAdapter,
+    ReportObserver,
+    SnapshotObserver,
+    WarningObserver,
+)
+from edge.ops.clock import ClockMap, ClockSync, read_clock_sync
+from edge.ops.http import AppExtension, HttpServer, create_app
+from edge.ops.metrics import ServiceMetrics
+from edge.ops.sdnotify import Notifier
+from edge.ops.status import AdapterHealth, ServiceStatus
+from edge.pipeline import Frame, Pipeline
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE = "status.json"
+LIVENESS_S = 30.0  # the frame loop must turn at least this often to count as alive
+CLOCK_CHECK_S = 300.0
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Stop after this long or this many frames (bench and test runs); None runs until stopped."""
+
+    duration_s: float | None = None
+    max_frames: int | None = None
+
+
+def optional_module(module: str, what: str, enabled: bool) -> ModuleType | None:
+    """Import an optional output's module, or log why the service runs without it."""
+    if not enabled:
+        log.info("%s: off in the site file", what)
+        return None
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        log.warning("%s: not available in this installation (%s); running without it", what, exc)
+        return None
+
+
+def section_enabled(site: SiteConfig, name: str) -> bool:
+    """Whether the site turns an output on: its ``enabled`` flag, or (actuators) any enabled device."""
+    section = getattr(site, name)
+    if name == "actuators":
+        return any(device.enabled for device in section.devices)
+    return bool(section.enabled)
+
+
+class Service:
+    def __init__(
+        self,
+        site: SiteConfig,
+        site_path: Path,
+        data_dir: Path | None = None,
+        detector: Detector | None = None,
+        config_hash: str = "",
+    ) -> None:
+        self.site = site
+        self.config = site.service
+        self.site_path = site_path
+        self.data_dir = Path(data_dir or self.config.data_dir)
+        self.config_hash = config_hash
+        self.metrics = ServiceMetrics()
+        self.clock = ClockMap()
+        self.notifier = Notifier()
+        self.clock_sync = ClockSync(None, None, "unknown")
+        self._detector = detector
+        self._stop = threading.Event()
+        self._started = time.monotonic()
+        self._heartbeat = time.monotonic()
+        self._captured_mono = 0.0
+        self._last_frame: tuple[float, float] | None = None  # (mono, t) of the last processed frame
+        self._frames = 0
+        self._picture = "ok"
+        self._media_utc0 = time.time()  # UTC of media time 0 for file sources
+        self._fps_window = (time.monotonic(), 0)
+        self._fps = 0.0
+        self._mirrored: dict[str, int] = {}
+        self._mirror_lock = threading.Lock()
+        self.http: HttpServer | None = None
+        self.reporter: ReportObserver | None = None
+        self.adapters: list[OutputAdapter] = []
+        self.failed_outputs: dict[str, str] = {}  # outputs the site turns on that could not start
+        self.app_extensions: list[AppExtension] = []
+        self._build()
+
+    # -- building -------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        detector = self._detector or self._build_detector()
+        self.gate = GatedDetector(detector, self.config.performance, self.site)
+        self.signals = SuspendableSignals.from_config(self.site.signal)
+        self.signals.settle_s = self.config.picture.resume_settle_s
+        self.warnings = WarningObserver(self._actuator_hub(), self.metrics, lambda: self._captured_mono)
+        self.journal = EventJournal(self.data_dir / "events")
+        self.snapshot = SnapshotObserver(self.site)
+        observers: list[OutputAdapter] = [self.warnings, self.journal, MetricsObserver(self.metrics), self.snapshot]
+        observers += self._optional_observers(detector.model_id)
+        self.adapters = observers
+        self.pipeline = Pipeline(self.site, self.gate if self.gate.active else detector, self.signals, observers)
+        self.gate.attach(self.pipeline.tracker)
+        self.picture = PictureMonitor(self.config.picture)
+        self.capture = self._build_capture()
+        self.metrics.on_scrape(self._export_metrics)
+        self.app_extensions += self._web_ui_extensions()
+
+    def _build_detector(self) -> Detector:
+        from detection.registry import build_detector
+
+        return build_detector(self.site.detector)
+
+    def _build_capture(self) -> Capture:
+        spec = resolve_spec(self.site.camera.source, self.site_path.parent)
+        cfg = self.config.capture
+        # A file read as fast as possible is a bench input: hand over every frame, drop none.
+        drop_stale = not (source_kind(spec) == "file" and not cfg.realtime)
+        open_source(spec, cfg, self.site.camera.fps)  # fail now on an empty or unknown source
+        return Capture(lambda: open_source(spec, cfg, self.site.camera.fps), cfg, drop_stale=drop_stale)
+
+    def _optional(self, what: str, module: str, section: str, build: Callable[[ModuleType], Any]) -> Any | None:
+        """Build one optional output; one that fails to build is reported, and the service runs on."""
+        found = optional_module(module, what, section_enabled(self.site, section))
+        if found is None:
+            return None
+        try:
+            return build(found)
+        except Exception as exc:
+            log.exception("%s: could not be started; running without it", what)
+            self.failed_outputs[section] = f"could not be started: {exc}"
+            return None
+
+    def _actuator_hub(self) -> Any | None:
+        return self._optional(
+            "warning outputs", "actuators.hub", "actuators", lambda m: m.ActuatorHub.from_config(self.site)
+        )
+
+    def _optional_observers(self, model_id: str) -> list[OutputAdapter]:
+        observers: list[OutputAdapter] = []
+        recorder = self._optional(
+            "evidence",
+            "evidence.recorder",
+            "evidence",
+            lambda m: m.EvidenceRecorder.from_config(self.site, model_id, self.config_hash),
+        )
+        if recorder is not None:
+            lookback = self.site.evidence.pre_roll_s + 10.0
+            observers.append(EvidenceObserver(recorder, self.signals, lookback))
+        reporter = self._optional(
+            "MQTT reporting",
+            "edge.mqtt.reporter",
+            "mqtt",
+            lambda m: m.Reporter.from_config(self.site, self.data_dir),
+        )
+        if reporter is not None:
+            self.reporter = ReportObserver(reporter)
+            observers.append(self.reporter)
+        return observers
+
+    def _web_ui_extensions(self) -> list[AppExtension]:
+        try:
+            web = importlib.import_module("edge.web.app")
+        except ImportError:
+            return []
+        mount = getattr(web, "mount", None)
+        return [lambda app: mount(app, self)] if mount else []
+
+    def web_context(self) -> Any:
+        """What the web UI needs from the live service; ``edge.web.app.mount`` asks for it by name."""
+        from edge.web.context import WebContext
+
+        web = self.site.web.resolved(self.site_path.parent)
+        evidence = self.site.evidence
+        return WebContext(
+            site_path=self.site_path.resolve(),
+            users_db=web.users_db,
+            snapshot=lambda: self.snapshot.jpeg(annotated=True),
+            raw_snapshot=lambda: self.snapshot.jpeg(annotated=False),
+            status=self.status,
+            apply_site=self._refuse_new_site,
+            evidence_root=evidence.root if evidence.enabled else None,
+            devices=self.warnings.hub,
+        )
+
+    @staticmethod
+    def _refuse_new_site(site: SiteConfig) -> None:
+        raise RuntimeError("the running service does not take new zones; restart it (systemctl restart crossguard)")
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        http = self.config.http
+        if http.enabled:
+            self.http = HttpServer(create_app(self.status, self.metrics, self.app_extensions), http.host, http.port)
+            self.http.start()
+        if self.reporter is not None:
+            self.reporter.reporter.start()
+        self.capture.start()
+        threading.Thread(target=self._watch_clock, name="clock", daemon=True).start()
+        self.notifier.ready(f"started; camera {self.capture.label or self.site.camera.source}")
+        log.info("service: started (site %s, camera %s)", self.site.site.id, self.site.camera.id)
+
+    def request_stop(self) -> None:
+        """Ask the frame loop to finish the frame in hand and return (signal-handler safe)."""
+        self._stop.set()
+
+    def stop(self) -> None:
+        """Stop in reverse order of start, flushing outputs; safe to call once after ``run``."""
+        self.notifier.stopping()
+        log.info("service: stopping")
+        self.capture.stop()
+        self.pipeline.finish()  # crossings still waiting for their signal state are judged now
+        self.pipeline.close()  # observers flush: warnings, journal, evidence, MQTT outbox
+        self._write_status()
+        if self.http is not None:
+            self.http.stop()
+        self.notifier.close()
+        log.info("service: stopped after %d frames", self._frames)
+
+    # -- the frame loop -------------------------------------------------------------------------
+
+    def run(self, limits: RunLimits = RunLimits()) -> None:
+        started = time.monotonic()
+        next_status = started + self.config.status_interval_s
+        watchdog_every = Notifier.watchdog_interval_s()
+        next_watchdog = started
+        while not self._stop.is_set():
+            grabbed = self.capture.get(timeout=0.2)
+            now = time.monotonic()
+            self._heartbeat = now
+            if grabbed is not None:
+                self._process(grabbed)
+            elif self.capture.finished:
+                log.info("service: source finished")
+                break
+            else:
+                self._check_missing(now)
+            if watchdog_every is not None and now >= next_watchdog:
+                self.notifier.watchdog()
+                next_watchdog = now + watchdog_every
+            if now >= next_status:
+                self._report_status()
+                next_status = now + self.config.status_interval_s
+            if self._limit_reached(limits, now - started):
+                break
+
+    def _limit_reached(self, limits: RunLimits, elapsed: float) -> bool:
+        if limits.duration_s is not None and elapsed >= limits.duration_s:
+            return True
+        return limits.max_frames is not None and self._frames >= limits.max_frames
+
+    def _frame_time(self, grabbed: Grabbed) -> tuple[float, float]:
+        if grabbed.media_t is not None:
+            return grabbed.media_t, self._media_utc0 + grabbed.media_t
+        return self.clock.t(grabbed.mono), self.clock.utc(grabbed.mono)
+
+    def _process(self, grabbed: Grabbed) -> None:
+        t, utc = self._frame_time(grabbed)
+        if self._last_frame is None or self._picture == PictureState.MISSING.value:
+            self.picture.reset()  # the first picture after a gap may repeat the last one
+        self._check_picture(grabbed, t)
+        self._captured_mono = grabbed.mono
+        self.pipeline.process(Frame(grabbed.seq, t, utc, grabbed.image))
+        self._last_frame = (grabbed.mono, t)
+        self._frames += 1
+        self.metrics.frame_age_seconds.observe(time.monotonic() - grabbed.mono)
+        self._update_fps()
+
+    def _check_picture(self, grabbed: Grabbed, t: float) -> None:
+        check = self.picture.check(grabbed.image, t)
+        if check.state is PictureState.OK:
+            self._set_picture(PictureState.OK, t, "")
+        else:
+            since = check.since if check.since is not None else t
+            self._set_picture(check.state, since, check.detail)
+
+    def _check_missing(self, now: float) -> None:
+        stats = self.capture.stats
+        silent = self._last_frame is None or now - self._last_frame[0] > self.config.capture.read_timeout_s
+        if stats.state is CaptureState.LIVE and not silent:
+            return
+        if self._last_frame is None and stats.state is CaptureState.CONNECTING:
+            return  # still starting up: nothing was ever enforced
+        last_t = self._last_frame[1] if self._last_frame is not None else self.clock.t(now)
+        reason = f"camera lost: {stats.last_error}" if stats.last_error else "camera delivers no frames"
+        self._set_picture(PictureState.MISSING, last_t, reason)
+
+    def _set_picture(self, state: PictureState, t: float, detail: str) -> None:
+        previous, self._picture = self._picture, state.value
+        self.metrics.picture_ok.set(1 if state is PictureState.OK else 0)
+        if state is PictureState.OK:
+            window = self.signals.resume(t) if previous != state.value else None
+            if window is not None:
+                log.warning(
+                    "enforcement resumed at t=%.2f (suspended %.1f s: %s)",
+                    t,
+                    t - window.start_t,
+                    window.reason,
+                )
+        elif self.signals.suspend(t, detail):
+            self.metrics.suspensions.labels(state.value).inc()
+            log.warning("enforcement SUSPENDED from t=%.2f: %s", t, detail)
+        self.metrics.suspended.set(1 if self.signals.open_window else 0)
+
+    def _update_fps(self) -> None:
+        since, frames = self._fps_window
+        now = time.monotonic()
+        if now - since >= 2.0:
+            self._fps = (self._frames - frames) / (now - since)
+            self._fps_window = (now, self._frames)
+            self.metrics.fps.set(self._fps)
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def status(self) -> ServiceStatus:
+        """A snapshot for /healthz, /status, logs and MQTT; safe to call from any thread."""
+        stats = self.capture.stats
+        now = time.monotonic()
+        window = self.signals.open_window
+        reasons = []
+        if stats.state is not CaptureState.LIVE:
+            reasons.append(f"camera {stats.state.value}" + (f": {stats.last_error}" if stats.last_error else ""))
+        if window is not None:
+            reasons.append(f"enforcement suspended: {window.reason}")
+        adapters = {a.name: self._adapter_health(a) for a in self.adapters}
+        adapters.update({name: AdapterHealth(False, why) for name, why in self.failed_outputs.items()})
+        live = now - self._heartbeat < LIVENESS_S and not self._stop.is_set()
+        return ServiceStatus(
+            live=live,
+            ready=live and not reasons,
+            reasons=reasons,
+            utc=time.time(),
+            uptime_s=round(now - self._started, 1),
+            model_id=self.gate.model_id,
+            camera_state=stats.state.value,
+            camera_source=self.capture.label,
+            camera_error=stats.last_error,
+            frames_captured=stats.frames_read,
+            frames_dropped=stats.frames_dropped,
+            frames_processed=self._frames,
+            reconnects=stats.reconnects,
+            fps=round(self._fps, 2),
+            picture=self._picture,
+            enforcement_suspended=window is not None,
+            suspension_reason=window.reason if window is not None else "",
+            crossings=self.pipeline.crossings,
+            violations=self.pipeline.violations,
+            clock=self.clock_sync.to_dict(),
+            adapters=adapters,
+        )
+
+    @staticmethod
+    def _adapter_health(adapter: OutputAdapter) -> AdapterHealth:
+        try:
+            return adapter.health()
+        except Exception as exc:  # a health probe must never break /healthz
+            return AdapterHealth(False, f"health check failed: {exc}")
+
+    def _mirror(self, counter: Any, key: str, total: int) -> None:
+        """Move a Prometheus counter up to a total kept elsewhere (capture thread, detector gate)."""
+        with self._mirror_lock:
+            delta = total - self._mirrored.get(key, 0)
+            if delta > 0:
+                counter.inc(delta)
+                self._mirrored[key] = total
+
+    def _export_metrics(self) -> None:
+        m = self.metrics
+        stats = self.capture.stats
+        m.camera_up.set(1 if stats.state is CaptureState.LIVE else 0)
+        self._mirror(m.frames_captured, "captured", stats.frames_read)
+        self._mirror(m.frames_dropped, "dropped", stats.frames_dropped)
+        self._mirror(m.camera_reconnects, "reconnects", stats.reconnects)
+        for reason, count in list(self.gate.skipped.items()):
+            self._mirror(m.detections_skipped.labels(reason), f"skipped:{reason}", count)
+        for adapter in self.adapters:
+            m.adapter_up.labels(adapter.name).set(1 if self._adapter_health(adapter).ok else 0)
+        if self.reporter is not None:
+            m.outbox_depth.set(self.reporter.reporter.outbox_depth)
+        with contextlib.suppress(OSError):
+            m.storage_free.set(shutil.disk_usage(self.data_dir).free)
+
+    def _report_status(self) -> None:
+        status = self.status()
+        log.info("status: %s", status.summary())
+        self.notifier.status(status.summary())
+        self.clock.resync()
+        if self.reporter is not None:
+            groups = {c.signal_group for c in self.site.crosswalks}
+            t = self._last_frame[1] if self._last_frame else 0.0
+            readings = {g: self.signals.state_at(g, t) for g in groups}
+            self.reporter.report_status(status, readings, self.pipeline.stats.mean_ms())
+        self._write_status(status)
+
+    def _write_status(self, status: ServiceStatus | None = None) -> None:
+        """status.json, replaced atomically so a reader (or a stop) never sees half a file."""
+        status = status or self.status()
+        path = self.data_dir / STATUS_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(status.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    def _watch_clock(self) -> None:
+        while not self._stop.is_set():
+            self.clock_sync = sync = read_clock_sync()
+            self.metrics.clock_synced.set(-1 if sync.synchronised is None else int(sync.synchronised))
+            if sync.offset_s is not None:
+                self.metrics.clock_offset.set(sync.offset_s)
+            self._stop.wait(CLOCK_CHECK_S)

@@ -1,0 +1,77 @@
+"""The capture thread: newest-frame hand-over, lossless mode for bench files, reconnect with back-off."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from edge.capture import Capture, CaptureState, open_source
+from edge.config.service import CaptureConfig
+from tests.conftest import require_shared
+from tests.edge.streams import MjpegServer, wait_until
+
+CLIP = "video/crosswalk_elevated_fixed.mp4"
+
+
+def capture_of(spec: str, config: CaptureConfig, drop_stale: bool = True) -> Capture:
+    return Capture(lambda: open_source(spec, config, 11.0), config, drop_stale=drop_stale)
+
+
+def test_slow_consumer_gets_the_newest_frame_and_stale_ones_are_counted() -> None:
+    capture = capture_of(str(require_shared(CLIP)), CaptureConfig(realtime=True))
+    capture.start()
+    taken = []
+    try:
+        for _ in range(5):
+            grabbed = capture.get(timeout=5)
+            assert grabbed is not None
+            taken.append(grabbed.seq)
+            time.sleep(0.4)  # a detector slower than the camera
+    finally:
+        capture.stop()
+    stats = capture.stats
+    assert stats.frames_dropped > 0
+    gaps = [b - a for a, b in itertools.pairwise(taken)]
+    assert min(gaps) > 1  # frames in between were skipped, not queued up behind
+    assert stats.frames_read - taken[-1] <= 10  # never more than the in-flight frames behind the source
+
+
+def test_lossless_mode_hands_over_every_frame_in_order() -> None:
+    capture = capture_of(str(require_shared(CLIP)), CaptureConfig(realtime=False), drop_stale=False)
+    capture.start()
+    seqs = []
+    while not capture.finished:
+        grabbed = capture.get(timeout=5)
+        if grabbed is not None:
+            seqs.append(grabbed.seq)
+            if len(seqs) % 20 == 0:
+                time.sleep(0.05)
+    capture.stop()
+    assert seqs == list(range(143))
+    assert capture.stats.frames_dropped == 0
+    assert capture.stats.state is CaptureState.ENDED
+
+
+def test_stream_cut_and_restored_is_picked_up_again_within_5_s() -> None:
+    config = CaptureConfig(read_timeout_s=1.0, open_timeout_s=2.0)
+    server = MjpegServer(require_shared(CLIP))
+    server.start()
+    capture = capture_of(server.url, config)
+    capture.start()
+    try:
+        wait_until(lambda: capture.get(0.5), 10, what="first frame")
+        server.stop()
+        wait_until(lambda: capture.stats.state is CaptureState.LOST, 10, what="loss noticed")
+        time.sleep(3)  # long enough for the back-off to reach its cap
+        server.start()
+        returned = time.monotonic()
+        wait_until(lambda: capture.stats.state is CaptureState.LIVE, 8, what="reconnect")
+        recovered_after = time.monotonic() - returned
+        before = capture.stats.frames_read
+        wait_until(lambda: capture.stats.frames_read > before + 5, 5, what="frames after reconnect")
+    finally:
+        capture.stop()
+        server.stop()
+    assert capture.stats.reconnects >= 1
+    assert "closed the stream" in capture.stats.last_error or "cannot connect" in capture.stats.last_error
+    assert recovered_after < 5.0

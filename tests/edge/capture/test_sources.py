@@ -1,0 +1,126 @@
+"""Each frame source against a real input: the shared clip as a file, as MJPEG over HTTP, as RTSP."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from contextlib import ExitStack as DoesNotRaise
+
+import pytest
+
+from edge.capture import CaptureError, open_source
+from edge.capture.base import resolve_spec, source_kind
+from edge.config.service import CaptureConfig
+from tests.conftest import require_shared
+from tests.edge.streams import MjpegServer, RtspPublisher, TsServer, free_port, open_when_listening
+
+CLIP = "video/crosswalk_elevated_fixed.mp4"
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind"),
+    [
+        ("rtsp://user:pw@10.0.0.5:554/stream1", "ffmpeg"),
+        ("rtmp://127.0.0.1/live/cam", "ffmpeg"),
+        ("http://127.0.0.1:8080/video.ts", "ffmpeg"),
+        ("http://127.0.0.1:8080/cam.mjpg", "mjpeg"),
+        ("http://cam.local/axis-cgi/mjpg/video.cgi", "mjpeg"),
+        ("/dev/video0", "v4l2"),
+        ("2", "v4l2"),
+        ("v4l2:///dev/video1", "v4l2"),
+        ("clips/crossing.mp4", "file"),
+    ],
+)
+def test_source_kind_follows_the_shape_of_camera_source(spec: str, kind: str) -> None:
+    assert source_kind(spec) == kind
+
+
+def test_password_in_url_is_hidden_in_logs() -> None:
+    source = open_source("rtsp://admin:secret@127.0.0.1:554/s1", CaptureConfig(), 15)
+    assert source.label == "rtsp://admin:***@127.0.0.1:554/s1"
+
+
+def test_relative_file_is_relative_to_the_site_file(tmp_path) -> None:
+    assert resolve_spec("clip.mp4", tmp_path) == str(tmp_path / "clip.mp4")
+    assert resolve_spec("rtsp://127.0.0.1/x", tmp_path) == "rtsp://127.0.0.1/x"
+
+
+def test_file_source_gives_every_frame_with_media_time_and_loops() -> None:
+    clip = require_shared(CLIP)
+    source = open_source(str(clip), CaptureConfig(realtime=False, loop=True), 11.0)
+    source.open()
+    times = []
+    for _ in range(150):  # the clip has 143 frames: this crosses the loop point
+        assert source.read() is not None
+        times.append(source.media_t)  # type: ignore[attr-defined]
+    source.close()
+    assert times[0] == 0.0
+    assert all(b > a for a, b in itertools.pairwise(times))  # media time keeps rising across the loop
+    assert times[143] == pytest.approx(143 / source.frame_fps)  # type: ignore[attr-defined]
+
+
+def test_file_source_ends_without_loop() -> None:
+    source = open_source(str(require_shared(CLIP)), CaptureConfig(realtime=False), 11.0)
+    source.open()
+    count = 0
+    while source.read() is not None:
+        count += 1
+    source.close()
+    assert count == 143
+
+
+@pytest.mark.parametrize(
+    ("spec", "message", "expectation"),
+    [
+        ("/dev/video99", "/dev/video99: no such camera device", pytest.raises(CaptureError)),
+        ("/nonexistent/clip.mp4", "video file not found", pytest.raises(CaptureError)),
+        ("http://127.0.0.1:{port}/cam.mjpg", "cannot connect", pytest.raises(CaptureError)),
+        ("http://127.0.0.1:{port}/cam.ts", "stream ended while opening", pytest.raises(CaptureError)),
+    ],
+)
+def test_unopenable_source_names_itself_and_the_reason(spec, message, expectation) -> None:
+    source = open_source(spec.format(port=free_port()), CaptureConfig(open_timeout_s=3), 15)
+    with expectation as raised:
+        source.open()
+    source.close()
+    assert message in str(raised.value)
+
+
+def test_mjpeg_over_http_from_ffmpeg_server() -> None:
+    with MjpegServer(require_shared(CLIP)) as server:
+        source = open_when_listening(lambda: open_source(server.url, CaptureConfig(), 11.0))
+        assert source.key == "mjpeg"
+        images = [source.read() for _ in range(10)]
+        server.stop()
+        with pytest.raises(CaptureError, match=r"closed the stream|stream lost"):
+            while True:
+                source.read()
+        source.close()
+    assert all(img is not None and img.shape == (176, 320, 3) for img in images)
+
+
+def test_rtsp_pushed_by_a_camera_into_a_listening_source() -> None:
+    port = free_port()
+    publisher = RtspPublisher(require_shared(CLIP), port)
+    config = CaptureConfig(ffmpeg_input_args=["-rtsp_flags", "listen"], open_timeout_s=20)
+    source = open_source(publisher.url, config, 11.0)
+    pushing = threading.Thread(target=publisher.start)
+    with DoesNotRaise() as stack:
+        stack.callback(publisher.stop)
+        stack.callback(source.close)
+        pushing.start()
+        source.open()
+        images = [source.read() for _ in range(5)]
+        pushing.join()
+    assert (source.width, source.height) == (320, 176)  # type: ignore[attr-defined]
+    assert all(img is not None and img.shape == (176, 320, 3) for img in images)
+
+
+def test_ffmpeg_url_pulled_from_an_http_mpegts_server() -> None:
+    with TsServer(require_shared(CLIP)) as server:
+        config = CaptureConfig(open_timeout_s=15)  # the server is the clip itself: slow to start
+        source = open_when_listening(lambda: open_source(server.url, config, 11.0))
+        assert source.key == "ffmpeg"
+        images = [source.read() for _ in range(5)]
+        source.close()
+    assert all(img is not None and img.shape == (352, 640, 3) for img in images)

@@ -1,0 +1,80 @@
+"""Detection stride and motion gating skip the detector on real frames without losing a violation."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from edge.config import load_site
+from edge.config.service import PerformanceConfig
+from edge.events import EventType
+from edge.gating import GatedDetector, zone_mask
+from edge.pipeline import Frame, Pipeline
+from edge.signal.hub import SignalHub
+from edge.signal.sources import build_source
+from edge.video import VideoFile
+from tests.conftest import require_shared
+from tests.edge.service.sites import CLIP, image_key, write_site
+
+DEMO_MODEL = "models/yolov8n_int8_640.onnx"  # the demo site's own model; stride is judged with it
+
+
+def run_gated(site, detector, performance: PerformanceConfig):  # type: ignore[no-untyped-def]
+    gate = GatedDetector(detector, performance, site)
+    pipeline = Pipeline(site, gate, SignalHub([build_source(c) for c in site.signal.sources]))
+    gate.attach(pipeline.tracker)
+    video = VideoFile(require_shared(CLIP), fallback_fps=site.camera.fps)
+    events = [e for frame in video for e in pipeline.process(frame).events]
+    pipeline.close()
+    return events, gate
+
+
+def summary(events) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    return [(e.type.value, e.crosswalk_id, e.direction) for e in events]
+
+
+@pytest.mark.parametrize(
+    "performance",
+    [
+        PerformanceConfig(detect_stride=2),
+        PerformanceConfig(detect_stride=3),
+        PerformanceConfig(motion_gating=True, motion_max_skip=4),
+    ],
+    ids=["stride-2", "stride-3", "motion-gating"],
+)
+def test_skipping_detection_keeps_every_crossing_and_violation(tmp_path, record, performance) -> None:
+    detector = record(DEMO_MODEL)
+    site = load_site(write_site(tmp_path, detector={"model": str(require_shared(DEMO_MODEL))}))
+    baseline, _ = run_gated(site, detector, PerformanceConfig())
+    gated, gate = run_gated(site, detector, performance)
+    assert any(e.type is EventType.VIOLATION for e in baseline)
+    assert summary(gated) == summary(baseline)
+    if performance.detect_stride > 1:
+        assert gate.skipped["stride"] == 143 - len(range(0, 143, performance.detect_stride))
+
+
+def test_motion_gating_skips_a_still_scene_but_never_more_than_max_skip(tmp_path, recorded_detector) -> None:
+    site = load_site(write_site(tmp_path))
+    video = VideoFile(require_shared(CLIP))
+    frames = [f.image for f in itertools.islice(video, 3)]
+    video.close()
+    gate = GatedDetector(recorded_detector, PerformanceConfig(motion_gating=True, motion_max_skip=3), site)
+    pipeline = Pipeline(site, gate, SignalHub([]))
+    gate.attach(pipeline.tracker)
+    before = recorded_detector.calls
+    still = [frames[0]] * 12 + [frames[2]]  # nothing moves for 12 frames, then the street does
+    for i, image in enumerate(still):
+        pipeline.process(Frame(i, i / 11, i / 11, image.copy()))
+    calls = recorded_detector.calls - before
+    assert gate.skipped["no_motion"] == 9  # frames 1-3, 5-7, 9-11: skipped three at a time
+    assert calls == 13 - 9  # frames 0, 4, 8 (max skip reached) and 12 (motion)
+    assert image_key(frames[2]) in recorded_detector.recorded
+
+
+def test_zone_mask_covers_the_crosswalk_and_both_curbs(tmp_path) -> None:
+    site = load_site(write_site(tmp_path))
+    mask = zone_mask(site, 160, 88)
+    assert 0.05 < mask.mean() < 0.5
+    assert mask[int(0.75 * 88), int(0.6 * 160)]  # inside the crosswalk polygon
+    assert not mask[5, 5]  # sky

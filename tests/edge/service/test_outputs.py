@@ -1,0 +1,59 @@
+"""The optional outputs, wired by the service to the real packages: MQTT to a real broker, evidence on disk."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from tests.edge.service.sites import start_service, write_site
+from tests.edge.service.test_run import journal
+from tests.mosquitto import Mosquitto
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class Subscriber:
+    """Everything published under ``crossguard/#``, as (topic, payload) pairs."""
+
+    def __init__(self, port: int) -> None:
+        self.messages: list[tuple[str, dict]] = []
+        self.ready = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-centre")
+        self.client.on_connect = lambda c, *_: (c.subscribe("crossguard/#", qos=1), self.ready.set())
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert self.ready.wait(10)
+
+    def _on_message(self, _client: object, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        if not msg.topic.endswith("/availability"):  # the rest are JSON documents
+            self.messages.append((msg.topic, json.loads(msg.payload)))
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def test_events_status_and_evidence_reach_their_outputs(tmp_path) -> None:
+    with Mosquitto(tmp_path / "broker") as broker:
+        centre = Subscriber(broker.port)
+        site = write_site(
+            tmp_path,
+            timeline="t,group,state\n0.0,ped-main,DONT_WALK\n",
+            service={"capture": {"realtime": False, "loop": True}},
+            mqtt={"enabled": True, "host": "127.0.0.1", "port": broker.port, "fsync": False},
+        )
+        proc = start_service(site, "--max-frames", "200")
+        _, err = proc.communicate(timeout=100)
+        centre.close()
+    assert proc.returncode == 0, err[-2000:]
+    decided = journal(tmp_path / "state")
+    sent = {p["id"]: p for topic, p in centre.messages if topic.endswith("/events")}
+    assert decided and {e["event_id"] for e in decided} <= set(sent)  # every decided event reached the centre
+    assert any(p["type"] == "violation" for p in sent.values())
+    assert any(topic.endswith("/status") for topic, _ in centre.messages)
+    evidence = [p for p in (tmp_path / "evidence").glob("2*/*/*/*") if p.is_dir()]
+    assert sorted(p.name for p in evidence) == sorted(e["event_id"] for e in decided if e["type"] == "violation")
