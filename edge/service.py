@@ -194,6 +194,9 @@ class Service:
         )
         if reporter is not None:
             self.reporter = ReportObserver(reporter)
+            if recorder is not None:  # violations go out with their evidence files and hashes
+                evidence = self.site.evidence
+                self.reporter.wait_for_evidence(recorder, evidence.pre_roll_s + evidence.post_roll_s + 60.0)
             observers.append(self.reporter)
         return observers
 
