@@ -30,6 +30,8 @@ from edge.signal.types import SignalChange
 
 log = logging.getLogger(__name__)
 
+EVIDENCE_LOOKBACK_S = 10.0  # signal history a manifest keeps from before its pre-roll
+
 
 class OutputAdapter(Protocol):
     """A FrameObserver the service also asks for its health (status, /healthz, metrics)."""
@@ -69,7 +71,12 @@ class WarningObserver:
 
     name = "actuators"
 
-    def __init__(self, hub: Any | None, metrics: ServiceMetrics, captured_mono: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        hub: Any | None,
+        metrics: ServiceMetrics | None = None,
+        captured_mono: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.hub = hub
         self.metrics = metrics
         self.captured_mono = captured_mono
@@ -81,8 +88,9 @@ class WarningObserver:
             if self.hub is not None:
                 _guarded(self.name, lambda event=event: self.hub.on_violation(event))
             latency = time.monotonic() - self.captured_mono()
-            self.metrics.warnings.inc()
-            self.metrics.warning_latency.observe(latency)
+            if self.metrics is not None:
+                self.metrics.warnings.inc()
+                self.metrics.warning_latency.observe(latency)
             self.latencies_s.append(latency)
         if self.hub is not None:
             for change in result.signal_changes:

@@ -18,6 +18,7 @@ from detection.base import Detector
 from edge.annotate import AnnotatedVideo
 from edge.config.signal import TimelineSourceConfig
 from edge.config.site import SiteConfig
+from edge.observers import EVIDENCE_LOOKBACK_S, EvidenceObserver, WarningObserver
 from edge.pipeline import FrameObserver, FrameResult, Pipeline
 from edge.signal.hub import SignalHub
 from edge.signal.sources import build_source
@@ -57,6 +58,7 @@ class ReplayOptions:
     progress: bool = True
     max_frames: int | None = None
     evidence: bool = True
+    actuate: bool = False
     config_hash: str = ""
     extra_observers: list[Callable[[SiteConfig, VideoFile], FrameObserver]] = field(default_factory=list)
 
@@ -110,10 +112,15 @@ def run_replay(site: SiteConfig, detector: Detector, options: ReplayOptions) -> 
     observers: list[FrameObserver] = [EventLog(options.out / EVENTS_FILE)]
     if options.annotate:
         observers.append(AnnotatedVideo(site, options.out / ANNOTATED_FILE, video.fps))
+    signals = signal_hub(site, options)
     if options.evidence and site.evidence.enabled:
-        observers.append(evidence_observer(site, detector, options))
+        observers.append(evidence_observer(site, detector, signals, options))
+    if options.actuate:  # the site's real speaker and boards, driven by the recorded video
+        from actuators.hub import ActuatorHub
+
+        observers.append(WarningObserver(ActuatorHub.from_config(site)))
     observers += [make(site, video) for make in options.extra_observers]
-    pipeline = Pipeline(site, detector, signal_hub(site, options), observers)
+    pipeline = Pipeline(site, detector, signals, observers)
 
     total = video.frame_count or None
     if options.max_frames:
@@ -142,14 +149,16 @@ def run_replay(site: SiteConfig, detector: Detector, options: ReplayOptions) -> 
     return summary
 
 
-def evidence_observer(site: SiteConfig, detector: Detector, options: ReplayOptions) -> FrameObserver:
+def evidence_observer(
+    site: SiteConfig, detector: Detector, signals: SignalHub, options: ReplayOptions
+) -> FrameObserver:
     """Evidence for a replay goes under its output folder, never into the box's evidence store."""
-    from evidence.observer import EvidenceObserver
     from evidence.recorder import EvidenceRecorder
 
     local = site.evidence.model_copy(update={"root": options.out / EVIDENCE_DIR, "key_file": None})
     site = site.model_copy(update={"evidence": local})
-    return EvidenceObserver(EvidenceRecorder.from_config(site, detector.model_id, options.config_hash))
+    recorder = EvidenceRecorder.from_config(site, detector.model_id, options.config_hash)
+    return EvidenceObserver(recorder, signals, local.pre_roll_s + EVIDENCE_LOOKBACK_S)
 
 
 def _pace(started: float, media_t: float) -> None:

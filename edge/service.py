@@ -36,6 +36,7 @@ from edge.config.site import SiteConfig
 from edge.enforcement import SuspendableSignals
 from edge.gating import GatedDetector
 from edge.observers import (
+    EVIDENCE_LOOKBACK_S,
     EventJournal,
     EvidenceObserver,
     MetricsObserver,
@@ -184,7 +185,7 @@ class Service:
             lambda m: m.EvidenceRecorder.from_config(self.site, model_id, self.config_hash),
         )
         if recorder is not None:
-            lookback = self.site.evidence.pre_roll_s + 10.0
+            lookback = self.site.evidence.pre_roll_s + EVIDENCE_LOOKBACK_S
             observers.append(EvidenceObserver(recorder, self.signals, lookback))
         reporter = self._optional(
             "MQTT reporting",

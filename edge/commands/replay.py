@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-evidence", action="store_true", help="do not record evidence (OUT/evidence)")
+    parser.add_argument("--actuate", action="store_true", help="drive the site's real speaker, boards and GPIO")
     parser.set_defaults(func=run)
 
 
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         max_frames=args.max_frames,
         evidence=not args.no_evidence,
+        actuate=args.actuate,
         config_hash=config_hash(args.site),
     )
     try:

@@ -227,3 +227,24 @@ def test_replay_records_evidence_for_each_violation(demo_run: Path) -> None:
         timeout=120,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_replay_can_drive_a_real_sign(tmp_path: Path) -> None:
+    """``--actuate``: the demo's violations reach an Alpha-protocol sign over TCP (the loopback emulator)."""
+    from actuators.emulators.alpha_sign import AlphaSignEmulator
+
+    sign = AlphaSignEmulator()
+    try:
+        site = demo_site_file(tmp_path)
+        site.write_text(
+            site.read_text()
+            + "\nactuators:\n  cooldown_s: 0\n  devices:\n"
+            + f"    - {{name: sign, type: alpha, transport: tcp, host: 127.0.0.1, port: {sign.port}, hold_s: 60}}\n"
+        )
+        result = replay(require_shared(CLIP), tmp_path / "out", "--actuate", "--no-evidence", site=site)
+        assert result.returncode == 0, result.stderr
+        shown = sign.displayed
+        assert shown is not None and shown.text.strip(), "the sign shows a warning"
+        assert len(sign.packets) >= 2  # one warning per violation, at the least
+    finally:
+        sign.stop()

@@ -10,8 +10,9 @@ import numpy as np
 
 from detection.types import Detections
 from edge.events import CrossingEvent
+from edge.observers import EvidenceObserver
+from edge.signal.hub import SignalHub
 from edge.signal.types import SignalChange, SignalReading
-from evidence.observer import EvidenceObserver
 from evidence.recorder import EvidenceRecorder
 from tests.evidence.builders import (
     SIGNAL_CHANGES,
@@ -43,10 +44,13 @@ class Result:  # the fields of edge.pipeline.FrameResult the adapter reads
 
 
 def test_observer_records_violations_with_signal_history(tmp_path: Path) -> None:
-    observer = EvidenceObserver(EvidenceRecorder.from_config(make_site(tmp_path / "root"), "m", "h"))
+    hub = SignalHub([])
+    observer = EvidenceObserver(EvidenceRecorder.from_config(make_site(tmp_path / "root"), "m", "h"), hub, 15.0)
     event = make_event(70)
     changes_at = {round(c.t * 11.028): c for c in SIGNAL_CHANGES}
     for i, image in enumerate(clip_frames()):
+        if i in changes_at:
+            hub.history.add(changes_at[i])  # what the pipeline's hub holds by this frame
         observer.on_frame(
             Result(
                 Frame(i, t_of(i), START_UTC + t_of(i), image),
