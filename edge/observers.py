@@ -131,19 +131,54 @@ class EvidenceObserver:
 
 
 class ReportObserver:
-    """Events and signal changes into the MQTT outbox (durable before ``on_frame`` returns)."""
+    """Events and signal changes into the MQTT outbox (durable before ``on_frame`` returns).
+
+    Crossings go out at once. With evidence recording on, a violation is held until its
+    evidence is committed, so the centre receives it with the file list and hashes; if the
+    evidence never comes (disk full, writer stopped), it goes out without after ``hold_s``.
+    """
 
     name = "mqtt"
 
     def __init__(self, reporter: Any) -> None:
         self.reporter = reporter
+        self.hold_s: float | None = None
+        self._held: dict[str, tuple[CrossingEvent, float]] = {}  # event id → (event, frame UTC when held)
+        self._lock = threading.Lock()
+
+    def wait_for_evidence(self, recorder: Any, hold_s: float) -> None:
+        """Hold violations until ``recorder`` commits their evidence (for at most ``hold_s`` of frame time)."""
+        self.hold_s = hold_s
+        recorder.add_listener(self._on_evidence)
 
     def on_frame(self, result: FrameResult) -> None:
         for event in result.events:
-            _guarded(self.name, lambda e=event: self.reporter.report_event(e))
+            if event.type is EventType.VIOLATION and self.hold_s is not None:
+                with self._lock:
+                    self._held[event.event_id] = (event, result.frame.utc)
+            else:
+                _guarded(self.name, lambda e=event: self.reporter.report_event(e))
         for change in result.signal_changes:
             utc = change_utc(change, result)
             _guarded(self.name, lambda c=change, u=utc: self.reporter.report_signal(c, u))
+        if self.hold_s is not None:
+            self._release(lambda held_utc: result.frame.utc - held_utc > self.hold_s)  # type: ignore[operator]
+
+    def _on_evidence(self, record: Any) -> None:
+        """Runs on the evidence writer's thread; the outbox is safe to use from it."""
+        with self._lock:
+            held = self._held.pop(record.event_id, None)
+        if held is not None:
+            files = evidence_files(record)
+            _guarded(self.name, lambda: self.reporter.report_event(held[0], files))
+
+    def _release(self, overdue: Callable[[float], bool]) -> None:
+        with self._lock:
+            late = [key for key, (_, held_utc) in self._held.items() if overdue(held_utc)]
+            events = [self._held.pop(key)[0] for key in late]
+        for event in events:
+            log.warning("violation %s reported without evidence: none was committed in time", event.event_id)
+            _guarded(self.name, lambda e=event: self.reporter.report_event(e))
 
     def report_status(self, status: ServiceStatus, signals: dict[str, Any], stage_ms: dict[str, float]) -> None:
         from edge.mqtt.payloads import StatusReport
@@ -164,7 +199,20 @@ class ReportObserver:
         return AdapterHealth(False, f"broker not connected ({self.reporter.last_error or 'connecting'})")
 
     def close(self) -> None:
+        self._release(lambda _utc: True)  # the evidence writer has closed before us: nothing more comes
         self.reporter.stop()  # flushes the outbox for up to mqtt.flush_timeout_s
+
+
+def evidence_files(record: Any) -> list[Any]:
+    """An evidence record's files as the MQTT payload lists them (paths relative to the evidence root)."""
+    from edge.mqtt.payloads import EvidenceFile, EvidenceKind
+
+    kinds = {"original": EvidenceKind.SNAPSHOT, "closeup": EvidenceKind.SNAPSHOT, "sheet": EvidenceKind.SHEET,
+             "clip": EvidenceKind.CLIP, "manifest": EvidenceKind.MANIFEST}
+    return [
+        EvidenceFile(f"{record.folder}/{f.relpath}", f.sha256, f.size, kinds.get(f.kind.value, EvidenceKind.OTHER))
+        for f in record.files
+    ]
 
 
 class MetricsObserver:

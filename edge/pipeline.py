@@ -87,12 +87,24 @@ class Pipeline:
         self.core: DecisionCore | None = None  # built on the first frame, when the size is known
         self.stats = PipelineStats()
         self._last: FrameResult | None = None
+        self._next_site: SiteConfig | None = None  # handed over by another thread, adopted between frames
         self._classes = tuple(site.detector.classes)
         self._groups = sorted({c.signal_group for c in site.crosswalks})
+
+    def apply_zones(self, site: SiteConfig) -> None:
+        """Adopt new crosswalks and rules from the next frame on (safe to call from another thread).
+
+        The decision core is rebuilt, so people already on the crossing are judged afresh;
+        tracking, detection and signal sources carry on untouched.
+        """
+        self._next_site = site
 
     def process(self, frame: Frame) -> FrameResult:
         timings: dict[str, float] = {}
         clock = time.perf_counter
+        if self._next_site is not None:
+            self.site, self._next_site, self.core = self._next_site, None, None
+            self._groups = sorted({c.signal_group for c in self.site.crosswalks})
         if self.core is None:
             height, width = frame.image.shape[:2]
             self.core = DecisionCore(self.site, width, height, settle_s=self.signals.revision_window_s)

@@ -194,6 +194,9 @@ class Service:
         )
         if reporter is not None:
             self.reporter = ReportObserver(reporter)
+            if recorder is not None:  # violations go out with their evidence files and hashes
+                evidence = self.site.evidence
+                self.reporter.wait_for_evidence(recorder, evidence.pre_roll_s + evidence.post_roll_s + 60.0)
             observers.append(self.reporter)
         return observers
 
@@ -217,14 +220,27 @@ class Service:
             snapshot=lambda: self.snapshot.jpeg(annotated=True),
             raw_snapshot=lambda: self.snapshot.jpeg(annotated=False),
             status=self.status,
-            apply_site=self._refuse_new_site,
+            apply_site=self.apply_site,
             evidence_root=evidence.root if evidence.enabled else None,
             devices=self.warnings.hub,
         )
 
-    @staticmethod
-    def _refuse_new_site(site: SiteConfig) -> None:
-        raise RuntimeError("the running service does not take new zones; restart it (systemctl restart crossguard)")
+    def apply_site(self, site: SiteConfig) -> None:
+        """Zones and rules saved in the web UI take effect on the next frame, without a restart.
+
+        Other sections (camera, detector, signal sources, outputs) are read once at start-up;
+        a save that changes them is refused here, naming them, so the operator knows the box
+        still runs the old ones until it is restarted.
+        """
+        live = ("crosswalks", "web")
+        sections = [name for name in type(site).model_fields if name not in live]
+        changed = [name for name in sections if getattr(site, name) != getattr(self.site, name)]
+        if changed:
+            raise RuntimeError(
+                f"saved, but {', '.join(changed)} only change on restart (systemctl restart crossguard)"
+            )
+        self.pipeline.apply_zones(site)
+        self.site = site
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -187,3 +187,43 @@ def test_model_that_is_not_onnx(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{model}: not a loadable ONNX model" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_replay_records_evidence_for_each_violation(demo_run: Path) -> None:
+    import hashlib
+    import sqlite3
+
+    root = demo_run / "evidence"
+    violations = [e for e in read_events(demo_run) if e["type"] == "violation"]
+    folders = {p.name: p for p in root.glob("*/*/*/*") if p.is_dir() and (p / "manifest.json").exists()}
+    assert sorted(folders) == sorted(e["event_id"] for e in violations)
+    for event in violations:
+        folder = folders[event["event_id"]]
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert (folder / "manifest.sig").is_file()
+        kinds = sorted(f["kind"] for f in manifest["files"])
+        assert kinds == ["clip", "closeup", "original", "original", "original", "sheet"]
+        for entry in manifest["files"]:
+            data = (folder / entry["path"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["size"]
+        sheet = cv2.imread(str(folder / "sheet.jpg"))
+        assert sheet.shape[:2] == (manifest["sheet"]["height"], manifest["sheet"]["width"])
+        pictures = manifest["pictures"]
+        assert [p["frame_index"] for p in pictures][1] == event["entry_frame"]
+        for picture in pictures:  # the violator is inside every picture, at the tracked position
+            x1, y1, x2, y2 = picture["violator_box"]
+            assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 352
+        assert pictures[1]["violator_box"] == pytest.approx(event["entry_box"], abs=1.0)
+        assert manifest["event"]["event_id"] == event["event_id"]
+    with sqlite3.connect(root / "index.sqlite") as db:
+        rows = {r[0] for r in db.execute("select event_id from events")}
+        files = db.execute("select count(*) from files").fetchone()[0]
+    assert rows == set(folders) and files == 8 * len(folders)  # the six above, manifest and signature
+    verify = subprocess.run(
+        [sys.executable, "-m", "edge", "evidence", "verify", "--all", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -57,3 +57,11 @@ def test_events_status_and_evidence_reach_their_outputs(tmp_path) -> None:
     assert any(topic.endswith("/status") for topic, _ in centre.messages)
     evidence = [p for p in (tmp_path / "evidence").glob("2*/*/*/*") if p.is_dir()]
     assert sorted(p.name for p in evidence) == sorted(e["event_id"] for e in decided if e["type"] == "violation")
+    # Violations reach the centre with their evidence files, each hash as the box stored it.
+    for folder in evidence:
+        payload = sent[folder.name]
+        listed = {f["path"]: f["sha256"] for f in payload["evidence"]}
+        manifest = json.loads((folder / "manifest.json").read_text())
+        relative = folder.relative_to(tmp_path / "evidence").as_posix()
+        for entry in manifest["files"]:
+            assert listed[f"{relative}/{entry['path']}"] == entry["sha256"]
