@@ -15,7 +15,7 @@ class DetectorConfig(StrictModel):
         "onnx", title="Back-end", description="onnx (ONNX Runtime, default) or ultralytics (optional extra)"
     )
     model: Path = Field(
-        Path("../shared/data/models/yolo11n_int8_320.onnx"),
+        Path("../shared/data/models/yolov8n_int8_640.onnx"),
         title="Model file",
         description="Path to the model; relative paths are resolved against the site file's folder",
     )
