@@ -13,6 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -138,6 +139,15 @@ class EvidenceObserver:
         self.recorder.close()  # writes what is pending, then stops the writer
 
 
+@dataclass(frozen=True)
+class StatusHealth:
+    """Health of the parts a status report names: signal sources, output devices, storage."""
+
+    sources: list[Any] = field(default_factory=list)  # edge.signal.source.SourceStatus
+    devices: dict[str, Any] = field(default_factory=dict)  # name → actuators.base.DeviceHealth
+    storage: tuple[int, float] | None = None  # free bytes, used fraction
+
+
 class ReportObserver:
     """Events and signal changes into the MQTT outbox (durable before ``on_frame`` returns).
 
@@ -188,16 +198,32 @@ class ReportObserver:
             log.warning("violation %s reported without evidence: none was committed in time", event.event_id)
             _guarded(self.name, lambda e=event: self.reporter.report_event(e))
 
-    def report_status(self, status: ServiceStatus, signals: dict[str, Any], stage_ms: dict[str, float]) -> None:
-        from edge.mqtt.payloads import StatusReport
+    def report_status(
+        self,
+        status: ServiceStatus,
+        signals: dict[str, Any],
+        stage_ms: dict[str, float],
+        health: StatusHealth | None = None,
+    ) -> None:
+        from edge.mqtt.payloads import ComponentHealth, StatusReport
 
+        health = health or StatusHealth()
+        storage = health.storage or (None, None)
         report = StatusReport(
             utc=status.utc,
             fps=status.fps,
             inference_ms=stage_ms.get("detect", 0.0),
             frames_dropped=status.frames_dropped,
             signal_states={group: reading.state for group, reading in signals.items()},
+            # Source health includes the hub's own entry, which carries conflict alarms.
+            signal_sources=[ComponentHealth(s.name, s.health.value == "ok", s.detail) for s in health.sources],
+            actuators=[
+                ComponentHealth(name, d.state.value == "ok", d.last_error or "") for name, d in health.devices.items()
+            ],
+            storage_free_bytes=storage[0],
+            storage_used_fraction=storage[1],
             clock_offset_s=status.clock.get("offset_s"),
+            enforcement_enabled=not status.enforcement_suspended,
         )
         _guarded(self.name, lambda: self.reporter.report_status(report))
 

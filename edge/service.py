@@ -43,6 +43,7 @@ from edge.observers import (
     OutputAdapter,
     ReportObserver,
     SnapshotObserver,
+    StatusHealth,
     WarningObserver,
 )
 from edge.ops.clock import ClockMap, ClockSync, read_clock_sync
@@ -446,8 +447,19 @@ class Service:
             groups = {c.signal_group for c in self.site.crosswalks}
             t = self._last_frame[1] if self._last_frame else 0.0
             readings = {g: self.signals.state_at(g, t) for g in groups}
-            self.reporter.report_status(status, readings, self.pipeline.stats.mean_ms())
+            devices = self.warnings.hub.health() if self.warnings.hub is not None else {}
+            health = StatusHealth(self.signals.statuses(), devices, self._storage())
+            self.reporter.report_status(status, readings, self.pipeline.stats.mean_ms(), health)
         self._write_status(status)
+
+    def _storage(self) -> tuple[int, float] | None:
+        """Free bytes and used fraction of the disk holding the evidence (or the state folder)."""
+        folder = self.site.evidence.root if self.site.evidence.enabled else self.data_dir
+        try:
+            usage = shutil.disk_usage(folder)
+        except OSError:
+            return None
+        return usage.free, usage.used / usage.total if usage.total else 0.0
 
     def _write_status(self, status: ServiceStatus | None = None) -> None:
         """status.json, replaced atomically so a reader (or a stop) never sees half a file."""

@@ -54,7 +54,12 @@ def test_events_status_and_evidence_reach_their_outputs(tmp_path) -> None:
     sent = {p["id"]: p for topic, p in centre.messages if topic.endswith("/events")}
     assert decided and {e["event_id"] for e in decided} <= set(sent)  # every decided event reached the centre
     assert any(p["type"] == "violation" for p in sent.values())
-    assert any(topic.endswith("/status") for topic, _ in centre.messages)
+    statuses = [p for topic, p in centre.messages if topic.endswith("/status")]
+    assert statuses
+    last = statuses[-1]  # names the signal sources' health and the storage the evidence lives on
+    assert last["signal"]["states"] == {"ped-main": "DONT_WALK"}
+    assert last["signal"]["sources"] and all("ok" in h for h in last["signal"]["sources"])
+    assert last["storage"]["free_bytes"] > 0 and 0 <= last["storage"]["used_fraction"] <= 1
     evidence = [p for p in (tmp_path / "evidence").glob("2*/*/*/*") if p.is_dir()]
     assert sorted(p.name for p in evidence) == sorted(e["event_id"] for e in decided if e["type"] == "violation")
     # Violations reach the centre with their evidence files, each hash as the box stored it.
