@@ -31,6 +31,7 @@ from pathlib import Path
 from detection.base import DetectorError
 from detection.registry import build_detector
 from edge.config.detector import DetectorConfig
+from edge.config.service import PerformanceConfig
 from edge.evaluation.cases import DEFAULT_CASES, EvalCase, default_data_dir, load_case_site, load_cases
 from edge.evaluation.report import EvalReport, percent
 from edge.evaluation.runner import EvalOptions, run_eval
@@ -42,6 +43,11 @@ class Setting:
     model: Path
     input_size: int | None
     confidence: str  # "site" or "catalog"
+    skip: str = "none"  # detection stride / motion gating, a key of SKIPS
+
+    @property
+    def label(self) -> str:
+        return self.model.stem if self.skip == "none" else f"{self.model.stem}/{self.skip}"
 
     def detector(self, base: DetectorConfig) -> DetectorConfig:
         update: dict[str, object] = {"model": self.model, "input_size": self.input_size, "family": "auto"}
@@ -50,6 +56,14 @@ class Setting:
             if entry is not None:
                 update["confidence"] = entry.confidence
         return base.model_copy(update=update)
+
+
+SKIPS = {
+    "none": PerformanceConfig(),
+    "stride2": PerformanceConfig(detect_stride=2),
+    "stride3": PerformanceConfig(detect_stride=3),
+    "gating": PerformanceConfig(motion_gating=True),
+}
 
 
 @dataclass
@@ -62,7 +76,9 @@ class Row:
     detect_ms: float
 
 
-def settings(models: list[Path], sizes: list[int], confidences: list[str]) -> Iterator[Setting | str]:
+def settings(
+    models: list[Path], sizes: list[int], confidences: list[str], skips: tuple[str, ...] | list[str] = ("none",)
+) -> Iterator[Setting | str]:
     """Each model at its own input size, then at every other requested size its graph accepts."""
     for model in models:
         native = _native_size(model)
@@ -73,7 +89,8 @@ def settings(models: list[Path], sizes: list[int], confidences: list[str]) -> It
                     yield f"skipped {model.name} at {size}: {refusal}"
                     continue
             for confidence in confidences:
-                yield Setting(model, size, confidence)
+                for skip in skips:
+                    yield Setting(model, size, confidence, skip)
 
 
 def _native_size(model: Path) -> int | None:
@@ -92,8 +109,9 @@ def run_row(case: EvalCase, setting: Setting, data_dir: Path, work: Path) -> Row
     site = load_case_site(case, data_dir)
     config = setting.detector(site.detector)
     detector = build_detector(config)
-    site = site.model_copy(update={"detector": config})
-    out = work / f"{case.name}-{setting.model.stem}-{setting.input_size}-{setting.confidence}"
+    service = site.service.model_copy(update={"performance": SKIPS[setting.skip]})
+    site = site.model_copy(update={"detector": config, "service": service})
+    out = work / f"{case.name}-{setting.model.stem}-{setting.input_size}-{setting.confidence}-{setting.skip}"
     report = run_eval(site, detector, case.inputs, EvalOptions(out=out, thumbnails=False))
     summary = (out / "replay" / "summary.json").read_text(encoding="utf-8")
     detect_ms = float(json.loads(summary)["stage_ms"]["detect"])
@@ -103,7 +121,7 @@ def run_row(case: EvalCase, setting: Setting, data_dir: Path, work: Path) -> Row
 
 def format_rows(rows: list[Row]) -> str:
     header = (
-        f"{'case':<15} {'model':<22} {'size':>4} {'conf':>5} {'viol. capture':>14} {'viol. valid':>12} "
+        f"{'case':<15} {'model':<26} {'size':>4} {'conf':>5} {'viol. capture':>14} {'viol. valid':>12} "
         f"{'cross. capture':>15} {'cross. valid':>13} {'f.warn':>6} {'MOTA':>6} {'IDF1':>6} {'IDsw':>4} "
         f"{'det ms':>7} {'fps':>5}"
     )
@@ -111,7 +129,7 @@ def format_rows(rows: list[Row]) -> str:
     for row in rows:
         r, v, c, t = row.report, row.report.violations, row.report.crossings, row.report.tracking
         lines.append(
-            f"{row.case[:15]:<15} {row.setting.model.stem[:22]:<22} {row.size:>4} {row.confidence:>5.2f} "
+            f"{row.case[:15]:<15} {row.setting.label[:26]:<26} {row.size:>4} {row.confidence:>5.2f} "
             f"{percent(v.capture_rate) + f' {v.hits}/{v.expected}':>14} "
             f"{percent(v.valid_rate) + f' {v.hits}/{v.reported}':>12} "
             f"{percent(c.capture_rate) + f' {c.hits}/{c.expected}':>15} "
@@ -127,9 +145,9 @@ def totals(rows: list[Row]) -> str:
     """Pooled over cases per setting: the figure to choose a default by."""
     by_setting: dict[tuple[str, int, str], list[Row]] = {}
     for row in rows:
-        by_setting.setdefault((row.setting.model.stem, row.size, row.setting.confidence), []).append(row)
+        by_setting.setdefault((row.setting.label, row.size, row.setting.confidence), []).append(row)
     lines = [
-        f"{'all cases':<15} {'model':<22} {'size':>4} {'conf':>7} {'viol. capture':>14} {'viol. valid':>12} "
+        f"{'all cases':<15} {'model':<26} {'size':>4} {'conf':>7} {'viol. capture':>14} {'viol. valid':>12} "
         f"{'cross. capture':>15} {'cross. valid':>13} {'f.warn':>6}"
     ]
     for (model, size, conf), group in by_setting.items():
@@ -141,7 +159,7 @@ def totals(rows: list[Row]) -> str:
         cr = sum(r.report.crossings.reported for r in group)
         warn = sum(len(r.report.false_warnings) for r in group)
         lines.append(
-            f"{'':<15} {model[:22]:<22} {size:>4} {conf:>7} "
+            f"{'':<15} {model[:26]:<26} {size:>4} {conf:>7} "
             f"{_pooled(vh, ve):>14} {_pooled(vh, vr):>12} {_pooled(ch, ce):>15} {_pooled(ch, cr):>13} {warn:>6}"
         )
     return "\n".join(lines)
@@ -159,6 +177,7 @@ def main() -> int:
     parser.add_argument("--models", help="comma-separated model file names (default: every *.onnx)")
     parser.add_argument("--sizes", default="", help="comma-separated input sizes to try (default: each model's own)")
     parser.add_argument("--confidence", default="site,catalog", help="site and/or catalog")
+    parser.add_argument("--skip", default="none", help=f"detection stride / motion gating settings: {', '.join(SKIPS)}")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -168,7 +187,10 @@ def main() -> int:
         models = [data_dir / "models" / name for name in args.models.split(",")]
     sizes = [int(s) for s in args.sizes.split(",") if s]
     cases = [c for c in load_cases(args.cases, data_dir) if not args.only or c.name in args.only]
-    plan = list(settings(models, sizes, args.confidence.split(",")))
+    unknown = [k for k in args.skip.split(",") if k not in SKIPS]
+    if unknown:
+        parser.error(f"--skip: unknown setting(s) {', '.join(unknown)}; choose from {', '.join(SKIPS)}")
+    plan = list(settings(models, sizes, args.confidence.split(","), args.skip.split(",")))
     for note in (p for p in plan if isinstance(p, str)):
         print(note)
     rows: list[Row] = []

@@ -18,6 +18,7 @@ from detection.base import Detector
 from edge.annotate import AnnotatedVideo
 from edge.config.signal import TimelineSourceConfig
 from edge.config.site import SiteConfig
+from edge.gating import GatedDetector
 from edge.observers import EVIDENCE_LOOKBACK_S, EvidenceObserver, WarningObserver
 from edge.pipeline import FrameObserver, FrameResult, Pipeline
 from edge.signal.hub import SignalHub
@@ -120,7 +121,10 @@ def run_replay(site: SiteConfig, detector: Detector, options: ReplayOptions) -> 
 
         observers.append(WarningObserver(ActuatorHub.from_config(site)))
     observers += [make(site, video) for make in options.extra_observers]
-    pipeline = Pipeline(site, detector, signals, observers)
+    # Detection stride and motion gating, as the live service applies them (service.performance).
+    gate = GatedDetector(detector, site.service.performance, site)
+    pipeline = Pipeline(site, gate if gate.active else detector, signals, observers)
+    gate.attach(pipeline.tracker)
 
     total = video.frame_count or None
     if options.max_frames:
