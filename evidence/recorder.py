@@ -13,7 +13,6 @@ Example (what the pipeline does)::
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 import threading
@@ -28,6 +27,7 @@ import numpy as np
 from detection.types import Detections
 from edge.config.evidence import EvidenceConfig
 from edge.config.site import SiteConfig
+from edge.digest import sha256_file
 from edge.events import CrossingEvent, EventType
 from edge.signal.types import SignalChange, SignalReading
 from evidence import signing
@@ -61,11 +61,7 @@ class RecorderStats:
 
 def file_sha256(path: Path) -> str | None:
     try:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return sha256_file(path)
     except OSError:
         return None
 

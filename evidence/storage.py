@@ -8,6 +8,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+from edge.digest import sha256_file
 from evidence.types import EvidenceFile, FileKind
 
 FILE_MODE = 0o640  # evidence is readable by the service user and its group (reviewers), nobody else
@@ -22,14 +23,6 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -13,10 +13,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from edge.digest import sha256_file
 from evidence import signing
 from evidence.index import GENESIS, EventRow, EvidenceIndex
 from evidence.manifest import MANIFEST_NAME, SIGNATURE_NAME, sha256_hex
-from evidence.storage import INDEX_FILE, sha256_file
+from evidence.storage import INDEX_FILE
 
 
 class ProblemKind(str, Enum):

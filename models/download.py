@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from edge.digest import sha256_file
 from models.catalog import ModelEntry
 
 CHUNK = 1 << 16
@@ -41,19 +42,11 @@ class VerifyResult:
     actual_sha256: str | None = None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify(entry: ModelEntry, path: Path) -> VerifyResult:
     """Is the file at ``path`` exactly the catalog's model?"""
     if not path.is_file():
         return VerifyResult(entry, path, FileStatus.MISSING)
-    actual = sha256_of(path)
+    actual = sha256_file(path)
     status = FileStatus.OK if actual == entry.sha256 else FileStatus.MISMATCH
     return VerifyResult(entry, path, status, actual)
 
@@ -65,7 +58,7 @@ def download(url: str, dest: Path, sha256: str, *, timeout: float = 60.0, progre
     checksum matches, so ``dest`` is never a partial or wrong file.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.is_file() and sha256_of(dest) == sha256:
+    if dest.is_file() and sha256_file(dest) == sha256:
         return dest
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:

@@ -7,7 +7,6 @@ pre-processing → inference → decoding each frame with buffers allocated once
 from __future__ import annotations
 
 import ast
-import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from detection.heads import HEADS, Head, HeadSettings, ModelIO
 from detection.registry import register
 from detection.types import Detections
 from edge.config.detector import DetectorConfig
+from edge.digest import sha256_file
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,7 @@ class StageTimes:
 
 def file_model_id(path: Path) -> str:
     """``name@`` + the first 12 hex digits of the file's SHA-256: which exact weights ran."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return f"{path.name}@{digest.hexdigest()[:12]}"
+    return f"{path.name}@{sha256_file(path)[:12]}"
 
 
 def _dims(shape: list[object]) -> tuple[int | None, ...]:
