@@ -26,6 +26,7 @@ from edge.signal.source import FrameClock
 from edge.signal.types import SignalChange, SignalReading
 
 STAGES = ("detect", "track", "signal", "decide", "observe")
+FORGET_IDS_AFTER_FRAMES = 3000  # far beyond any tracker's lost-track buffer
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,22 @@ class PipelineStats:
     frames: int = 0
     stage_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     events: Counter[str] = field(default_factory=Counter)
-    track_ids: set[int] = field(default_factory=set)
+    tracks: int = 0  # distinct track ids seen
     detections: int = 0
+    # id → frame last seen; forgotten long after the tracker itself drops a lost track, so a
+    # service running for months keeps this small while every id is still counted once
+    _recent_ids: dict[int, int] = field(default_factory=dict, repr=False)
+    _pruned_at: int = field(default=0, repr=False)
+
+    def count_tracks(self, ids: Iterable[int]) -> None:
+        for track_id in ids:
+            if track_id not in self._recent_ids:
+                self.tracks += 1
+            self._recent_ids[track_id] = self.frames
+        if self.frames - self._pruned_at >= FORGET_IDS_AFTER_FRAMES:
+            self._pruned_at = self.frames
+            horizon = self.frames - FORGET_IDS_AFTER_FRAMES
+            self._recent_ids = {k: v for k, v in self._recent_ids.items() if v >= horizon}
 
     def mean_ms(self) -> dict[str, float]:
         return {k: round(v / max(self.frames, 1), 3) for k, v in self.stage_ms.items()}
@@ -157,7 +172,7 @@ class Pipeline:
         for stage, ms in result.timings_ms.items():
             stats.stage_ms[stage] += ms
         if result.tracks.tracker_id is not None:
-            stats.track_ids.update(result.tracks.tracker_id.tolist())
+            stats.count_tracks(result.tracks.tracker_id.tolist())
         for event in result.events:
             stats.events[event.type.value] += 1
 

@@ -184,7 +184,7 @@ def _summarise(
         wall_s=round(wall, 3),
         fps_achieved=round(frames / wall, 2) if wall > 0 else 0.0,
         realtime_factor=round(duration / wall, 2) if wall > 0 else 0.0,
-        tracks=len(pipeline.stats.track_ids),
+        tracks=pipeline.stats.tracks,
         detections=pipeline.stats.detections,
         crossings=pipeline.crossings,
         violations=pipeline.violations,
