@@ -90,7 +90,8 @@ class OperatorControls:
     def __init__(self, path: Path, hub: Mutable | None = None) -> None:
         self.path = path
         self.hub = hub
-        self._cond = threading.Condition()
+        self._cond = threading.Condition()  # guards the state; the frame loop takes it every frame
+        self._save_lock = threading.Lock()  # one save at a time, in order, without holding up frames
         self._state = load_state(path)
         # A switch-off kept from the last run takes effect at the first frame of this one.
         self._pending: EnforcementSwitch | None = None if self._state.enforcement.enabled else self._state.enforcement
@@ -105,24 +106,29 @@ class OperatorControls:
             return replace(self._state, enforcement_pending=self._pending is not None)
 
     def set_enforcement(self, enabled: bool, by: str, utc: float) -> Change:
-        """Record (and save) the operator's wish; the frame loop applies it at the next frame."""
-        with self._cond:
-            if self._state.enforcement.enabled != enabled:
-                self._state = replace(self._state, enforcement=EnforcementSwitch(enabled, by, utc))
-                self._pending = self._state.enforcement
-                self._requested += 1
-            error = self._save()
-            return Change(self.state, self._requested, error)
+        """Record (and save) the operator's wish; the frame loop applies it at the next frame.
+
+        Asking for what is already in force changes nothing, not even who and since when.
+        """
+        with self._save_lock:
+            with self._cond:
+                if self._state.enforcement.enabled != enabled:
+                    self._state = replace(self._state, enforcement=EnforcementSwitch(enabled, by, utc))
+                    self._pending = self._state.enforcement
+                    self._requested += 1
+                state, request = self.state, self._requested
+            return Change(state, request, self._save(state))
 
     def set_muted(self, muted: bool, by: str, utc: float) -> Change:
         """Mute or unmute the speakers now (and save it)."""
-        with self._cond:
-            if self._state.mute.muted != muted:
-                self._state = replace(self._state, mute=MuteSwitch(muted, by, utc))
+        with self._save_lock:
+            with self._cond:
+                if self._state.mute.muted != muted:
+                    self._state = replace(self._state, mute=MuteSwitch(muted, by, utc))
+                state, request = self.state, self._requested
             if self.hub is not None:
                 self.hub.set_muted(muted)
-            error = self._save()
-            return Change(self.state, self._requested, error)
+            return Change(state, request, self._save(state))
 
     def wait_applied(self, request: int, timeout_s: float) -> bool:
         """Wait until the frame loop has applied request number ``request``; False on timeout."""
@@ -134,20 +140,20 @@ class OperatorControls:
         with self._cond:
             pending, self._pending = self._pending, None
             request = self._requested
-        if pending is not None:
-            if pending.enabled:
-                signals.switch_on(t)
-            else:
-                signals.switch_off(t, pending.by)
+        if pending is None:
+            return None
+        if pending.enabled:
+            signals.switch_on(t)
+        else:
+            signals.switch_off(t, pending.by)
         with self._cond:
             self._applied = request
             self._cond.notify_all()
         return pending
 
-    def _save(self) -> str:
+    def _save(self, state: OperatorState) -> str:
         """Replace the file atomically (write, fsync, rename); returns an error text, "" when saved."""
-        body = {"version": FILE_VERSION, **asdict(replace(self._state, enforcement_pending=False))}
-        del body["enforcement_pending"]
+        body = {"version": FILE_VERSION, "enforcement": asdict(state.enforcement), "mute": asdict(state.mute)}
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
             with tmp.open("w", encoding="utf-8") as f:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from edge.mqtt.commands import CommandHandler
 from edge.mqtt.payloads import CommandResult, iso_utc
 from edge.operator import Change, OperatorControls
 
@@ -74,7 +75,7 @@ class OperatorCommands:
         return CommandResult(not failed, state, f"test failed on {'; '.join(failed)}" if failed else "")
 
 
-def _refusals_answered(handler: Any) -> Any:
+def _refusals_answered(handler: CommandHandler) -> CommandHandler:
     """``Refused`` becomes a plain error answer (other exceptions are the router's business)."""
 
     def handle(body: dict[str, Any]) -> CommandResult:
