@@ -74,25 +74,56 @@ def test_bad_bodies_are_refused_with_the_reason_and_change_nothing(box, name, ra
     assert controls.state.enforcement.enabled and not hub.muted
 
 
-def test_enforcement_answer_says_whether_a_frame_has_applied_it(box, tmp_path) -> None:
-    router, controls, _ = box
+class FrameLoop:
+    """The service's side: ``apply`` on every frame (every 10 ms), into SuspendableSignals' switch calls."""
+
+    def __init__(self, controls: OperatorControls) -> None:
+        self.controls = controls
+        self.calls: list[tuple[str, float]] = []
+        self.t = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def switch_on(self, t: float) -> None:
+        self.calls.append(("on", t))
+
+    def switch_off(self, t: float, by: str) -> bool:
+        self.calls.append((f"off by {by}", t))
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            self.t += 0.1
+            self.controls.apply(self, self.t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_enforcement_answer_says_whether_a_frame_has_applied_it(tmp_path) -> None:
+    controls = OperatorControls(tmp_path / OPERATOR_FILE)
+    router = Router()
+    OperatorCommands(controls, None, apply_wait_s=0.05).register(router)
     answer = router.send("enforcement", b'{"enabled": false, "by": "j.smith", "request_id": "r1"}')
     assert answer["ok"] and answer["request_id"] == "r1"
     state = answer["state"]
     assert (state["enabled"], state["by"], state["applied"], state["persisted"]) == (
-        False, "j.smith via mqtt", False, True)  # fmt: skip
-    assert state["since"].endswith("Z")
+        False, "j.smith via mqtt", False, True)  # fmt: skip  # no frame came: not yet in force
+    assert state["since"].endswith("Z") and controls.state.enforcement_pending
 
-    class Signals:  # the frame loop's side, as SuspendableSignals offers it
-        def switch_on(self, t: float) -> None:
-            self.on_at = t
-
-    signals = Signals()
-    frames = threading.Timer(0.02, lambda: controls.apply(signals, 12.5))
-    frames.start()
-    answer = router.send("enforcement", b'{"enabled": true}')
-    frames.join()
-    assert answer["state"]["enabled"] is True and answer["state"]["applied"] is True and signals.on_at == 12.5
+    router = Router()
+    OperatorCommands(controls, None, apply_wait_s=10).register(router)
+    frames = FrameLoop(controls)
+    try:
+        answer = router.send("enforcement", b'{"enabled": true}')
+    finally:
+        frames.stop()
+    assert answer["state"]["enabled"] is True and answer["state"]["applied"] is True
+    # The pending switch-off may or may not meet a frame before the switch-on arrives; on is last.
+    assert frames.calls[-1][0] == "on" and len(frames.calls) <= 2
+    assert not controls.state.enforcement_pending
 
 
 def test_mute_and_test_answer_with_the_resulting_state(box, board) -> None:
