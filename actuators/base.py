@@ -43,6 +43,7 @@ class DeviceHealth:
     failed: int
     dropped: int  # pushed out of a full queue (oldest first)
     stale: int  # given up after ``command_ttl_s`` without reaching the device
+    muted: bool = False  # an audio output the operator muted: warnings skip it
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready, for status reports and the web UI."""
@@ -130,6 +131,7 @@ class Actuator(ABC):
     key: ClassVar[str]
     follows_signal: ClassVar[bool] = False  # True: the hub forwards signal-state changes
     is_board: ClassVar[bool] = False  # True: board_text() is shown on the virtual board
+    is_audio: ClassVar[bool] = False  # True: silenced while the operator has muted the speaker
 
     def __init__(self, config: DeviceConfig, context: DeviceContext) -> None:
         self.config = config

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 from pathlib import Path
 
 from actuators.base import (
     DEVICE_TYPES,
+    Actuator,
     Command,
     CommandKind,
     DeviceContext,
@@ -32,6 +35,13 @@ from edge.events import CrossingEvent, EventType
 from edge.signal.types import SignalState
 
 log = logging.getLogger(__name__)
+
+# What an operator test (``test(target=...)``, the MQTT ``test`` command) may ask for.
+TEST_TARGETS: Mapping[str, Callable[[Actuator], bool]] = {
+    "led": lambda driver: driver.is_board,  # alpha, ntcip and http_board signs
+    "speaker": lambda driver: driver.is_audio,
+    "all": lambda driver: True,
+}
 
 
 def policy_from_config(config: ActuatorsConfig, timezone: str) -> Policy:
@@ -57,6 +67,8 @@ class ActuatorHub:
         self._cooldowns = CooldownBook()
         self._lock = threading.Lock()
         self._closed = False
+        self._muted = False
+        self.muted_skipped = 0  # warnings an audio output did not get because it was muted
         context = context_from_config(config)
         self._workers: dict[str, DeviceWorker] = {}
         for device in config.devices:
@@ -74,6 +86,22 @@ class ActuatorHub:
     def device_names(self) -> list[str]:
         return list(self._workers)
 
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    def set_muted(self, muted: bool) -> None:
+        """Mute or unmute every audio output; boards keep showing warnings. Safe from any thread."""
+        with self._lock:
+            self._muted = muted
+
+    def devices_for(self, target: str) -> list[str]:
+        """Enabled devices an operator test of ``target`` (one of ``TEST_TARGETS``) covers."""
+        if target not in TEST_TARGETS:
+            raise ValueError(f"unknown test target '{target}'; known: {', '.join(TEST_TARGETS)}")
+        wanted = TEST_TARGETS[target]
+        return [name for name, worker in self._workers.items() if wanted(worker.driver)]
+
     # ---- frame path: must return at once ----------------------------------------------------
 
     def on_violation(self, event: CrossingEvent) -> None:
@@ -86,6 +114,7 @@ class ActuatorHub:
             if not decision.warn:
                 self.suppressed[decision.verdict] += 1
                 return
+            muted = self._muted
         command = Command(
             kind=CommandKind.WARN,
             entered=entered,
@@ -96,8 +125,12 @@ class ActuatorHub:
         )
         for worker in self._workers.values():
             covered = worker.driver.config.crosswalks
-            if not covered or event.crosswalk_id in covered:
-                worker.submit(command)
+            if covered and event.crosswalk_id not in covered:
+                continue
+            if muted and worker.driver.is_audio:
+                self.muted_skipped += 1
+                continue
+            worker.submit(command)
 
     def on_signal(self, group: str, state: SignalState, utc: float) -> None:
         """Forward a signal-state change to outputs that follow the signal (beacons, in-ground lights)."""
@@ -112,7 +145,11 @@ class ActuatorHub:
     # ---- status and operator commands --------------------------------------------------------
 
     def health(self) -> dict[str, DeviceHealth]:
-        return {name: worker.health() for name, worker in self._workers.items()}
+        muted = self._muted
+        return {
+            name: replace(worker.health(), muted=muted and worker.driver.is_audio)
+            for name, worker in self._workers.items()
+        }
 
     def virtual_board_texts(self) -> dict[str, str]:
         """What every board shows now ("" before its first message), for the web UI."""
@@ -123,15 +160,15 @@ class ActuatorHub:
     def latency_summary(self, device: str | None = None) -> LatencySummary | None:
         return self.latency.summary(device)
 
-    def test(self, device: str | None = None, timeout_s: float | None = None) -> list[TestResult]:
-        """Trigger each output (or the named one) once and wait for the outcome.
+    def test(self, device: str | None = None, timeout_s: float | None = None, target: str = "all") -> list[TestResult]:
+        """Trigger each output of ``target`` (or the named one) once and wait for the outcome.
 
-        Bypasses cooldown and quiet hours: the operator is standing there to listen.
+        Bypasses cooldown, quiet hours and mute: the operator is standing there to listen.
         """
         if device is not None and device not in self._workers:
             known = ", ".join(self._workers) or "none"
             raise KeyError(f"no enabled device named '{device}' (enabled: {known})")
-        names = [device] if device is not None else list(self._workers)
+        names = [device] if device is not None else self.devices_for(target)
         started: dict[str, tuple[float, Future[float]]] = {}
         for name in names:
             done: Future[float] = Future()

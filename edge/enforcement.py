@@ -6,6 +6,12 @@ path through the rules, the window is expressed in the rules' own terms: for any
 inside it the signal reads UNKNOWN with the reason, and the decision core already never
 enforces under UNKNOWN. The window starts when the picture stopped being trustworthy and
 ends ``settle_s`` after it is good again, so tracks can re-form before entries count.
+
+An operator can also switch enforcement off (the MQTT ``enforcement`` command). That is a
+second, separate set of windows with its own reason: a camera recovery closes only picture
+windows, so it never re-enables what an operator switched off, and an operator switching
+enforcement back on never hides a picture that is still bad. The operator's window opens and
+closes at the frame time the service applies the request, without a settle time.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from edge.signal.hub import EnforcementGap, SignalHub
 from edge.signal.types import SignalReading, SignalState
 
 MAX_WINDOWS = 256  # windows far behind the newest one can no longer be asked about
+OPERATOR = "operator"  # the reason of an operator's switch-off, followed by who asked
 
 
 @dataclass
@@ -36,18 +43,39 @@ class SuspendableSignals(SignalHub):
     def __init__(self, *args: Any, settle_s: float = 1.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.settle_s = settle_s
-        self.windows: deque[Suspension] = deque(maxlen=MAX_WINDOWS)
+        self.windows: deque[Suspension] = deque(maxlen=MAX_WINDOWS)  # picture faults
+        self.operator_windows: deque[Suspension] = deque(maxlen=MAX_WINDOWS)
 
     @property
     def open_window(self) -> Suspension | None:
-        last = self.windows[-1] if self.windows else None
-        return last if last is not None and last.end_t is None else None
+        """The picture-fault window still open, if any."""
+        return _open(self.windows)
+
+    @property
+    def operator_window(self) -> Suspension | None:
+        """The operator's switch-off still in force, if any."""
+        return _open(self.operator_windows)
 
     def suspended_at(self, t: float) -> Suspension | None:
-        for window in reversed(self.windows):
-            if window.covers(t):
-                return window
-        return None
+        """The picture-fault window covering ``t``, if any."""
+        return _covering(self.windows, t)
+
+    def switch_off(self, t: float, by: str) -> bool:
+        """The operator switches enforcement off from ``t`` (True), or it already was (False)."""
+        if self.operator_window is not None:
+            return False
+        self.operator_windows.append(Suspension(t, f"{OPERATOR} ({by})" if by else OPERATOR))
+        return True
+
+    def switch_on(self, t: float) -> Suspension | None:
+        """The operator switches enforcement back on at ``t``; returns the window it closed, if any.
+
+        Picture-fault windows are untouched: a bad picture stays unenforced.
+        """
+        current = self.operator_window
+        if current is not None:
+            current.end_t = max(t, current.start_t)
+        return current
 
     def suspend(self, t: float, reason: str) -> bool:
         """Open a window at ``t`` (True), or keep the open one (False; its reason is updated)."""
@@ -66,19 +94,31 @@ class SuspendableSignals(SignalHub):
         return current
 
     def state_at(self, group: str, t: float) -> SignalReading:
-        window = self.suspended_at(t)
-        if window is not None:
-            return SignalReading(
-                SignalState.UNKNOWN, window.start_t, f"enforcement suspended: {window.reason}"
-            )
+        covering = [w for w in (_covering(self.windows, t), _covering(self.operator_windows, t)) if w]
+        if covering:
+            reasons = "; ".join(w.reason for w in covering)
+            since = max(w.start_t for w in covering)
+            return SignalReading(SignalState.UNKNOWN, since, f"enforcement suspended: {reasons}")
         return super().state_at(group, t)
 
     def enforcement_gaps(self) -> list[EnforcementGap]:
-        """The hub's UNKNOWN periods plus every suspension window, for each signal group."""
+        """The hub's UNKNOWN periods plus every suspension window (picture or operator), per signal group."""
         groups = self.history.groups
         windows = [
             EnforcementGap(group, w.start_t, w.end_t, f"enforcement suspended: {w.reason}")
-            for w in self.windows
+            for w in [*self.windows, *self.operator_windows]
             for group in groups
         ]
         return sorted([*super().enforcement_gaps(), *windows], key=lambda g: (g.start, g.group))
+
+
+def _open(windows: deque[Suspension]) -> Suspension | None:
+    last = windows[-1] if windows else None
+    return last if last is not None and last.end_t is None else None
+
+
+def _covering(windows: deque[Suspension], t: float) -> Suspension | None:
+    for window in reversed(windows):
+        if window.covers(t):
+            return window
+    return None

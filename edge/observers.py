@@ -141,11 +141,12 @@ class EvidenceObserver:
 
 @dataclass(frozen=True)
 class StatusHealth:
-    """Health of the parts a status report names: signal sources, output devices, storage."""
+    """Health of the parts a status report names: signal sources, output devices, storage, operator switches."""
 
     sources: list[Any] = field(default_factory=list)  # edge.signal.source.SourceStatus
     devices: dict[str, Any] = field(default_factory=dict)  # name → actuators.base.DeviceHealth
     storage: tuple[int, float] | None = None  # free bytes, used fraction
+    operator: Any = None  # edge.operator.OperatorState
 
 
 class ReportObserver:
@@ -218,12 +219,13 @@ class ReportObserver:
             # Source health includes the hub's own entry, which carries conflict alarms.
             signal_sources=[ComponentHealth(s.name, s.health.value == "ok", s.detail) for s in health.sources],
             actuators=[
-                ComponentHealth(name, d.state.value == "ok", d.last_error or "") for name, d in health.devices.items()
+                ComponentHealth(name, d.state.value == "ok", device_detail(d)) for name, d in health.devices.items()
             ],
             storage_free_bytes=storage[0],
             storage_used_fraction=storage[1],
             clock_offset_s=status.clock.get("offset_s"),
             enforcement_enabled=not status.enforcement_suspended,
+            operator=health.operator,
         )
         _guarded(self.name, lambda: self.reporter.report_status(report))
 
@@ -235,6 +237,12 @@ class ReportObserver:
     def close(self) -> None:
         self._release(lambda _utc: True)  # the evidence writer has closed before us: nothing more comes
         self.reporter.stop()  # flushes the outbox for up to mqtt.flush_timeout_s
+
+
+def device_detail(device: Any) -> str:
+    """An output's status detail: its last error, and whether the operator muted it."""
+    parts = ["muted" if getattr(device, "muted", False) else "", device.last_error or ""]
+    return "; ".join(p for p in parts if p)
 
 
 def evidence_files(record: Any) -> list[Any]:

@@ -1,8 +1,9 @@
 """The live service: the one place where adapters are built from the site file and wired together.
 
 ``Service`` builds, in this order, the detector (behind the cost-control gate), the signal
-hub (with enforcement suspension), the output adapters, the pipeline, the capture
-thread and the HTTP app; ``start`` starts them (HTTP first, so health answers at once);
+hub (with enforcement suspension), the operator's switches, the output adapters (and the
+MQTT commands on them), the pipeline, the capture thread and the HTTP app; ``start``
+starts them (HTTP first, so health answers at once);
 ``run`` turns the frame loop; ``stop`` stops everything in reverse, flushing what the
 outputs hold. Decisions are made by ``edge.pipeline.Pipeline`` — the same class replay
 drives — and nowhere else.
@@ -46,6 +47,7 @@ from edge.observers import (
     StatusHealth,
     WarningObserver,
 )
+from edge.operator import OPERATOR_FILE, OperatorControls
 from edge.ops.clock import ClockMap, ClockSync, read_clock_sync
 from edge.ops.http import AppExtension, HttpServer, create_app
 from edge.ops.metrics import ServiceMetrics
@@ -134,11 +136,14 @@ class Service:
         self.gate = GatedDetector(detector, self.config.performance, self.site)
         self.signals = SuspendableSignals.from_config(self.site.signal)
         self.signals.settle_s = self.config.picture.resume_settle_s
-        self.warnings = WarningObserver(self._actuator_hub(), self.metrics, lambda: self._captured_mono)
+        hub = self._actuator_hub()
+        self.operator = OperatorControls(self.data_dir / OPERATOR_FILE, hub)  # mutes the hub if saved so
+        self.warnings = WarningObserver(hub, self.metrics, lambda: self._captured_mono)
         self.journal = EventJournal(self.data_dir / "events")
         self.snapshot = SnapshotObserver(self.site)
         observers: list[OutputAdapter] = [self.warnings, self.journal, MetricsObserver(self.metrics), self.snapshot]
         observers += self._optional_observers(detector.model_id)
+        self._accept_commands()
         self.adapters = observers
         self.pipeline = Pipeline(self.site, self.gate if self.gate.active else detector, self.signals, observers)
         self.gate.attach(self.pipeline.tracker)
@@ -201,6 +206,14 @@ class Service:
                 self.reporter.wait_for_evidence(recorder, evidence.pre_roll_s + evidence.post_roll_s + 60.0)
             observers.append(self.reporter)
         return observers
+
+    def _accept_commands(self) -> None:
+        """The traffic centre's commands (enforcement, mute, test), when MQTT reporting runs."""
+        if self.reporter is None:
+            return
+        from edge.mqtt.handlers import OperatorCommands
+
+        OperatorCommands(self.operator, self.warnings.hub).register(self.reporter.reporter)
 
     def _web_ui_extensions(self) -> list[AppExtension]:
         try:
@@ -318,11 +331,27 @@ class Service:
             self.picture.reset()  # the first picture after a gap may repeat the last one
         self._check_picture(grabbed, t)
         self._captured_mono = grabbed.mono
+        self._apply_operator(t)
         self.pipeline.process(Frame(grabbed.seq, t, utc, grabbed.image))
         self._last_frame = (grabbed.mono, t)
         self._frames += 1
         self.metrics.frame_age_seconds.observe(time.monotonic() - grabbed.mono)
         self._update_fps()
+
+    def _apply_operator(self, t: float) -> None:
+        """An enforcement switch the operator asked for since the last frame takes effect at ``t``."""
+        applied = self.operator.apply(self.signals, t)
+        if applied is None:
+            return
+        if applied.enabled:
+            log.warning("enforcement switched ON by %s at t=%.3f", applied.by, t)
+        else:
+            self.metrics.suspensions.labels("operator").inc()
+            log.warning("enforcement switched OFF by %s from t=%.3f", applied.by, t)
+        self._export_suspended()
+
+    def _export_suspended(self) -> None:
+        self.metrics.suspended.set(1 if self.signals.open_window or self.signals.operator_window else 0)
 
     def _check_picture(self, grabbed: Grabbed, t: float) -> None:
         check = self.picture.check(grabbed.image, t)
@@ -358,7 +387,7 @@ class Service:
         elif self.signals.suspend(t, detail):
             self.metrics.suspensions.labels(state.value).inc()
             log.warning("enforcement SUSPENDED from t=%.2f: %s", t, detail)
-        self.metrics.suspended.set(1 if self.signals.open_window else 0)
+        self._export_suspended()
 
     def _update_fps(self) -> None:
         since, frames = self._fps_window
@@ -375,6 +404,7 @@ class Service:
         stats = self.capture.stats
         now = time.monotonic()
         window = self.signals.open_window
+        suspensions = [w for w in (window, self.signals.operator_window) if w is not None]
         reasons = []
         if stats.state is not CaptureState.LIVE:
             reasons.append(f"camera {stats.state.value}" + (f": {stats.last_error}" if stats.last_error else ""))
@@ -399,12 +429,13 @@ class Service:
             reconnects=stats.reconnects,
             fps=round(self._fps, 2),
             picture=self._picture,
-            enforcement_suspended=window is not None,
-            suspension_reason=window.reason if window is not None else "",
+            enforcement_suspended=bool(suspensions),
+            suspension_reason="; ".join(w.reason for w in suspensions),
             crossings=self.pipeline.crossings,
             violations=self.pipeline.violations,
             clock=self.clock_sync.to_dict(),
             adapters=adapters,
+            operator=self.operator.state,
         )
 
     @staticmethod
@@ -448,7 +479,7 @@ class Service:
             t = self._last_frame[1] if self._last_frame else 0.0
             readings = {g: self.signals.state_at(g, t) for g in groups}
             devices = self.warnings.hub.health() if self.warnings.hub is not None else {}
-            health = StatusHealth(self.signals.statuses(), devices, self._storage())
+            health = StatusHealth(self.signals.statuses(), devices, self._storage(), self.operator.state)
             self.reporter.report_status(status, readings, self.pipeline.stats.mean_ms(), health)
         self._write_status(status)
 

@@ -105,6 +105,7 @@ def render_tts(message: Message, cache: Path, timeout_s: float) -> Path:
 @register("speaker", SpeakerConfig)
 class Speaker(Actuator):
     config: SpeakerConfig
+    is_audio = True
 
     def __init__(self, config: SpeakerConfig, context: DeviceContext) -> None:
         super().__init__(config, context)

@@ -2,7 +2,8 @@
 
 A command arrives on ``<prefix>/<site>/<camera>/<name>/set`` as a JSON object, optionally with a
 ``request_id`` string that the answer echoes. Handlers take the object and return a
-``CommandResult``; anything they raise becomes an error answer.
+``CommandResult``; anything they raise becomes an error answer. The live service's handlers
+are in ``edge.mqtt.handlers``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ CommandHandler = Callable[[dict[str, Any]], CommandResult]
 
 # The only commands a box accepts, and the payload each expects (documentation for operators).
 ALLOWED_COMMANDS: Mapping[str, str] = {
-    "enforcement": '{"enabled": true|false} — switch violation warnings and evidence on or off',
-    "mute": '{"muted": true|false} — mute or unmute the speaker',
-    "test": '{"target": "led"|"speaker"|"all"} — run a short LED board / speaker self-test',
+    "enforcement": '{"enabled": true|false, "by"?: str} — switch violations, warnings and evidence on or off',
+    "mute": '{"muted": true|false, "by"?: str} — mute or unmute the speakers (boards still warn)',
+    "test": '{"target": "led"|"speaker"|"all"} — trigger the LED boards / speakers / every output once',
 }
 MAX_COMMAND_BYTES = 4096
 

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from edge.events import CrossingEvent
+from edge.operator import OperatorState
 from edge.signal.types import SignalChange, SignalState
 
 EVENT_SCHEMA = "crossguard.event.v1"
@@ -98,8 +99,9 @@ class StatusReport:
     storage_free_bytes: int | None = None
     storage_used_fraction: float | None = None
     clock_offset_s: float | None = None  # local clock minus reference (NTP/PTP); None when unknown
-    enforcement_enabled: bool = True
+    enforcement_enabled: bool = True  # False while entries are not enforced, for any reason
     outbox_depth: int | None = None  # filled in by the reporter when None
+    operator: OperatorState | None = None  # the operator's switches, with who set them and when
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,22 @@ def status_payload(report: StatusReport, origin: Origin, outbox_depth: int) -> d
         "outbox_depth": depth,
         "clock_offset_s": _round(report.clock_offset_s),
         "enforcement_enabled": report.enforcement_enabled,
+        **({"operator": operator_payload(report.operator)} if report.operator is not None else {}),
     }
+
+
+def operator_payload(state: OperatorState) -> dict[str, Any]:
+    """The operator's switches as the status reports them; ``by``/``since`` are null until first changed."""
+    enforcement, mute = state.enforcement, state.mute
+    return {
+        "enforcement": {"enabled": enforcement.enabled, **_who(enforcement.by, enforcement.utc),
+                        "pending": state.enforcement_pending},
+        "mute": {"muted": mute.muted, **_who(mute.by, mute.utc)},
+    }  # fmt: skip
+
+
+def _who(by: str, utc: float | None) -> dict[str, Any]:
+    return {"by": by or None, "since": iso_utc(utc) if utc is not None else None}
 
 
 def signal_payload(change: SignalChange, utc: float, origin: Origin) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from edge.operator import OperatorState
+
 
 @dataclass(frozen=True)
 class AdapterHealth:
@@ -14,7 +16,11 @@ class AdapterHealth:
 
 @dataclass(frozen=True)
 class ServiceStatus:
-    """Liveness: the frame loop is turning. Readiness: it is also enforcing (camera live, picture good)."""
+    """Liveness: the frame loop is turning. Readiness: it is also enforcing (camera live, picture good).
+
+    An operator's switch-off is not a fault, so it leaves readiness alone; it shows in
+    ``enforcement_suspended``/``suspension_reason`` and, with who and when, in ``operator``.
+    """
 
     live: bool
     ready: bool
@@ -31,12 +37,13 @@ class ServiceStatus:
     reconnects: int
     fps: float
     picture: str
-    enforcement_suspended: bool
+    enforcement_suspended: bool  # entries are not enforced now: picture fault or operator switch-off
     suspension_reason: str
     crossings: int
     violations: int
     clock: dict[str, Any]
     adapters: dict[str, AdapterHealth] = field(default_factory=dict)
+    operator: OperatorState = field(default_factory=OperatorState)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,7 +51,13 @@ class ServiceStatus:
     def summary(self) -> str:
         """One line for logs and systemd's STATUS=."""
         state = "ready" if self.ready else "NOT READY (" + "; ".join(self.reasons) + ")"
+        switches = ""
+        if not self.operator.enforcement.enabled:
+            switches += f", enforcement OFF by {self.operator.enforcement.by or 'the operator'}"
+        if self.operator.mute.muted:
+            switches += ", speaker muted"
         return (
             f"{state}: camera {self.camera_state}, {self.fps:.1f} fps, {self.frames_processed} frames"
             f" ({self.frames_dropped} dropped), {self.crossings} crossings, {self.violations} violations"
+            + switches
         )

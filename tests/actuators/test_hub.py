@@ -141,3 +141,45 @@ def test_replaying_the_same_events_gives_the_same_warnings(make_hub, http_board)
     assert runs[0] == runs[1]
     assert [b for _, b in runs[0]] == [100, 100, 100, 40]
     assert [e for e, _ in runs[0]] == [events[i].event_id for i in (0, 2, 3, 4)]
+
+
+# A speaker with no message in its language: it can never open, so a warning handed to it goes
+# stale after its short TTL and is counted. That count tells whether the hub handed it anything,
+# without an audio device in this process (tests/edge/service/test_commands.py plays real audio).
+SILENT_SPEAKER = {"name": "spk", "type": "speaker", "languages": ["xx"], "command_ttl_s": 0.2}
+MESSAGES = [{"language": "en", "text": "Red light, step back"}]
+
+
+def test_mute_skips_audio_outputs_while_boards_still_warn(make_hub, http_board) -> None:
+    hub = make_hub([{"name": "gw", "type": "http_board", "url": http_board.url}, SILENT_SPEAKER], messages=MESSAGES)
+    hub.set_muted(True)
+    hub.on_violation(violation("cw1"))
+    wait_for(lambda: len(http_board.messages) == 1, what="the board's warning")
+    time.sleep(0.4)  # twice the speaker's TTL: a warning handed to it would be counted stale by now
+    health = hub.health()
+    assert hub.muted and health["spk"].muted and not health["gw"].muted
+    assert (health["spk"].stale, health["spk"].dropped, hub.muted_skipped) == (0, 0, 1)
+
+    hub.set_muted(False)
+    hub.on_violation(violation("cw2"))
+    wait_for(lambda: hub.health()["spk"].stale == 1, what="the unmuted speaker to be handed the warning")
+    assert len(http_board.messages) == 2 and not hub.health()["spk"].muted
+
+
+def test_operator_test_by_target_covers_only_that_kind(make_hub, http_board, alpha_sign) -> None:
+    hub = make_hub([
+        {"name": "gw", "type": "http_board", "url": http_board.url},
+        {"name": "sign", "type": "alpha", "port": alpha_sign.port, "test_text": "TEST 1 2"},
+        SILENT_SPEAKER,
+    ], messages=MESSAGES)  # fmt: skip
+    assert hub.devices_for("led") == ["gw", "sign"] and hub.devices_for("speaker") == ["spk"]
+    assert hub.devices_for("all") == ["gw", "sign", "spk"]
+    hub.set_muted(True)  # a test is an explicit request: it is not muted
+    results = hub.test(target="led")
+    assert [(r.device, r.success) for r in results] == [("gw", True), ("sign", True)]
+    assert http_board.messages[-1]["kind"] == "test"
+    wait_for(lambda: alpha_sign.displayed and alpha_sign.displayed.text == "TEST 1 2", what="the test text")
+    (spoken,) = hub.test(target="speaker", timeout_s=0.5)
+    assert spoken.device == "spk" and not spoken.success and "no message for language" in spoken.detail
+    with pytest.raises(ValueError, match="unknown test target 'lamp'"):
+        hub.devices_for("lamp")

@@ -23,10 +23,20 @@ from edge.mqtt.payloads import (
     status_payload,
 )
 from edge.mqtt.schemas import KINDS, load_schema, problems
+from edge.operator import EnforcementSwitch, MuteSwitch, OperatorState
 from edge.signal.types import SignalChange, SignalState
 from tests.edge.mqtt.builders import CAMERA_ID, SITE_ID, evidence_for, make_event
 
 ORIGIN = Origin(SITE_ID, CAMERA_ID, "box-17")
+SWITCHED = OperatorState(EnforcementSwitch(False, "j.smith via mqtt", 3.0), MuteSwitch(True, "mqtt", 4.0), True)
+TESTED = {"target": "led", "results": [
+    {"device": "sign", "type": "alpha", "success": True, "latency_ms": 4.7, "detail": "ok"},
+    {"device": "gw", "type": "http_board", "success": False, "latency_ms": None, "detail": "no answer within 7.0 s"},
+]}  # fmt: skip
+UNSAVED = {
+    "enabled": False, "by": "mqtt", "since": iso_utc(3.0), "applied": False, "persisted": False,
+    "save_error": "not saved to /var/lib/crossguard/operator.json: [Errno 28] No space left on device",
+}  # fmt: skip
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "edge" / "mqtt" / "schemas"
 
 
@@ -67,6 +77,11 @@ def test_times_are_utc_with_milliseconds():
         ),
         ("signal", signal_payload(SignalChange(3.0, "P1", SignalState.CLEARANCE), 1.5, ORIGIN)),
         ("command_state", command_state_payload("mute", CommandResult(True, {"muted": True}), 2.0, "abc")),
+        ("status", status_payload(StatusReport(1.0, 0, 0, 0, operator=OperatorState()), ORIGIN, 0)),
+        ("status", status_payload(StatusReport(1.0, 0, 0, 0, operator=SWITCHED), ORIGIN, 0)),
+        ("command_state", command_state_payload("enforcement", CommandResult(True, UNSAVED), 2.0)),
+        ("command_state", command_state_payload("test", CommandResult(False, TESTED, "test failed on gw"), 2.0)),
+        ("command_state", command_state_payload("test", CommandResult(False, error="unknown target"), 2.0)),
         ("command_state", command_state_payload("mute", CommandResult(False, error="bad"), 2.0)),
     ],
 )
@@ -87,14 +102,18 @@ def test_payloads_match_their_schemas(kind, payload):
         ),
         ("event", {"surprise": 1}, "Additional properties"),
         ("command_state", {"ok": False, "error": ""}, "error"),
+        ("command_state", {"command": "enforcement", "state": {"enabled": "no"}}, "state"),
+        ("command_state", {"command": "mute", "state": {"on": True}}, "state"),
+        ("command_state", {"command": "test", "state": {**TESTED, "results": [{"device": "sign"}]}}, "state"),
+        ("status", {"operator": {"enforcement": {"enabled": False}, "mute": {}}}, "operator"),
     ],
 )
 def test_schemas_catch_drift(kind, change, message):
-    base = (
-        event_payload(make_event(1), evidence_for(1), ORIGIN)
-        if kind == "event"
-        else command_state_payload("mute", CommandResult(True), 0.0)
-    )
+    base = {
+        "event": lambda: event_payload(make_event(1), evidence_for(1), ORIGIN),
+        "status": lambda: status_payload(StatusReport(utc=1.0, fps=0, inference_ms=0, frames_dropped=0), ORIGIN, 0),
+        "command_state": lambda: command_state_payload("mute", CommandResult(True), 0.0),
+    }[kind]()
     found = problems(kind, {**base, **change})
     assert found and any(message in line for line in found), found
 

@@ -83,3 +83,46 @@ def test_suspended_clip_decides_crossings_but_enforces_none(tmp_path, recorded_d
     assert [e.type for e in suspended] == [EventType.CROSSING] * len(suspended)
     assert len(suspended) == sum(e.type is EventType.CROSSING for e in normal)
     assert all(not e.enforced and "enforcement suspended: picture frozen" in e.reason for e in suspended)
+
+
+def test_camera_recovery_does_not_undo_an_operator_switch_off(tmp_path) -> None:
+    hub = hub_with_dont_walk_from(0.0, tmp_path)
+    assert hub.switch_off(5.0, "centre") is True
+    assert hub.switch_off(5.5, "centre") is False  # already off: one window
+    hub.suspend(6.0, "picture frozen")
+    hub.resume(8.0)  # the picture is good again from 9.0 (settle 1 s) ...
+    reading = hub.state_at("g", 10.0)  # ... but the operator's switch-off still holds
+    assert reading.state is SignalState.UNKNOWN and reading.reason == "enforcement suspended: operator (centre)"
+    assert "picture frozen" in hub.state_at("g", 7.0).reason and "operator" in hub.state_at("g", 7.0).reason
+    closed = hub.switch_on(12.0)
+    assert closed is not None and (closed.start_t, closed.end_t) == (5.0, 12.0)  # no settle time
+    assert hub.state_at("g", 11.9).state is SignalState.UNKNOWN
+    assert hub.state_at("g", 12.0).state is SignalState.DONT_WALK
+    assert hub.switch_on(13.0) is None  # already on
+    gaps = [(g.start, g.end, g.reason) for g in hub.enforcement_gaps() if "suspended" in g.reason]
+    assert gaps == [
+        (5.0, 12.0, "enforcement suspended: operator (centre)"),
+        (6.0, 9.0, "enforcement suspended: picture frozen"),
+    ]
+
+
+def test_operator_switching_on_does_not_hide_a_bad_picture(tmp_path) -> None:
+    hub = hub_with_dont_walk_from(0.0, tmp_path)
+    hub.suspend(3.0, "camera lost: connection refused")
+    hub.switch_off(4.0, "centre")
+    hub.switch_on(6.0)
+    assert hub.open_window is not None and hub.operator_window is None
+    reading = hub.state_at("g", 7.0)
+    assert reading.state is SignalState.UNKNOWN
+    assert reading.reason == "enforcement suspended: camera lost: connection refused"
+
+
+def test_switched_off_clip_reports_every_crossing_and_enforces_none(tmp_path, recorded_detector) -> None:
+    site = load_site(write_site(tmp_path))
+    normal = run_clip(site, recorded_detector, SuspendableSignals.from_config(site.signal))
+    signals = SuspendableSignals.from_config(site.signal)
+    signals.switch_off(0.0, "road works")
+    off = run_clip(site, recorded_detector, signals)
+    assert off and [e.type for e in off] == [EventType.CROSSING] * len(off)
+    assert len(off) == sum(e.type is EventType.CROSSING for e in normal)
+    assert all(not e.enforced and "enforcement suspended: operator (road works)" in e.reason for e in off)
