@@ -94,7 +94,14 @@ class SuspendableSignals(SignalHub):
         return current
 
     def state_at(self, group: str, t: float) -> SignalReading:
-        covering = [w for w in (_covering(self.windows, t), _covering(self.operator_windows, t)) if w]
+        return self._reading(group, t, [self.windows, self.operator_windows])
+
+    def observed_state_at(self, group: str, t: float) -> SignalReading:
+        """The signal as the box sees it, for status: an operator switch-off does not hide the real state."""
+        return self._reading(group, t, [self.windows])
+
+    def _reading(self, group: str, t: float, window_lists: list[deque[Suspension]]) -> SignalReading:
+        covering = [w for w in (_covering(windows, t) for windows in window_lists) if w]
         if covering:
             reasons = "; ".join(w.reason for w in covering)
             since = max(w.start_t for w in covering)

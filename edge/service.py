@@ -477,7 +477,7 @@ class Service:
         if self.reporter is not None:
             groups = {c.signal_group for c in self.site.crosswalks}
             t = self._last_frame[1] if self._last_frame else 0.0
-            readings = {g: self.signals.state_at(g, t) for g in groups}
+            readings = {g: self.signals.observed_state_at(g, t) for g in groups}
             devices = self.warnings.hub.health() if self.warnings.hub is not None else {}
             health = StatusHealth(self.signals.statuses(), devices, self._storage(), self.operator.state)
             self.reporter.report_status(status, readings, self.pipeline.stats.mean_ms(), health)

@@ -106,6 +106,15 @@ def test_camera_recovery_does_not_undo_an_operator_switch_off(tmp_path) -> None:
     ]
 
 
+def test_status_shows_the_real_signal_while_the_operator_has_switched_off(tmp_path) -> None:
+    hub = hub_with_dont_walk_from(0.0, tmp_path)
+    hub.switch_off(5.0, "centre")
+    assert hub.state_at("g", 6.0).state is SignalState.UNKNOWN  # the core enforces nothing ...
+    assert hub.observed_state_at("g", 6.0).state is SignalState.DONT_WALK  # ... the operator still sees the signal
+    hub.suspend(7.0, "picture frozen")
+    assert hub.observed_state_at("g", 7.5).state is SignalState.UNKNOWN  # a bad picture is not trusted
+
+
 def test_operator_switching_on_does_not_hide_a_bad_picture(tmp_path) -> None:
     hub = hub_with_dont_walk_from(0.0, tmp_path)
     hub.suspend(3.0, "camera lost: connection refused")
