@@ -56,9 +56,7 @@ def run(root: Path, fps: float, detect_ms: float, passes: int, burst: int, scale
         time.sleep(detect_ms / 1000)  # detector + tracker stand-in
         tracks = tracks_at(local)
         if scale != 1:
-            tracks = tracks.__class__(
-                tracks.xyxy * scale, tracks.confidence, tracks.class_id, tracks.tracker_id
-            )
+            tracks = tracks.__class__(tracks.xyxy * scale, tracks.confidence, tracks.class_id, tracks.tracker_id)
         t0 = time.perf_counter()
         recorder.on_frame(i, t_of(i), START_UTC + t_of(i), clip[local], tracks, signal_states(i))
         for entry in entries:
@@ -75,6 +73,7 @@ def run(root: Path, fps: float, detect_ms: float, passes: int, burst: int, scale
     flush_start = time.perf_counter()
     recorder.close(300.0)
     flush_s = time.perf_counter() - flush_start
+    encoder = recorder.encoder.stats
     costs.sort()
     return {
         "frames": total,
@@ -85,7 +84,8 @@ def run(root: Path, fps: float, detect_ms: float, passes: int, burst: int, scale
         "on_frame_p50_ms": costs[len(costs) // 2],
         "on_frame_p99_ms": costs[int(len(costs) * 0.99)],
         "on_frame_max_ms": costs[-1],
-        "encode_mean_ms": 1000 * recorder.stats.encode_s / max(1, recorder.stats.frames_buffered),
+        "encode_mean_ms": 1000 * encoder.encode_s / max(1, encoder.encoded),
+        "not_buffered": encoder.dropped,
         "violations": recorder.stats.violations,
         "committed": len(recorder.records()),
         "close_s": flush_s,

@@ -161,7 +161,8 @@ def evidence_observer(
 
     local = site.evidence.model_copy(update={"root": options.out / EVIDENCE_DIR, "key_file": None})
     site = site.model_copy(update={"evidence": local})
-    recorder = EvidenceRecorder.from_config(site, detector.model_id, options.config_hash)
+    # Every frame buffered, however slow the encoder: the same clip must give the same evidence.
+    recorder = EvidenceRecorder.from_config(site, detector.model_id, options.config_hash, keep_every_frame=True)
     return EvidenceObserver(recorder, signals, local.pre_roll_s + EVIDENCE_LOOKBACK_S)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
 import threading
 import time
@@ -12,6 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from evidence.encoder import lower_thread_priority
 from evidence.index import EvidenceIndex
 from evidence.storage import free_bytes
 from evidence.types import EvidenceJob, EvidenceRecord, StorageStatus, UnwrittenEvidence
@@ -115,9 +115,7 @@ class BackgroundWriter:
     # -- the thread ------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        # Below the frame path in CPU priority (Linux sets it per thread; ffmpeg inherits it).
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
+        lower_thread_priority(WRITER_NICE)  # below the frame path and the encoder; ffmpeg inherits it
         try:
             self.writer.open()
             self.monitor.stored_bytes = self._index().stored_bytes()

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from detection.types import Detections
@@ -33,6 +32,7 @@ from edge.signal.types import SignalChange, SignalReading
 from evidence import signing
 from evidence.background import BackgroundWriter, StorageMonitor
 from evidence.clock import ClockStatus, read_clock_status
+from evidence.encoder import FrameEncoder, RawFrame
 from evidence.manifest import DeviceContext, software_version
 from evidence.ring import FrameRing
 from evidence.types import BufferedFrame, EvidenceJob, EvidenceRecord, StorageStatus
@@ -49,14 +49,11 @@ class EvidenceUnavailable(RuntimeError):
 
 @dataclass
 class RecorderStats:
-    """Counters for the benchmark and the status page."""
+    """Counters for the benchmark and the status page (frame counters live in ``EncoderStats``)."""
 
     frames_seen: int = 0
-    frames_buffered: int = 0
-    encode_s: float = 0.0  # total time spent JPEG-encoding on the frame path
     violations: int = 0
     jobs_dropped: int = 0  # violations whose evidence never reached the writer
-    frames_rejected: int = 0  # frames that could not be buffered (not an image)
 
 
 def file_sha256(path: Path) -> str | None:
@@ -74,6 +71,7 @@ class EvidenceRecorder:
         key: signing.Ed25519PrivateKey | None,
         clock: Callable[[], ClockStatus] = read_clock_status,
         free_bytes_fn: Callable[[Path], int] | None = None,
+        keep_every_frame: bool = False,
     ) -> None:
         self.config = config
         self.device = device
@@ -82,20 +80,31 @@ class EvidenceRecorder:
         self._pending: dict[str, EvidenceJob] = {}
         self._lock = threading.Lock()
         self._listeners: list[Callable[[EvidenceRecord], None]] = []
-        self._last_t: float | None = None
+        self._last_t: float | None = None  # newest frame seen (it may still wait for encoding)
         self._closed = False
         self.monitor = StorageMonitor(config.root)
         self._background: BackgroundWriter | None = None
+        self.encoder: FrameEncoder | None = None
         if config.enabled:
             assert key is not None, "an enabled recorder needs the device key"
             extra = {} if free_bytes_fn is None else {"free_bytes_fn": free_bytes_fn}
             writer = EventWriter(config.root, config, device, key, clock, **extra)
             self._background = BackgroundWriter(writer, config.queue_size, self.monitor, self._listeners)
             self._background.start()
+            self.encoder = FrameEncoder(
+                self.ring, config.jpeg_quality, config.encode_queue_frames, keep_every_frame, self._dispatch_ready
+            )
 
     @classmethod
-    def from_config(cls, site: SiteConfig, model_id: str, config_hash: str) -> EvidenceRecorder:
-        """Build from the site file: loads (or creates) the device key and opens the index."""
+    def from_config(
+        cls, site: SiteConfig, model_id: str, config_hash: str, keep_every_frame: bool = False
+    ) -> EvidenceRecorder:
+        """Build from the site file: loads (or creates) the device key and opens the index.
+
+        ``keep_every_frame`` makes the frame path wait for the encoder instead of dropping frames
+        when it falls behind: replay wants every frame (and the same evidence every run), the
+        live service wants its frame rate.
+        """
         cfg = site.evidence
         try:
             key = signing.load_or_create(cfg.private_key_path()) if cfg.enabled else None
@@ -114,7 +123,7 @@ class EvidenceRecorder:
             public_key_sha256=signing.fingerprint(key.public_key()) if key else "",
         )
         try:
-            return cls(cfg, device, key)
+            return cls(cfg, device, key, keep_every_frame=keep_every_frame)
         except (OSError, RuntimeError, sqlite3.Error) as exc:
             raise EvidenceUnavailable(f"evidence root {cfg.root}: {exc}") from exc
 
@@ -129,41 +138,17 @@ class EvidenceRecorder:
         tracks: Detections,
         signal_states: dict[str, SignalReading],
     ) -> None:
-        """Buffer the frame (JPEG) with its boxes and hand finished violations to the writer."""
-        if not self.config.enabled or self._closed:
+        """Hand the frame and its boxes to the encoder; finished violations go on once it is buffered."""
+        if self.encoder is None or self._closed:
             return
         self.stats.frames_seen += 1
         self._last_t = t
-        if frame_index % self.config.encode_every_n == 0:
-            try:
-                self._buffer(frame_index, t, utc, image_bgr, tracks, signal_states)
-            except (cv2.error, ValueError, TypeError, AttributeError) as exc:  # never stop the frame path
-                self.stats.frames_rejected += 1
-                if self.stats.frames_rejected == 1:
-                    log.error("frame %d not buffered for evidence: %s", frame_index, exc)
-        if self._pending:
-            self._dispatch_ready(t)
-
-    def _buffer(
-        self,
-        frame_index: int,
-        t: float,
-        utc: float,
-        image: np.ndarray,
-        tracks: Detections,
-        signals: dict[str, SignalReading],
-    ) -> None:
-        started = time.perf_counter()
-        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality])
-        self.stats.encode_s += time.perf_counter() - started
-        if not ok:
-            log.warning("frame %d: JPEG encoding failed; not buffered", frame_index)
+        if frame_index % self.config.encode_every_n:
             return
         ids = tracks.tracker_id if tracks.tracker_id is not None else np.full(len(tracks), -1, np.int64)
-        self.ring.push(
-            BufferedFrame(frame_index, t, utc, buf.tobytes(), tracks.xyxy.copy(), ids.copy(), dict(signals))
-        )
-        self.stats.frames_buffered += 1
+        # Boxes are copied (small); the image is not: the pipeline never draws on its frames.
+        raw = RawFrame(frame_index, t, utc, image_bgr, tracks.xyxy.copy(), ids.copy(), dict(signal_states))
+        self.encoder.submit(raw)
 
     def on_violation(self, event: CrossingEvent, signal_changes: list[SignalChange]) -> None:
         """Register the violation; it is written once its post-roll has been buffered."""
@@ -176,15 +161,19 @@ class EvidenceRecorder:
             self.stats.violations += 1
             self._pending[event.event_id] = EvidenceJob(event, list(signal_changes), ready_t=end_t)
             self._drop_excess()
-        if self._last_t is not None and self._last_t >= end_t:
-            self._dispatch_ready(self._last_t)  # decided late: everything is already buffered
+        buffered_t = self.encoder.last_buffered_t if self.encoder else None
+        if buffered_t is not None and buffered_t >= end_t:
+            self._dispatch_ready(buffered_t)  # decided late: everything is already buffered
 
     def _window(self, job: EvidenceJob) -> list[BufferedFrame]:
         return self.ring.window(job.event.entry_t - self.config.pre_roll_s, job.ready_t)
 
     def _dispatch_ready(self, t: float) -> None:
+        """Submit the jobs whose post-roll is buffered up to ``t`` (runs on the encoder thread)."""
         assert self._background is not None
         with self._lock:
+            if not self._pending:
+                return
             for event_id, job in list(self._pending.items()):
                 if t < job.ready_t:
                     continue
@@ -208,19 +197,20 @@ class EvidenceRecorder:
         if self._background is None:
             return True
         deadline = time.monotonic() + timeout_s
+        if self.encoder is not None:
+            self.encoder.drain(timeout_s / 2)  # the frames already seen belong in the evidence
         with self._lock:
             jobs = list(self._pending.values())
             self._pending.clear()
         for job in jobs:
             if not job.frames:
                 job.frames = self._window(job)
-            if self._last_t is not None and self._last_t < job.ready_t:
-                job.partial_reason = f"post-roll cut short at shutdown: last frame at t={self._last_t:.3f}"
+            last_t = self.encoder.last_buffered_t if self.encoder else self._last_t
+            if last_t is not None and last_t < job.ready_t:
+                job.partial_reason = f"post-roll cut short at shutdown: last frame at t={last_t:.3f}"
             if not self._background.submit(job, timeout_s=max(0.01, deadline - time.monotonic())):
                 self.stats.jobs_dropped += 1
-                self.monitor.note_unwritten(
-                    job.event.event_id, "evidence writer did not accept it in time", True
-                )
+                self.monitor.note_unwritten(job.event.event_id, "evidence writer did not accept it in time", True)
         return self._background.flush(max(0.0, deadline - time.monotonic()))
 
     def close(self, timeout_s: float = 30.0) -> bool:
@@ -228,6 +218,8 @@ class EvidenceRecorder:
             return True
         done = self.flush(timeout_s)
         self._closed = True
+        if self.encoder is not None:
+            self.encoder.stop(1.0)
         if self._background is not None:
             self._background.stop(timeout_s)
         return done
@@ -241,6 +233,10 @@ class EvidenceRecorder:
     def records(self) -> list[EvidenceRecord]:
         """Evidence committed since start (newest last, bounded)."""
         return list(self._background.records) if self._background else []
+
+    def wait_buffered(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every frame handed over so far is in the ring (tools and tests)."""
+        return self.encoder.drain(timeout_s) if self.encoder else True
 
     def pending(self) -> int:
         waiting = len(self._pending)

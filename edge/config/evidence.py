@@ -13,16 +13,12 @@ from edge.config.base import StrictModel
 class RetentionDays(StrictModel):
     """Days evidence content is kept after commit, per review state. Unreviewed evidence is never deleted."""
 
-    confirmed: int = Field(
-        90, ge=1, le=3650, description="Days to keep pictures and clip of confirmed events"
-    )
+    confirmed: int = Field(90, ge=1, le=3650, description="Days to keep pictures and clip of confirmed events")
     rejected: int = Field(7, ge=0, le=3650, description="Days to keep pictures and clip of rejected events")
 
 
 class EvidenceConfig(StrictModel):
-    enabled: bool = Field(
-        True, title="Record evidence", description="Capture and store evidence for violations"
-    )
+    enabled: bool = Field(True, title="Record evidence", description="Capture and store evidence for violations")
     root: Path = Field(
         Path("/var/lib/crossguard/evidence"),
         title="Evidence folder",
@@ -33,9 +29,7 @@ class EvidenceConfig(StrictModel):
         description="Ed25519 private key (PEM), made on first start; default <root>/keys/device_ed25519.pem",
     )
     ring_seconds: float = Field(15.0, gt=0, le=120, description="Seconds of recent frames kept in memory")
-    ring_max_mb: float = Field(
-        128.0, gt=0, le=4096, description="Hard cap on the memory the frame buffer may use"
-    )
+    ring_max_mb: float = Field(128.0, gt=0, le=4096, description="Hard cap on the memory the frame buffer may use")
     pre_roll_s: float = Field(5.0, ge=0, le=60, description="Seconds of video kept before the entry")
     post_roll_s: float = Field(5.0, ge=0, le=60, description="Seconds of video kept after the entry")
     inside_delay_s: float = Field(
@@ -47,6 +41,13 @@ class EvidenceConfig(StrictModel):
         le=30,
         description="Keep every Nth frame in the buffer (1 = all); raise only if encoding is too slow",
     )
+    encode_queue_frames: int = Field(
+        8,
+        ge=1,
+        le=120,
+        description="Frames that may wait for JPEG encoding; when more arrive the live service skips"
+        " buffering them (counted) rather than slow the frame loop",
+    )
     jpeg_quality: int = Field(90, ge=50, le=100, description="JPEG quality of buffered frames and pictures")
     clip_encoder: Literal["auto", "ffmpeg", "opencv_mjpeg", "none"] = Field(
         "auto", description="auto: H.264 MP4 through ffmpeg, falling back to Motion-JPEG AVI when unavailable"
@@ -55,8 +56,7 @@ class EvidenceConfig(StrictModel):
         1280,
         ge=0,
         le=7680,
-        description="Clips wider than this are scaled down (0 = never): encoding time grows"
-        " with the pixel count",
+        description="Clips wider than this are scaled down (0 = never): encoding time grows with the pixel count",
     )
     blur_bystanders: bool = Field(True, description="Blur the heads of other people on the composite sheet")
     queue_size: int = Field(16, ge=1, le=1000, description="Violations waiting for the background writer")

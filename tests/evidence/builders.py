@@ -189,3 +189,4 @@ def feed(
             recorder.on_violation(events[i], SIGNAL_CHANGES)
         if pace_s:
             time.sleep(pace_s)  # a camera's frame interval, so the writer thread gets its share
+    recorder.wait_buffered()  # encoding runs on its own thread: let it catch up before callers look

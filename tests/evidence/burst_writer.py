@@ -25,7 +25,9 @@ def _announce(record: EvidenceRecord) -> None:
 
 
 def main(root: Path, passes: int) -> None:
-    recorder = EvidenceRecorder.from_config(make_site(root, queue_size=64), "yolo11n_int8_320", "c0ffee")
+    recorder = EvidenceRecorder.from_config(
+        make_site(root, queue_size=64), "yolo11n_int8_320", "c0ffee", keep_every_frame=True
+    )
     recorder.add_listener(_announce)
     print("started", flush=True)
     for k in range(passes):

@@ -18,7 +18,9 @@ def record_events(
 ) -> EvidenceRecorder:
     """Run the whole clip through a recorder with one violation per entry frame; returns it closed.
     ``offset`` plays the clip as if later in the run, giving new event ids."""
-    recorder = EvidenceRecorder.from_config(make_site(root, **evidence), "yolo11n_int8_320", "c0ffee")
+    recorder = EvidenceRecorder.from_config(
+        make_site(root, **evidence), "yolo11n_int8_320", "c0ffee", keep_every_frame=True
+    )
     events = {f + 6: make_event(f, offset=offset) for f in entry_frames}
     feed(recorder, range(0, 143), events, offset=offset)
     assert recorder.close(60.0)

@@ -57,7 +57,7 @@ def _folders_on_disk(root: Path) -> set[str]:
 
 def _restart(root: Path) -> None:
     """What the service does on start: open the recorder (recovery runs), then stop it."""
-    EvidenceRecorder.from_config(make_site(root), "yolo11n_int8_320", "c0ffee").close(10.0)
+    EvidenceRecorder.from_config(make_site(root), "yolo11n_int8_320", "c0ffee", keep_every_frame=True).close(10.0)
 
 
 def _assert_consistent(root: Path) -> int:
@@ -67,9 +67,7 @@ def _assert_consistent(root: Path) -> int:
         assert {r.folder for r in rows} == _folders_on_disk(root)
         for row in rows:
             on_disk = {
-                p.relative_to(root / row.folder).as_posix()
-                for p in (root / row.folder).rglob("*")
-                if p.is_file()
+                p.relative_to(root / row.folder).as_posix() for p in (root / row.folder).rglob("*") if p.is_file()
             }
             assert {f.relpath for f in index.files(row.event_id)} == on_disk
         assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
@@ -115,7 +113,7 @@ def test_crash_between_rename_and_index_commit_is_finished_on_restart(
         raise SystemExit("power cut")
 
     monkeypatch.setattr(EvidenceIndex, "commit_event", power_cut)
-    recorder = EvidenceRecorder.from_config(make_site(root), "m", "h")
+    recorder = EvidenceRecorder.from_config(make_site(root), "m", "h", keep_every_frame=True)
     feed(recorder, range(60, 130), {76: make_event(70)})
     recorder.close(30.0)
     assert len(_folders_on_disk(root)) == 1 and recorder.records() == []
@@ -124,9 +122,7 @@ def test_crash_between_rename_and_index_commit_is_finished_on_restart(
     assert _assert_consistent(root) == 1
 
 
-def test_index_failure_after_rename_takes_the_folder_back_out(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_index_failure_after_rename_takes_the_folder_back_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """If the index refuses the event (e.g. SQLite reports the disk full), the folder must not stay
     behind looking like committed evidence; the event is reported as unwritten instead."""
     root = tmp_path / "root"
@@ -135,7 +131,7 @@ def test_index_failure_after_rename_takes_the_folder_back_out(
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(EvidenceIndex, "commit_event", index_full)
-    recorder = EvidenceRecorder.from_config(make_site(root), "m", "h")
+    recorder = EvidenceRecorder.from_config(make_site(root), "m", "h", keep_every_frame=True)
     feed(recorder, range(60, 130), {76: make_event(70)})
     recorder.close(30.0)
     status = recorder.storage_status()

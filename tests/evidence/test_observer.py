@@ -45,7 +45,9 @@ class Result:  # the fields of edge.pipeline.FrameResult the adapter reads
 
 def test_observer_records_violations_with_signal_history(tmp_path: Path) -> None:
     hub = SignalHub([])
-    observer = EvidenceObserver(EvidenceRecorder.from_config(make_site(tmp_path / "root"), "m", "h"), hub, 15.0)
+    observer = EvidenceObserver(
+        EvidenceRecorder.from_config(make_site(tmp_path / "root"), "m", "h", keep_every_frame=True), hub, 15.0
+    )
     event = make_event(70)
     changes_at = {round(c.t * 11.028): c for c in SIGNAL_CHANGES}
     for i, image in enumerate(clip_frames()):

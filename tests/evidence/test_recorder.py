@@ -76,12 +76,8 @@ def test_composite_sheet_size_and_violator_outlined_in_each_picture(
     for panel in panels:
         x, y, w, h = panel["rect"]
         x1, y1, x2, y2 = panel["violator_box"]
-        assert x <= x1 < x2 < x + w and y <= y1 < y2 < y + h, (
-            f"{panel['name']}: violator box outside its picture"
-        )
-        assert _red_fraction(sheet, panel["violator_box"]) > 0.6, (
-            f"{panel['name']}: violator not outlined in red"
-        )
+        assert x <= x1 < x2 < x + w and y <= y1 < y2 < y + h, f"{panel['name']}: violator box outside its picture"
+        assert _red_fraction(sheet, panel["violator_box"]) > 0.6, f"{panel['name']}: violator not outlined in red"
     # The outline sits where the hand-picked box is on the clean frame, shifted by the picture's origin.
     for panel, picture in zip(panels[:3], manifest["pictures"], strict=True):
         bx1, by1, _, _ = box_at(VIOLATOR, picture["frame_index"])
@@ -200,7 +196,7 @@ def test_index_rows_match_the_files(recorded: tuple[Path, EvidenceRecorder]) -> 
 
 
 def test_flush_at_shutdown_writes_partial_post_roll(tmp_path: Path) -> None:
-    recorder = EvidenceRecorder.from_config(make_site(tmp_path / "root"), "m", "h")
+    recorder = EvidenceRecorder.from_config(make_site(tmp_path / "root"), "m", "h", keep_every_frame=True)
     seen = []
     recorder.add_listener(seen.append)
     feed(recorder, range(0, 80), {76: make_event(70)})  # the clip "ends" 0.9 s after the entry
@@ -231,7 +227,9 @@ def test_auto_falls_back_when_ffmpeg_is_missing(tmp_path: Path, monkeypatch: pyt
 
 
 def test_ring_buffer_respects_its_memory_cap(tmp_path: Path) -> None:
-    recorder = EvidenceRecorder.from_config(make_site(tmp_path / "root", ring_max_mb=1.0), "m", "h")
+    recorder = EvidenceRecorder.from_config(
+        make_site(tmp_path / "root", ring_max_mb=1.0), "m", "h", keep_every_frame=True
+    )
     feed(recorder, range(0, 60), {})
     assert recorder.ring.bytes_used <= 1024 * 1024
     assert 10 < len(recorder.ring) < 60  # the cap, not the 15 s span, limited the history
@@ -239,7 +237,9 @@ def test_ring_buffer_respects_its_memory_cap(tmp_path: Path) -> None:
 
 
 def test_disabled_recorder_does_nothing(tmp_path: Path) -> None:
-    recorder = EvidenceRecorder.from_config(make_site(tmp_path / "root", enabled=False), "m", "h")
+    recorder = EvidenceRecorder.from_config(
+        make_site(tmp_path / "root", enabled=False), "m", "h", keep_every_frame=True
+    )
     feed(recorder, range(60, 80), {76: make_event(70)})
     assert recorder.close(1.0) and recorder.records() == [] and not (tmp_path / "root").exists()
 
@@ -258,12 +258,13 @@ def test_recording_the_same_event_again_keeps_the_first(recorded_copy: Path) -> 
 def test_unusable_root_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(EvidenceUnavailable, match="file"):
-        EvidenceRecorder.from_config(make_site(tmp_path / "file" / "root"), "m", "h")
+        EvidenceRecorder.from_config(make_site(tmp_path / "file" / "root"), "m", "h", keep_every_frame=True)
 
 
 def test_a_frame_that_is_not_an_image_does_not_stop_the_frame_path(tmp_path: Path) -> None:
-    recorder = EvidenceRecorder.from_config(make_site(tmp_path / "root"), "m", "h")
+    recorder = EvidenceRecorder.from_config(make_site(tmp_path / "root"), "m", "h", keep_every_frame=True)
     recorder.on_frame(0, 0.0, 0.0, None, tracks_at(0), {})  # type: ignore[arg-type]
     feed(recorder, range(1, 5), {})
-    assert (recorder.stats.frames_rejected, recorder.stats.frames_buffered) == (1, 4)
+    assert recorder.encoder is not None
+    assert (recorder.encoder.stats.rejected, recorder.encoder.stats.encoded) == (1, 4)
     recorder.close(5.0)
