@@ -25,7 +25,7 @@ from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.status import AdapterHealth, ServiceStatus
-from edge.pipeline import FrameResult
+from edge.pipeline import Frame, FrameResult
 from edge.signal.hub import SignalHub
 from edge.signal.types import SignalChange
 
@@ -358,6 +358,10 @@ class SnapshotObserver:
 
     def on_frame(self, result: FrameResult) -> None:
         self._latest = result
+
+    def latest_frame(self) -> Frame | None:
+        result = self._latest
+        return None if result is None else result.frame
 
     def jpeg(self, annotated: bool = True) -> bytes | None:
         result = self._latest

@@ -238,6 +238,25 @@ class Service:
             apply_site=self.apply_site,
             evidence_root=evidence.root if evidence.enabled else None,
             devices=self.warnings.hub,
+            live=self.live_readings,
+            journal_dir=self.journal.folder,
+        )
+
+    def live_readings(self) -> Any:
+        """Per-group signal and its sources, detector time, devices, MQTT outbox, disk: for the dashboard."""
+        from edge.web.live import read_live
+
+        frame = self.snapshot.latest_frame()
+        hub = self.warnings.hub
+        return read_live(
+            self.signals,
+            sorted({c.signal_group for c in self.site.crosswalks}),
+            (frame.t, frame.utc) if frame is not None else None,
+            self.pipeline.stats.mean_ms().get("detect"),
+            hub.health() if hub is not None else {},
+            self.reporter.reporter.outbox_depth if self.reporter is not None else None,
+            self._storage(),
+            self.site.evidence.min_free_mb,
         )
 
     def apply_site(self, site: SiteConfig) -> None:

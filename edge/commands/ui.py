@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--key", type=Path, help="TLS private key (PEM)")
     parser.add_argument("--users-db", type=Path, help="accounts database (default: web.users_db)")
     parser.add_argument("--evidence", type=Path, help="evidence folder for the review pages")
+    parser.add_argument(
+        "--data-dir", type=Path, help="the service's state folder, for today's counts (default: service.data_dir)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
         if path is not None and not path.is_file():
             raise CommandError(f"{path}: TLS file not found")
     users_db = args.users_db or web.users_db
-    context = standalone_context(args.site.resolve(), users_db, args.evidence, https=cert is not None)
+    data_dir = args.data_dir or site.service.data_dir
+    context = standalone_context(args.site.resolve(), users_db, args.evidence, cert is not None, data_dir)
     app = create_app(context, web)
     host, port = args.host or web.host, args.port or web.port
     if not context.users_db.exists() or not app.state.web.users.list():

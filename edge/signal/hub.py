@@ -280,6 +280,10 @@ class SignalHub:
         while len(self._settled) > _MAX_SETTLED_GAPS:
             del self._settled[next(iter(self._settled))]
 
+    def groups_by_source(self) -> dict[str, list[str]]:
+        """Source name → the groups it declares or has reported, so each group's feeders can be named."""
+        return {source.name: self._input_groups(i, source) for i, source in enumerate(self.sources)}
+
     def statuses(self) -> list[SourceStatus]:
         statuses = [s.status() for s in self.sources]
         alarms = self.alarms()

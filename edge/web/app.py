@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +22,7 @@ from edge.config.web import WebConfig
 from edge.users import UserStore
 from edge.web.auth import ROUTE_ROLES, CookiePolicy, LoginLimiter, NotLoggedIn, enforce_access, uncovered_routes
 from edge.web.context import WebContext
+from edge.web.dashboard import JournalReader
 from edge.web.zone_editor import ZoneEditor
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class WebState:
     cookies: CookiePolicy
     templates: Jinja2Templates
     zones: ZoneEditor
+    journal: JournalReader | None = None  # the dashboard's, created on first use
 
     def render(self, request: Request, name: str, status_code: int = 200, **values: Any) -> Response:
         session = getattr(request.state, "session", None)
@@ -62,9 +66,30 @@ def utc_text(seconds: Any) -> str:
     return "" if seconds is None or isinstance(seconds, Undefined) else str(seconds)
 
 
+def local_clock(seconds: Any, zone: str) -> str:
+    """Jinja filter: a UTC epoch time as the site's local clock time, ``17:06:08``."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return ""
+    return datetime.fromtimestamp(seconds, ZoneInfo(zone)).strftime("%H:%M:%S")
+
+
+def duration_text(seconds: Any) -> str:
+    """Jinja filter: seconds as ``45 s``, ``3 min 20 s`` or ``2 h 05 min``."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return ""
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["utc"] = utc_text
+    templates.env.filters["local_clock"] = local_clock
+    templates.env.filters["duration"] = duration_text
     return templates
 
 

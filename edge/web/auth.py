@@ -42,6 +42,7 @@ ROUTE_ROLES: dict[str, frozenset[Role] | None] = {
     "api_me": EVERYONE,
     "dashboard": EVERYONE,
     "api_status": EVERYONE,
+    "api_dashboard": EVERYONE,
     "live": EVERYONE,
     "api_snapshot": EVERYONE,
     "api_boards": EVERYONE,

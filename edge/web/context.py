@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +25,60 @@ class DeviceHub(Protocol):
     def test(self, device: str | None = None) -> list[Any]: ...
 
     def virtual_board_texts(self) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """One signal source's health as the dashboard shows it."""
+
+    name: str
+    health: str  # ok, degraded, down
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GroupSignal:
+    """A signal group now: the state the box sees, since when (UTC), and the sources feeding it."""
+
+    group: str
+    state: str
+    since_utc: float | None  # None: since before the box's signal history begins
+    reason: str
+    sources: list[SourceView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    """One warning device (speaker, LED board) and its health."""
+
+    name: str
+    type: str
+    state: str  # ok, degraded, down
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class StorageView:
+    """The disk holding the evidence (or the state folder): alarm when free space is below the floor."""
+
+    free_bytes: int
+    used_fraction: float
+    min_free_bytes: int
+
+    @property
+    def alarm(self) -> bool:
+        return self.free_bytes < self.min_free_bytes
+
+
+@dataclass(frozen=True)
+class LiveReadings:
+    """What only a running pipeline knows, beyond its status report; read at each dashboard request."""
+
+    signals: dict[str, GroupSignal]  # by signal group
+    inference_ms: float | None  # mean detector time per frame since start
+    devices: list[DeviceView] = field(default_factory=list)
+    outbox_depth: int | None = None  # MQTT reports waiting to be sent; None without MQTT
+    storage: StorageView | None = None
 
 
 @dataclass
@@ -45,6 +99,10 @@ class WebContext:
             texts; None hides them.
         history_dir: Where saved site versions are kept; default ``site-history`` beside ``users_db``.
         https: True when the host serves the UI over TLS: cookies then carry ``Secure``.
+        live: The running pipeline's signal states and device, MQTT and storage health for the
+            dashboard; None when no pipeline is attached (``crossguard ui``).
+        journal_dir: The event journal folder (``<data_dir>/events``) today's counts are read from;
+            None or missing: no counts.
     """
 
     site_path: Path
@@ -58,6 +116,8 @@ class WebContext:
     devices: DeviceHub | None = None
     history_dir: Path | None = None
     https: bool = False
+    live: Callable[[], LiveReadings] | None = None
+    journal_dir: Path | None = None
 
     def site_history_dir(self) -> Path:
         return self.history_dir or self.users_db.parent / "site-history" / self.site_path.stem

@@ -95,9 +95,17 @@ def standalone_status(site_path: Path) -> dict[str, Any]:
 
 
 def standalone_context(
-    site_path: Path, users_db: Path, evidence_root: Path | None = None, https: bool = False
+    site_path: Path,
+    users_db: Path,
+    evidence_root: Path | None = None,
+    https: bool = False,
+    data_dir: Path | None = None,
 ) -> WebContext:
-    """A context for ``crossguard ui``: saved zones have nothing running to apply to."""
+    """A context for ``crossguard ui``: saved zones have nothing running to apply to.
+
+    ``data_dir`` is the service's state folder; the dashboard counts crossings from its event
+    journal when the service has run on this box.
+    """
     picture = SitePicture(site_path)
     return WebContext(
         site_path=site_path,
@@ -107,4 +115,5 @@ def standalone_context(
         status=lambda: standalone_status(site_path),
         evidence_root=evidence_root,
         https=https,
+        journal_dir=data_dir / "events" if data_dir is not None else None,
     )

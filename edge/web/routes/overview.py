@@ -1,13 +1,18 @@
-"""Dashboard and live view: the host's status, the annotated picture, the LED boards' text."""
+"""Dashboard and live view: per crosswalk its signal and today's counts, the box's health, picture, LED boards."""
 
 from __future__ import annotations
 
+import time
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from edge.config import ConfigError, load_site
 from edge.web.app import WebState, web_state
+from edge.web.context import jsonable
+from edge.web.dashboard import Dashboard, JournalReader, build_dashboard
 from edge.web.routes.table import Routes
 
 router = Routes()
@@ -15,33 +20,44 @@ State = Annotated[WebState, Depends(web_state)]
 JPEG = {200: {"content": {"image/jpeg": {}}}, 401: {}, 404: {}}
 
 
-def hourly_compliance(status: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of ``status['hourly']`` with the compliance figure (violations ÷ crossings) added."""
-    rows = status.get("hourly")
-    out = []
-    for row in rows if isinstance(rows, list) else []:
-        if not isinstance(row, dict):
-            continue
-        crossings, violations = row.get("crossings") or 0, row.get("violations") or 0
-        rate = violations / crossings if isinstance(crossings, (int, float)) and crossings else None
-        out.append(row | {"violation_rate": rate})
-    return out
+def _journal(state: WebState) -> JournalReader | None:
+    """One reader per journal folder, kept between requests so each refresh parses only new lines."""
+    folder = state.context.journal_dir
+    if folder is None or not folder.is_dir():
+        return None
+    if state.journal is None or state.journal.folder != folder:
+        state.journal = JournalReader(folder)
+    return state.journal
+
+
+def _dashboard(state: WebState, day: date | None = None) -> Dashboard:
+    try:
+        site = load_site(state.context.site_path)
+    except ConfigError as exc:
+        raise HTTPException(503, f"the site file cannot be read, so there is no dashboard:\n{exc}") from None
+    live = state.context.live() if state.context.live is not None else None
+    return build_dashboard(site, state.context.status_dict(), live, _journal(state), time.time(), day)
 
 
 @router.get("/", name="dashboard", include_in_schema=False)
 def dashboard(request: Request, state: State) -> Response:
-    status = state.context.status_dict()
-    sections = {k: v for k, v in status.items() if k != "hourly"}
-    return state.render(request, "dashboard.html", sections=sections, hourly=hourly_compliance(status))
+    return state.render(request, "dashboard.html", board=_dashboard(state))
+
+
+@router.get("/api/dashboard", name="api_dashboard", responses={401: {}, 503: {}})
+def api_dashboard(
+    state: State, day: Annotated[date | None, Query(description="Local day at the site; default today")] = None
+) -> dict[str, Any]:
+    """Per crosswalk: signal state and its sources' health, the day's crossings and violations by local hour
+    (``violation_rate`` = violations ÷ crossings, null without crossings); box-wide: fps, inference time,
+    camera and picture, enforcement, warning devices, MQTT, storage and clock."""
+    return jsonable(_dashboard(state, day))
 
 
 @router.get("/api/status", name="api_status", responses={401: {}})
 def api_status(state: State) -> dict[str, Any]:
-    """The host's status: signal states and source health, fps, inference time, devices, storage, counts."""
-    status = state.context.status_dict()
-    if "hourly" in status:
-        status["hourly"] = hourly_compliance(status)
-    return status
+    """The host's status report as it gives it (the live service: ``edge.ops.status.ServiceStatus``)."""
+    return state.context.status_dict()
 
 
 @router.get("/live", name="live", include_in_schema=False)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -15,9 +18,12 @@ import uvicorn
 from argon2 import PasswordHasher
 
 from edge.config.site import SiteConfig
+from edge.events import CrossingEvent, EventType, event_id
+from edge.signal.types import SignalState
 from edge.users import Role, UserStore
 from edge.web import WebContext, create_app
 from edge.web.auth import CSRF_HEADER
+from edge.web.context import DeviceView, GroupSignal, LiveReadings, SourceView, StorageView
 from edge.web.standalone import SitePicture
 from tests.conftest import REPO, require_shared
 
@@ -84,6 +90,73 @@ def serve(context: WebContext, port: int | None = None, **ssl: str) -> Iterator[
         thread.join(timeout=10)
 
 
+# ---- what a running service would hand the dashboard ---------------------------------------------
+
+SITE_ZONE = ZoneInfo("America/Chicago")  # the demo site's site.timezone
+SIGNAL_SINCE_S = 65.0
+
+
+def journal_event(n: int, kind: EventType, entry_utc: float, crosswalk: str = "cw-main") -> CrossingEvent:
+    """Event ``n`` as the pipeline decides it, entered at ``entry_utc`` and decided 1.5 s later."""
+    return CrossingEvent(
+        event_id=event_id("demo-campus-01", "cam1", crosswalk, kind, entry_utc, n),
+        type=kind, site_id="demo-campus-01", camera_id="cam1", crosswalk_id=crosswalk, signal_group="ped-main",
+        track_id=n, direction="near->far", from_curb="near", to_curb="far",
+        entry_frame=10 * n, entry_t=float(n), entry_utc=entry_utc,
+        decided_frame=10 * n + 16, decided_t=n + 1.5, decided_utc=entry_utc + 1.5,
+        signal_state=SignalState.DONT_WALK if kind is EventType.VIOLATION else SignalState.WALK,
+        signal_since_t=0.0, since_dont_walk_s=3.0 if kind is EventType.VIOLATION else None,
+        enforced=kind is EventType.VIOLATION, entry_observed=True, reason="test",
+        foot_point=(320.0, 300.0), box=(300.0, 200.0, 340.0, 300.0), score=0.9,
+    )  # fmt: skip
+
+
+def write_journal(folder: Path, events: list[CrossingEvent]) -> None:
+    """The lines the service's event journal writes, in its files per UTC day of the decision."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for event in events:
+        day = datetime.fromtimestamp(event.decided_utc, timezone.utc).strftime("%Y-%m-%d")
+        with (folder / f"events-{day}.jsonl").open("a", encoding="utf-8") as f:
+            f.write(json.dumps(event.to_dict(), sort_keys=True, separators=(",", ":")) + "\n")
+
+
+def todays_events() -> list[CrossingEvent]:
+    """Six crossings today at the site (one a violation), and one from yesterday that must not count."""
+    now = time.time()
+    midnight = datetime.combine(datetime.fromtimestamp(now, SITE_ZONE).date(), datetime.min.time(), SITE_ZONE)
+    start = midnight.timestamp()
+    early, late = start + 0.25 * (now - start), start + 0.9 * (now - start)
+    events = [journal_event(n, EventType.CROSSING, early + n) for n in range(4)]
+    events += [journal_event(0, EventType.VIOLATION, early), journal_event(4, EventType.CROSSING, late)]
+    events += [journal_event(5, EventType.CROSSING, late + 1), journal_event(6, EventType.CROSSING, start - 600)]
+    return events
+
+
+def service_status() -> dict[str, object]:
+    """The parts of ``edge.ops.status.ServiceStatus`` the dashboard reads."""
+    return {
+        "fps": 11.0, "frames_dropped": 3, "camera_state": "live", "camera_error": "", "picture": "ok",
+        "enforcement_suspended": False, "suspension_reason": "",
+        "clock": {"synchronised": True, "offset_s": 0.002, "source": "chronyc"},
+        "adapters": {"journal": {"ok": True, "detail": "7 event(s) written"},
+                     "mqtt": {"ok": True, "detail": "connected, outbox 2"}},
+    }  # fmt: skip
+
+
+def live_readings() -> LiveReadings:
+    return LiveReadings(
+        signals={
+            "ped-main": GroupSignal(
+                "ped-main", "DONT_WALK", time.time() - SIGNAL_SINCE_S, "", [SourceView("timeline", "ok")]
+            )
+        },
+        inference_ms=41.5,
+        devices=[DeviceView("speaker", "audio", "ok"), DeviceView("sign", "alpha_sign", "down", "connection refused")],
+        outbox_depth=2,
+        storage=StorageView(120 * 10**9, 0.42, 512 * 1024 * 1024),
+    )
+
+
 def add_role_users(users_db: Path) -> None:
     store = UserStore(users_db, hasher=FAST_HASHER)
     for role in Role:
@@ -96,13 +169,17 @@ def start_server(tmp_path: Path) -> Iterator[Server]:
     add_role_users(users_db)
     picture = SitePicture(site_path)
     applied: list[SiteConfig] = []
+    journal = tmp_path / "state" / "events"
+    write_journal(journal, todays_events())
     context = WebContext(
         site_path=site_path,
         users_db=users_db,
         snapshot=picture.annotated,
         raw_snapshot=picture.raw,
-        status=lambda: {"mode": "test", "fps": 11.0, "hourly": [{"hour": 9, "crossings": 4, "violations": 1}]},
+        status=service_status,
         apply_site=applied.append,
+        live=live_readings,
+        journal_dir=journal,
     )
     for running in serve(context):
         port = running.config.port

@@ -101,10 +101,21 @@ def test_viewer_cannot_reach_the_zone_editor(browser, server: Server) -> None:  
 
 
 def test_dashboard_and_live_view_render(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = login_page(browser, server, "admin")
+    page = login_page(browser, server, "viewer")
     assert "Dashboard" in page.inner_text("h1")
-    assert "25.0%" in page.inner_text("main")  # 1 violation ÷ 4 crossings at 09:00
-    page.screenshot(path=ARTIFACTS / "dashboard.png")
+    card = page.locator("#crosswalk-cw-main")
+    assert "signal group ped-main" in card.inner_text()
+    assert page.inner_text("#signal-cw-main") == "DON'T WALK"
+    assert "(1 min 0" in card.inner_text()  # since 65 s ago
+    assert "timeline" in card.locator(".sources").inner_text()
+    today = page.inner_text("#today-cw-main")  # six crossings today, one a violation; yesterday's is left out
+    assert "6\ncrossings" in today and "1\nviolations" in today and "16.7 %" in today
+    assert "41.5 ms" in page.inner_text("#box-camera")
+    assert "connection refused" in page.inner_text("#box-devices")
+    assert "2 report(s) waiting" in page.inner_text("#box-mqtt")
+    rows = page.locator("#hourly-cw-main tr").all_inner_texts()
+    assert len(rows) >= 2 and all("—" in row for row in rows[1:] if "\t0\t" in row)  # no crossing: no rate
+    page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
     page.goto("/live")
     page.wait_for_function("() => document.getElementById('live-picture').naturalWidth === 640")
     page.screenshot(path=ARTIFACTS / "live.png")
