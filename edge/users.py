@@ -1,26 +1,31 @@
 """Web UI accounts: roles, argon2 password hashes and login sessions in one SQLite file.
 
 The file lives on the box (``web.users_db`` in the site file); ``crossguard users add``
-creates the first admin. Session tokens are stored only as SHA-256 digests, so a copy of
-the database cannot be replayed as a login.
+creates the first admin. Every account change (add, role, disable, enable, delete, password)
+is kept in ``account_changes`` with who made it and when, and logged. Session tokens are
+stored only as SHA-256 digests, so a copy of the database cannot be replayed as a login.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+log = logging.getLogger(__name__)
+
+LOCAL_ACTOR = "local"  # a change made on the box itself, not through the web UI
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but a megabyte "password" is an attack, not a user
 NAME_PATTERN = "^[A-Za-z0-9_.@-]{1,64}$"
@@ -32,6 +37,14 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT NOT NULL,
     created_utc REAL NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS account_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    utc REAL NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_sha256 TEXT PRIMARY KEY,
@@ -52,6 +65,34 @@ class Role(str, Enum):
 
 class UserError(ValueError):
     """A refused account change; the message names the problem."""
+
+
+class NoSuchUser(UserError):
+    """The account named does not exist."""
+
+
+class LastAdmin(UserError):
+    """The change would leave no enabled admin, and so no one who could manage accounts."""
+
+
+class AccountAction(str, Enum):
+    ADD = "add"
+    ROLE = "role"
+    DISABLE = "disable"
+    ENABLE = "enable"
+    DELETE = "delete"
+    PASSWORD = "password"
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """One line of the account audit: who changed which account, when, and how."""
+
+    utc: float
+    actor: str
+    action: AccountAction
+    target: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,7 +147,7 @@ class UserStore:
 
     # ---- accounts ---------------------------------------------------------------------------
 
-    def add(self, name: str, role: Role, password: str) -> User:
+    def add(self, name: str, role: Role, password: str, by: str = LOCAL_ACTOR) -> User:
         if not re.match(NAME_PATTERN, name):
             raise UserError(f"user name '{name}' must be 1-64 letters, digits or . _ @ -")
         check_password_policy(password)
@@ -117,19 +158,93 @@ class UserStore:
                     "INSERT INTO users (name, role, password_hash, created_utc) VALUES (?, ?, ?, ?)",
                     (name, role.value, self.hasher.hash(password), user.created_utc),
                 )
+                self._record(db, by, AccountAction.ADD, name, f"as {role.value}")
         except sqlite3.IntegrityError:
             raise UserError(f"user '{name}' already exists") from None
         return user
 
-    def set_password(self, name: str, password: str) -> None:
+    def set_password(self, name: str, password: str, by: str = LOCAL_ACTOR, keep_session: str | None = None) -> None:
+        """New password; every session of the account ends, except ``keep_session`` (the admin's own, resetting it)."""
         check_password_policy(password)
         with self._db() as db:
             changed = db.execute(
                 "UPDATE users SET password_hash = ? WHERE name = ?", (self.hasher.hash(password), name)
             ).rowcount
             if not changed:
-                raise UserError(f"no user named '{name}'")
+                raise NoSuchUser(f"no user named '{name}'")
+            kept = _digest(keep_session) if keep_session else ""
+            db.execute("DELETE FROM sessions WHERE user = ? AND token_sha256 != ?", (name, kept))
+            self._record(db, by, AccountAction.PASSWORD, name, "new password; sessions closed")
+
+    def set_role(self, name: str, role: Role, by: str = LOCAL_ACTOR) -> User:
+        """A new role, in force from the account's next request (sessions stay open)."""
+        with self._db() as db:
+            user = self._locked_user(db, name)
+            if user.role is role:
+                return user
+            if role is not Role.ADMIN:
+                self._keep_an_admin(db, user, f"make '{name}' {role.value}")
+            db.execute("UPDATE users SET role = ? WHERE name = ?", (role.value, name))
+            self._record(db, by, AccountAction.ROLE, name, f"{user.role.value} -> {role.value}")
+        return replace(user, role=role)
+
+    def set_disabled(self, name: str, disabled: bool, by: str = LOCAL_ACTOR) -> User:
+        """Disable (no login, every session ends at once) or enable an account."""
+        with self._db() as db:
+            user = self._locked_user(db, name)
+            if user.disabled is disabled:
+                return user
+            if disabled:
+                self._keep_an_admin(db, user, f"disable '{name}'")
+                db.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            db.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name))
+            action = AccountAction.DISABLE if disabled else AccountAction.ENABLE
+            self._record(db, by, action, name, "sessions closed" if disabled else "")
+        return replace(user, disabled=disabled)
+
+    def delete(self, name: str, by: str = LOCAL_ACTOR) -> None:
+        """Remove the account and end its sessions; its name may be used again."""
+        with self._db() as db:
+            user = self._locked_user(db, name)
+            self._keep_an_admin(db, user, f"delete '{name}'")
             db.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            db.execute("DELETE FROM users WHERE name = ?", (name,))
+            self._record(db, by, AccountAction.DELETE, name, f"was {user.role.value}")
+
+    def changes(self, limit: int = 100) -> list[AccountChange]:
+        """The account audit, newest first."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM account_changes ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [AccountChange(r["utc"], r["actor"], AccountAction(r["action"]), r["target"], r["detail"]) for r in rows]
+
+    def _locked_user(self, db: sqlite3.Connection, name: str) -> User:
+        # Take the write lock before reading, so two admins changing accounts at once cannot
+        # both pass the last-admin check.
+        db.execute("BEGIN IMMEDIATE")
+        row = db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NoSuchUser(f"no user named '{name}'")
+        return self._user(row)
+
+    @staticmethod
+    def _keep_an_admin(db: sqlite3.Connection, user: User, change: str) -> None:
+        if user.role is not Role.ADMIN or user.disabled:
+            return
+        (others,) = db.execute(
+            "SELECT COUNT(*) FROM users WHERE role = ? AND disabled = 0 AND name != ?", (Role.ADMIN.value, user.name)
+        ).fetchone()
+        if not others:
+            raise LastAdmin(
+                f"cannot {change}: '{user.name}' is the last enabled admin; make another account admin first"
+            )
+
+    @staticmethod
+    def _record(db: sqlite3.Connection, by: str, action: AccountAction, target: str, detail: str) -> None:
+        db.execute(
+            "INSERT INTO account_changes (utc, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), by, action.value, target, detail),
+        )
+        log.info("account change by %s: %s '%s' %s", by, action.value, target, detail)
 
     def get(self, name: str) -> User | None:
         with self._db() as db:

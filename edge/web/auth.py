@@ -22,7 +22,7 @@ CSRF_COOKIE = "cg_csrf"  # readable by the page's script: the double-submit half
 LOGIN_CSRF_COOKIE = "cg_login_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FORM_FIELD = "csrf_token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # every other method (POST, PUT, DELETE) needs CSRF
 
 EVERYONE = frozenset(Role)
 OPERATORS = frozenset({Role.ADMIN, Role.OPERATOR})
@@ -69,6 +69,11 @@ ROUTE_ROLES: dict[str, frozenset[Role] | None] = {
     "users_page": ADMINS,
     "api_users": ADMINS,
     "api_users_add": ADMINS,
+    "api_users_role": ADMINS,
+    "api_users_disabled": ADMINS,
+    "api_users_password": ADMINS,
+    "api_users_delete": ADMINS,
+    "api_users_changes": ADMINS,
 }
 
 

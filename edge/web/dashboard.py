@@ -303,8 +303,9 @@ def build_dashboard(
     journal: JournalReader | None,
     now_utc: float,
     day: date | None = None,
+    live_problem: str = "",
 ) -> Dashboard:
-    """The whole page for ``day`` (default: the site's today)."""
+    """The whole page for ``day`` (default: the site's today); ``live_problem`` says why ``live`` is missing."""
     zone = ZoneInfo(site.site.timezone)
     day = day or local_day(now_utc, zone)
     events = journal.events(journal_days(day, zone)) if journal is not None else []
@@ -315,8 +316,8 @@ def build_dashboard(
         CrosswalkCard(cw_id, groups.get(cw_id, ""), signals.get(groups.get(cw_id, "")), tally)
         for cw_id, tally in tallies.items()
     ]
-    notices = []
-    if live is None:
+    notices = [live_problem] if live_problem else []
+    if live is None and not live_problem:
         notices.append(
             "No live service is attached: signal states and device health are not known here."
             if not reports_pipeline(status)

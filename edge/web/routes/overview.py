@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from edge.web.context import jsonable
 from edge.web.dashboard import Dashboard, JournalReader, build_dashboard
 from edge.web.routes.table import Routes
 
+log = logging.getLogger(__name__)
 router = Routes()
 State = Annotated[WebState, Depends(web_state)]
 JPEG = {200: {"content": {"image/jpeg": {}}}, 401: {}, 404: {}}
@@ -35,8 +37,14 @@ def _dashboard(state: WebState, day: date | None = None) -> Dashboard:
         site = load_site(state.context.site_path)
     except ConfigError as exc:
         raise HTTPException(503, f"the site file cannot be read, so there is no dashboard:\n{exc}") from None
-    live = state.context.live() if state.context.live is not None else None
-    return build_dashboard(site, state.context.status_dict(), live, _journal(state), time.time(), day)
+    live, problem = None, ""
+    if state.context.live is not None:
+        try:
+            live = state.context.live()
+        except Exception as exc:  # read from another thread than the frame loop's: never fail the page
+            log.exception("dashboard: live readings failed")
+            problem = f"The live readings could not be taken this time ({exc}); reload in a moment."
+    return build_dashboard(site, state.context.status_dict(), live, _journal(state), time.time(), day, problem)
 
 
 @router.get("/", name="dashboard", include_in_schema=False)

@@ -35,6 +35,9 @@ class Routes:
     def put(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         return self._route("PUT", path, **options)
 
+    def delete(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self._route("DELETE", path, **options)
+
     def install(self, app: FastAPI) -> None:
         for method, path, endpoint, options in self.entries:
             app.add_api_route(path, endpoint, methods=[method], **options)

@@ -114,7 +114,9 @@ def test_dashboard_and_live_view_render(browser, server: Server) -> None:  # typ
     assert "connection refused" in page.inner_text("#box-devices")
     assert "2 report(s) waiting" in page.inner_text("#box-mqtt")
     rows = page.locator("#hourly-cw-main tr").all_inner_texts()
-    assert len(rows) >= 2 and all("—" in row for row in rows[1:] if "\t0\t" in row)  # no crossing: no rate
+    cells = [[cell.strip() for cell in row.split("\t")] for row in rows[1:]]
+    assert sum(int(c[1]) for c in cells) == 6  # the hours up to now, newest first
+    assert all(c[3] == "—" for c in cells if c[1] == "0")  # an hour nobody crossed has no rate
     page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
     page.goto("/live")
     page.wait_for_function("() => document.getElementById('live-picture').naturalWidth === 640")
@@ -136,6 +138,30 @@ def test_admin_adds_an_account_in_the_browser(browser, server: Server) -> None: 
     assert "police" in page.inner_text("#users")
     page.screenshot(path=ARTIFACTS / "users.png")
     page.close()
+
+
+def test_admin_disables_an_account_and_it_can_no_longer_log_in(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    officer = login_page(browser, server, "police")
+    page = login_page(browser, server, "admin", "/users")
+    page.click("#user-police .user-toggle")
+    page.wait_for_function("() => document.querySelector('#user-police .user-state').textContent === 'disabled'")
+    assert page.inner_text("#user-police .user-toggle") == "Enable"
+    latest = page.locator("#account-changes tr").nth(1).inner_text()
+    assert "admin (web)" in latest and "disable" in latest and "police" in latest
+    page.screenshot(path=ARTIFACTS / "users-disabled.png", full_page=True)
+
+    page.click("#user-admin .user-toggle")  # the last enabled admin is refused, with the reason shown
+    page.wait_for_function("() => document.getElementById('users-result').textContent.includes('last enabled admin')")
+    page.close()
+
+    officer.reload()  # the disabled account's open session ended at once
+    officer.wait_for_url(f"{server.url}/login?next=/")
+    officer.fill("#name", "police")
+    officer.fill("#password", PASSWORD)
+    officer.click("#login-submit")
+    assert "wrong name or password" in officer.inner_text("#login-error")
+    officer.screenshot(path=ARTIFACTS / "disabled-login-refused.png")
+    officer.close()
 
 
 def test_no_script_errors_on_any_page(browser, server: Server) -> None:  # type: ignore[no-untyped-def]

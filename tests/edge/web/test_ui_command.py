@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import REPO
-from tests.edge.web.conftest import PASSWORD, free_port, make_site
+from tests.edge.web.conftest import PASSWORD, free_port, make_site, todays_events, write_journal
 
 
 def _env() -> dict[str, str]:
@@ -26,9 +26,11 @@ def test_ui_command_serves_the_standalone_ui(tmp_path: Path) -> None:
          "--users-db", str(db)],
         input=PASSWORD + "\n", text=True, check=True, env=_env(), capture_output=True, timeout=60,
     )  # fmt: skip
+    write_journal(tmp_path / "state" / "events", todays_events())  # the service ran here earlier
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "edge", "ui", "--site", str(site), "--port", str(port), "--users-db", str(db)],
+        [sys.executable, "-m", "edge", "ui", "--site", str(site), "--port", str(port), "--users-db", str(db),
+         "--data-dir", str(tmp_path / "state")],
         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -50,6 +52,10 @@ def test_ui_command_serves_the_standalone_ui(tmp_path: Path) -> None:
             picture = client.get("/api/zones/background.jpg")
             assert picture.status_code == 200 and picture.content[:2] == b"\xff\xd8"
             assert client.get("/api/snapshot.jpg").status_code == 200
+            board = client.get("/api/dashboard").json()
+            assert board["live"] is False and board["box"] is None and "No live service" in board["notice"]
+            assert board["crosswalks"][0]["signal"] is None
+            assert board["crosswalks"][0]["today"]["crossings"] == 6  # counted from the journal
     finally:
         proc.terminate()
         proc.wait(timeout=20)

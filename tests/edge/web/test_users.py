@@ -99,3 +99,55 @@ def test_users_add_uses_the_site_files_database(tmp_path: Path) -> None:
                        stdin=PASSWORD + "\n")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "accounts" / "users.db").is_file()
+
+
+def _add(db: Path, name: str, role: str) -> None:
+    done = _crossguard("users", "add", name, "--role", role, "--password-stdin", "--users-db", str(db),
+                       stdin=PASSWORD + "\n")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def test_users_role_disable_enable_delete_commands(tmp_path: Path) -> None:
+    db = tmp_path / "users.db"
+    _add(db, "root", "admin")
+    _add(db, "kim", "viewer")
+    token, _ = UserStore(db).open_session(UserStore(db).get("kim"), 3600)  # type: ignore[arg-type]
+
+    role = _crossguard("users", "role", "kim", "operator", "--users-db", str(db))
+    assert role.returncode == 0 and "'kim' is now operator" in role.stdout
+    disable = _crossguard("users", "disable", "kim", "--users-db", str(db))
+    assert disable.returncode == 0 and "'kim' disabled; their sessions were closed" in disable.stdout
+    assert UserStore(db).session(token) is None and UserStore(db).authenticate("kim", PASSWORD) is None
+    assert _crossguard("users", "list", "--users-db", str(db)).stdout.splitlines() == [
+        "kim\toperator\tdisabled",
+        "root\tadmin",
+    ]
+    enable = _crossguard("users", "enable", "kim", "--users-db", str(db))
+    assert enable.returncode == 0 and UserStore(db).authenticate("kim", PASSWORD) is not None
+    delete = _crossguard("users", "delete", "kim", "--users-db", str(db))
+    assert delete.returncode == 0 and "deleted 'kim'" in delete.stdout
+    assert UserStore(db).get("kim") is None
+
+    changes = _crossguard("users", "changes", "--users-db", str(db)).stdout.splitlines()
+    actions = [line.split("\t")[2:4] for line in changes]
+    assert actions == [["delete", "kim"], ["enable", "kim"], ["disable", "kim"], ["role", "kim"],
+                       ["add", "kim"], ["add", "root"]]  # fmt: skip
+    assert all(line.split("\t")[1].endswith("(command line)") for line in changes)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("disable", "root"), "'root' is the last enabled admin"),
+        (("delete", "root"), "'root' is the last enabled admin"),
+        (("role", "root", "viewer"), "'root' is the last enabled admin"),
+        (("disable", "nobody"), "no user named 'nobody'"),
+        (("role", "root", "superuser"), "invalid choice"),
+    ],
+)
+def test_users_commands_refuse_with_a_clear_message(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    db = tmp_path / "users.db"
+    _add(db, "root", "admin")
+    done = _crossguard("users", *args, "--users-db", str(db))
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert UserStore(db).authenticate("root", PASSWORD).role is Role.ADMIN  # type: ignore[union-attr]
