@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   mosquitto mosquitto-clients      # real MQTT broker for the reporting and signal-feed tests
   ffmpeg                           # RTSP/MJPEG test streams and H.264 evidence clips
+  gir1.2-gst-rtsp-server-1.0 python3-gi  # GStreamer's RTSP server, an IP camera the tests pull from
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad  # its pipeline: qtdemux, rtph264pay; h264parse
   portaudio19-dev libasound2-plugins alsa-utils  # PyAudio over ALSA with the file plugin
   gcc python3-dev                  # PyAudio ships no Linux wheel: pip builds it against portaudio
   espeak-ng sox                    # offline TTS for warning messages, audio checks

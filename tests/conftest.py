@@ -16,7 +16,7 @@ def shared_data_dir() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "data"
 
 
-def _in_ci() -> bool:
+def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -25,7 +25,7 @@ def require_shared(relative: str) -> Path:
     path = shared_data_dir() / relative
     if not path.exists():
         message = f"shared data file {path} is missing (set CROSSGUARD_SHARED_DATA or put ../shared beside the repo)"
-        if _in_ci():
+        if in_ci():
             pytest.fail(message)
         pytest.skip(message)
     return path

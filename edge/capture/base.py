@@ -18,6 +18,11 @@ class CaptureError(RuntimeError):
     """A source that cannot be opened or stopped delivering; the message names the source."""
 
 
+def hide_passwords(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it replaced by ``***``."""
+    return re.sub(r"//([^:/@\s]+):[^@/\s]*@", r"//\1:***@", text)
+
+
 class FrameSource(ABC):
     """One connection to a camera or file. ``read`` blocks for the next picture.
 
@@ -49,7 +54,7 @@ class FrameSource(ABC):
     @property
     def label(self) -> str:
         """The source for logs and status, with any password in the URL hidden."""
-        return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", self.spec)
+        return hide_passwords(self.spec)
 
 
 S = TypeVar("S", bound=type[FrameSource])

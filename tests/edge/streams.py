@@ -1,13 +1,17 @@
-"""Real streams on 127.0.0.1 for capture and service tests: FFmpeg serving the shared clip.
+"""Real streams on 127.0.0.1 for capture and service tests, each serving the shared clip.
 
 ``MjpegServer`` is FFmpeg's own HTTP server (``-listen 1``) sending multipart JPEG, the
 way IP cameras do; ``RtspPublisher`` pushes RTSP to a listener (the service's FFmpeg in
-``-rtsp_flags listen`` mode), the way a camera configured to push does. Both can be
-stopped and started again to cut the stream.
+``-rtsp_flags listen`` mode), the way a camera configured to push does; ``RtspServer`` is
+GStreamer's RTSP server (FFmpeg cannot serve RTSP to a client), pulled from as an IP camera
+is. Each can be stopped and started again to cut the stream.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import select
 import shutil
 import socket
 import subprocess
@@ -15,6 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import in_ci
 
 
 def free_port() -> int:
@@ -157,6 +163,115 @@ class RtspPublisher(_FfmpegProcess):
             if self.proc.poll() is None or time.monotonic() > deadline:
                 return
             self.proc = None
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with gi; the venv has no GStreamer bindings
+RTSP_SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")
+
+
+@functools.cache
+def _rtsp_server_problem() -> str:
+    """Why GStreamer's RTSP server cannot run here ("" when it can)."""
+    try:
+        check = subprocess.run(
+            [SYSTEM_PYTHON, str(RTSP_SERVER_SCRIPT), "--check"], capture_output=True, text=True, timeout=30
+        )
+    except OSError as exc:
+        return f"{SYSTEM_PYTHON}: {exc}"
+    if check.returncode == 0:
+        return ""
+    lines = check.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit status {check.returncode}"
+
+
+def need_rtsp_server() -> None:
+    """Skip without GStreamer's RTSP server for ``/usr/bin/python3``; fail under CI, which must have it."""
+    problem = _rtsp_server_problem()
+    if problem:
+        message = (
+            f"GStreamer's RTSP server cannot run ({problem}); scripts/setup-test-env.sh installs "
+            "gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
+        )
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def looped_clip(video: Path, folder: Path, loops: int) -> Path:
+    """``video`` played ``loops`` times over as one MP4 in ``folder``: video stream copied, no audio."""
+    out = folder / f"{video.stem}-x{loops}.mp4"
+    if not out.exists():
+        subprocess.run(
+            [need_ffmpeg(), "-loglevel", "error", "-y", "-stream_loop", str(loops - 1), "-i", str(video),
+             "-an", "-c:v", "copy", "-f", "mp4", str(out)],
+            check=True, timeout=60, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    return out
+
+
+class RtspServer:
+    """``rtsp://127.0.0.1:PORT/cam`` from GStreamer's RTSP server: a camera the service pulls from.
+
+    Serves the clip's H.264 as it is, from the start to each new client; the clip is first played
+    ``loops`` times over into ``folder`` (by stream copy) so one connection lasts long enough.
+    ``stop`` kills the server, cutting the stream as a camera losing power does; ``start`` brings
+    it back on the same port and returns the monotonic time it was listening again.
+    """
+
+    def __init__(self, video: Path, folder: Path, port: int | None = None, loops: int = 5) -> None:
+        need_rtsp_server()
+        self.port = port or free_port()
+        self.url = f"rtsp://127.0.0.1:{self.port}/cam"
+        self.video = looped_clip(video, folder, loops)
+        self.log = folder / f"rtsp-server-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.ready_at: float | None = None
+
+    def start(self, timeout: float = 15.0) -> float:
+        deadline = time.monotonic() + timeout
+        while True:  # the port may still be held for a moment by the server just killed
+            with self.log.open("ab") as log:
+                self.proc = subprocess.Popen(
+                    [SYSTEM_PYTHON, str(RTSP_SERVER_SCRIPT), "--port", str(self.port), "--video", str(self.video)],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                )  # fmt: skip
+            line = self._ready_line(deadline)
+            if line.startswith(b"listening "):
+                self.ready_at = time.monotonic()
+                return self.ready_at
+            self.stop()
+            if time.monotonic() > deadline:
+                pytest.fail(f"RTSP server did not start on port {self.port}: {self.log.read_text()[-1000:]}")
+            time.sleep(0.2)
+
+    def _ready_line(self, deadline: float) -> bytes:
+        assert self.proc is not None and self.proc.stdout is not None
+        fd, line = self.proc.stdout.fileno(), b""
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                break
+            chunk = os.read(fd, 256)
+            if not chunk:
+                break  # exited before listening
+            line += chunk
+        return line
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+    def __enter__(self) -> RtspServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def open_when_listening(make_source, timeout: float = 20.0):  # type: ignore[no-untyped-def]

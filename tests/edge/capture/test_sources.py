@@ -1,9 +1,11 @@
-"""Each frame source against a real input: the shared clip as a file, as MJPEG over HTTP, as RTSP."""
+"""Each frame source against a real input: the shared clip as a file, as MJPEG over HTTP, as RTSP
+pushed to the source and pulled from an RTSP server."""
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
 from contextlib import ExitStack as DoesNotRaise
 
 import pytest
@@ -12,7 +14,7 @@ from edge.capture import CaptureError, open_source
 from edge.capture.base import resolve_spec, source_kind
 from edge.config.service import CaptureConfig
 from tests.conftest import require_shared
-from tests.edge.streams import MjpegServer, RtspPublisher, TsServer, free_port, open_when_listening
+from tests.edge.streams import MjpegServer, RtspPublisher, RtspServer, TsServer, free_port, open_when_listening
 
 CLIP = "video/crosswalk_elevated_fixed.mp4"
 
@@ -124,3 +126,39 @@ def test_ffmpeg_url_pulled_from_an_http_mpegts_server() -> None:
         images = [source.read() for _ in range(5)]
         source.close()
     assert all(img is not None and img.shape == (352, 640, 3) for img in images)
+
+
+def test_rtsp_pulled_from_an_rtsp_server_as_from_an_ip_camera(tmp_path) -> None:
+    with RtspServer(require_shared(CLIP), tmp_path) as server:
+        source = open_source(server.url, CaptureConfig(open_timeout_s=10), 11.0)
+        assert source.key == "ffmpeg"
+        try:
+            source.open()
+            images, arrivals = [], []
+            for _ in range(10):
+                images.append(source.read())
+                arrivals.append(time.monotonic())
+        finally:
+            source.close()
+    assert (source.width, source.height) == (640, 352)  # type: ignore[attr-defined]
+    assert all(img is not None and img.shape == (352, 640, 3) for img in images)
+    # The pictures FFmpeg decoded from its probe came as a burst and were skipped: from the first
+    # picture on, they arrive at the camera's pace (11 fps, ~90 ms apart), not back to back.
+    assert source.stale_skipped > 0  # type: ignore[attr-defined]
+    assert min(b - a for a, b in itertools.pairwise(arrivals)) > 0.03
+
+
+def test_rtsp_path_the_server_does_not_have_is_a_clear_error(tmp_path) -> None:
+    with RtspServer(require_shared(CLIP), tmp_path) as server:
+        url = f"rtsp://admin:secret@127.0.0.1:{server.port}/stream9"
+        source = open_source(url, CaptureConfig(open_timeout_s=10), 11.0)
+        started = time.monotonic()
+        with pytest.raises(CaptureError) as raised:
+            source.open()
+        took = time.monotonic() - started
+        source.close()
+    message = str(raised.value)
+    assert message.startswith(f"rtsp://admin:***@127.0.0.1:{server.port}/stream9: stream ended while opening")
+    assert "404 Not Found" in message
+    assert "secret" not in message  # FFmpeg's own error line names the URL too
+    assert took < 5  # the answer, not the open timeout

@@ -20,7 +20,7 @@ from edge.config import load_site
 from edge.replay import ReplayOptions, run_replay
 from tests.conftest import require_shared
 from tests.edge.service.sites import CLIP, start_service, stop_service, write_site
-from tests.edge.streams import MjpegServer, RtspPublisher, free_port, wait_until
+from tests.edge.streams import MjpegServer, RtspPublisher, RtspServer, free_port, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 COMPARED_OUT = ("event_id", "entry_utc", "decided_utc")  # wall-clock stamps differ between runs by design
@@ -242,3 +242,70 @@ def test_rtsp_camera_pushing_to_the_service_reconnects(tmp_path) -> None:
         publisher.stop()
     assert code == 0, err[-2000:]
     assert recovered_after < 5.0
+
+
+def test_rtsp_camera_pulled_from_its_server_cut_and_restored_reconnects(tmp_path) -> None:
+    server = RtspServer(require_shared(CLIP), tmp_path)
+    port = free_port()
+    site_path = write_site(
+        tmp_path,
+        camera={"source": server.url},
+        service={"log_format": "json", "capture": {"read_timeout_s": 1.0}, "http": {"port": port}},
+    )
+    server.start()
+    proc = start_service(site_path)
+    try:
+        wait_until(lambda: status(port).get("frames_processed", 0) > 5, 60, what="frames pulled over RTSP")
+        assert status(port)["camera_state"] == "live"
+
+        server.stop()
+        lost = wait_until(lambda: (s := status(port)).get("camera_state") == "lost" and s, 15, what="the loss")
+        code, body = get(port, "/healthz")
+        assert code == 503 and "camera lost" in body
+        wait_until(lambda: status(port)["enforcement_suspended"], 5, what="enforcement to be suspended")
+        time.sleep(2.5)  # let the back-off reach its cap
+
+        returned = server.start()  # the moment it listens again
+        before = status(port)["frames_processed"]
+        wait_until(
+            lambda: status(port).get("camera_state") == "live" and status(port)["frames_processed"] > before,
+            15,
+            what="frames after the server returned",
+        )
+        recovered_after = time.monotonic() - returned
+        back = status(port)
+    finally:
+        code, _, err = stop_service(proc)
+        server.stop()
+    assert code == 0, err[-2000:]
+    print(f"RTSP pull: frames again {recovered_after:.2f} s after the server returned")
+    assert recovered_after < 5.0
+    assert lost["camera_source"] == server.url and lost["camera_error"].startswith(f"{server.url}: ")
+    assert back["reconnects"] >= 1 and not back["enforcement_suspended"]
+    logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any("back after" in entry["msg"] for entry in logs)
+
+
+def test_rtsp_camera_path_missing_on_its_server_is_a_clear_error_not_a_hang(tmp_path) -> None:
+    server = RtspServer(require_shared(CLIP), tmp_path)
+    port = free_port()
+    label = f"rtsp://admin:***@127.0.0.1:{server.port}/stream9"
+    site_path = write_site(
+        tmp_path,
+        camera={"source": label.replace("***", "secret")},
+        service={"capture": {"open_timeout_s": 10.0}, "http": {"port": port}},
+    )
+    server.start()
+    proc = start_service(site_path)
+    try:
+        lost = wait_until(lambda: (s := status(port)).get("camera_state") == "lost" and s, 60, what="the error")
+        code, body = get(port, "/healthz")
+    finally:
+        exit_code, _, err = stop_service(proc)
+        server.stop()
+    assert exit_code == 0, err[-2000:]
+    assert lost["camera_source"] == label
+    assert lost["camera_error"].startswith(f"{label}: stream ended while opening")  # not the 10 s open timeout
+    assert "404 Not Found" in lost["camera_error"]
+    assert code == 503 and "404 Not Found" in body
+    assert "secret" not in json.dumps(lost) + body + err
