@@ -101,9 +101,7 @@ def drain(broker: Mosquitto, counter: Counter, work: Path, n: int, rate: float) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=3000, help="events for the sustained run")
     parser.add_argument("--backlog", type=int, default=10_000, help="events queued offline")
     parser.add_argument("--backlog-rate", type=float, default=1e6, help="mqtt.backlog_rate for the drain run")

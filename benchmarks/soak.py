@@ -55,15 +55,17 @@ def service_status(port: int) -> dict:
         return {}
 
 
-def soak_site(args: argparse.Namespace, folder: Path, port: int) -> Path:
+def looped_site(site: Path, video: Path, model: Path, folder: Path, port: int) -> Path:
+    """``site`` rewritten into ``folder`` for a run on ``video`` looped at its real frame rate, as
+    from a camera, with evidence on and everything the service writes kept in ``folder``."""
     yaml = YAML(typ="safe")
-    data = yaml.load(args.site.read_text(encoding="utf-8"))
-    data["camera"]["source"] = str(args.video)
-    data["detector"]["model"] = str(args.model if args.model.is_file() else shared(str(args.model)))
+    data = yaml.load(site.read_text(encoding="utf-8"))
+    data["camera"]["source"] = str(video)
+    data["detector"]["model"] = str(model if model.is_file() else shared(str(model)))
     for source in data.get("signal", {}).get("sources", []):
         if "path" in source and not Path(source["path"]).is_absolute():
-            source["path"] = str((args.site.parent / source["path"]).resolve())
-    data["evidence"] = {"root": str(folder / "evidence")}  # evidence on, kept in the run's folder
+            source["path"] = str((site.parent / source["path"]).resolve())
+    data["evidence"] = {"root": str(folder / "evidence")}
     data["web"] = {"users_db": str(folder / "users.db")}
     data["service"] = {
         "data_dir": str(folder / "state"),
@@ -90,7 +92,7 @@ def main() -> int:
     port = free_port()
     samples = []
     with tempfile.TemporaryDirectory() as tmp:
-        site = soak_site(args, Path(tmp), port)
+        site = looped_site(args.site, args.video, args.model, Path(tmp), port)
         cmd = [sys.executable, "-m", "edge.cli", "run", "--site", str(site)]
         proc = subprocess.Popen(cmd, cwd=REPO, stderr=subprocess.DEVNULL)
         started = time.monotonic()
