@@ -48,7 +48,8 @@ from edge.observers import (
     WarningObserver,
 )
 from edge.operator import OPERATOR_FILE, OperatorControls
-from edge.ops.clock import ClockMap, ClockSync, read_clock_sync
+from edge.ops.clock import UNKNOWN as UNKNOWN_CLOCK
+from edge.ops.clock import ClockMap, read_clock_sync
 from edge.ops.http import AppExtension, HttpServer, create_app
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.sdnotify import Notifier
@@ -107,7 +108,7 @@ class Service:
         self.metrics = ServiceMetrics()
         self.clock = ClockMap()
         self.notifier = Notifier()
-        self.clock_sync = ClockSync(None, None, "unknown")
+        self.clock_sync = UNKNOWN_CLOCK
         self._detector = detector
         self._stop = threading.Event()
         self._started = time.monotonic()

@@ -28,10 +28,10 @@ from edge.config.evidence import EvidenceConfig
 from edge.config.site import SiteConfig
 from edge.digest import sha256_file
 from edge.events import CrossingEvent, EventType
+from edge.ops.clock import ClockSync, read_clock_sync
 from edge.signal.types import SignalChange, SignalReading
 from evidence import signing
 from evidence.background import BackgroundWriter, StorageMonitor
-from evidence.clock import ClockStatus, read_clock_status
 from evidence.encoder import FrameEncoder, RawFrame
 from evidence.manifest import DeviceContext, software_version
 from evidence.ring import FrameRing
@@ -69,7 +69,7 @@ class EvidenceRecorder:
         config: EvidenceConfig,
         device: DeviceContext,
         key: signing.Ed25519PrivateKey | None,
-        clock: Callable[[], ClockStatus] = read_clock_status,
+        clock: Callable[[], ClockSync] = read_clock_sync,
         free_bytes_fn: Callable[[Path], int] | None = None,
         keep_every_frame: bool = False,
     ) -> None:

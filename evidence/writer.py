@@ -23,8 +23,8 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.config.evidence import EvidenceConfig
+from edge.ops.clock import ClockSync, read_clock_sync
 from evidence.clip import encode_clip
-from evidence.clock import ClockStatus, read_clock_status
 from evidence.index import EvidenceIndex
 from evidence.manifest import (
     MANIFEST_NAME,
@@ -88,7 +88,7 @@ class EventWriter:
         config: EvidenceConfig,
         device: DeviceContext,
         key: Ed25519PrivateKey,
-        clock: Callable[[], ClockStatus] = read_clock_status,
+        clock: Callable[[], ClockSync] = read_clock_sync,
         free_bytes_fn: Callable[[Path], int] = free_bytes,
     ) -> None:
         self.root = root

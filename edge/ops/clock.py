@@ -1,5 +1,7 @@
 """Frame time: a monotonic capture clock mapped to UTC, and whether the system clock is NTP-synced.
 
+One reading of the sync state serves status, metrics and evidence manifests alike.
+
 Frames are stamped with ``time.monotonic()`` (never jumps), so time differences inside the
 pipeline stay right when NTP steps the wall clock. UTC for records is the monotonic time
 plus an offset taken from the wall clock; the offset is re-taken only when the two have
@@ -9,6 +11,8 @@ between steps and each step is logged.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import shutil
 import subprocess
@@ -46,11 +50,15 @@ class ClockMap:
 @dataclass(frozen=True)
 class ClockSync:
     synchronised: bool | None  # None: the system does not say
-    offset_s: float | None
-    source: str  # chronyc, timedatectl or unknown
+    offset_s: float | None  # offset from the NTP reference, where the system says
+    max_error_s: float | None  # the bound on that offset, where the system says
+    source: str  # chronyc, adjtimex or unknown
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+UNKNOWN = ClockSync(None, None, None, "unknown")
 
 
 def _run(args: list[str]) -> str | None:
@@ -62,19 +70,89 @@ def _run(args: list[str]) -> str | None:
 
 
 def read_clock_sync() -> ClockSync:
-    """Ask chrony for the offset, else timedatectl for the synced flag, else report unknown."""
-    if shutil.which("chronyc"):
-        out = _run(["chronyc", "-c", "tracking"])
-        fields = out.split(",") if out else []
-        if len(fields) >= 14:
-            synced = fields[13].strip().lower() not in ("not synchronised", "unsynchronised")
-            try:
-                offset = float(fields[4])
-            except ValueError:
-                offset = None
-            return ClockSync(synced, offset, "chronyc")
-    if shutil.which("timedatectl"):
-        out = _run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
-        if out in ("yes", "no"):
-            return ClockSync(out == "yes", None, "timedatectl")
-    return ClockSync(None, None, "unknown")
+    """chrony's own account when it runs (it knows the offset), else the kernel's NTP state.
+
+    Every NTP daemon (chrony, ntpd, systemd-timesyncd) reports to the kernel whether it has
+    synchronised the clock, so ``adjtimex`` answers whichever one the box runs; it is also what
+    ``timedatectl`` shows as ``NTPSynchronized``. chrony does not steer the kernel's offset, so
+    its own figure is taken first.
+    """
+    return _from_chrony() or _from_kernel() or UNKNOWN
+
+
+def _from_chrony() -> ClockSync | None:
+    if not shutil.which("chronyc"):
+        return None
+    out = _run(["chronyc", "-c", "tracking"])
+    return parse_chrony_tracking(out) if out else None
+
+
+def parse_chrony_tracking(line: str) -> ClockSync | None:
+    """One ``chronyc -c tracking`` line (comma-separated; the offset is field 4, root delay and
+    dispersion fields 10 and 11, leap status field 13); None for anything else."""
+    fields = [f.strip() for f in line.split(",")]
+    if len(fields) < 14:
+        return None
+    synced = fields[13].lower() not in ("not synchronised", "unsynchronised")
+    try:
+        offset: float | None = float(fields[4])
+        max_error: float | None = float(fields[10]) / 2 + float(fields[11])  # root delay / 2 + dispersion
+    except ValueError:
+        offset = max_error = None
+    return ClockSync(synced, offset, max_error, "chronyc")
+
+
+TIME_ERROR = 5  # adjtimex return value: clock not synchronised
+STA_UNSYNC = 0x0040
+STA_NANO = 0x2000
+
+
+class _Timeval(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_usec", ctypes.c_long)]
+
+
+class _Timex(ctypes.Structure):
+    # struct timex from <sys/timex.h>; the trailing padding fields are covered by _reserved.
+    _fields_ = [
+        ("modes", ctypes.c_uint),
+        ("offset", ctypes.c_long),
+        ("freq", ctypes.c_long),
+        ("maxerror", ctypes.c_long),
+        ("esterror", ctypes.c_long),
+        ("status", ctypes.c_int),
+        ("constant", ctypes.c_long),
+        ("precision", ctypes.c_long),
+        ("tolerance", ctypes.c_long),
+        ("time", _Timeval),
+        ("tick", ctypes.c_long),
+        ("ppsfreq", ctypes.c_long),
+        ("jitter", ctypes.c_long),
+        ("shift", ctypes.c_int),
+        ("stabil", ctypes.c_long),
+        ("jitcnt", ctypes.c_long),
+        ("calcnt", ctypes.c_long),
+        ("errcnt", ctypes.c_long),
+        ("stbcnt", ctypes.c_long),
+        ("tai", ctypes.c_int),
+        ("_reserved", ctypes.c_int * 11),
+    ]
+
+
+def _from_kernel() -> ClockSync | None:
+    """Ask the kernel (read-only ``adjtimex``, modes=0) whether NTP has disciplined the clock."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        tx = _Timex()
+        state = libc.adjtimex(ctypes.byref(tx))
+    except (OSError, AttributeError):  # not Linux
+        return None
+    if state < 0:
+        return None
+    synced = state != TIME_ERROR and not (tx.status & STA_UNSYNC)
+    scale = 1e-9 if tx.status & STA_NANO else 1e-6
+    return ClockSync(
+        synchronised=synced,
+        offset_s=round(tx.offset * scale, 6) if synced else None,
+        max_error_s=round(tx.maxerror * 1e-6, 6),
+        source="adjtimex",
+    )

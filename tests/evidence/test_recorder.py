@@ -166,7 +166,7 @@ def test_manifest_is_signed_chained_and_complete(recorded: tuple[Path, EvidenceR
         }
         assert manifest["model"]["id"] == "yolo11n_int8_320"
         assert manifest["software"]["name"] == "crossguard" and manifest["software"]["version"]
-        assert manifest["clock"]["source"] in ("adjtimex", "unavailable", "adjtimex failed")
+        assert manifest["clock"]["source"] in ("chronyc", "adjtimex", "unknown")
         assert [c["state"] for c in manifest["signal_history"]] == ["WALK", "DONT_WALK"]
         assert manifest["signal_at_entry"]["p1"]["state"] == "DONT_WALK"
         assert (

@@ -7,7 +7,7 @@ from contextlib import ExitStack as DoesNotRaise
 import pytest
 
 from edge.config import ConfigError, load_site
-from edge.ops.clock import ClockMap, read_clock_sync
+from edge.ops.clock import ClockMap, ClockSync, parse_chrony_tracking, read_clock_sync
 from tests.edge.service.sites import DEMO, write_site
 
 
@@ -52,5 +52,37 @@ def test_clock_map_keeps_pipeline_time_from_the_monotonic_clock() -> None:
 
 def test_clock_sync_is_reported_as_unknown_when_the_system_cannot_say() -> None:
     sync = read_clock_sync()
-    assert sync.source in ("chronyc", "timedatectl", "unknown")
+    assert sync.source in ("chronyc", "adjtimex", "unknown")
     assert (sync.synchronised is None) == (sync.source == "unknown")
+
+
+SYNCED = (  # chronyc -c tracking on a synced box
+    "A9FEA97B,169.254.169.123,4,1765000000.123456789,-0.000012345,0.000001234,0.000023456,"
+    "-12.345,0.001,0.050,0.000200000,0.000300000,64.3,Normal"
+)
+UNSYNCED = (
+    "00000000,,0,0.000000000,0.000000000,0.000000000,0.000000000,0.000,0.000,0.000,"
+    "1.000000000,1.000000000,0.0,Not synchronised"
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (SYNCED, ClockSync(True, -0.000012345, 0.0004, "chronyc")),
+        (UNSYNCED, ClockSync(False, 0.0, 1.5, "chronyc")),
+        ("506 Cannot talk to daemon", None),
+        ("", None),
+        (SYNCED.replace("-0.000012345", "n/a"), ClockSync(True, None, None, "chronyc")),
+    ],
+)
+def test_chrony_tracking_line_is_read_as_sync_state_offset_and_error_bound(line, expected) -> None:
+    got = parse_chrony_tracking(line)
+    if expected is None or got is None:
+        assert got == expected
+    else:
+        assert (got.synchronised, got.source) == (expected.synchronised, expected.source)
+        for name in ("offset_s", "max_error_s"):
+            assert getattr(got, name) == (
+                None if getattr(expected, name) is None else pytest.approx(getattr(expected, name))
+            )
