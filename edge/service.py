@@ -299,6 +299,7 @@ class Service:
         """Stop in reverse order of start, flushing outputs; safe to call once after ``run``."""
         self.notifier.stopping()
         log.info("service: stopping")
+        self._stop.set()  # also when run() ended at its limits: the clock watcher ends with it
         self.capture.stop()
         self.pipeline.finish()  # crossings still waiting for their signal state are judged now
         self.pipeline.close()  # observers flush: warnings, journal, evidence, MQTT outbox

@@ -33,6 +33,9 @@ class FrameSource(ABC):
     key: ClassVar[str]
     #: Frames carry media time (index / fps) instead of capture time: files, so runs repeat.
     media_time: ClassVar[bool] = False
+    #: ``close`` may be called from another thread to end a ``read`` blocked on a silent source.
+    #: Not so for OpenCV's captures: releasing one while it reads can hang both threads.
+    close_interrupts_read: ClassVar[bool] = True
 
     def __init__(self, spec: str, config: CaptureConfig, fps: float) -> None:
         self.spec = spec

@@ -19,6 +19,7 @@ from edge.video import VideoError, VideoFile
 @register("file")
 class FileSource(FrameSource):
     media_time = True
+    close_interrupts_read = False  # OpenCV's capture; a file read returns at once anyway
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -108,8 +108,10 @@ class Capture:
         with self._cond:
             self._cond.notify_all()
         source = self._source
-        if source is not None:
+        if source is not None and source.close_interrupts_read:
             source.close()  # unblocks a read waiting on a silent camera
+        # Other sources return from a read on their own (a file at once, V4L2 at its read timeout),
+        # and the capture thread, seeing the stop, closes them itself.
         if self._thread.is_alive():
             self._thread.join(timeout)
 

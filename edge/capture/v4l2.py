@@ -12,6 +12,8 @@ from edge.capture.base import CaptureError, FrameSource, register
 
 @register("v4l2")
 class V4l2Source(FrameSource):
+    close_interrupts_read = False  # OpenCV's capture; its reads end at CAP_PROP_READ_TIMEOUT_MSEC
+
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self._cap: cv2.VideoCapture | None = None

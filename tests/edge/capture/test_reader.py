@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 
 from edge.capture import Capture, CaptureState, open_source
@@ -75,3 +76,25 @@ def test_stream_cut_and_restored_is_picked_up_again_within_5_s() -> None:
     assert capture.stats.reconnects >= 1
     assert "closed the stream" in capture.stats.last_error or "cannot connect" in capture.stats.last_error
     assert recovered_after < 5.0
+
+
+def test_stopping_mid_read_closes_a_file_source_on_the_capture_thread_only(monkeypatch) -> None:
+    """OpenCV's capture may not be released by one thread while another reads from it (the two
+    can hang each other), so stop() leaves a file source to the capture thread to close."""
+    from edge.capture.file import FileSource
+
+    closed_on: list[str] = []
+    close = FileSource.close
+
+    def recording_close(self: FileSource) -> None:
+        closed_on.append(threading.current_thread().name)
+        close(self)
+
+    monkeypatch.setattr(FileSource, "close", recording_close)
+    for _ in range(10):  # the capture thread is always somewhere in a read: this is a lossy, looped file
+        capture = capture_of(str(require_shared(CLIP)), CaptureConfig(realtime=False, loop=True))
+        capture.start()
+        assert capture.get(timeout=5) is not None
+        capture.stop(timeout=10)
+        assert capture.stats.state is CaptureState.STOPPED
+    assert closed_on and set(closed_on) == {"capture"}

@@ -41,6 +41,15 @@ def status(port: int) -> dict:
     return json.loads(body) if code == 200 else {}
 
 
+def seconds_until_live_again(port: int, returned: float, what: str) -> float:
+    """Seconds from ``returned`` (the stream's return) until the service has new frames from it."""
+    before = status(port)["frames_processed"]
+    wait_until(
+        lambda: (s := status(port)).get("camera_state") == "live" and s["frames_processed"] > before, 15, what=what
+    )
+    return time.monotonic() - returned
+
+
 def metric(port: int, line_start: str) -> float | None:
     _, text = get(port, "/metrics")
     for line in text.splitlines():
@@ -162,14 +171,7 @@ def test_mjpeg_camera_cut_and_restored_service_reports_and_recovers(tmp_path) ->
 
         time.sleep(2.5)  # let the back-off reach its cap
         server.start()
-        returned = time.monotonic()
-        before = status(port)["frames_processed"]
-        wait_until(
-            lambda: status(port).get("camera_state") == "live" and status(port)["frames_processed"] > before,
-            15,
-            what="frames after the camera returned",
-        )
-        recovered_after = time.monotonic() - returned
+        recovered_after = seconds_until_live_again(port, time.monotonic(), "frames after the camera returned")
         assert metric(port, "crossguard_camera_reconnects_total") >= 1
         assert metric(port, 'crossguard_enforcement_suspensions_total{cause="missing"}') == 1.0
     finally:
@@ -233,10 +235,7 @@ def test_rtsp_camera_pushing_to_the_service_reconnects(tmp_path) -> None:
         publisher.stop()
         wait_until(lambda: status(port).get("camera_state") != "live", 15, what="the loss to be noticed")
         publisher.start()
-        returned = time.monotonic()
-        before = status(port)["frames_processed"]
-        wait_until(lambda: status(port).get("frames_processed", 0) > before, 15, what="frames again")
-        recovered_after = time.monotonic() - returned
+        recovered_after = seconds_until_live_again(port, time.monotonic(), "frames again")
     finally:
         code, _, err = stop_service(proc)
         publisher.stop()
@@ -266,13 +265,7 @@ def test_rtsp_camera_pulled_from_its_server_cut_and_restored_reconnects(tmp_path
         time.sleep(2.5)  # let the back-off reach its cap
 
         returned = server.start()  # the moment it listens again
-        before = status(port)["frames_processed"]
-        wait_until(
-            lambda: status(port).get("camera_state") == "live" and status(port)["frames_processed"] > before,
-            15,
-            what="frames after the server returned",
-        )
-        recovered_after = time.monotonic() - returned
+        recovered_after = seconds_until_live_again(port, returned, "frames after the server returned")
         back = status(port)
     finally:
         code, _, err = stop_service(proc)
