@@ -12,9 +12,9 @@ with track labels), detector milliseconds per frame and end-to-end frames per se
 Settings: ``--sizes`` is tried on every model; a model whose graph fixes its input size
 runs at that size only (the others are reported as skipped). ``--confidence site`` keeps
 the site's threshold, ``catalog`` uses the threshold each model was validated at
-(models/catalog.py). Detection stride and motion gating (``service.performance``) are
-not varied here yet; the live-service tests and benchmark cover them. Speed figures are from whatever
-machine this runs on; on a shared VM they move by 2x between runs.
+(models/catalog.py). ``--skip`` varies detection stride and motion gating
+(``service.performance``). Speed figures are from whatever machine this runs on; on a shared
+VM they move by 2x between runs.
 """
 
 from __future__ import annotations

@@ -202,26 +202,35 @@ class ByteTracker:
         ]
         return self._output(matched, detections)
 
-    def predicted(self) -> Detections:
-        """Where the tracked people will be on the next frame (the Kalman prediction), as detections.
+    @property
+    def confirming(self) -> bool:
+        """Whether a new track waits for a second detection to be confirmed."""
+        return any(tr.state is TrackState.NEW for tr in self._tracks)
 
-        Given back to ``update`` in place of a detector's output on a frame where detection
-        is skipped, it lets tracks coast on their own motion and keep their ids.
+    def coast(self) -> Detections:
+        """A frame on which detection was skipped: every track moves on its own motion, unmeasured.
+
+        The confirmed tracks come back with their ids at their predicted boxes, as ``update``
+        would return them, so the frame still counts for zones and rules. Nothing is measured,
+        so nothing is corrected: the filters only grow less certain, and the next real detection
+        weighs as much as it would have without the skipped frames in between. Tentative tracks
+        wait for a real detection; no track's last sighting moves.
         """
-        # Tentative tracks are included (unmoved, as ``update`` does not predict them), or the
-        # skipped frame would end them before a second real detection could confirm them.
-        tracks = [tr for tr in self._tracks if tr.state is not TrackState.LOST]
-        if not tracks:
-            return Detections.empty()
-        boxes = [
-            tr.predicted_box if tr.state is TrackState.NEW else xyah_to_xyxy(self.kalman.predict(tr.mean, tr.cov)[0])
-            for tr in tracks
-        ]
+        tracked: list[_Track] = []
+        for track in self._tracks:
+            if track.state is TrackState.NEW:
+                continue
+            track.mean, track.cov = self.kalman.predict(track.mean, track.cov)
+            if track.state is TrackState.TRACKED:
+                tracked.append(track)
+        if not tracked:
+            return Detections.empty().with_tracker_ids(np.zeros(0, np.int64))
+        tracked.sort(key=lambda tr: tr.track_id)
         return Detections(
-            xyxy=np.asarray(boxes, np.float32).reshape(-1, 4),
-            confidence=np.asarray([tr.score for tr in tracks], np.float32),
-            class_id=np.asarray([tr.class_id for tr in tracks], np.int32),
-        )
+            xyxy=np.asarray([tr.predicted_box for tr in tracked], np.float32).reshape(-1, 4),
+            confidence=np.asarray([tr.score for tr in tracked], np.float32),
+            class_id=np.asarray([tr.class_id for tr in tracked], np.int32),
+        ).with_tracker_ids(np.asarray([tr.track_id for tr in tracked], np.int64))
 
     def _match(self, tracks: list[_Track], boxes: np.ndarray, max_cost: float):  # type: ignore[no-untyped-def]
         predicted = np.array([tr.predicted_box for tr in tracks]).reshape(-1, 4)

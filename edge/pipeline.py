@@ -129,7 +129,9 @@ class Pipeline:
         timings["detect"] = (clock() - start) * 1000
 
         start = clock()
-        tracks = self.tracker.update(detections, frame.t)
+        # Detections that already carry track ids are the tracker's own coasted tracks, given by
+        # a detector that skipped this frame (edge/gating.py): already tracked, not to be matched.
+        tracks = detections if detections.tracker_id is not None else self.tracker.update(detections, frame.t)
         timings["track"] = (clock() - start) * 1000
 
         start = clock()

@@ -77,6 +77,41 @@ def test_same_input_same_ids() -> None:
     assert run(frames) == run(frames)
 
 
+def test_coasting_moves_confirmed_tracks_on_their_motion_and_keeps_their_ids() -> None:
+    tracker = ByteTracker(TrackerConfig())
+    for i in range(10):  # a person walking 5 px a frame to the right
+        tracker.update(boxes_at((100 + 5 * i, 200, 0.9)), i / FPS)
+    coasted = [tracker.coast() for _ in range(2)]
+    assert [c.tracker_id.tolist() for c in coasted] == [[1], [1]]
+    xs = [float(c.xyxy[0, 0]) for c in coasted]
+    assert xs[0] == pytest.approx(150, abs=2) and xs[1] == pytest.approx(155, abs=2)
+    # The next real detection continues the same track where the person really is.
+    after = tracker.update(boxes_at((160, 200, 0.9)), 12 / FPS)
+    assert after.tracker_id.tolist() == [1] and float(after.xyxy[0, 0]) == 160
+
+
+def test_coasting_measures_nothing_so_the_filter_only_grows_less_certain() -> None:
+    tracker = ByteTracker(TrackerConfig())
+    for i in range(10):
+        tracker.update(boxes_at((100 + 5 * i, 200, 0.9)), i / FPS)
+    (track,) = tracker._tracks
+    before = np.trace(track.cov)
+    tracker.coast()
+    assert np.trace(track.cov) > before  # predicted, never corrected by its own prediction
+    assert track.last_t == pytest.approx(0.9)  # a coasted frame is no sighting
+
+
+def test_a_new_person_waits_for_a_real_detection_and_says_so() -> None:
+    tracker = ByteTracker(TrackerConfig())
+    tracker.update(boxes_at((100, 200, 0.9)), 0.0)  # first frame: confirmed at once
+    assert not tracker.confirming
+    tracker.update(boxes_at((100, 200, 0.9), (400, 200, 0.9)), 0.1)
+    assert tracker.confirming  # the second person needs a second detection
+    assert tracker.coast().tracker_id.tolist() == [1]  # and is not output while coasting
+    tracker.update(boxes_at((100, 200, 0.9), (400, 200, 0.9)), 0.2)
+    assert not tracker.confirming
+
+
 @pytest.mark.parametrize(
     ("cost", "max_cost", "pairs"),
     [

@@ -51,7 +51,8 @@ def test_skipping_detection_keeps_every_crossing_and_violation(tmp_path, record,
     assert any(e.type is EventType.VIOLATION for e in baseline)
     assert summary(gated) == summary(baseline)
     if performance.detect_stride > 1:
-        assert gate.skipped["stride"] == 143 - len(range(0, 143, performance.detect_stride))
+        # Every Nth frame is detected, and so is each frame after a new person appears (to confirm them).
+        assert 0 < gate.skipped["stride"] <= 143 - len(range(0, 143, performance.detect_stride))
 
 
 def test_motion_gating_skips_a_still_scene_but_never_more_than_max_skip(tmp_path, recorded_detector) -> None:
