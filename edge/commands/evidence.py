@@ -50,7 +50,9 @@ def _location_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--root", type=Path, help=f"evidence root folder (default {EvidenceConfig().root})")
     group.add_argument("--site", type=Path, help="site file; its evidence section names the root and key")
-    parser.add_argument("--pubkey", type=Path, help="public key PEM (default: the device key under the root)")
+    parser.add_argument(
+        "--pubkey", type=Path, help="public key PEM recorded at deployment (default: the key stored on the box)"
+    )
 
 
 def _evidence_config(args: argparse.Namespace) -> EvidenceConfig:
