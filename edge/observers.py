@@ -192,8 +192,8 @@ class ReportObserver:
         with self._lock:
             held = self._held.pop(record.event_id, None)
         if held is not None:
-            files = evidence_files(record)
-            _guarded(self.name, lambda: self.reporter.report_event(held[0], files))
+            files, chain = evidence_files(record), evidence_chain(record)
+            _guarded(self.name, lambda: self.reporter.report_event(held[0], files, chain))
 
     def _release(self, overdue: Callable[[float], bool]) -> None:
         with self._lock:
@@ -264,6 +264,13 @@ def evidence_files(record: Any) -> list[Any]:
         EvidenceFile(f"{record.folder}/{f.relpath}", f.sha256, f.size, kinds.get(f.kind.value, EvidenceKind.OTHER))
         for f in record.files
     ]
+
+
+def evidence_chain(record: Any) -> Any:
+    """The chain head an evidence record leaves (its sequence number and manifest SHA-256), as sent."""
+    from edge.mqtt.payloads import ChainHead
+
+    return ChainHead(record.sequence, record.manifest_sha256)
 
 
 class MetricsObserver:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,19 +71,86 @@ class FileRow:
     deleted_utc: float | None
 
 
-class EvidenceIndex:
-    """One connection to the index; each thread or process opens its own."""
+class IndexDamaged(Exception):
+    """The index cannot be read as an evidence index: empty, not SQLite, or tables missing."""
 
-    def __init__(self, path: Path) -> None:
+
+_REQUIRED_TABLES = ("events", "files", "audit")
+
+
+def connect_read_only(path: Path) -> tuple[sqlite3.Connection, Path | None]:
+    """A connection that never writes to ``path``'s folder, and the temporary folder it may use.
+
+    Without a write-ahead log (no writer has it open) the file is opened ``immutable``: SQLite then
+    creates no -wal/-shm files, which also works on a copy without write bits. A live index (its
+    -wal and a writable -shm present) is opened ``mode=ro`` so the writer's log is read under its
+    locks. A copy of a live index (-shm missing or without write bits) is read from a private
+    temporary copy of the file and its log; the caller removes that folder when done.
+    """
+    wal, shm = path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+    if not wal.exists():
+        return _connect_uri(path, "immutable=1"), None
+    if shm.exists() and shm.stat().st_mode & 0o222:  # a live index; SQLite would create a missing -shm
+        db = _connect_uri(path, "mode=ro")
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db, None
+        except sqlite3.OperationalError:
+            db.close()
+    temp = Path(tempfile.mkdtemp(prefix="crossguard-index-"))
+    shutil.copyfile(path, temp / path.name)
+    shutil.copyfile(wal, temp / wal.name)
+    return _connect_uri(temp / path.name, "mode=ro"), temp
+
+
+def _connect_uri(path: Path, options: str) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?{options}", uri=True, timeout=30.0, isolation_level=None)
+
+
+class EvidenceIndex:
+    """One connection to the index; each thread or process opens its own.
+
+    ``read_only`` (for verification) never writes, creates no schema and raises ``IndexDamaged``
+    naming the file when it is not a readable evidence index.
+    """
+
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
+        self._temp: Path | None = None
+        if read_only:
+            self._open_read_only()
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=30.0, isolation_level=None))
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=FULL")  # a committed event survives a power cut
         self._create_schema()
 
+    def _open_read_only(self) -> None:
+        try:
+            db, self._temp = connect_read_only(self.path)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise IndexDamaged(f"{self.path}: cannot be opened ({exc})") from None
+        self.db = sqlite_utils.Database(db)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise IndexDamaged(f"{self.path}: not a readable SQLite database ({exc})") from None
+        missing = [t for t in _REQUIRED_TABLES if t not in tables]
+        if missing:
+            self.close()
+            size = self.path.stat().st_size
+            raise IndexDamaged(f"{self.path}: table(s) {', '.join(missing)} missing (file of {size} bytes)")
+
     def close(self) -> None:
         self.db.close()
+        self._remove_temp()
+
+    def _remove_temp(self) -> None:
+        if self._temp is not None:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
 
     def _create_schema(self) -> None:
         db = self.db
@@ -218,13 +287,24 @@ class EvidenceIndex:
 
     # -- reading -----------------------------------------------------------------------------
 
+    @contextmanager
+    def _rows(self, table: str) -> Iterator[None]:
+        """A row without its columns or with an impossible value is a damaged index, said as such."""
+        try:
+            yield
+        except (KeyError, ValueError, TypeError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            raise IndexDamaged(f"{self.path}: a row of '{table}' cannot be read ({reason})") from None
+
     def event(self, event_id: str) -> EventRow | None:
         rows = list(self.db.query("SELECT * FROM events WHERE event_id=?", [event_id]))
-        return EventRow.from_row(rows[0]) if rows else None
+        with self._rows("events"):
+            return EventRow.from_row(rows[0]) if rows else None
 
     def events(self, where: str = "", params: list[Any] | None = None) -> list[EventRow]:
         sql = "SELECT * FROM events" + (f" WHERE {where}" if where else "") + " ORDER BY seq"
-        return [EventRow.from_row(r) for r in self.db.query(sql, params or [])]
+        with self._rows("events"):
+            return [EventRow.from_row(r) for r in self.db.query(sql, params or [])]
 
     def files(self, event_id: str | None = None, live_only: bool = False) -> list[FileRow]:
         clauses, params = [], []
@@ -234,18 +314,19 @@ class EvidenceIndex:
         if live_only:
             clauses.append("deleted_utc IS NULL")
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        return [
-            FileRow(
-                r["id"],
-                r["event_id"],
-                r["relpath"],
-                FileKind(r["kind"]),
-                r["size"],
-                r["sha256"],
-                r["deleted_utc"],
-            )
-            for r in self.db.query(f"SELECT * FROM files{where} ORDER BY id", params)
-        ]
+        with self._rows("files"):
+            return [
+                FileRow(
+                    r["id"],
+                    r["event_id"],
+                    r["relpath"],
+                    FileKind(r["kind"]),
+                    r["size"],
+                    r["sha256"],
+                    r["deleted_utc"],
+                )
+                for r in self.db.query(f"SELECT * FROM files{where} ORDER BY id", params)
+            ]
 
     def stored_bytes(self) -> int:
         row = self.db.execute("SELECT COALESCE(SUM(size), 0) FROM files WHERE deleted_utc IS NULL").fetchone()
@@ -258,6 +339,7 @@ class EvidenceIndex:
 
     def committed_in_audit(self) -> dict[str, str]:
         """event id → audit detail of every commit ever logged (survives tampering with the events table)."""
-        return {
-            r["event_id"]: r["detail"] for r in self.db.query("SELECT * FROM audit WHERE action='committed'")
-        }
+        with self._rows("audit"):
+            return {
+                r["event_id"]: r["detail"] for r in self.db.query("SELECT * FROM audit WHERE action='committed'")
+            }

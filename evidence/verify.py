@@ -6,6 +6,8 @@ Each problem names the event, the file and what is wrong, so a report can be rea
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -14,8 +16,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.digest import sha256_file
+from edge.mqtt.payloads import ChainHead
 from evidence import signing
-from evidence.index import GENESIS, EventRow, EvidenceIndex
+from evidence.index import GENESIS, EventRow, EvidenceIndex, IndexDamaged
 from evidence.manifest import MANIFEST_NAME, SIGNATURE_NAME, sha256_hex
 from evidence.storage import INDEX_FILE
 
@@ -32,18 +35,20 @@ class ProblemKind(str, Enum):
     EVENT_MISSING = "event-missing"
     EVENT_UNINDEXED = "event-unindexed"
     INDEX_MISMATCH = "index-mismatch"
+    INDEX_DAMAGED = "index-damaged"
+    HEAD_MISMATCH = "head-mismatch"  # the index disagrees with the chain head anchored outside the folder
 
 
 @dataclass(frozen=True)
 class Problem:
     kind: ProblemKind
-    event_id: str
+    event_id: str  # "" when no event can be named (a damaged index, a truncated tail)
     path: str  # relative to the evidence root; "" when about the chain as a whole
     message: str
 
     def __str__(self) -> str:
-        where = f" {self.path}" if self.path else ""
-        return f"[{self.kind.value}] event {self.event_id}{where}: {self.message}"
+        where = " ".join(([f"event {self.event_id}"] if self.event_id else []) + ([self.path] if self.path else []))
+        return f"[{self.kind.value}] {where}: {self.message}" if where else f"[{self.kind.value}] {self.message}"
 
 
 @dataclass
@@ -65,29 +70,81 @@ def _short(digest: str) -> str:
     return digest[:16] + "…"
 
 
+def _well_formed(manifest: Any) -> bool:
+    """The shape the checks below read: an object whose ``files`` are objects with path, hash and size."""
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("event", {}), dict):
+        return False
+    files = manifest.get("files", [])
+    return isinstance(files, list) and all(
+        isinstance(f, dict)
+        and isinstance(f.get("path"), str)
+        and isinstance(f.get("sha256"), str)
+        and isinstance(f.get("size"), int)
+        for f in files
+    )
+
+
 class Verifier:
-    def __init__(self, root: Path, public_key: Ed25519PublicKey) -> None:
+    """Reads the folder and its index without writing a byte, so it also works on read-only copies.
+
+    ``expect_head``, when known (from the traffic centre), catches events deleted from the end of
+    the chain, which leave no gap inside the folder.
+    """
+
+    def __init__(self, root: Path, public_key: Ed25519PublicKey, expect_head: ChainHead | None = None) -> None:
         self.root = root
         self.key = public_key
-        self.index = EvidenceIndex(root / INDEX_FILE)
+        self.expect_head = expect_head
+        self.index: EvidenceIndex | None = None
+        self.index_damage = ""
+        try:
+            self.index = EvidenceIndex(root / INDEX_FILE, read_only=True)
+        except IndexDamaged as exc:
+            self.index_damage = str(exc)
 
     def close(self) -> None:
-        self.index.close()
+        if self.index is not None:
+            self.index.close()
 
     def verify_all(self) -> VerifyReport:
+        return self._guarded(self._verify_all)
+
+    def verify_event(self, event_id: str) -> VerifyReport:
+        return self._guarded(lambda report: self._verify_event(event_id, report))
+
+    def _guarded(self, check: Callable[[VerifyReport], None]) -> VerifyReport:
+        """Runs ``check``; an index that cannot be read is a finding, never a traceback."""
         report = VerifyReport()
+        if self.index is None:
+            return self._damaged(self.index_damage)
+        try:
+            check(report)
+        except IndexDamaged as exc:  # rows with missing columns or impossible values
+            return self._damaged(str(exc))
+        except sqlite3.DatabaseError as exc:  # a corrupt page, a table without its columns
+            return self._damaged(f"{self.root / INDEX_FILE}: {exc}")
+        return report
+
+    def _damaged(self, reason: str) -> VerifyReport:
+        report = VerifyReport()
+        report.add(ProblemKind.INDEX_DAMAGED, "", INDEX_FILE, f"{reason}; no event can be checked against it")
+        self._check_unindexed([], report)
+        return report
+
+    def _verify_all(self, report: VerifyReport) -> None:
+        assert self.index is not None
         rows = self.index.events()
         prev_row: EventRow | None = None
         for row in rows:
             self._check_event(row, prev_row, report)
             prev_row = row
         self._check_sequence(rows, report)
+        self._check_head(rows, report)
         self._check_audit(rows, report)
         self._check_unindexed(rows, report)
-        return report
 
-    def verify_event(self, event_id: str) -> VerifyReport:
-        report = VerifyReport()
+    def _verify_event(self, event_id: str, report: VerifyReport) -> None:
+        assert self.index is not None
         rows = self.index.events()
         pos = next((i for i, r in enumerate(rows) if r.event_id == event_id), None)
         if pos is None:
@@ -98,9 +155,8 @@ class Verifier:
                 else "unknown event"
             )
             report.add(ProblemKind.EVENT_MISSING, event_id, "", f"not in the index ({why})")
-            return report
+            return
         self._check_event(rows[pos], rows[pos - 1] if pos else None, report)
-        return report
 
     # -- one event ---------------------------------------------------------------------------------
 
@@ -147,6 +203,9 @@ class Verifier:
             manifest = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             report.add(ProblemKind.MANIFEST_UNREADABLE, row.event_id, rel, f"not valid JSON: {exc}")
+            return None
+        if not _well_formed(manifest):
+            report.add(ProblemKind.MANIFEST_UNREADABLE, row.event_id, rel, "not a manifest (fields missing)")
             return None
         if manifest.get("event", {}).get("event_id") != row.event_id:
             report.add(
@@ -238,6 +297,35 @@ class Verifier:
                     f"sequence number(s) {missing} before this event are missing from the index",
                 )
             expected = row.seq + 1
+
+    def _check_head(self, rows: list[EventRow], report: VerifyReport) -> None:
+        """The anchored head must be in the index with the same manifest; newer events are fine."""
+        head = self.expect_head
+        if head is None:
+            return
+        by_seq = {r.seq: r for r in rows}
+        last = max(by_seq, default=0)
+        anchored = (
+            f"the chain head kept outside this folder is sequence {head.seq},"
+            f" manifest {_short(head.manifest_sha256)}"
+        )
+        if head.seq > last:
+            missing = str(last + 1) if head.seq == last + 1 else f"{last + 1}-{head.seq}"
+            report.add(
+                ProblemKind.EVENT_MISSING,
+                "",
+                "",
+                f"sequence number(s) {missing} after the last indexed event (sequence {last}) are missing:"
+                f" {anchored}",
+            )
+        elif head.seq in by_seq and by_seq[head.seq].manifest_sha256 != head.manifest_sha256:
+            row = by_seq[head.seq]
+            report.add(
+                ProblemKind.HEAD_MISMATCH,
+                row.event_id,
+                f"{row.folder}/{MANIFEST_NAME}",
+                f"the index has manifest {_short(row.manifest_sha256)} at sequence {row.seq}, but {anchored}",
+            )
 
     def _check_audit(self, rows: list[EventRow], report: VerifyReport) -> None:
         present = {r.event_id for r in rows}

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge.cli import CommandError
 from edge.config.evidence import EvidenceConfig
+
+if TYPE_CHECKING:
+    from edge.mqtt.payloads import ChainHead
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,6 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("event", nargs="?", help="event id (default with --all: every event)")
     verify.add_argument("--all", action="store_true", help="verify every event and the whole chain")
     _location_args(verify)
+    anchor = verify.add_mutually_exclusive_group()
+    anchor.add_argument(
+        "--expect-head", metavar="SEQ:SHA256", help="the chain head known outside the box (catches a deleted tail)"
+    )
+    anchor.add_argument(
+        "--center-db", type=Path, help="traffic-centre database: take the box's chain head from it (read-only)"
+    )
+    verify.add_argument("--box", metavar="SITE/CAMERA", help="the box in --center-db (default: from --site)")
     verify.set_defaults(func=run_verify)
 
     export = actions.add_parser("export", help="write a self-contained, verifiable bundle of one event")
@@ -37,7 +50,9 @@ def _location_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--root", type=Path, help=f"evidence root folder (default {EvidenceConfig().root})")
     group.add_argument("--site", type=Path, help="site file; its evidence section names the root and key")
-    parser.add_argument("--pubkey", type=Path, help="public key PEM (default: the device key under the root)")
+    parser.add_argument(
+        "--pubkey", type=Path, help="public key PEM recorded at deployment (default: the key stored on the box)"
+    )
 
 
 def _evidence_config(args: argparse.Namespace) -> EvidenceConfig:
@@ -54,10 +69,16 @@ def _evidence_config(args: argparse.Namespace) -> EvidenceConfig:
     return EvidenceConfig(root=root)
 
 
+def _public_key_path(args: argparse.Namespace, cfg: EvidenceConfig) -> Path:
+    from evidence import signing
+
+    return args.pubkey or signing.public_path(cfg.private_key_path())
+
+
 def _public_pem(args: argparse.Namespace, cfg: EvidenceConfig) -> bytes:
     from evidence import signing
 
-    path = args.pubkey or signing.public_path(cfg.private_key_path())
+    path = _public_key_path(args, cfg)
     if not path.is_file():
         raise CommandError(f"{path}: public key not found (the recorder creates it on first start)")
     try:
@@ -81,7 +102,11 @@ def run_verify(args: argparse.Namespace) -> int:
         raise CommandError("name one EVENT or give --all")
     cfg = _evidence_config(args)
     _require_index(cfg)
-    verifier = Verifier(cfg.root, signing.load_public_bytes(_public_pem(args, cfg)))
+    if (args.expect_head or args.center_db) and not args.all:
+        raise CommandError("--expect-head and --center-db check the whole chain: give --all")
+    head = _expected_head(args)
+    _warn_unpinned_key(args, cfg)
+    verifier = Verifier(cfg.root, signing.load_public_bytes(_public_pem(args, cfg)), head)
     try:
         report = verifier.verify_all() if args.all else verifier.verify_event(args.event)
     finally:
@@ -90,11 +115,79 @@ def run_verify(args: argparse.Namespace) -> int:
         print(problem)
     summary = f"{report.events} event(s), {report.files} file(s) checked"
     summary += f", {report.purged} deleted by retention"
+    if head is not None:
+        summary += f", chain head {head.seq} anchored"
     if report.ok:
         print(f"OK: {summary}")
         return 0
     print(f"FAILED: {len(report.problems)} problem(s); {summary}", file=sys.stderr)
     return 1
+
+
+def _warn_unpinned_key(args: argparse.Namespace, cfg: EvidenceConfig) -> None:
+    """Whoever can rewrite the folder can re-sign it with a new key and replace the key beside it."""
+    path = _public_key_path(args, cfg).resolve()
+    if args.pubkey is None or path.is_relative_to(cfg.root.resolve()):
+        print(
+            f"warning: verifying with the public key stored on the box ({path}); a folder re-signed with"
+            " another key would pass. Pin the key recorded at deployment with --pubkey.",
+            file=sys.stderr,
+        )
+
+
+def _expected_head(args: argparse.Namespace) -> ChainHead | None:
+    """The chain head anchored outside the folder: given as SEQ:SHA256, or kept by the traffic centre."""
+    from edge.mqtt.payloads import ChainHead
+
+    if args.expect_head is not None:
+        try:
+            return ChainHead.parse(args.expect_head)
+        except ValueError as exc:
+            raise CommandError(f"--expect-head: {exc}") from None
+    if args.center_db is None:
+        return None
+    site, camera = _box(args)
+    head = _center_head(args.center_db, site, camera)
+    if head is None:
+        raise CommandError(f"{args.center_db}: no evidence chain head recorded for box {site}/{camera}")
+    print(f"chain head of {site}/{camera} at the centre: {head}")
+    return head
+
+
+def _box(args: argparse.Namespace) -> tuple[str, str]:
+    if args.box is not None:
+        site, _, camera = args.box.partition("/")
+        if not site or not camera or "/" in camera:
+            raise CommandError(f"--box '{args.box}' is not SITE/CAMERA")
+        return site, camera
+    if args.site is None:
+        raise CommandError("--center-db needs the box: give --box SITE/CAMERA or --site")
+    from edge.config import load_site
+
+    site = load_site(args.site)  # already loaded once for the evidence section, so it is valid
+    return site.site.id, site.camera.id
+
+
+def _center_head(path: Path, site: str, camera: str) -> ChainHead | None:
+    import sqlite3
+
+    from edge.mqtt.payloads import ChainHead
+    from edge.mqtt.store import read_chain_head
+    from evidence.index import connect_read_only
+
+    if not path.is_file():
+        raise CommandError(f"{path}: no such centre database")
+    try:
+        db, temp = connect_read_only(path)
+        try:
+            found = read_chain_head(db, site, camera)
+        finally:
+            db.close()
+            if temp is not None:
+                shutil.rmtree(temp, ignore_errors=True)
+    except sqlite3.DatabaseError as exc:
+        raise CommandError(f"{path}: cannot read the centre database: {exc}") from None
+    return ChainHead(*found) if found is not None else None
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -86,6 +86,7 @@ class Collector:
         if schema == "event":
             if self.store.add_event(payload):
                 self.stored += 1
+            self.store.note_chain_head(payload)  # the box's evidence chain head, kept off the box; logs gaps
         else:
             self.store.set_status(site, camera, payload)
 

@@ -7,6 +7,7 @@ Every payload carries ``schema`` (``crossguard.<kind>.v<N>``); the matching JSON
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -74,6 +75,29 @@ class EvidenceFile:
 
 
 @dataclass(frozen=True)
+class ChainHead:
+    """The box's evidence chain just after this event's manifest: its sequence number and SHA-256.
+
+    Sent with the event so the chain head is also known outside the box: the centre keeps the
+    newest per box, and ``crossguard evidence verify`` compares it with the folder (a deleted tail
+    leaves no gap inside the folder itself)."""
+
+    seq: int
+    manifest_sha256: str
+
+    @classmethod
+    def parse(cls, text: str) -> ChainHead:
+        """``SEQ:SHA256`` (as ``evidence verify --expect-head`` takes it); ValueError naming the problem."""
+        match = re.fullmatch(r"(\d+):([0-9a-f]{64})", text.strip().lower())
+        if match is None or int(match[1]) < 1:
+            raise ValueError(f"chain head '{text}' is not SEQ:SHA256 (a sequence from 1 and 64 hex digits)")
+        return cls(int(match[1]), match[2])
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.manifest_sha256}"
+
+
+@dataclass(frozen=True)
 class ComponentHealth:
     """Health of one signal source or actuator."""
 
@@ -122,8 +146,11 @@ class Origin:
     device_id: str
 
 
-def event_payload(event: CrossingEvent, evidence: Sequence[EvidenceFile], origin: Origin) -> dict[str, Any]:
+def event_payload(
+    event: CrossingEvent, evidence: Sequence[EvidenceFile], origin: Origin, chain: ChainHead | None = None
+) -> dict[str, Any]:
     """The event as sent; ``historical`` is decided at the first publish attempt (see ``mark_historical``)."""
+    anchor = {"evidence_seq": chain.seq, "chain_head": chain.manifest_sha256} if chain is not None else {}
     return {
         "schema": EVENT_SCHEMA,
         "id": event.event_id,
@@ -147,6 +174,7 @@ def event_payload(event: CrossingEvent, evidence: Sequence[EvidenceFile], origin
         "score": round(event.score, 3),
         "box": [round(v, 1) for v in event.box],
         "evidence": [f.to_dict() for f in evidence],
+        **anchor,
         "historical": False,
     }
 

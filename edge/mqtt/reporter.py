@@ -22,6 +22,7 @@ from edge.mqtt.commands import CommandHandler, CommandRouter
 from edge.mqtt.link import BrokerSettings, Link, TlsSettings, Will
 from edge.mqtt.outbox import MessageKind, Outbox, OutboxError
 from edge.mqtt.payloads import (
+    ChainHead,
     EvidenceFile,
     Origin,
     StatusReport,
@@ -108,10 +109,12 @@ class Reporter:
         return len(self.outbox) if self.outbox is not None else 0
 
     # --- what the service reports ----------------------------------------------------------
-    def report_event(self, event: CrossingEvent, evidence: Sequence[EvidenceFile] = ()) -> bool:
-        """Commit a crossing or violation; True once it is durably queued."""
+    def report_event(
+        self, event: CrossingEvent, evidence: Sequence[EvidenceFile] = (), chain: ChainHead | None = None
+    ) -> bool:
+        """Commit a crossing or violation (with its evidence chain head, if any); True once durably queued."""
         kind = MessageKind.VIOLATION if event.type == EventType.VIOLATION else MessageKind.CROSSING
-        payload = dumps(event_payload(event, evidence, self.origin))
+        payload = dumps(event_payload(event, evidence, self.origin, chain))
         return self._commit(kind, self.topics.events, payload, event_utc=event.decided_utc)
 
     def report_status(self, status: StatusReport) -> bool:

@@ -7,12 +7,15 @@ PostgreSQL version would use the same tables with ``INSERT ... ON CONFLICT (even
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -39,6 +42,43 @@ CREATE TABLE IF NOT EXISTS sites (
     PRIMARY KEY (site, camera)
 );
 """
+
+# Each box's evidence chain as its events announced it: the newest (sequence, manifest hash), and
+# the sequence numbers that were skipped (a range each; a late arrival splits or closes its range).
+_CHAIN_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chain_heads (
+    site TEXT NOT NULL,
+    camera TEXT NOT NULL,
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    received_utc REAL NOT NULL,
+    PRIMARY KEY (site, camera)
+);
+CREATE TABLE IF NOT EXISTS chain_gaps (
+    site TEXT NOT NULL,
+    camera TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    noted_utc REAL NOT NULL,
+    PRIMARY KEY (site, camera, first_seq)
+);
+"""
+
+
+@dataclass(frozen=True)
+class ChainGap:
+    """Evidence sequence numbers ``first_seq``..``last_seq`` of one box that never reached the centre."""
+
+    site: str
+    camera: str
+    first_seq: int
+    last_seq: int
+    noted_utc: float
+
+    @property
+    def numbers(self) -> str:
+        return str(self.first_seq) if self.first_seq == self.last_seq else f"{self.first_seq}-{self.last_seq}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +112,10 @@ class EventStore(Protocol):
 
     def note_rejected(self, site: str, camera: str, reason: str) -> None: ...
 
+    def note_chain_head(self, payload: dict[str, Any]) -> ChainGap | None:
+        """Keep the event's evidence chain head if it is the box's newest; the gap it reveals, if any."""
+        ...
+
     def sites(self) -> list[SiteView]: ...
 
     def events(self, site: str | None = None, limit: int = 100) -> list[dict[str, Any]]: ...
@@ -90,6 +134,7 @@ class SqliteEventStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._db.executescript(_CHAIN_SCHEMA)
 
     def add_event(self, payload: dict[str, Any]) -> bool:
         site, camera = payload["site"], payload["camera"]
@@ -174,6 +219,69 @@ class SqliteEventStore:
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    def note_chain_head(self, payload: dict[str, Any]) -> ChainGap | None:
+        if "evidence_seq" not in payload:
+            return None  # no evidence with this event, or a box from before the chain head was sent
+        site, camera, seq = payload["site"], payload["camera"], payload["evidence_seq"]
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                head = self._db.execute(
+                    "SELECT seq FROM chain_heads WHERE site=? AND camera=?", (site, camera)
+                ).fetchone()
+                gap = None
+                if head is None or seq > head[0]:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO chain_heads VALUES (?, ?, ?, ?, ?, ?)",
+                        (site, camera, payload["device"], seq, payload["chain_head"], now),
+                    )
+                    # The first number a box is seen with is its baseline: what came before
+                    # (evidence from before the centre or this software) was never announced.
+                    if head is not None and seq > head[0] + 1:
+                        gap = ChainGap(site, camera, head[0] + 1, seq - 1, now)
+                        self._db.execute(
+                            "INSERT INTO chain_gaps VALUES (?, ?, ?, ?, ?)",
+                            (site, camera, gap.first_seq, gap.last_seq, now),
+                        )
+                else:
+                    self._fill_gap(site, camera, seq)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        if gap is not None:
+            log.error(
+                "EVIDENCE CHAIN GAP: box %s/%s (device %s) skipped evidence sequence number(s) %s",
+                site, camera, payload["device"], gap.numbers,
+            )  # fmt: skip
+        return gap
+
+    def chain_gaps(self, site: str | None = None) -> list[ChainGap]:
+        """Open gaps, oldest first: evidence sequence numbers the centre has not received."""
+        sql, args = "SELECT * FROM chain_gaps", ()
+        if site is not None:
+            sql, args = sql + " WHERE site=?", (site,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY site, camera, first_seq", args).fetchall()
+        return [ChainGap(*r) for r in rows]
+
+    def _fill_gap(self, site: str, camera: str, seq: int) -> None:
+        """A late arrival (a re-delivery or backlog overtaken by newer events) closes its part of a gap."""
+        row = self._db.execute(
+            "SELECT first_seq, last_seq, noted_utc FROM chain_gaps"
+            " WHERE site=? AND camera=? AND first_seq<=? AND last_seq>=?",
+            (site, camera, seq, seq),
+        ).fetchone()
+        if row is None:
+            return
+        first, last, noted = row
+        self._db.execute("DELETE FROM chain_gaps WHERE site=? AND camera=? AND first_seq=?", (site, camera, first))
+        for lo, hi in ((first, seq - 1), (seq + 1, last)):
+            if lo <= hi:
+                self._db.execute("INSERT INTO chain_gaps VALUES (?, ?, ?, ?, ?)", (site, camera, lo, hi, noted))
+        log.info("evidence chain of %s/%s: sequence %d arrived late (gap %d-%d)", site, camera, seq, first, last)
+
     def event_ids(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT event_id FROM events ORDER BY event_id")]
@@ -199,3 +307,17 @@ class SqliteEventStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+
+def read_chain_head(db: sqlite3.Connection, site: str, camera: str) -> tuple[int, str] | None:
+    """The newest (sequence, manifest SHA-256) a centre database holds for a box, read through ``db``
+    (opened read-only by the caller); None when the box never announced one."""
+    try:
+        row = db.execute(
+            "SELECT seq, manifest_sha256 FROM chain_heads WHERE site=? AND camera=?", (site, camera)
+        ).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None  # a centre from before chain heads were kept
+        raise
+    return (int(row[0]), str(row[1])) if row else None

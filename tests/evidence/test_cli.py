@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge import cli
+from evidence import signing
 from evidence.index import EvidenceIndex
+from evidence.manifest import sha256_hex
 from evidence.storage import INDEX_FILE
 
 
@@ -126,3 +131,87 @@ def test_export_bundle_verifies_with_standard_tools(
         )
     finally:
         index.close()
+
+
+def _resign_with_a_new_key(root: Path) -> None:
+    """A forgery by someone who can rewrite the folder: the last event's manifest changed, every manifest
+    re-signed with a fresh key, the index updated to match, and the key beside the evidence replaced."""
+    key = Ed25519PrivateKey.generate()
+    index = EvidenceIndex(root / INDEX_FILE)
+    last = index.events()[-1]
+    index.close()
+    manifest = root / last.folder / "manifest.json"
+    forged = manifest.read_bytes().replace(b'"signal_state": "DONT_WALK"', b'"signal_state": "WALK"')
+    assert forged != manifest.read_bytes()
+    manifest.write_bytes(forged)
+    with closing(sqlite3.connect(root / INDEX_FILE, isolation_level=None)) as db:
+        db.execute("DROP TRIGGER events_fixed_columns")
+        db.execute("UPDATE events SET manifest_sha256=? WHERE event_id=?", [sha256_hex(forged), last.event_id])
+    for path in root.glob("*/*/*/*/manifest.json"):
+        (path.parent / "manifest.sig").write_bytes(key.sign(path.read_bytes()))
+    (root / "keys" / "device_ed25519.pub.pem").write_bytes(signing.public_pem(key.public_key()))
+
+
+def test_folder_key_is_warned_about_and_a_pinned_key_catches_a_resigned_forgery(
+    recorded_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pinned = tmp_path / "pinned.pem"  # recorded at deployment, kept off the box
+    pinned.write_bytes((recorded_copy / "keys" / "device_ed25519.pub.pem").read_bytes())
+    _resign_with_a_new_key(recorded_copy)
+
+    code, out, err = _run(capsys, "verify", "--all", "--root", str(recorded_copy))
+    assert code == 0 and out.startswith("OK: 3 event(s)")  # the forgery passes with the folder's own key...
+    assert err.startswith("warning: verifying with the public key stored on the box") and "--pubkey" in err
+
+    code, out, err = _run(capsys, "verify", "--all", "--root", str(recorded_copy), "--pubkey", str(pinned))
+    assert code == 1 and "warning" not in err  # ...and fails against the pinned one
+    assert out.count("[signature-invalid]") == 3
+
+
+def test_zero_byte_index_is_reported_not_rewritten(recorded_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    index = recorded_copy / INDEX_FILE
+    index.write_bytes(b"")
+    stamp, names = index.stat().st_mtime_ns, sorted(p.name for p in recorded_copy.iterdir())
+    code, out, err = _run(capsys, "verify", "--all", "--root", str(recorded_copy))
+    assert code == 1 and "FAILED: 4 problem(s)" in err and "Traceback" not in out + err
+    assert out.startswith(f"[index-damaged] {INDEX_FILE}: {index}: table(s) events, files, audit missing")
+    assert out.count("[event-unindexed]") == 3
+    assert index.read_bytes() == b"" and index.stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in recorded_copy.iterdir()) == names  # no -wal, no -shm
+
+
+def test_expect_head_catches_a_deleted_last_event(recorded_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    index = EvidenceIndex(recorded_copy / INDEX_FILE)
+    last = index.events()[-1]
+    index.close()
+    head = f"{last.seq}:{last.manifest_sha256}"
+    code, out, _ = _run(capsys, "verify", "--all", "--root", str(recorded_copy), "--expect-head", head)
+    assert code == 0 and out.strip().endswith("0 deleted by retention, chain head 3 anchored")
+    shutil.rmtree(recorded_copy / last.folder)
+    with closing(sqlite3.connect(recorded_copy / INDEX_FILE, isolation_level=None)) as db:
+        db.executescript(
+            "DROP TRIGGER events_no_delete; DROP TRIGGER audit_no_delete;"
+            f" DELETE FROM files WHERE event_id='{last.event_id}'; DELETE FROM audit WHERE event_id='{last.event_id}';"
+            f" DELETE FROM events WHERE event_id='{last.event_id}';"
+        )
+    assert _run(capsys, "verify", "--all", "--root", str(recorded_copy))[0] == 0  # unanchored: unseen
+    code, out, _ = _run(capsys, "verify", "--all", "--root", str(recorded_copy), "--expect-head", head)
+    assert code == 1 and out.startswith("[event-missing] sequence number(s) 3 after the last indexed event")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--expect-head", "3"], "--expect-head: chain head '3' is not SEQ:SHA256"),
+        (["--center-db", "{root}/center.db", "--box", "site-a/cam1"], "no such centre database"),
+        (["--center-db", "{root}/index.sqlite"], "--center-db needs the box: give --box SITE/CAMERA or --site"),
+        (["--center-db", "{root}/index.sqlite", "--box", "site-a"], "--box 'site-a' is not SITE/CAMERA"),
+        (["--center-db", "{root}/index.sqlite", "--box", "site-a/cam1"], "no evidence chain head recorded for"),
+    ],
+)
+def test_bad_anchor_arguments_are_one_line(
+    recorded_copy: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    args = [a.format(root=recorded_copy) for a in argv]
+    code, _, err = _run(capsys, "verify", "--all", "--root", str(recorded_copy), "--pubkey", "/dev/null", *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+from contextlib import closing
 from pathlib import Path
 
+import pytest
+
+from edge.mqtt.payloads import ChainHead
 from evidence import signing
 from evidence.index import EvidenceIndex
 from evidence.storage import INDEX_FILE
@@ -146,3 +151,137 @@ def test_unindexed_event_folder_is_named(recorded_copy: Path) -> None:
     assert _kinds(report) == [
         (ProblemKind.EVENT_UNINDEXED, copy.name, copy.relative_to(recorded_copy).as_posix())
     ]
+
+
+# -- read-only, damaged index, anchored chain head ----------------------------------------------------
+
+
+def _snapshot(root: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Every file under ``root``: its bytes, mtime and mode — what "nothing was modified" compares."""
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_mode)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _damage_empty(index: Path) -> None:
+    index.write_bytes(b"")
+
+
+def _damage_garbage(index: Path) -> None:
+    index.write_bytes(b"this is not a database\n" * 200)
+
+
+def _damage_drop_table(index: Path) -> None:
+    with closing(sqlite3.connect(index, isolation_level=None)) as db:
+        db.execute("DROP TABLE audit")
+
+
+def _damage_drop_column(index: Path) -> None:
+    with closing(sqlite3.connect(index, isolation_level=None)) as db:
+        db.execute("ALTER TABLE events DROP COLUMN review_state")
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (_damage_empty, "table(s) events, files, audit missing (file of 0 bytes)"),
+        (_damage_garbage, "file is not a database"),
+        (_damage_drop_table, "table(s) audit missing"),
+        (_damage_drop_column, "a row of 'events' cannot be read (KeyError: 'review_state')"),
+    ],
+    ids=["zero-bytes", "garbage", "table-missing", "column-missing"],
+)
+def test_damaged_index_is_a_finding_and_nothing_is_written(recorded_copy: Path, damage, reason: str) -> None:
+    folders = [r.folder for r in _events(recorded_copy)]
+    index = recorded_copy / INDEX_FILE
+    damage(index)
+    before = _snapshot(recorded_copy)
+    for event_id in (None, "no-such-event"):
+        report = _verify(recorded_copy, event_id)
+        assert report.problems[0].kind is ProblemKind.INDEX_DAMAGED and report.problems[0].path == INDEX_FILE
+        assert reason in report.problems[0].message
+        assert str(report.problems[0]).startswith(f"[index-damaged] {INDEX_FILE}: {index}: ")
+        assert _kinds(report)[1:] == [(ProblemKind.EVENT_UNINDEXED, f.rsplit("/", 1)[1], f) for f in sorted(folders)]
+    assert _snapshot(recorded_copy) == before  # not rewritten with a fresh schema, no -wal/-shm created
+
+
+def _with_open_writer(root: Path, copy: Path, keep_shm: bool) -> None:
+    """Copy ``root`` while the index is open and holds a row only in its write-ahead log (a live box)."""
+    index = EvidenceIndex(root / INDEX_FILE)
+    try:
+        index.append_audit(_events(root)[0].event_id, "viewed", "ofc7", "only in the -wal")
+        shutil.copytree(root, copy)
+    finally:
+        index.close()
+    assert (copy / f"{INDEX_FILE}-wal").stat().st_size > 0
+    if not keep_shm:
+        (copy / f"{INDEX_FILE}-shm").unlink()
+
+
+@pytest.mark.parametrize("state", ["closed", "live", "live-without-shm"])
+def test_read_only_copy_verifies_and_stays_untouched(recorded_copy: Path, tmp_path: Path, state: str) -> None:
+    copy = tmp_path / "copy"
+    if state == "closed":
+        shutil.copytree(recorded_copy, copy)
+    else:
+        _with_open_writer(recorded_copy, copy, keep_shm=state == "live")
+    subprocess.run(["chmod", "-R", "a-w", str(copy)], check=True)
+    try:
+        before = _snapshot(copy)
+        report = _verify(copy)
+        assert report.ok, [str(p) for p in report.problems]
+        assert (report.events, report.files) == (3, 18)
+        index = EvidenceIndex(copy / INDEX_FILE, read_only=True)
+        try:
+            assert (index.audit()[-1]["action"] == "viewed") is (state != "closed")  # the -wal was read
+        finally:
+            index.close()
+        after = _snapshot(copy)
+        assert after == before
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(copy)], check=True)
+
+
+def _delete_last_event(root: Path) -> None:
+    """The attack: the newest event's folder, index rows and audit rows gone, triggers dropped first."""
+    last = _events(root)[-1]
+    shutil.rmtree(root / last.folder)
+    with sqlite3.connect(root / INDEX_FILE) as db:
+        for trigger in ("events_no_delete", "audit_no_delete"):
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("DELETE FROM files WHERE event_id=?", [last.event_id])
+        db.execute("DELETE FROM audit WHERE event_id=?", [last.event_id])
+        db.execute("DELETE FROM events WHERE event_id=?", [last.event_id])
+
+
+def test_deleted_last_event_is_caught_only_with_the_anchored_head(recorded_copy: Path) -> None:
+    first, second, third = _events(recorded_copy)
+    _delete_last_event(recorded_copy)
+    assert _verify(recorded_copy).ok  # nothing inside the folder shows it: hence the anchor
+
+    report = _verify_anchored(recorded_copy, ChainHead(3, third.manifest_sha256))
+    assert _kinds(report) == [(ProblemKind.EVENT_MISSING, "", "")]
+    assert str(report.problems[0]).startswith(
+        "[event-missing] sequence number(s) 3 after the last indexed event (sequence 2) are missing:"
+        f" the chain head kept outside this folder is sequence 3, manifest {third.manifest_sha256[:16]}"
+    )
+    assert _verify_anchored(recorded_copy, ChainHead(2, second.manifest_sha256)).ok  # the centre lags: fine
+    forged = _verify_anchored(recorded_copy, ChainHead(2, first.manifest_sha256))
+    assert _kinds(forged) == [(ProblemKind.HEAD_MISMATCH, second.event_id, f"{second.folder}/manifest.json")]
+
+
+def _verify_anchored(root: Path, head: ChainHead) -> VerifyReport:
+    verifier = Verifier(root, signing.load_public(root / "keys" / "device_ed25519.pub.pem"), head)
+    try:
+        return verifier.verify_all()
+    finally:
+        verifier.close()
+
+
+def test_chain_head_parses_seq_and_hash() -> None:
+    assert ChainHead.parse(f" 12:{'AB' * 32} ") == ChainHead(12, "ab" * 32)
+    for bad in ("12", f"0:{'a' * 64}", f"x:{'a' * 64}", "3:abc"):
+        with pytest.raises(ValueError, match="is not SEQ:SHA256"):
+            ChainHead.parse(bad)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 
@@ -70,3 +71,6 @@ def test_events_status_and_evidence_reach_their_outputs(tmp_path) -> None:
         relative = folder.relative_to(tmp_path / "evidence").as_posix()
         for entry in manifest["files"]:
             assert listed[f"{relative}/{entry['path']}"] == entry["sha256"]
+        # ...and with the evidence chain head they leave, so a deleted tail can be caught off the box.
+        manifest_sha = hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()
+        assert (payload["evidence_seq"], payload["chain_head"]) == (manifest["sequence"], manifest_sha)
