@@ -124,6 +124,7 @@ class Service:
         self._mirror_lock = threading.Lock()
         self.http: HttpServer | None = None
         self.reporter: ReportObserver | None = None
+        self._recorder: Any | None = None  # the evidence recorder the reporter follows
         self.adapters: list[OutputAdapter] = []
         self.failed_outputs: dict[str, str] = {}  # outputs the site turns on that could not start
         self.app_extensions: list[AppExtension] = []
@@ -142,8 +143,9 @@ class Service:
         self.warnings = WarningObserver(hub, self.metrics, lambda: self._captured_mono)
         self.journal = EventJournal(self.data_dir / "events")
         self.snapshot = SnapshotObserver(self.site)
-        observers: list[OutputAdapter] = [self.warnings, self.journal, MetricsObserver(self.metrics), self.snapshot]
-        observers += self._optional_observers(detector.model_id)
+        # Evidence and MQTT before the journal: a journalled violation is already in the outbox.
+        observers: list[OutputAdapter] = [self.warnings, *self._optional_observers(detector.model_id)]
+        observers += [self.journal, MetricsObserver(self.metrics), self.snapshot]
         self._accept_commands()
         self.adapters = observers
         self.pipeline = Pipeline(self.site, self.gate if self.gate.active else detector, self.signals, observers)
@@ -202,9 +204,9 @@ class Service:
         )
         if reporter is not None:
             self.reporter = ReportObserver(reporter)
-            if recorder is not None:  # violations go out with their evidence files and hashes
-                evidence = self.site.evidence
-                self.reporter.wait_for_evidence(recorder, evidence.pre_roll_s + evidence.post_roll_s + 60.0)
+            if recorder is not None:  # each violation's evidence follows it, linked by event id
+                self.reporter.follow_evidence(recorder)
+                self._recorder = recorder
             observers.append(self.reporter)
         return observers
 
@@ -285,6 +287,8 @@ class Service:
             self.http = HttpServer(create_app(self.status, self.metrics, self.app_extensions), http.host, http.port)
             self.http.start()
         if self.reporter is not None:
+            if self._recorder is not None:  # before any frame: a new violation is never mistaken for one
+                self.reporter.settle_after_crash(self._recorder)
             self.reporter.reporter.start()
         self.capture.start()
         threading.Thread(target=self._watch_clock, name="clock", daemon=True).start()

@@ -21,6 +21,7 @@ EVENT_SCHEMA = "crossguard.event.v1"
 STATUS_SCHEMA = "crossguard.status.v1"
 SIGNAL_SCHEMA = "crossguard.signal.v1"
 COMMAND_STATE_SCHEMA = "crossguard.command_state.v1"
+EVIDENCE_SCHEMA = "crossguard.evidence.v1"
 
 
 def iso_utc(epoch_s: float) -> str:
@@ -148,6 +149,38 @@ def event_payload(event: CrossingEvent, evidence: Sequence[EvidenceFile], origin
         "box": [round(v, 1) for v in event.box],
         "evidence": [f.to_dict() for f in evidence],
         "historical": False,
+    }
+
+
+@dataclass(frozen=True)
+class EvidenceReport:
+    """A violation's evidence outcome, sent after the violation itself: its files, or why there are none."""
+
+    event_id: str
+    utc: float  # when the outcome became known
+    files: Sequence[EvidenceFile] = ()
+    manifest_sha256: str | None = None
+    sequence: int | None = None  # the manifest's place in the box's evidence chain
+    lost_reason: str = ""  # set when no evidence exists for the violation
+
+    @property
+    def lost(self) -> bool:
+        return bool(self.lost_reason)
+
+
+def evidence_payload(report: EvidenceReport, origin: Origin) -> dict[str, Any]:
+    return {
+        "schema": EVIDENCE_SCHEMA,
+        "event_id": report.event_id,
+        "site": origin.site_id,
+        "camera": origin.camera_id,
+        "device": origin.device_id,
+        "status": "lost" if report.lost else "recorded",
+        "reason": report.lost_reason,
+        "time": iso_utc(report.utc),
+        "files": [f.to_dict() for f in report.files],
+        "manifest_sha256": report.manifest_sha256,
+        "sequence": report.sequence,
     }
 
 

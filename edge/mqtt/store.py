@@ -26,6 +26,14 @@ CREATE TABLE IF NOT EXISTS events (
     payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_site ON events (site, camera, decided_time);
+CREATE TABLE IF NOT EXISTS evidence (
+    event_id TEXT PRIMARY KEY,  -- the violation's id in events; either may arrive first
+    site TEXT NOT NULL,
+    camera TEXT NOT NULL,
+    status TEXT NOT NULL,  -- recorded | lost
+    received_utc REAL NOT NULL,
+    payload TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sites (
     site TEXT NOT NULL,
     camera TEXT NOT NULL,
@@ -64,6 +72,10 @@ class SiteView:
 class EventStore(Protocol):
     def add_event(self, payload: dict[str, Any]) -> bool:
         """Store a validated event payload once; False (and a duplicate counted) if its id is known."""
+        ...
+
+    def add_evidence(self, payload: dict[str, Any]) -> bool:
+        """Store a validated evidence outcome once per event id; False if it changed nothing."""
         ...
 
     def set_availability(self, site: str, camera: str, value: str) -> None: ...
@@ -125,6 +137,34 @@ class SqliteEventStore:
                 self._db.execute("ROLLBACK")
                 raise
         return new
+
+    def add_evidence(self, payload: dict[str, Any]) -> bool:
+        """One outcome per event; a recorded outcome replaces a lost one, never the other way round."""
+        with self._lock:
+            return (
+                self._db.execute(
+                    "INSERT INTO evidence (event_id, site, camera, status, received_utc, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET"
+                    " status=excluded.status, received_utc=excluded.received_utc, payload=excluded.payload"
+                    " WHERE evidence.status = 'lost' AND excluded.status = 'recorded'",
+                    (
+                        payload["event_id"],
+                        payload["site"],
+                        payload["camera"],
+                        payload["status"],
+                        time.time(),
+                        json.dumps(payload, sort_keys=True),
+                    ),
+                ).rowcount
+                == 1
+            )
+
+    def evidence(self, event_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Evidence outcomes by event id (all, or those of ``event_ids``)."""
+        with self._lock:
+            rows = self._db.execute("SELECT event_id, payload FROM evidence").fetchall()
+        wanted = None if event_ids is None else set(event_ids)
+        return {r[0]: json.loads(r[1]) for r in rows if wanted is None or r[0] in wanted}
 
     def set_availability(self, site: str, camera: str, value: str) -> None:
         self._update(site, camera, "availability=?, availability_utc=?", (value, time.time()))
