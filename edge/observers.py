@@ -186,7 +186,11 @@ class ReportObserver:
         owed = self.reporter.awaiting_evidence()
         if not owed:
             return 0
-        committed = recorder.committed(owed)
+        try:
+            committed = recorder.committed(owed)
+        except Exception:  # an unreadable index proves nothing lost: keep them owed for the next start
+            log.exception("evidence index unreadable; %d violation(s) stay owed their evidence outcome", len(owed))
+            return 0
         for event_id in owed:
             record = committed.get(event_id)
             if record is not None:
