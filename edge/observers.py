@@ -344,6 +344,24 @@ class EventJournal:
         self._file.flush()
         self.written += len(result.events)
 
+    def recent_violations(self, files: int = 2) -> list[str]:
+        """Ids of the violations in the newest ``files`` day files (a line cut by a crash is skipped).
+
+        The newest two cover the run a crash ended, however long the box was off afterwards.
+        """
+        ids: list[str] = []
+        for path in sorted(self.folder.glob("events-*.jsonl"))[-files:]:
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if '"violation"' not in line:  # most lines are crossings: skip them unparsed
+                    continue
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(event, dict) and event.get("type") == "violation" and "event_id" in event:
+                    ids.append(str(event["event_id"]))
+        return ids
+
     def _open(self, day: str) -> None:
         if self._file is not None:
             self._file.close()

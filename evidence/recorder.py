@@ -259,6 +259,17 @@ class EvidenceRecorder:
         finally:
             index.close()
 
+    def without_outcome(self, event_ids: list[str]) -> list[str]:
+        """Those of ``event_ids`` with neither committed evidence nor a recorded loss in the index."""
+        if not self.config.enabled or not event_ids:
+            return []
+        index = EvidenceIndex(self.config.root / INDEX_FILE)
+        try:
+            known = {r[0] for r in index.db.execute("SELECT event_id FROM events UNION SELECT event_id FROM unwritten")}
+        finally:
+            index.close()
+        return [e for e in dict.fromkeys(event_ids) if e not in known]
+
     def note_lost(self, event_id: str, reason: str) -> None:
         """Record that ``event_id``'s evidence will never exist (index ``unwritten`` table, status, listeners)."""
         log.error("evidence %s lost: %s", event_id, reason)

@@ -151,3 +151,31 @@ def test_kill_9_right_after_violations_loses_none_and_reports_each_evidence_outc
         assert event_id not in folders
         assert outcomes[event_id]["reason"] and event_id in unwritten
     assert collector.store.sites()[0].violations == len(at_centre)
+
+
+def test_without_mqtt_a_violation_killed_before_its_evidence_is_recorded_lost_in_the_index(tmp_path) -> None:
+    site = write_site(
+        tmp_path,
+        timeline="t,group,state\n0.0,ped-main,DONT_WALK\n",
+        service={"capture": {"realtime": False, "loop": True}},
+    )
+    state, root, log = tmp_path / "state", tmp_path / "evidence", tmp_path / "box.log"
+    proc = start_box(site, log)
+    try:
+        kill_after_next_violation(proc, state, 0, None)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    last = start_box(site, log, "--max-frames", "1")
+    assert last.wait(120) == 0, log.read_text()[-3000:]
+    decided = violations(state)
+    index = EvidenceIndex(root / INDEX_FILE)
+    try:
+        unwritten = {r["event_id"]: r["reason"] for r in index.db.query("SELECT * FROM unwritten")}
+        committed = {row.event_id for row in index.events()}
+    finally:
+        index.close()
+    assert decided and set(decided) <= set(unwritten) | committed
+    assert set(decided) - committed, "the kill came after every evidence was written"
+    assert all("service stopped" in unwritten[e] for e in set(decided) - committed)
