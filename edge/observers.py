@@ -2,7 +2,9 @@
 
 Each adapter is a ``FrameObserver`` (``on_frame``/``close``) plus ``health()``. They hold
 the output object they were given and no decision logic; ``edge.service`` builds them.
-Order matters only for latency: the service lists the warning adapter first.
+Order matters: the service lists the warning adapter first (latency), then evidence and MQTT,
+so a violation is in the durable outbox before its journal line is written and the evidence
+writer is flushed (``close``) while the outbox can still take what it reports.
 """
 
 from __future__ import annotations
@@ -156,52 +158,67 @@ class StatusHealth:
 class ReportObserver:
     """Events and signal changes into the MQTT outbox (durable before ``on_frame`` returns).
 
-    Crossings go out at once. With evidence recording on, a violation is held until its
-    evidence is committed, so the centre receives it with the file list and hashes; if the
-    evidence never comes (disk full, writer stopped), it goes out without after ``hold_s``.
+    Every event goes out at once, violations included: the warning and evidence paths never
+    delay a report. With evidence recording on, a violation's evidence follows as its own
+    message linked by event id (``…/evidence``): the files and hashes once committed, or an
+    explicit "lost" with the reason when it never will be. The outbox keeps the list of
+    violations still owed that message, so one a crash overtook is reported lost at the next start.
     """
 
     name = "mqtt"
 
     def __init__(self, reporter: Any) -> None:
         self.reporter = reporter
-        self.hold_s: float | None = None
-        self._held: dict[str, tuple[CrossingEvent, float]] = {}  # event id → (event, frame UTC when held)
-        self._lock = threading.Lock()
+        self.follows_evidence = False
 
-    def wait_for_evidence(self, recorder: Any, hold_s: float) -> None:
-        """Hold violations until ``recorder`` commits their evidence (for at most ``hold_s`` of frame time)."""
-        self.hold_s = hold_s
+    def follow_evidence(self, recorder: Any) -> None:
+        """Send each violation's evidence outcome from ``recorder`` after the violation."""
+        self.follows_evidence = True
         recorder.add_listener(self._on_evidence)
+        recorder.add_unwritten_listener(self._on_lost)
+
+    def settle_after_crash(self, recorder: Any) -> int:
+        """Tell the centre the outcome of violations a previous run queued but never settled; returns how many.
+
+        Call once at start, after the recorder has finished its own crash recovery and before
+        any frame: evidence committed just before the crash is sent as recorded, the rest is lost.
+        """
+        owed = self.reporter.awaiting_evidence()
+        if not owed:
+            return 0
+        try:
+            committed = recorder.committed(owed)
+        except Exception:  # an unreadable index proves nothing lost: keep them owed for the next start
+            log.exception("evidence index unreadable; %d violation(s) stay owed their evidence outcome", len(owed))
+            return 0
+        for event_id in owed:
+            record = committed.get(event_id)
+            if record is not None:
+                _guarded(self.name, lambda r=record: self._on_evidence(r))
+            else:  # the listener reports it lost
+                reason = "the box stopped (crash or power loss) before this violation's evidence was written"
+                _guarded(self.name, lambda e=event_id, why=reason: recorder.note_lost(e, why))
+        log.warning("evidence outcome of %d violation(s) from before a crash reported now", len(owed))
+        return len(owed)
 
     def on_frame(self, result: FrameResult) -> None:
         for event in result.events:
-            if event.type is EventType.VIOLATION and self.hold_s is not None:
-                with self._lock:
-                    self._held[event.event_id] = (event, result.frame.utc)
-            else:
-                _guarded(self.name, lambda e=event: self.reporter.report_event(e))
+            awaits = self.follows_evidence and event.type is EventType.VIOLATION
+            _guarded(self.name, lambda e=event, a=awaits: self.reporter.report_event(e, awaits_evidence=a))
         for change in result.signal_changes:
             utc = change_utc(change, result)
             _guarded(self.name, lambda c=change, u=utc: self.reporter.report_signal(c, u))
-        if self.hold_s is not None:
-            self._release(lambda held_utc: result.frame.utc - held_utc > self.hold_s)  # type: ignore[operator]
 
     def _on_evidence(self, record: Any) -> None:
         """Runs on the evidence writer's thread; the outbox is safe to use from it."""
-        with self._lock:
-            held = self._held.pop(record.event_id, None)
-        if held is not None:
-            files, chain = evidence_files(record), evidence_chain(record)
-            _guarded(self.name, lambda: self.reporter.report_event(held[0], files, chain))
+        report = evidence_report(record, time.time())
+        _guarded(self.name, lambda: self.reporter.report_evidence(report))
 
-    def _release(self, overdue: Callable[[float], bool]) -> None:
-        with self._lock:
-            late = [key for key, (_, held_utc) in self._held.items() if overdue(held_utc)]
-            events = [self._held.pop(key)[0] for key in late]
-        for event in events:
-            log.warning("violation %s reported without evidence: none was committed in time", event.event_id)
-            _guarded(self.name, lambda e=event: self.reporter.report_event(e))
+    def _on_lost(self, unwritten: Any) -> None:
+        from edge.mqtt.payloads import EvidenceReport
+
+        report = EvidenceReport(unwritten.event_id, unwritten.utc, lost_reason=unwritten.reason or "not written")
+        _guarded(self.name, lambda: self.reporter.report_evidence(report))
 
     def report_status(
         self,
@@ -239,7 +256,8 @@ class ReportObserver:
         return AdapterHealth(False, f"broker not connected ({self.reporter.last_error or 'connecting'})")
 
     def close(self) -> None:
-        self._release(lambda _utc: True)  # the evidence writer has closed before us: nothing more comes
+        # The evidence writer has closed before us (it is listed first); what it did not finish
+        # stays owed in the outbox and is settled at the next start.
         self.reporter.stop()  # flushes the outbox for up to mqtt.flush_timeout_s
 
 
@@ -247,6 +265,13 @@ def device_detail(device: Any) -> str:
     """An output's status detail: its last error, and whether the operator muted it."""
     parts = ["muted" if getattr(device, "muted", False) else "", device.last_error or ""]
     return "; ".join(p for p in parts if p)
+
+
+def evidence_report(record: Any, utc: float) -> Any:
+    """A committed evidence record as its MQTT message: files, hashes and its place in the chain."""
+    from edge.mqtt.payloads import EvidenceReport
+
+    return EvidenceReport(record.event_id, utc, evidence_files(record), record.manifest_sha256, record.sequence)
 
 
 def evidence_files(record: Any) -> list[Any]:
@@ -264,13 +289,6 @@ def evidence_files(record: Any) -> list[Any]:
         EvidenceFile(f"{record.folder}/{f.relpath}", f.sha256, f.size, kinds.get(f.kind.value, EvidenceKind.OTHER))
         for f in record.files
     ]
-
-
-def evidence_chain(record: Any) -> Any:
-    """The chain head an evidence record leaves (its sequence number and manifest SHA-256), as sent."""
-    from edge.mqtt.payloads import ChainHead
-
-    return ChainHead(record.sequence, record.manifest_sha256)
 
 
 class MetricsObserver:
@@ -328,6 +346,24 @@ class EventJournal:
         self._file.write(lines)
         self._file.flush()
         self.written += len(result.events)
+
+    def recent_violations(self, files: int = 2) -> list[str]:
+        """Ids of the violations in the newest ``files`` day files (a line cut by a crash is skipped).
+
+        The newest two cover the run a crash ended, however long the box was off afterwards.
+        """
+        ids: list[str] = []
+        for path in sorted(self.folder.glob("events-*.jsonl"))[-files:]:
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if '"violation"' not in line:  # most lines are crossings: skip them unparsed
+                    continue
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(event, dict) and event.get("type") == "violation" and "event_id" in event:
+                    ids.append(str(event["event_id"]))
+        return ids
 
     def _open(self, day: str) -> None:
         if self._file is not None:

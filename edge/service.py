@@ -57,6 +57,7 @@ from edge.ops.status import AdapterHealth, ServiceStatus
 from edge.pipeline import Frame, Pipeline
 
 log = logging.getLogger(__name__)
+UNRECORDED = "no evidence was committed before the service stopped (crash, power loss, or evidence unavailable)"
 
 STATUS_FILE = "status.json"
 LIVENESS_S = 30.0  # the frame loop must turn at least this often to count as alive
@@ -124,6 +125,7 @@ class Service:
         self._mirror_lock = threading.Lock()
         self.http: HttpServer | None = None
         self.reporter: ReportObserver | None = None
+        self._recorder: Any | None = None  # the evidence recorder, when evidence is recorded
         self.adapters: list[OutputAdapter] = []
         self.failed_outputs: dict[str, str] = {}  # outputs the site turns on that could not start
         self.app_extensions: list[AppExtension] = []
@@ -142,8 +144,9 @@ class Service:
         self.warnings = WarningObserver(hub, self.metrics, lambda: self._captured_mono)
         self.journal = EventJournal(self.data_dir / "events")
         self.snapshot = SnapshotObserver(self.site)
-        observers: list[OutputAdapter] = [self.warnings, self.journal, MetricsObserver(self.metrics), self.snapshot]
-        observers += self._optional_observers(detector.model_id)
+        # Evidence and MQTT before the journal: a journalled violation is already in the outbox.
+        observers: list[OutputAdapter] = [self.warnings, *self._optional_observers(detector.model_id)]
+        observers += [self.journal, MetricsObserver(self.metrics), self.snapshot]
         self._accept_commands()
         self.adapters = observers
         self.pipeline = Pipeline(self.site, self.gate if self.gate.active else detector, self.signals, observers)
@@ -192,6 +195,7 @@ class Service:
             lambda m: m.EvidenceRecorder.from_config(self.site, model_id, self.config_hash),
         )
         if recorder is not None:
+            self._recorder = recorder
             lookback = self.site.evidence.pre_roll_s + EVIDENCE_LOOKBACK_S
             observers.append(EvidenceObserver(recorder, self.signals, lookback))
         reporter = self._optional(
@@ -202,9 +206,8 @@ class Service:
         )
         if reporter is not None:
             self.reporter = ReportObserver(reporter)
-            if recorder is not None:  # violations go out with their evidence files and hashes
-                evidence = self.site.evidence
-                self.reporter.wait_for_evidence(recorder, evidence.pre_roll_s + evidence.post_roll_s + 60.0)
+            if recorder is not None:  # each violation's evidence follows it, linked by event id
+                self.reporter.follow_evidence(recorder)
             observers.append(self.reporter)
         return observers
 
@@ -284,12 +287,28 @@ class Service:
         if http.enabled:
             self.http = HttpServer(create_app(self.status, self.metrics, self.app_extensions), http.host, http.port)
             self.http.start()
+        self._settle_evidence_after_crash()  # before any frame: a new violation is never mistaken for one
         if self.reporter is not None:
             self.reporter.reporter.start()
         self.capture.start()
         threading.Thread(target=self._watch_clock, name="clock", daemon=True).start()
         self.notifier.ready(f"started; camera {self.capture.label or self.site.camera.source}")
         log.info("service: started (site %s, camera %s)", self.site.site.id, self.site.camera.id)
+
+    def _settle_evidence_after_crash(self) -> None:
+        """Violations a crash left without evidence get an explicit loss: to the centre, and in the index."""
+        recorder = self._recorder
+        if recorder is None:
+            return
+        if self.reporter is not None:
+            self.reporter.settle_after_crash(recorder)  # those the outbox knows the centre is owed
+        try:  # with or without MQTT, the journal's last days against the index
+            missing = recorder.without_outcome(self.journal.recent_violations())
+        except Exception:
+            log.exception("evidence: could not check the journal's violations against the index")
+            return
+        for event_id in missing:
+            recorder.note_lost(event_id, UNRECORDED)
 
     def request_stop(self) -> None:
         """Ask the frame loop to finish the frame in hand and return (signal-handler safe)."""

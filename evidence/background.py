@@ -34,12 +34,19 @@ class StorageMonitor:
         self._alarm_reason = ""
         self._unwritten: deque[UnwrittenEvidence] = deque(maxlen=MAX_REMEMBERED)
         self.stored_bytes = 0
+        self.listeners: list[Callable[[UnwrittenEvidence], None]] = []  # told of each loss, in the caller's thread
 
     def note_unwritten(self, event_id: str, reason: str, alarm: bool) -> None:
+        lost = UnwrittenEvidence(event_id, time.time(), reason)
         with self._lock:
             if alarm:
                 self._alarm_reason = reason
-            self._unwritten.append(UnwrittenEvidence(event_id, time.time(), reason))
+            self._unwritten.append(lost)
+        for listener in self.listeners:
+            try:
+                listener(lost)
+            except Exception:
+                log.exception("unwritten-evidence listener failed for %s", event_id)
 
     def clear_alarm(self) -> None:
         with self._lock:

@@ -33,9 +33,18 @@ from edge.signal.types import SignalChange, SignalReading
 from evidence import signing
 from evidence.background import BackgroundWriter, StorageMonitor
 from evidence.encoder import FrameEncoder, RawFrame
+from evidence.index import EvidenceIndex
 from evidence.manifest import DeviceContext, software_version
 from evidence.ring import FrameRing
-from evidence.types import BufferedFrame, EvidenceJob, EvidenceRecord, StorageStatus
+from evidence.storage import INDEX_FILE
+from evidence.types import (
+    BufferedFrame,
+    EvidenceFile,
+    EvidenceJob,
+    EvidenceRecord,
+    StorageStatus,
+    UnwrittenEvidence,
+)
 from evidence.writer import EventWriter
 
 log = logging.getLogger(__name__)
@@ -229,6 +238,47 @@ class EvidenceRecorder:
     def add_listener(self, callback: Callable[[EvidenceRecord], None]) -> None:
         """``callback(record)`` runs on the writer thread once an event's evidence is committed."""
         self._listeners.append(callback)
+
+    def add_unwritten_listener(self, callback: Callable[[UnwrittenEvidence], None]) -> None:
+        """``callback(unwritten)`` runs, in the thread that finds it, for each violation whose evidence is lost."""
+        self.monitor.listeners.append(callback)
+
+    def committed(self, event_ids: list[str]) -> dict[str, EvidenceRecord]:
+        """The committed evidence of those events that have it, read from the index (any thread)."""
+        if not self.config.enabled or not event_ids:
+            return {}
+        index = EvidenceIndex(self.config.root / INDEX_FILE)
+        try:
+            found = {}
+            for event_id in event_ids:
+                row = index.event(event_id)
+                if row is not None:
+                    files = tuple(EvidenceFile(f.relpath, f.kind, f.size, f.sha256) for f in index.files(event_id))
+                    found[event_id] = EvidenceRecord(event_id, row.folder, row.seq, row.manifest_sha256, files)
+            return found
+        finally:
+            index.close()
+
+    def without_outcome(self, event_ids: list[str]) -> list[str]:
+        """Those of ``event_ids`` with neither committed evidence nor a recorded loss in the index."""
+        if not self.config.enabled or not event_ids:
+            return []
+        index = EvidenceIndex(self.config.root / INDEX_FILE)
+        try:
+            known = {r[0] for r in index.db.execute("SELECT event_id FROM events UNION SELECT event_id FROM unwritten")}
+        finally:
+            index.close()
+        return [e for e in dict.fromkeys(event_ids) if e not in known]
+
+    def note_lost(self, event_id: str, reason: str) -> None:
+        """Record that ``event_id``'s evidence will never exist (index ``unwritten`` table, status, listeners)."""
+        log.error("evidence %s lost: %s", event_id, reason)
+        index = EvidenceIndex(self.config.root / INDEX_FILE)
+        try:
+            index.record_unwritten(event_id, reason)
+        finally:
+            index.close()
+        self.monitor.note_unwritten(event_id, reason, alarm=False)
 
     def records(self) -> list[EvidenceRecord]:
         """Evidence committed since start (newest last, bounded)."""

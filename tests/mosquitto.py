@@ -14,7 +14,9 @@ To use the fixtures in another test folder, import them in its conftest.py:
 Listeners: ``port`` (plain, anonymous), ``tls_port`` (TLS, user name and password required) and
 ``mtls_port`` (TLS, client certificate required; ``client`` holds one signed by the test CA).
 ``wrong_ca_file`` is a CA that did not sign the broker's certificate.
-Persistence is on, so QoS 1 sessions survive ``stop()``/``start()``.
+Persistence is on (``autosave_interval 1``: the in-memory database is saved about every two
+seconds, and on a clean stop), so QoS 1 sessions survive ``stop()``/``start()``, and ``kill()``
+(SIGKILL) once ``saves()`` has counted a save after what must survive.
 """
 
 from __future__ import annotations
@@ -217,6 +219,20 @@ use_identity_as_username true
             self._proc.kill()
             self._proc.wait(5)
         self._proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: what the broker acknowledged after its last save is gone (``saves()`` tells when it saved)."""
+        if self._proc is None:
+            return
+        self._proc.kill()
+        self._proc.wait(5)
+        self._proc = None
+
+    def saves(self) -> int:
+        """How many times the broker has written its persistence file (autosaves and clean stops)."""
+        if not self.log_file.exists():
+            return 0
+        return self.log_file.read_text(errors="replace").count("Saving in-memory database")
 
     @property
     def running(self) -> bool:

@@ -1,4 +1,4 @@
-"""The traffic centre's collector: every site's events, availability and status into an ``EventStore``.
+"""The traffic centre's collector: every site's events, evidence, availability and status into an ``EventStore``.
 
 Events are validated against their JSON Schema and stored once per id, so re-deliveries (QoS 1
 is at-least-once; a box re-sends whatever lacked a PUBACK) never count twice. A message is
@@ -19,6 +19,7 @@ from edge.mqtt.topics import collector_filters, split_site_topic
 log = logging.getLogger(__name__)
 
 AVAILABILITY_VALUES = ("online", "offline")
+SCHEMA_OF = {"events": "event", "evidence": "evidence", "status": "status"}  # topic kind → JSON Schema
 
 
 class Collector:
@@ -33,11 +34,12 @@ class Collector:
         self.prefix = prefix
         self.link = Link(settings, name="center")
         self.stored = 0
+        self.evidence_stored = 0
         self.on_change: Callable[[], None] | None = None
         for kind, topic_filter in collector_filters(prefix).items():
-            # Several centres in one share group split the events between them; availability and
+            # Several centres in one share group split the events (and evidence) between them; availability and
             # status are small and retained, so every centre takes all of them.
-            shared = share is not None and kind == "events"
+            shared = share is not None and kind in ("events", "evidence")
             self.link.subscribe(f"$share/{share}/{topic_filter}" if shared else topic_filter, self.handle)
 
     def start(self) -> None:
@@ -53,7 +55,7 @@ class Collector:
         site, camera, kind = where
         if kind == "availability":
             self._availability(site, camera, raw)
-        elif kind in ("events", "status"):
+        elif kind in SCHEMA_OF:
             self._json(site, camera, kind, raw)
         if self.on_change is not None:
             self.on_change()
@@ -71,7 +73,7 @@ class Collector:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             self._reject(site, camera, f"{kind}: not JSON: {exc}")
             return
-        schema = "event" if kind == "events" else "status"
+        schema = SCHEMA_OF[kind]
         found = problems(schema, payload)
         if found:
             self._reject(site, camera, f"{kind}: does not match {schema}.json: {found[0]}")
@@ -86,9 +88,16 @@ class Collector:
         if schema == "event":
             if self.store.add_event(payload):
                 self.stored += 1
-            self.store.note_chain_head(payload)  # the box's evidence chain head, kept off the box; logs gaps
+        elif schema == "evidence":
+            self._evidence(payload)
         else:
             self.store.set_status(site, camera, payload)
+
+    def _evidence(self, payload: dict) -> None:
+        """A violation's evidence outcome, kept by its event id whether or not the event is in yet."""
+        if self.store.add_evidence(payload):
+            self.evidence_stored += 1
+        self.store.note_chain_head(payload)  # the box's evidence chain head, kept off the box; logs gaps
 
     def _reject(self, site: str, camera: str, reason: str) -> None:
         # Acknowledged anyway: a malformed message will not improve by being redelivered.

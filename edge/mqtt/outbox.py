@@ -4,6 +4,11 @@ paho keeps in-flight messages only in memory; this table, not the MQTT session, 
 of truth. Rows are sent in ``seq`` order. Size cap policy: past ``max_rows`` the oldest signal
 changes, then the oldest crossings, are dropped to make room; violations are never dropped (the
 cap is exceeded instead, with a warning). Status rows coalesce: one pending row per key.
+
+The same file holds the box's ledger of violations whose evidence outcome the centre has not yet
+been told (``awaiting_evidence``): a violation enters it in the transaction that queues the
+violation, and leaves it in the transaction that queues its evidence message (recorded or lost).
+What is left at start-up belongs to violations a crash overtook.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ class MessageKind(str, Enum):
     CROSSING = "crossing"
     STATUS = "status"
     SIGNAL = "signal"
+    EVIDENCE = "evidence"
 
 
-# When the outbox is full, drop from these kinds, oldest first, in this order. Violations never.
+# When the outbox is full, drop from these kinds, oldest first, in this order. Violations and evidence never.
 DROP_ORDER = (MessageKind.SIGNAL, MessageKind.STATUS, MessageKind.CROSSING)
 
 _SCHEMA = """
@@ -42,6 +48,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_utc REAL NOT NULL,
     event_utc REAL,
     historical INTEGER  -- NULL until the first publish attempt decides it
+);
+CREATE TABLE IF NOT EXISTS awaiting_evidence (
+    event_id TEXT PRIMARY KEY,  -- a violation queued before its evidence outcome was known
+    queued_utc REAL NOT NULL,
+    settled INTEGER NOT NULL DEFAULT 0  -- 1: the outcome came first (a tombstone the violation clears)
 );
 """
 
@@ -77,6 +88,8 @@ class Outbox:
             self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
+            # Outcomes whose violation was never queued (its commit failed) need no memory beyond a day.
+            self._db.execute("DELETE FROM awaiting_evidence WHERE settled=1 AND queued_utc < ?", (time.time() - 86400,))
             self._count = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
         except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"outbox {self.path}: cannot open: {exc}") from exc
@@ -93,10 +106,20 @@ class Outbox:
         retain: bool = False,
         event_utc: float | None = None,
         coalesce_key: str | None = None,
+        awaits_evidence: str | None = None,
+        settles_evidence: str | None = None,
     ) -> int:
-        """Commit one message; returns its seq. Raises OutboxError when it cannot be stored."""
+        """Commit one message; returns its seq. Raises OutboxError when it cannot be stored.
+
+        ``awaits_evidence`` enters that event id in the evidence ledger, ``settles_evidence``
+        takes it out, in the same transaction as the message.
+        """
         with self._lock, self._write(f"add {kind.value}"):
             self._db.execute("BEGIN IMMEDIATE")
+            if awaits_evidence is not None:
+                self._ledger(awaits_evidence, settled=False)
+            if settles_evidence is not None:
+                self._ledger(settles_evidence, settled=True)
             if coalesce_key is not None:
                 self._count -= self._db.execute(
                     "DELETE FROM outbox WHERE coalesce_key=?", (coalesce_key,)
@@ -111,6 +134,17 @@ class Outbox:
                 self._make_room(self._count - self.max_rows)
             self._db.execute("COMMIT")
             return int(seq)
+
+    def _ledger(self, event_id: str, settled: bool) -> None:
+        """A violation and its evidence outcome cancel out, whichever is queued first."""
+        gone = self._db.execute(
+            "DELETE FROM awaiting_evidence WHERE event_id=? AND settled=?", (event_id, int(not settled))
+        ).rowcount
+        if not gone:
+            self._db.execute(
+                "INSERT INTO awaiting_evidence (event_id, queued_utc, settled) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (event_id, time.time(), int(settled)),
+            )
 
     def _make_room(self, excess: int) -> None:
         for kind in DROP_ORDER:
@@ -161,6 +195,14 @@ class Outbox:
             )
             for seq, kind, topic, payload, retain, event_utc, hist in rows
         ]
+
+    def awaiting_evidence(self) -> list[str]:
+        """Violations queued whose evidence outcome is not queued yet, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT event_id FROM awaiting_evidence WHERE settled=0 ORDER BY queued_utc, event_id"
+            ).fetchall()
+        return [r[0] for r in rows]
 
     def last_seq(self) -> int:
         with self._lock:

@@ -22,6 +22,7 @@ EVENT_SCHEMA = "crossguard.event.v1"
 STATUS_SCHEMA = "crossguard.status.v1"
 SIGNAL_SCHEMA = "crossguard.signal.v1"
 COMMAND_STATE_SCHEMA = "crossguard.command_state.v1"
+EVIDENCE_SCHEMA = "crossguard.evidence.v1"
 
 
 def iso_utc(epoch_s: float) -> str:
@@ -76,11 +77,11 @@ class EvidenceFile:
 
 @dataclass(frozen=True)
 class ChainHead:
-    """The box's evidence chain just after this event's manifest: its sequence number and SHA-256.
+    """The box's evidence chain just after one manifest: its sequence number and SHA-256.
 
-    Sent with the event so the chain head is also known outside the box: the centre keeps the
-    newest per box, and ``crossguard evidence verify`` compares it with the folder (a deleted tail
-    leaves no gap inside the folder itself)."""
+    Sent in each violation's evidence message (``sequence``, ``manifest_sha256``) so the chain head
+    is also known outside the box: the centre keeps the newest per box, and ``crossguard evidence
+    verify`` compares it with the folder (a deleted tail leaves no gap inside the folder itself)."""
 
     seq: int
     manifest_sha256: str
@@ -146,11 +147,8 @@ class Origin:
     device_id: str
 
 
-def event_payload(
-    event: CrossingEvent, evidence: Sequence[EvidenceFile], origin: Origin, chain: ChainHead | None = None
-) -> dict[str, Any]:
+def event_payload(event: CrossingEvent, evidence: Sequence[EvidenceFile], origin: Origin) -> dict[str, Any]:
     """The event as sent; ``historical`` is decided at the first publish attempt (see ``mark_historical``)."""
-    anchor = {"evidence_seq": chain.seq, "chain_head": chain.manifest_sha256} if chain is not None else {}
     return {
         "schema": EVENT_SCHEMA,
         "id": event.event_id,
@@ -174,8 +172,39 @@ def event_payload(
         "score": round(event.score, 3),
         "box": [round(v, 1) for v in event.box],
         "evidence": [f.to_dict() for f in evidence],
-        **anchor,
         "historical": False,
+    }
+
+
+@dataclass(frozen=True)
+class EvidenceReport:
+    """A violation's evidence outcome, sent after the violation itself: its files, or why there are none."""
+
+    event_id: str
+    utc: float  # when the outcome became known
+    files: Sequence[EvidenceFile] = ()
+    manifest_sha256: str | None = None
+    sequence: int | None = None  # the manifest's place in the box's evidence chain
+    lost_reason: str = ""  # set when no evidence exists for the violation
+
+    @property
+    def lost(self) -> bool:
+        return bool(self.lost_reason)
+
+
+def evidence_payload(report: EvidenceReport, origin: Origin) -> dict[str, Any]:
+    return {
+        "schema": EVIDENCE_SCHEMA,
+        "event_id": report.event_id,
+        "site": origin.site_id,
+        "camera": origin.camera_id,
+        "device": origin.device_id,
+        "status": "lost" if report.lost else "recorded",
+        "reason": report.lost_reason,
+        "time": iso_utc(report.utc),
+        "files": [f.to_dict() for f in report.files],
+        "manifest_sha256": report.manifest_sha256,
+        "sequence": report.sequence,
     }
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,13 +21,13 @@ from edge.mqtt.commands import CommandHandler, CommandRouter
 from edge.mqtt.link import BrokerSettings, Link, TlsSettings, Will
 from edge.mqtt.outbox import MessageKind, Outbox, OutboxError
 from edge.mqtt.payloads import (
-    ChainHead,
-    EvidenceFile,
+    EvidenceReport,
     Origin,
     StatusReport,
     command_state_payload,
     dumps,
     event_payload,
+    evidence_payload,
     signal_payload,
     status_payload,
 )
@@ -109,13 +108,27 @@ class Reporter:
         return len(self.outbox) if self.outbox is not None else 0
 
     # --- what the service reports ----------------------------------------------------------
-    def report_event(
-        self, event: CrossingEvent, evidence: Sequence[EvidenceFile] = (), chain: ChainHead | None = None
-    ) -> bool:
-        """Commit a crossing or violation (with its evidence chain head, if any); True once durably queued."""
+    def report_event(self, event: CrossingEvent, awaits_evidence: bool = False) -> bool:
+        """Commit a crossing or violation; True once it is durably queued.
+
+        ``awaits_evidence`` also notes, in the same transaction, that the centre is owed this
+        violation's evidence outcome (``report_evidence``), so a crash cannot leave it unsaid.
+        """
         kind = MessageKind.VIOLATION if event.type == EventType.VIOLATION else MessageKind.CROSSING
-        payload = dumps(event_payload(event, evidence, self.origin, chain))
-        return self._commit(kind, self.topics.events, payload, event_utc=event.decided_utc)
+        payload = dumps(event_payload(event, (), self.origin))
+        awaited = event.event_id if awaits_evidence else None
+        return self._commit(
+            kind, self.topics.events, payload, event_utc=event.decided_utc, awaits_evidence=awaited
+        )
+
+    def report_evidence(self, report: EvidenceReport) -> bool:
+        """Commit a violation's evidence (or its loss), linked by event id; settles what it was owed."""
+        payload = dumps(evidence_payload(report, self.origin))
+        return self._commit(MessageKind.EVIDENCE, self.topics.evidence, payload, settles_evidence=report.event_id)
+
+    def awaiting_evidence(self) -> list[str]:
+        """Violations queued whose evidence outcome has not been queued (after a crash: never will be)."""
+        return self.outbox.awaiting_evidence() if self.outbox is not None else []
 
     def report_status(self, status: StatusReport) -> bool:
         """Queue the latest status, replacing any status not yet sent (retained on the broker)."""

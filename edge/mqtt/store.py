@@ -29,6 +29,14 @@ CREATE TABLE IF NOT EXISTS events (
     payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_site ON events (site, camera, decided_time);
+CREATE TABLE IF NOT EXISTS evidence (
+    event_id TEXT PRIMARY KEY,  -- the violation's id in events; either may arrive first
+    site TEXT NOT NULL,
+    camera TEXT NOT NULL,
+    status TEXT NOT NULL,  -- recorded | lost
+    received_utc REAL NOT NULL,
+    payload TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sites (
     site TEXT NOT NULL,
     camera TEXT NOT NULL,
@@ -106,6 +114,10 @@ class EventStore(Protocol):
         """Store a validated event payload once; False (and a duplicate counted) if its id is known."""
         ...
 
+    def add_evidence(self, payload: dict[str, Any]) -> bool:
+        """Store a validated evidence outcome once per event id; False if it changed nothing."""
+        ...
+
     def set_availability(self, site: str, camera: str, value: str) -> None: ...
 
     def set_status(self, site: str, camera: str, payload: dict[str, Any]) -> None: ...
@@ -113,7 +125,7 @@ class EventStore(Protocol):
     def note_rejected(self, site: str, camera: str, reason: str) -> None: ...
 
     def note_chain_head(self, payload: dict[str, Any]) -> ChainGap | None:
-        """Keep the event's evidence chain head if it is the box's newest; the gap it reveals, if any."""
+        """Keep an evidence message's chain head if it is the box's newest; the gap it reveals, if any."""
         ...
 
     def sites(self) -> list[SiteView]: ...
@@ -171,6 +183,34 @@ class SqliteEventStore:
                 raise
         return new
 
+    def add_evidence(self, payload: dict[str, Any]) -> bool:
+        """One outcome per event; a recorded outcome replaces a lost one, never the other way round."""
+        with self._lock:
+            return (
+                self._db.execute(
+                    "INSERT INTO evidence (event_id, site, camera, status, received_utc, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET"
+                    " status=excluded.status, received_utc=excluded.received_utc, payload=excluded.payload"
+                    " WHERE evidence.status = 'lost' AND excluded.status = 'recorded'",
+                    (
+                        payload["event_id"],
+                        payload["site"],
+                        payload["camera"],
+                        payload["status"],
+                        time.time(),
+                        json.dumps(payload, sort_keys=True),
+                    ),
+                ).rowcount
+                == 1
+            )
+
+    def evidence(self, event_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Evidence outcomes by event id (all, or those of ``event_ids``)."""
+        with self._lock:
+            rows = self._db.execute("SELECT event_id, payload FROM evidence").fetchall()
+        wanted = None if event_ids is None else set(event_ids)
+        return {r[0]: json.loads(r[1]) for r in rows if wanted is None or r[0] in wanted}
+
     def set_availability(self, site: str, camera: str, value: str) -> None:
         self._update(site, camera, "availability=?, availability_utc=?", (value, time.time()))
 
@@ -220,9 +260,9 @@ class SqliteEventStore:
         return [json.loads(r[0]) for r in rows]
 
     def note_chain_head(self, payload: dict[str, Any]) -> ChainGap | None:
-        if "evidence_seq" not in payload:
-            return None  # no evidence with this event, or a box from before the chain head was sent
-        site, camera, seq = payload["site"], payload["camera"], payload["evidence_seq"]
+        if payload.get("status") != "recorded":
+            return None  # lost evidence has no place in the chain
+        site, camera, seq = payload["site"], payload["camera"], payload["sequence"]
         now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -234,7 +274,7 @@ class SqliteEventStore:
                 if head is None or seq > head[0]:
                     self._db.execute(
                         "INSERT OR REPLACE INTO chain_heads VALUES (?, ?, ?, ?, ?, ?)",
-                        (site, camera, payload["device"], seq, payload["chain_head"], now),
+                        (site, camera, payload["device"], seq, payload["manifest_sha256"], now),
                     )
                     # The first number a box is seen with is its baseline: what came before
                     # (evidence from before the centre or this software) was never announced.

@@ -20,6 +20,10 @@ class Topics:
         return f"{self.base}/events"
 
     @property
+    def evidence(self) -> str:
+        return f"{self.base}/evidence"
+
+    @property
     def availability(self) -> str:
         return f"{self.base}/availability"
 
@@ -52,8 +56,8 @@ class Topics:
 
 
 def collector_filters(prefix: str) -> dict[str, str]:
-    """Subscriptions of the centre: every site's and camera's events, availability and status."""
-    return {kind: f"{prefix}/+/+/{kind}" for kind in ("events", "availability", "status")}
+    """Subscriptions of the centre: every site's and camera's events, evidence, availability and status."""
+    return {kind: f"{prefix}/+/+/{kind}" for kind in ("events", "evidence", "availability", "status")}
 
 
 def split_site_topic(prefix: str, topic: str) -> tuple[str, str, str] | None:

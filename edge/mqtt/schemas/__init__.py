@@ -9,7 +9,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-KINDS = ("event", "status", "signal", "command_state", "command")
+KINDS = ("event", "evidence", "status", "signal", "command_state", "command")
 
 
 @cache

@@ -1,4 +1,4 @@
-"""The evidence chain head leaves the box with each event; the centre keeps it and names skipped numbers.
+"""The evidence chain head leaves the box with each evidence message; the centre keeps it and names skipped numbers.
 
 A deleted *last* event leaves no gap inside the evidence folder; the head kept at the centre
 (``crossguard evidence verify --center-db``) is what catches it.
@@ -13,10 +13,9 @@ from contextlib import closing
 from pathlib import Path
 
 from edge import cli
-from edge.mqtt.payloads import ChainHead, Origin, dumps, event_payload
+from edge.mqtt.payloads import EvidenceReport, Origin, dumps, evidence_payload
 from edge.mqtt.reporter import Reporter
-from edge.mqtt.schemas import problems
-from edge.observers import evidence_chain, evidence_files
+from edge.observers import evidence_report
 from evidence.index import EvidenceIndex
 from evidence.storage import INDEX_FILE
 from tests.edge.mqtt.builders import (
@@ -36,19 +35,14 @@ BASE = f"crossguard/{SITE_ID}/{CAMERA_ID}"
 ORIGIN = Origin(SITE_ID, CAMERA_ID, "box-17")
 
 
-def _event_bytes(n: int, seq: int | None) -> bytes:
-    chain = ChainHead(seq, f"{seq:064x}") if seq is not None else None
-    return dumps(event_payload(make_event(n), evidence_for(n), ORIGIN, chain)).encode()
-
-
-def test_chain_head_fields_are_optional_but_go_together() -> None:
-    with_head = event_payload(make_event(1), evidence_for(1), ORIGIN, ChainHead(7, "c" * 64))
-    assert (with_head["evidence_seq"], with_head["chain_head"]) == (7, "c" * 64)
-    assert problems("event", with_head) == []
-    assert problems("event", event_payload(make_event(1), [], ORIGIN)) == []  # older boxes stay valid
-    half = {k: v for k, v in with_head.items() if k != "chain_head"}
-    assert any("chain_head" in line for line in problems("event", half))
-    assert problems("event", {**with_head, "evidence_seq": 0})
+def _evidence_bytes(n: int, seq: int | None) -> bytes:
+    """Evidence of event ``n`` at chain position ``seq``; None: its evidence was lost (no place in the chain)."""
+    event_id = make_event(n).event_id
+    if seq is None:
+        report = EvidenceReport(event_id, 1_700_000_000.0, lost_reason="storage full")
+    else:
+        report = EvidenceReport(event_id, 1_700_000_000.0, evidence_for(n), f"{seq:064x}", seq)
+    return dumps(evidence_payload(report, ORIGIN)).encode()
 
 
 def test_centre_keeps_the_newest_head_and_records_gaps(mosquitto, tmp_path, caplog) -> None:
@@ -57,9 +51,9 @@ def test_centre_keeps_the_newest_head_and_records_gaps(mosquitto, tmp_path, capl
     sender = Recorder(mosquitto, "nothing/#")
     store = collector.store
     try:
-        for n, seq in ((1, 1), (2, 2), (3, None), (5, 5), (5, 5)):  # 3: a crossing-like event without evidence
-            sender.publish(f"{BASE}/events", _event_bytes(n, seq))
-        assert wait_for(lambda: collector.stored == 4)
+        for n, seq in ((1, 1), (2, 2), (3, None), (5, 5), (5, 5)):  # 3: evidence lost, 5: delivered twice
+            sender.publish(f"{BASE}/evidence", _evidence_bytes(n, seq))
+        assert wait_for(lambda: collector.evidence_stored == 4)
         assert wait_for(lambda: [g.numbers for g in store.chain_gaps()] == ["3-4"])
         gap = store.chain_gaps()[0]
         assert (gap.site, gap.camera) == (SITE_ID, CAMERA_ID)
@@ -69,7 +63,7 @@ def test_centre_keeps_the_newest_head_and_records_gaps(mosquitto, tmp_path, capl
             f"EVIDENCE CHAIN GAP: box {SITE_ID}/{CAMERA_ID} (device box-17) skipped evidence sequence number(s) 3-4"
         )
 
-        sender.publish(f"{BASE}/events", _event_bytes(4, 3))  # a late one (backlog overtaken by newer events)
+        sender.publish(f"{BASE}/evidence", _evidence_bytes(4, 3))  # a late one (backlog overtaken by newer events)
         assert wait_for(lambda: [g.numbers for g in store.chain_gaps()] == ["4"])
         with closing(sqlite3.connect(tmp_path / "center.db")) as db:
             head = db.execute("SELECT seq, manifest_sha256, device FROM chain_heads").fetchall()
@@ -105,9 +99,10 @@ def test_deleted_last_event_is_caught_with_the_head_the_centre_kept(
     reporter = Reporter(site_config(mosquitto).mqtt, Origin(site, camera, "edge-0042"), tmp_path / "outbox.db")
     reporter.start()
     try:
-        for record in records:  # what the report observer sends once a violation's evidence is committed
-            reporter.report_event(events[record.event_id], evidence_files(record), evidence_chain(record))
-        assert wait_for(lambda: collector.stored == len(ENTRY_FRAMES))
+        for record in records:  # what the report observer sends: the violation, then its committed evidence
+            reporter.report_event(events[record.event_id], awaits_evidence=True)
+            reporter.report_evidence(evidence_report(record, 1_700_000_000.0))
+        assert wait_for(lambda: collector.stored == len(ENTRY_FRAMES) and collector.evidence_stored == len(records))
     finally:
         reporter.stop()
         collector.stop()

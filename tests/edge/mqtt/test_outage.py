@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from edge.mqtt.reporter import Reporter
 from tests.conftest import REPO
 from tests.edge.mqtt.builders import make_event, site_config, site_dict, start_collector, wait_for
@@ -46,6 +48,51 @@ def test_events_during_a_broker_outage_arrive_once_flagged_historical(private_mo
     assert all(stored[e.event_id]["historical"] for e in queued)
     assert not any(stored[e.event_id]["historical"] for e in live)
     assert collector.store.sites()[0].violations == 45
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "sigkill_after_autosave"])
+def test_a_persistent_broker_restarted_while_the_centre_is_away_loses_nothing(private_mosquitto, tmp_path, stop):
+    """The box deletes what the broker acknowledged; the broker's persistence file must hold it.
+
+    mosquitto saves on a clean stop (SIGTERM) and every ``autosave_interval``; a SIGKILL loses what
+    arrived after the last save, so that case is killed only once a save has followed the PUBACKs.
+    """
+    broker = private_mosquitto
+    centre_db, centre_id = tmp_path / "center.db", "away-centre"
+    centre = start_collector(broker, centre_db, centre_id)
+    reporter = Reporter.from_config(site_config(broker, client_id="persist-box"), tmp_path / "box")
+    reporter.start()
+    first = make_event(0)
+    reporter.report_event(first)
+    assert wait_for(lambda: centre.stored == 1)  # the centre's subscription is in its session
+    centre.stop()  # away: the broker queues for its persistent session
+
+    acknowledged = [make_event(n) for n in range(1, 21)]
+    for event in acknowledged:
+        assert reporter.report_event(event)
+    assert wait_for(lambda: reporter.outbox_depth == 0)  # every one PUBACKed: the box has forgotten them
+    if stop == "sigterm":
+        broker.stop()
+    else:
+        saves = broker.saves()
+        assert wait_for(lambda: broker.saves() > saves, timeout=10), broker.log_tail()
+        broker.kill()
+    assert wait_for(lambda: not reporter.connected)
+    queued = [make_event(n) for n in range(21, 31)]  # decided while the broker is down
+    for event in queued:
+        assert reporter.report_event(event)
+
+    broker.start()
+    assert wait_for(lambda: reporter.outbox_depth == 0, timeout=30)
+    reporter.stop()
+    centre = start_collector(broker, centre_db, centre_id)  # back, same session
+    expected = {e.event_id for e in [first, *acknowledged, *queued]}
+    assert wait_for(lambda: set(centre.store.event_ids()) == expected, timeout=30), len(centre.store.event_ids())
+    time.sleep(1.0)  # anything delivered twice would be counted by now
+    centre.stop()
+    ids = centre.store.event_ids()
+    assert len(ids) == len(set(ids)) == 31
+    assert centre.store.sites()[0].duplicates == 0  # none twice, even on the wire
 
 
 def test_box_killed_mid_publish_loses_nothing_and_duplicates_nothing(private_mosquitto, tmp_path):

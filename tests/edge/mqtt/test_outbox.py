@@ -94,3 +94,24 @@ def test_backoff_grows_with_jitter_and_is_capped():
     assert [high.next() for _ in range(6)] == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
     high.reset()
     assert high.next() == 1.0
+
+
+def test_a_violation_stays_owed_its_evidence_until_the_outcome_is_queued_in_either_order(tmp_path):
+    path = tmp_path / "outbox.sqlite"
+    box = Outbox(path)
+    box.add(V, "t/events", "v1", awaits_evidence="ev-1")
+    box.add(V, "t/events", "v2", awaits_evidence="ev-2")
+    box.add(MessageKind.EVIDENCE, "t/evidence", "o3", settles_evidence="ev-3")  # outcome before its violation
+    box.add(V, "t/events", "v3", awaits_evidence="ev-3")
+    box.add(MessageKind.EVIDENCE, "t/evidence", "o1", settles_evidence="ev-1")
+    box.close()
+    again = Outbox(path)  # what a crash leaves is still owed at the next start
+    assert again.awaiting_evidence() == ["ev-2"]
+    assert [r.payload for r in again.pending(0, 10)] == ["v1", "v2", "o3", "v3", "o1"]
+
+
+def test_evidence_messages_are_never_dropped_for_room(tmp_path):
+    box = Outbox(tmp_path / "outbox.sqlite", max_rows=2)
+    for n in range(4):
+        box.add(MessageKind.EVIDENCE, "t/evidence", f"o{n}")
+    assert len(box) == 4

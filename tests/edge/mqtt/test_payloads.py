@@ -12,11 +12,13 @@ from edge.mqtt.payloads import (
     CommandResult,
     ComponentHealth,
     EvidenceFile,
+    EvidenceReport,
     Origin,
     StatusReport,
     command_state_payload,
     dumps,
     event_payload,
+    evidence_payload,
     iso_utc,
     mark_historical,
     signal_payload,
@@ -28,6 +30,11 @@ from edge.signal.types import SignalChange, SignalState
 from tests.edge.mqtt.builders import CAMERA_ID, SITE_ID, evidence_for, make_event
 
 ORIGIN = Origin(SITE_ID, CAMERA_ID, "box-17")
+
+
+def recorded_evidence(n: int) -> EvidenceReport:
+    return EvidenceReport(make_event(n).event_id, 1.0, evidence_for(n), "c" * 64, n)
+
 SWITCHED = OperatorState(EnforcementSwitch(False, "j.smith via mqtt", 3.0), MuteSwitch(True, "mqtt", 4.0), True)
 TESTED = {"target": "led", "results": [
     {"device": "sign", "type": "alpha", "success": True, "latency_ms": 4.7, "detail": "ok"},
@@ -54,6 +61,8 @@ def test_times_are_utc_with_milliseconds():
             event_payload(make_event(2, EventType.CROSSING), [], ORIGIN),
         ),  # no DONT_WALK time, no files
         ("event", json.loads(mark_historical(dumps(event_payload(make_event(3), [], ORIGIN))))),
+        ("evidence", evidence_payload(recorded_evidence(4), ORIGIN)),
+        ("evidence", evidence_payload(EvidenceReport(make_event(5).event_id, 1.0, lost_reason="box stopped"), ORIGIN)),
         ("status", status_payload(StatusReport(utc=1.0, fps=0, inference_ms=0, frames_dropped=0), ORIGIN, 0)),
         (
             "status",
@@ -101,6 +110,9 @@ def test_payloads_match_their_schemas(kind, payload):
             "path",
         ),
         ("event", {"surprise": 1}, "Additional properties"),
+        ("evidence", {"manifest_sha256": None}, "manifest_sha256"),  # recorded evidence names its manifest
+        ("evidence", {"status": "lost", "reason": ""}, "reason"),  # a loss always says why
+        ("evidence", {"status": "lost", "reason": "disk"}, "files"),  # and lists no files
         ("command_state", {"ok": False, "error": ""}, "error"),
         ("command_state", {"command": "enforcement", "state": {"enabled": "no"}}, "state"),
         ("command_state", {"command": "mute", "state": {"on": True}}, "state"),
@@ -113,6 +125,7 @@ def test_schemas_catch_drift(kind, change, message):
         "event": lambda: event_payload(make_event(1), evidence_for(1), ORIGIN),
         "status": lambda: status_payload(StatusReport(utc=1.0, fps=0, inference_ms=0, frames_dropped=0), ORIGIN, 0),
         "command_state": lambda: command_state_payload("mute", CommandResult(True), 0.0),
+        "evidence": lambda: evidence_payload(recorded_evidence(1), ORIGIN),
     }[kind]()
     found = problems(kind, {**base, **change})
     assert found and any(message in line for line in found), found

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge.events import EventType
-from edge.mqtt.payloads import CommandResult, ComponentHealth, StatusReport
+from edge.mqtt.payloads import CommandResult, ComponentHealth, EvidenceReport, StatusReport
 from edge.mqtt.reporter import Reporter
 from edge.mqtt.schemas import problems
 from edge.signal.types import SignalChange, SignalState
@@ -63,22 +63,31 @@ def running_reporter(config, data: Path) -> Reporter:
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 def test_every_payload_on_the_wire_matches_its_schema(mosquitto, recorder, tmp_path, protocol):
     reporter = running_reporter(site_config(mosquitto, protocol=protocol), tmp_path)
-    reporter.report_event(make_event(1, EventType.CROSSING), evidence_for(1))
-    reporter.report_event(make_event(1, EventType.VIOLATION), evidence_for(1))
+    violation_id = make_event(1, EventType.VIOLATION).event_id
+    reporter.report_event(make_event(1, EventType.CROSSING))
+    reporter.report_event(make_event(1, EventType.VIOLATION), awaits_evidence=True)
+    reporter.report_evidence(EvidenceReport(violation_id, time.time(), evidence_for(1), "c" * 64, 1))
+    reporter.report_evidence(EvidenceReport(make_event(2).event_id, time.time(), lost_reason="storage full"))
     reporter.report_status(status_report())
     reporter.report_signal(SignalChange(12.0, "P1", SignalState.WALK, source="timeline"), time.time())
     assert wait_for(lambda: len(recorder.payloads("/events")) == 2 and recorder.payloads("/signal"))
-    assert wait_for(lambda: recorder.payloads("/status"))
+    assert wait_for(lambda: len(recorder.payloads("/evidence")) == 2 and recorder.payloads("/status"))
+    assert reporter.awaiting_evidence() == []  # the violation's evidence outcome was queued
     reporter.stop()
 
     events = recorder.json("/events")
-    for kind, suffix in (("event", "/events"), ("status", "/status"), ("signal", "/signal")):
+    kinds = (("event", "/events"), ("evidence", "/evidence"), ("status", "/status"), ("signal", "/signal"))
+    for kind, suffix in kinds:
         for payload in recorder.json(suffix):
             assert problems(kind, payload) == [], payload
     violation = next(e for e in events if e["type"] == "violation")
-    assert violation["id"] == make_event(1, EventType.VIOLATION).event_id
+    assert violation["id"] == violation_id
     assert violation["signal"] == {"group": "P1", "state": "DONT_WALK", "since_dont_walk_s": 8.0}
-    assert violation["evidence"][0]["path"] == "2026/11/23/ev1/clip.mp4"
+    assert violation["evidence"] == []  # sent at once; the files follow on .../evidence
+    recorded, lost = recorder.json("/evidence")
+    assert recorded["event_id"] == violation_id and recorded["status"] == "recorded"
+    assert recorded["files"][0]["path"] == "2026/11/23/ev1/clip.mp4" and recorded["sequence"] == 1
+    assert lost["status"] == "lost" and lost["reason"] == "storage full" and lost["files"] == []
     assert violation["historical"] is False
     assert violation["decided_time"].endswith("Z") and len(violation["decided_time"]) == 24
     assert recorder.payloads("/availability") == [b"online", b"offline"]  # online on connect, offline on stop

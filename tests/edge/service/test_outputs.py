@@ -63,14 +63,17 @@ def test_events_status_and_evidence_reach_their_outputs(tmp_path) -> None:
     assert last["storage"]["free_bytes"] > 0 and 0 <= last["storage"]["used_fraction"] <= 1
     evidence = [p for p in (tmp_path / "evidence").glob("2*/*/*/*") if p.is_dir()]
     assert sorted(p.name for p in evidence) == sorted(e["event_id"] for e in decided if e["type"] == "violation")
-    # Violations reach the centre with their evidence files, each hash as the box stored it.
+    # Each violation's evidence follows it, linked by event id, each hash as the box stored it.
+    outcomes = {p["event_id"]: p for topic, p in centre.messages if topic.endswith("/evidence")}
     for folder in evidence:
-        payload = sent[folder.name]
-        listed = {f["path"]: f["sha256"] for f in payload["evidence"]}
+        assert sent[folder.name]["type"] == "violation"
+        payload = outcomes[folder.name]
+        assert payload["status"] == "recorded"
+        listed = {f["path"]: f["sha256"] for f in payload["files"]}
         manifest = json.loads((folder / "manifest.json").read_text())
         relative = folder.relative_to(tmp_path / "evidence").as_posix()
         for entry in manifest["files"]:
             assert listed[f"{relative}/{entry['path']}"] == entry["sha256"]
         # ...and with the evidence chain head they leave, so a deleted tail can be caught off the box.
         manifest_sha = hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()
-        assert (payload["evidence_seq"], payload["chain_head"]) == (manifest["sequence"], manifest_sha)
+        assert (payload["sequence"], payload["manifest_sha256"]) == (manifest["sequence"], manifest_sha)
