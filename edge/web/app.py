@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Undefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,6 +23,7 @@ from edge.users import UserStore
 from edge.web.auth import ROUTE_ROLES, CookiePolicy, LoginLimiter, NotLoggedIn, enforce_access, uncovered_routes
 from edge.web.context import WebContext
 from edge.web.dashboard import JournalReader
+from edge.web.guard import RequestGuard, not_logged_in, wants_html
 from edge.web.zone_editor import ZoneEditor
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ def create_app(context: WebContext, config: WebConfig | None = None) -> FastAPI:
         router.install(app)
     _add_static_and_health(app)
     _add_error_handlers(app)
+    app.add_middleware(RequestGuard, host=app)  # inside the security headers, so its answers get them too
     _add_security_headers(app)
     missing = uncovered_routes(getattr(r, "name", "") for r in app.routes)
     if missing:
@@ -156,24 +158,21 @@ def _add_static_and_health(app: FastAPI) -> None:
         return FileResponse(path, media_type=STATIC_TYPES[path.suffix])
 
 
-def _wants_html(request: Request) -> bool:
-    path = request.url.path
-    return request.method == "GET" and not path.startswith("/api/") and not path.endswith(".json")
-
-
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotLoggedIn)
-    async def not_logged_in(request: Request, exc: NotLoggedIn) -> Response:
-        if _wants_html(request):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return JSONResponse({"detail": "log in first"}, status_code=401)
+    async def login_first(request: Request, exc: NotLoggedIn) -> Response:
+        return not_logged_in(request)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if _wants_html(request) and exc.status_code in (403, 404, 503):
+        if wants_html(request) and exc.status_code in (403, 404, 503):
             state: WebState = request.app.state.web
             return state.render(request, "error.html", exc.status_code, status=exc.status_code, message=exc.detail)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        detail = exc.detail
+        if exc.status_code == 413:  # FastAPI's body limit says only "Content Too Large"
+            limit = getattr(request.scope.get("route"), "max_body_size", None) or 0
+            detail = f"request body too large: {request.url.path} takes at most {limit // 1024} KiB"
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
