@@ -22,7 +22,12 @@ class WebConfig(StrictModel):
         Path("state/users.db"), description="SQLite file of accounts and sessions; relative to the site file"
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="How long a login lasts")
-    login_attempts: int = Field(5, ge=1, le=100, description="Failed logins allowed per client and per name")
+    login_attempts: int = Field(
+        5, ge=1, le=100, description="Failed logins allowed per client address and name (never per name alone)"
+    )
+    login_address_attempts: int = Field(
+        20, ge=1, le=1000, description="Failed logins allowed per client address, whatever names it tries"
+    )
     login_window_s: float = Field(300.0, ge=1, le=86400, description="Window over which failed logins are counted")
 
     @model_validator(mode="after")

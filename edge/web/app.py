@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from edge.config import ConfigError, load_site
 from edge.config.web import WebConfig
 from edge.users import UserStore
-from edge.web.auth import ROUTE_ROLES, CookiePolicy, LoginLimiter, NotLoggedIn, enforce_access, uncovered_routes
+from edge.web.auth import ROUTE_ROLES, CookiePolicy, LoginGate, NotLoggedIn, enforce_access, uncovered_routes
 from edge.web.context import WebContext
 from edge.web.dashboard import JournalReader
 from edge.web.guard import RequestGuard, not_logged_in, wants_html
@@ -48,7 +48,7 @@ class WebState:
     context: WebContext
     config: WebConfig
     users: UserStore
-    limiter: LoginLimiter
+    limiter: LoginGate
     cookies: CookiePolicy
     templates: Jinja2Templates
     zones: ZoneEditor
@@ -124,7 +124,7 @@ def create_app(context: WebContext, config: WebConfig | None = None) -> FastAPI:
         context=context,
         config=config,
         users=UserStore(context.users_db),
-        limiter=LoginLimiter(config.login_attempts, config.login_window_s),
+        limiter=LoginGate.from_config(config.login_attempts, config.login_address_attempts, config.login_window_s),
         cookies=CookiePolicy(secure=context.https, session_max_age_s=int(config.session_hours * 3600)),
         templates=_templates(),
         zones=ZoneEditor(context),
