@@ -45,7 +45,8 @@ def stream(server: Server, method: str, path: str, headers: dict[str, str], chun
     before = peak = rss_bytes()
     with socket.create_connection((url.hostname, url.port), timeout=60) as sock:
         framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {HUGE}"
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {url.netloc}", framing, *(f"{k}: {v}" for k, v in headers.items())]
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {url.netloc}", framing]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         data = b"[" * CHUNK
         piece = f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data
