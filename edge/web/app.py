@@ -108,7 +108,7 @@ def _web_config(site_path: Path) -> WebConfig:
 
 
 def create_app(context: WebContext, config: WebConfig | None = None) -> FastAPI:
-    """Build the UI for ``context``; the live service mounts it, ``crossguard ui`` serves it alone."""
+    """Build the UI for ``context``; the live service and ``crossguard ui`` serve it on its own server."""
     from edge.web.routes import ROUTERS
 
     config = config or _web_config(context.site_path)
@@ -187,31 +187,3 @@ def _add_security_headers(app: FastAPI) -> None:
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response
-
-
-def mount(app: FastAPI, host: Any) -> None:
-    """Serve the UI from the live service's own app (the service looks this function up by name).
-
-    The service's routes stay first; every other path goes to the UI. A host that can hand
-    over snapshots and apply configs live offers ``web_context() -> WebContext``; otherwise
-    the UI is built from its ``site_path`` and ``status()`` alone, and saved zones say they
-    were not applied to the running pipeline.
-    """
-    provide = getattr(host, "web_context", None)
-    context = provide() if callable(provide) else _minimal_context(host)
-    app.mount("/", create_app(context))
-
-
-def _minimal_context(host: Any) -> WebContext:
-    site_path = Path(host.site_path).resolve()
-    web = _web_config(site_path).resolved(site_path.parent)
-
-    def status() -> Any:
-        report = host.status()
-        to_dict = getattr(report, "to_dict", None)
-        return to_dict() if callable(to_dict) else report
-
-    def cannot_apply(site: Any) -> None:
-        raise RuntimeError("this service does not take new zones while running; restart it to use them")
-
-    return WebContext(site_path=site_path, users_db=web.users_db, status=status, apply_site=cannot_apply)
