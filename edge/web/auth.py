@@ -221,8 +221,9 @@ async def enforce_access(request: Request) -> Session | None:
     roles = ROUTE_ROLES[name]
     if roles is None:
         return None
-    store = request.app.state.web.users
-    session = store.session(request.cookies.get(SESSION_COOKIE, ""))
+    session = getattr(request.state, "session", None)  # found by edge.web.guard before the body came
+    if session is None:
+        session = request.app.state.web.users.session(request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
         raise NotLoggedIn()
     request.state.session = session  # also lets an error page show the user's own menu

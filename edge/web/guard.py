@@ -63,7 +63,8 @@ class RequestGuard:
             return not_logged_in(request)
         if request.method not in SAFE_METHODS and session.user.role not in roles:
             return JSONResponse({"detail": f"role '{session.user.role.value}' may not use this"}, status_code=403)
-        return None  # the app-wide dependency checks the role of page visits and CSRF, as before
+        request.state.session = session  # the app-wide dependency checks page roles and CSRF with it
+        return None
 
     def _route_name(self, scope: Scope) -> str | None:
         for route in self.host.router.routes:
