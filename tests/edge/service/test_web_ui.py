@@ -131,3 +131,20 @@ def test_a_ui_that_cannot_start_does_not_stop_enforcement(tmp_path) -> None:  # 
         code, _, err = stop_service(proc)
     assert code == 0, err[-3000:]
     assert "web UI: could not be started; running without it" in err
+
+
+def test_run_warns_when_the_ui_is_served_to_the_network_without_tls(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site = write_site(
+        tmp_path,
+        service={"capture": {"loop": True}},
+        web={"host": "0.0.0.0", "port": free_port()},
+        evidence={"enabled": False},
+    )
+    log = LogLines(start_service(site))
+    try:
+        line = wait_until(lambda: next((ln for ln in log.lines if "without TLS" in ln), None), 60,
+                          what="the plain-HTTP warning")  # fmt: skip
+    finally:
+        code, err = log.stop()
+    assert code == 0, err[-3000:]
+    assert "WARNING" in line and "0.0.0.0" in line and "web.tls_cert" in line
