@@ -109,7 +109,7 @@ def service_site(
             "service": service,
             "camera": site.camera.model_copy(update={"source": str(video)}),
             "evidence": site.evidence.model_copy(update={"root": data_dir / "evidence"}),
-            "web": site.web.model_copy(update={"users_db": data_dir / "users.db"}),
+            "web": site.web.model_copy(update={"users_db": data_dir / "users.db", "port": 0}),
         }
     )
 

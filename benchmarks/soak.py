@@ -66,7 +66,7 @@ def looped_site(site: Path, video: Path, model: Path, folder: Path, port: int) -
         if "path" in source and not Path(source["path"]).is_absolute():
             source["path"] = str((site.parent / source["path"]).resolve())
     data["evidence"] = {"root": str(folder / "evidence")}
-    data["web"] = {"users_db": str(folder / "users.db")}
+    data["web"] = {"users_db": str(folder / "users.db"), "port": 0}  # the UI on any free port
     data["service"] = {
         "data_dir": str(folder / "state"),
         "status_interval_s": 60,

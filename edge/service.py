@@ -2,8 +2,9 @@
 
 ``Service`` builds, in this order, the detector (behind the cost-control gate), the signal
 hub (with enforcement suspension), the operator's switches, the output adapters (and the
-MQTT commands on them), the pipeline, the capture thread and the HTTP app; ``start``
-starts them (HTTP first, so health answers at once);
+MQTT commands on them), the pipeline and the capture thread; ``start`` starts the
+operations HTTP server first (so health answers at once), then the web UI on its own server
+where the site's ``web`` section says, then the MQTT link and capture;
 ``run`` turns the frame loop; ``stop`` stops everything in reverse, flushing what the
 outputs hold. Decisions are made by ``edge.pipeline.Pipeline`` — the same class replay
 drives — and nowhere else.
@@ -50,7 +51,7 @@ from edge.observers import (
 from edge.operator import OPERATOR_FILE, OperatorControls
 from edge.ops.clock import UNKNOWN as UNKNOWN_CLOCK
 from edge.ops.clock import ClockMap, read_clock_sync
-from edge.ops.http import AppExtension, HttpServer, create_app
+from edge.ops.http import HttpServer, create_app
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.sdnotify import Notifier
 from edge.ops.status import AdapterHealth, ServiceStatus
@@ -124,11 +125,11 @@ class Service:
         self._mirrored: dict[str, int] = {}
         self._mirror_lock = threading.Lock()
         self.http: HttpServer | None = None
+        self.web: HttpServer | None = None
         self.reporter: ReportObserver | None = None
         self._recorder: Any | None = None  # the evidence recorder, when evidence is recorded
         self.adapters: list[OutputAdapter] = []
         self.failed_outputs: dict[str, str] = {}  # outputs the site turns on that could not start
-        self.app_extensions: list[AppExtension] = []
         self._build()
 
     # -- building -------------------------------------------------------------------------------
@@ -154,7 +155,6 @@ class Service:
         self.picture = PictureMonitor(self.config.picture)
         self.capture = self._build_capture()
         self.metrics.on_scrape(self._export_metrics)
-        self.app_extensions += self._web_ui_extensions()
 
     def _build_detector(self) -> Detector:
         from detection.registry import build_detector
@@ -219,16 +219,8 @@ class Service:
 
         OperatorCommands(self.operator, self.warnings.hub).register(self.reporter.reporter)
 
-    def _web_ui_extensions(self) -> list[AppExtension]:
-        try:
-            web = importlib.import_module("edge.web.app")
-        except ImportError:
-            return []
-        mount = getattr(web, "mount", None)
-        return [lambda app: mount(app, self)] if mount else []
-
     def web_context(self) -> Any:
-        """What the web UI needs from the live service; ``edge.web.app.mount`` asks for it by name."""
+        """What the web UI needs from the live service."""
         from edge.web.context import WebContext
 
         web = self.site.web.resolved(self.site_path.parent)
@@ -244,6 +236,7 @@ class Service:
             devices=self.warnings.hub,
             live=self.live_readings,
             journal_dir=self.journal.folder,
+            https=web.tls_cert is not None,
         )
 
     def live_readings(self) -> Any:
@@ -285,9 +278,10 @@ class Service:
     def start(self) -> None:
         http = self.config.http
         if http.enabled:
-            self.http = HttpServer(create_app(self.status, self.metrics, self.app_extensions), http.host, http.port)
+            self.http = HttpServer(create_app(self.status, self.metrics), http.host, http.port)
             self.http.start()
         self._settle_evidence_after_crash()  # before any frame: a new violation is never mistaken for one
+        self._start_web_ui()
         if self.reporter is not None:
             self.reporter.reporter.start()
         self.capture.start()
@@ -310,6 +304,29 @@ class Service:
         for event_id in missing:
             recorder.note_lost(event_id, UNRECORDED)
 
+    def _start_web_ui(self) -> None:
+        """The web UI where ``web:`` says (address, port, TLS); one that cannot start is reported, not fatal."""
+        app = optional_module("edge.web.app", "web UI", True)
+        if app is None:
+            return
+        web = self.site.web.resolved(self.site_path.parent)
+        try:
+            server = HttpServer(
+                app.create_app(self.web_context(), web), web.host, web.port, "web UI", web.tls_cert, web.tls_key
+            )
+            server.start()
+        except Exception as exc:  # enforcement goes on without the UI
+            log.error("web UI: could not be started; running without it: %s", exc)
+            self.failed_outputs["web"] = f"could not be started: {exc}"
+            return
+        self.web = server
+        if web.plain_http_on_network:
+            log.warning(
+                "web UI: served on %s without TLS: passwords and session cookies cross the network readable;"
+                " set web.tls_cert and web.tls_key",
+                web.host,
+            )
+
     def request_stop(self) -> None:
         """Ask the frame loop to finish the frame in hand and return (signal-handler safe)."""
         self._stop.set()
@@ -323,8 +340,9 @@ class Service:
         self.pipeline.finish()  # crossings still waiting for their signal state are judged now
         self.pipeline.close()  # observers flush: warnings, journal, evidence, MQTT outbox
         self._write_status()
-        if self.http is not None:
-            self.http.stop()
+        for server in (self.web, self.http):
+            if server is not None:
+                server.stop()
         self.notifier.close()
         log.info("service: stopped after %d frames", self._frames)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from edge.cli import CommandError
 from edge.config import ConfigError, load_site
+from edge.config.web import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,12 @@ def run(args: argparse.Namespace) -> int:
     context = standalone_context(args.site.resolve(), users_db, args.evidence, cert is not None, data_dir)
     app = create_app(context, web)
     host, port = args.host or web.host, args.port or web.port
+    if cert is None and not is_loopback(host):
+        log.warning(
+            "serving the UI on %s over plain HTTP: passwords and session cookies cross the network readable;"
+            " give --cert and --key (or web.tls_cert and web.tls_key)",
+            host,
+        )
     if not context.users_db.exists() or not app.state.web.users.list():
         log.warning("no accounts yet: create one with  crossguard users add NAME --role admin --users-db %s", users_db)
     uvicorn.run(

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from edge.config.base import StrictModel
+from edge.config.web import is_loopback
 
 
 class CaptureConfig(StrictModel):
@@ -89,13 +90,24 @@ class PerformanceConfig(StrictModel):
 
 
 class HttpConfig(StrictModel):
-    enabled: bool = Field(
-        True, description="Serve /healthz and /metrics (the web UI mounts onto the same app)"
-    )
+    enabled: bool = Field(True, description="Serve /healthz, /status and /metrics (without login)")
     host: str = Field(
-        "127.0.0.1", min_length=1, description="Listen address; keep it local unless scraped remotely"
+        "127.0.0.1", min_length=1, description="Listen address; a loopback one unless public is set"
     )
     port: int = Field(9108, ge=0, le=65535, description="TCP port; 0 picks a free one (tests)")
+    public: bool = Field(
+        False,
+        description="Allow a host other than loopback: /status and /metrics then answer anyone who reaches it",
+    )
+
+    @model_validator(mode="after")
+    def _loopback_unless_public(self) -> HttpConfig:
+        if not self.public and not is_loopback(self.host):
+            raise ValueError(
+                f"service.http.host {self.host} would answer /status and /metrics without login to the"
+                " network; use 127.0.0.1 (scrape through a local agent) or set service.http.public: true"
+            )
+        return self
 
 
 class ServiceConfig(StrictModel):

@@ -49,13 +49,16 @@ class ServiceStatus:
         return asdict(self)
 
     def summary(self) -> str:
-        """One line for logs and systemd's STATUS=."""
+        """One line for logs and systemd's STATUS=, naming every output that is down."""
         state = "ready" if self.ready else "NOT READY (" + "; ".join(self.reasons) + ")"
         switches = ""
         if not self.operator.enforcement.enabled:
             switches += f", enforcement OFF by {self.operator.enforcement.by or 'the operator'}"
         if self.operator.mute.muted:
             switches += ", speaker muted"
+        for name, health in sorted(self.adapters.items()):  # e.g. the MQTT link: reports then wait in the outbox
+            if not health.ok:
+                switches += f", {name} DOWN" + (f" ({health.detail})" if health.detail else "")
         return (
             f"{state}: camera {self.camera_state}, {self.fps:.1f} fps, {self.frames_processed} frames"
             f" ({self.frames_dropped} dropped), {self.crossings} crossings, {self.violations} violations"

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Undefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,9 +20,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from edge.config import ConfigError, load_site
 from edge.config.web import WebConfig
 from edge.users import UserStore
-from edge.web.auth import ROUTE_ROLES, CookiePolicy, LoginLimiter, NotLoggedIn, enforce_access, uncovered_routes
+from edge.web.auth import ROUTE_ROLES, CookiePolicy, LoginGate, NotLoggedIn, enforce_access, uncovered_routes
 from edge.web.context import WebContext
 from edge.web.dashboard import JournalReader
+from edge.web.guard import RequestGuard, not_logged_in, wants_html
 from edge.web.zone_editor import ZoneEditor
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class WebState:
     context: WebContext
     config: WebConfig
     users: UserStore
-    limiter: LoginLimiter
+    limiter: LoginGate
     cookies: CookiePolicy
     templates: Jinja2Templates
     zones: ZoneEditor
@@ -107,7 +108,7 @@ def _web_config(site_path: Path) -> WebConfig:
 
 
 def create_app(context: WebContext, config: WebConfig | None = None) -> FastAPI:
-    """Build the UI for ``context``; the live service mounts it, ``crossguard ui`` serves it alone."""
+    """Build the UI for ``context``; the live service and ``crossguard ui`` serve it on its own server."""
     from edge.web.routes import ROUTERS
 
     config = config or _web_config(context.site_path)
@@ -123,7 +124,7 @@ def create_app(context: WebContext, config: WebConfig | None = None) -> FastAPI:
         context=context,
         config=config,
         users=UserStore(context.users_db),
-        limiter=LoginLimiter(config.login_attempts, config.login_window_s),
+        limiter=LoginGate.from_config(config.login_attempts, config.login_address_attempts, config.login_window_s),
         cookies=CookiePolicy(secure=context.https, session_max_age_s=int(config.session_hours * 3600)),
         templates=_templates(),
         zones=ZoneEditor(context),
@@ -132,6 +133,7 @@ def create_app(context: WebContext, config: WebConfig | None = None) -> FastAPI:
         router.install(app)
     _add_static_and_health(app)
     _add_error_handlers(app)
+    app.add_middleware(RequestGuard, host=app)  # inside the security headers, so its answers get them too
     _add_security_headers(app)
     missing = uncovered_routes(getattr(r, "name", "") for r in app.routes)
     if missing:
@@ -156,24 +158,21 @@ def _add_static_and_health(app: FastAPI) -> None:
         return FileResponse(path, media_type=STATIC_TYPES[path.suffix])
 
 
-def _wants_html(request: Request) -> bool:
-    path = request.url.path
-    return request.method == "GET" and not path.startswith("/api/") and not path.endswith(".json")
-
-
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotLoggedIn)
-    async def not_logged_in(request: Request, exc: NotLoggedIn) -> Response:
-        if _wants_html(request):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return JSONResponse({"detail": "log in first"}, status_code=401)
+    async def login_first(request: Request, exc: NotLoggedIn) -> Response:
+        return not_logged_in(request)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if _wants_html(request) and exc.status_code in (403, 404, 503):
+        if wants_html(request) and exc.status_code in (403, 404, 503):
             state: WebState = request.app.state.web
             return state.render(request, "error.html", exc.status_code, status=exc.status_code, message=exc.detail)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        detail = exc.detail
+        if exc.status_code == 413:  # FastAPI's body limit says only "Content Too Large"
+            limit = getattr(request.scope.get("route"), "max_body_size", None) or 0
+            detail = f"request body too large: {request.url.path} takes at most {limit // 1024} KiB"
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -188,31 +187,3 @@ def _add_security_headers(app: FastAPI) -> None:
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response
-
-
-def mount(app: FastAPI, host: Any) -> None:
-    """Serve the UI from the live service's own app (the service looks this function up by name).
-
-    The service's routes stay first; every other path goes to the UI. A host that can hand
-    over snapshots and apply configs live offers ``web_context() -> WebContext``; otherwise
-    the UI is built from its ``site_path`` and ``status()`` alone, and saved zones say they
-    were not applied to the running pipeline.
-    """
-    provide = getattr(host, "web_context", None)
-    context = provide() if callable(provide) else _minimal_context(host)
-    app.mount("/", create_app(context))
-
-
-def _minimal_context(host: Any) -> WebContext:
-    site_path = Path(host.site_path).resolve()
-    web = _web_config(site_path).resolved(site_path.parent)
-
-    def status() -> Any:
-        report = host.status()
-        to_dict = getattr(report, "to_dict", None)
-        return to_dict() if callable(to_dict) else report
-
-    def cannot_apply(site: Any) -> None:
-        raise RuntimeError("this service does not take new zones while running; restart it to use them")
-
-    return WebContext(site_path=site_path, users_db=web.users_db, status=status, apply_site=cannot_apply)

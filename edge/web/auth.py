@@ -135,6 +135,46 @@ class LoginLimiter:
         return times
 
 
+@dataclass
+class LoginGate:
+    """Failed logins counted per (client address, name) and per client address.
+
+    Never per name alone: then anyone could lock any account (the police's) out from anywhere
+    by failing on purpose. A guesser trying one name is stopped by the first count, one
+    trying many names by the second, and a user at another address is not affected.
+    """
+
+    per_name: LoginLimiter  # key: address and lower-cased name
+    per_address: LoginLimiter
+
+    @classmethod
+    def from_config(cls, attempts: int, address_attempts: int, window_s: float) -> LoginGate:
+        return cls(LoginLimiter(attempts, window_s), LoginLimiter(address_attempts, window_s))
+
+    def retry_after(self, address: str, name: str) -> float | None:
+        """Seconds until this address may try this name again, or None when it may now."""
+        waits = [self.per_name.retry_after([_pair(address, name)]), self.per_address.retry_after([address])]
+        return max((w for w in waits if w is not None), default=None)
+
+    def failed(self, address: str, name: str) -> bool:
+        """Count a failure; True when it used up the last attempt."""
+        self.per_name.failed([_pair(address, name)])
+        self.per_address.failed([address])
+        return self.retry_after(address, name) is not None
+
+    def succeeded(self, address: str, name: str) -> None:
+        self.per_name.succeeded([_pair(address, name)])  # the address keeps its count: it may guess other names
+
+
+def _pair(address: str, name: str) -> str:
+    return f"{address} {name.lower()}"
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters, for log lines (a newline in a name must not forge one)."""
+    return "".join(ch for ch in text if ch.isprintable())
+
+
 @dataclass(frozen=True)
 class CookiePolicy:
     secure: bool  # set when the UI is served over HTTPS
@@ -181,8 +221,9 @@ async def enforce_access(request: Request) -> Session | None:
     roles = ROUTE_ROLES[name]
     if roles is None:
         return None
-    store = request.app.state.web.users
-    session = store.session(request.cookies.get(SESSION_COOKIE, ""))
+    session = getattr(request.state, "session", None)  # found by edge.web.guard before the body came
+    if session is None:
+        session = request.app.state.web.users.session(request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
         raise NotLoggedIn()
     request.state.session = session  # also lets an error page show the user's own menu

@@ -256,6 +256,7 @@ class Dashboard:
     counts_from: str  # the journal folder the counts come from; "" when there is none
     crosswalks: list[CrosswalkCard]
     box: BoxHealth | None
+    alarms: list[str] = field(default_factory=list)  # shown at the top of the page, in words
 
 
 def _number(value: Any) -> float | None:
@@ -289,6 +290,14 @@ def box_health(status: dict[str, Any], live: LiveReadings | None) -> BoxHealth:
         outbox_depth=live.outbox_depth if live else None,
         storage=live.storage if live else None,
     )
+
+
+def box_alarms(box: BoxHealth | None) -> list[str]:
+    """What needs someone's attention now, at the top of the page: the MQTT link being down."""
+    if box is None or box.mqtt is None or box.mqtt.ok:
+        return []
+    waiting = f"; {box.outbox_depth} report(s) wait in the outbox" if box.outbox_depth is not None else ""
+    return [f"MQTT link to the traffic centre DOWN: {box.mqtt.detail}{waiting}"]
 
 
 def reports_pipeline(status: dict[str, Any]) -> bool:
@@ -325,6 +334,7 @@ def build_dashboard(
         )
     if journal is None:
         notices.append("No event journal on this box: today's crossings cannot be counted.")
+    box = box_health(status, live) if live is not None or reports_pipeline(status) else None
     return Dashboard(
         day=day,
         timezone=site.site.timezone,
@@ -333,5 +343,6 @@ def build_dashboard(
         notice=" ".join(notices),
         counts_from=str(journal.folder) if journal is not None else "",
         crosswalks=cards,
-        box=box_health(status, live) if live is not None or reports_pipeline(status) else None,
+        box=box,
+        alarms=box_alarms(box),
     )

@@ -127,12 +127,27 @@ class ZoneEditor:
             return self._write(text, new_text, user, note or "zones edited", issues)
 
     def revert(self, number: int, user: str) -> SaveResult:
+        """Bring back version ``number``'s zones: its crosswalks and signal-head boxes, and nothing else.
+
+        The rest of the current file (MQTT, camera, outputs, comments) stays as it is: the
+        editor may change only what it edits, and an old version may predate other changes.
+        """
         with self._lock:
             old = self.history.text(number)
             if old is None:
                 raise ZoneEditError(404, f"version {number} is not in the history")
+            try:
+                old_data = site_data(old)
+            except YAMLError as exc:
+                raise ZoneEditError(422, f"version {number} is not valid YAML: {exc}") from None
             text, _ = self.read()
-            return self._write(text, old, user, f"revert to version {number}", [])
+            current = {b.key for b in head_boxes(self._data(text))}
+            boxes = {b.key: b.box for b in head_boxes(old_data) if b.key in current}
+            site, issues = self._validate(text, old_data.get("crosswalks") or [], boxes)
+            if site is None:
+                raise ZoneEditError(422, f"version {number}'s zones do not fit the current site file", issues)
+            new_text = edit_crosswalks(text, site.crosswalks, boxes)
+            return self._write(text, new_text, user, f"revert zones to version {number}", issues)
 
     def _write(self, before: str, after: str, user: str, note: str, issues: list[ZoneIssue]) -> SaveResult:
         if not self.history.versions():

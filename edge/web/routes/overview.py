@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 router = Routes()
 State = Annotated[WebState, Depends(web_state)]
 JPEG = {200: {"content": {"image/jpeg": {}}}, 401: {}, 404: {}}
+# Days whose local midnights (and the next day's) are representable in every time zone.
+FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(9999, 12, 30)
 
 
 def _journal(state: WebState) -> JournalReader | None:
@@ -52,13 +54,15 @@ def dashboard(request: Request, state: State) -> Response:
     return state.render(request, "dashboard.html", board=_dashboard(state))
 
 
-@router.get("/api/dashboard", name="api_dashboard", responses={401: {}, 503: {}})
+@router.get("/api/dashboard", name="api_dashboard", responses={400: {}, 401: {}, 503: {}})
 def api_dashboard(
     state: State, day: Annotated[date | None, Query(description="Local day at the site; default today")] = None
 ) -> dict[str, Any]:
     """Per crosswalk: signal state and its sources' health, the day's crossings and violations by local hour
     (``violation_rate`` = violations ÷ crossings, null without crossings); box-wide: fps, inference time,
     camera and picture, enforcement, warning devices, MQTT, storage and clock."""
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise HTTPException(400, f"day {day.isoformat()} is out of range ({FIRST_DAY} to {LAST_DAY})")
     return jsonable(_dashboard(state, day))
 
 

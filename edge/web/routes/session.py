@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Annotated
 
@@ -11,9 +12,10 @@ from pydantic import BaseModel, Field
 
 from edge.users import MAX_PASSWORD_LENGTH, User
 from edge.web.app import WebState, web_state
-from edge.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current_session, tokens_match
+from edge.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current_session, printable, tokens_match
 from edge.web.routes.table import Routes
 
+log = logging.getLogger(__name__)
 router = Routes()
 State = Annotated[WebState, Depends(web_state)]
 
@@ -36,21 +38,23 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _client_keys(request: Request, name: str) -> list[str]:
-    host = request.client.host if request.client else "unknown"
-    return [f"addr:{host}", f"name:{name.lower()}"]
-
-
 def _check_credentials(state: WebState, request: Request, name: str, password: str) -> User:
-    keys = _client_keys(request, name)
-    wait = state.limiter.retry_after(keys)
+    address = request.client.host if request.client else "unknown"
+    wait = state.limiter.retry_after(address, name)
     if wait is not None:
         raise HTTPException(429, f"too many failed logins; try again in {wait:.0f} s", {"Retry-After": f"{wait:.0f}"})
     user = state.users.authenticate(name, password)
     if user is None:
-        state.limiter.failed(keys)
+        blocked = state.limiter.failed(address, name)
+        log.warning(
+            "web login failed for %r from %s%s",
+            printable(name),
+            address,
+            f"; further attempts refused for {state.config.login_window_s:.0f} s" if blocked else "",
+        )
         raise HTTPException(401, "wrong name or password")
-    state.limiter.succeeded(keys[1:])  # the address keeps its count: it may be guessing other names
+    state.limiter.succeeded(address, name)
+    log.info("web login: %s (%s) from %s", user.name, user.role.value, address)
     return user
 
 

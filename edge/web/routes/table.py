@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from edge.web.guard import BODY_LIMIT
+
 Endpoint = Callable[..., Any]
 
 
@@ -40,4 +42,5 @@ class Routes:
 
     def install(self, app: FastAPI) -> None:
         for method, path, endpoint, options in self.entries:
+            options = {"max_body_size": BODY_LIMIT} | options  # FastAPI answers 413 beyond it, while reading
             app.add_api_route(path, endpoint, methods=[method], **options)

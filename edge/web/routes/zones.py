@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field
 from edge.config.crosswalk import RuleConfig
 from edge.web.app import WebState, web_state
 from edge.web.auth import current_session
+from edge.web.guard import UPLOAD_LIMIT
 from edge.web.routes.table import Routes
 from edge.web.zone_editor import ZoneEditError
 
 router = Routes()
 State = Annotated[WebState, Depends(web_state)]
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 413: {}, 415: {}, 422: {}, 503: {}}
 
 
@@ -69,14 +69,18 @@ def api_zones_background(state: State) -> Response:
     return Response(jpeg, media_type="image/jpeg")
 
 
-@router.put("/api/zones/background.jpg", name="api_zones_upload_background", status_code=204, responses=ERRORS)
+@router.put(
+    "/api/zones/background.jpg",
+    name="api_zones_upload_background",
+    status_code=204,
+    responses=ERRORS,
+    max_body_size=UPLOAD_LIMIT,
+)
 async def api_zones_upload_background(request: Request, state: State) -> Response:
     """Upload a JPEG or PNG of the camera's view to draw on when no live picture is available."""
     if request.headers.get("content-type", "").split(";")[0] not in ("image/jpeg", "image/png"):
         raise HTTPException(415, "send the picture as image/jpeg or image/png")
-    body = await request.body()
-    if len(body) > MAX_UPLOAD_BYTES:
-        raise HTTPException(413, f"picture larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
+    body = await request.body()  # at most UPLOAD_LIMIT: FastAPI answers 413 beyond it
     image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR) if body else None
     if image is None:
         raise HTTPException(422, "not a readable JPEG or PNG picture")

@@ -34,6 +34,7 @@ def write_site(folder: Path, timeline: str | None = None, **sections: dict[str, 
         timeline_path.write_text(timeline, encoding="utf-8")
     data["signal"]["sources"][0]["path"] = str(timeline_path)
     data["service"] = {"data_dir": str(folder / "state"), "status_interval_s": 1, "http": {"port": 0}}
+    data["web"] = {"port": 0}  # the UI's own server, on any free port
     data["evidence"] = {"root": str(folder / "evidence")}  # inside the test's folder, not /var/lib
     for name, values in sections.items():
         target = data.setdefault(name, {})

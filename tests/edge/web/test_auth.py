@@ -123,8 +123,49 @@ def test_failed_logins_are_rate_limited(server: Server) -> None:
         r = client.post("/api/login", json={"name": "police", "password": PASSWORD})
         assert r.status_code == 429, "the right password must not get through while blocked"
         assert int(r.headers["retry-after"]) > 0
-        # The address is blocked for every name, so guessing another account does not help.
-        assert client.post("/api/login", json={"name": "viewer", "password": PASSWORD}).status_code == 429
+
+
+def _from(server: Server, address: str) -> httpx.Client:
+    """A client whose connections leave from ``address`` (any 127.x address reaches the server)."""
+    return server.client(transport=httpx.HTTPTransport(local_address=address))
+
+
+def test_strangers_failing_on_purpose_cannot_lock_an_account_out(server: Server, caplog) -> None:
+    caplog.set_level("INFO", logger="edge.web.routes.session")
+    with _from(server, "127.0.0.2") as stranger:
+        for _ in range(5):
+            r = stranger.post("/api/login", json={"name": "police", "password": "bad guess 123"})
+            assert r.status_code == 401
+        assert stranger.post("/api/login", json={"name": "police", "password": "bad guess 123"}).status_code == 429
+        # The stranger's own address may still log in to another account it knows the password of...
+        assert stranger.post("/api/login", json={"name": "viewer", "password": PASSWORD}).status_code == 200
+    # ...and the police officer at their own address is not locked out at all.
+    with _from(server, "127.0.0.3") as officer:
+        assert officer.post("/api/login", json={"name": "police", "password": PASSWORD}).status_code == 200
+    failures = [r.getMessage() for r in caplog.records if "login failed" in r.getMessage()]
+    assert len(failures) == 5 and all("'police' from 127.0.0.2" in m for m in failures)
+    assert "refused for 300 s" in failures[-1]
+    assert any("web login: police (police) from 127.0.0.3" in r.getMessage() for r in caplog.records)
+
+
+def test_an_address_guessing_many_names_is_stopped(server: Server) -> None:
+    address_attempts = 20  # web.login_address_attempts default
+    with _from(server, "127.0.0.4") as guesser:
+        for n in range(address_attempts):
+            assert guesser.post("/api/login", json={"name": f"user{n}", "password": "guess 12345"}).status_code == 401
+        assert guesser.post("/api/login", json={"name": "admin", "password": PASSWORD}).status_code == 429
+    with _from(server, "127.0.0.5") as other:
+        assert other.post("/api/login", json={"name": "admin", "password": PASSWORD}).status_code == 200
+
+
+def test_logged_user_names_carry_no_control_characters(server: Server, caplog) -> None:
+    caplog.set_level("INFO", logger="edge.web.routes.session")
+    forged = "police\nINFO web login: admin (admin)\x1b[2K"
+    with server.client() as client:
+        assert client.post("/api/login", json={"name": forged, "password": "bad guess 123"}).status_code == 401
+    (line,) = [r.getMessage() for r in caplog.records if "login failed" in r.getMessage()]
+    assert "\n" not in line and "\x1b" not in line
+    assert "'policeINFO web login: admin (admin)[2K' from 127.0.0.1" in line
 
 
 def test_limiter_window_slides() -> None:

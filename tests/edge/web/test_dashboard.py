@@ -11,7 +11,7 @@ import pytest
 from edge.events import EventType
 from edge.users import Role
 from edge.web.dashboard import JournalEvent, JournalReader, hour_starts, journal_days, tally_day
-from tests.edge.web.conftest import Server, journal_event, write_journal
+from tests.edge.web.conftest import Server, journal_event, service_status, write_journal
 
 NEW_YORK = ZoneInfo("America/New_York")
 CHICAGO = ZoneInfo("America/Chicago")
@@ -181,6 +181,28 @@ def test_dashboard_api_for_another_day_and_a_bad_day(server: Server) -> None:
         old = client.get("/api/dashboard", params={"day": "2020-01-01"}).json()
         assert old["crosswalks"][0]["today"]["crossings"] == 0 and old["day"] == "2020-01-01"
         assert client.get("/api/dashboard", params={"day": "yesterday"}).status_code == 422
+        for day in ("9999-12-31", "0001-01-01"):  # the next midnight of the first is not representable
+            r = client.get("/api/dashboard", params={"day": day})
+            assert r.status_code == 400 and "out of range" in r.json()["detail"]
+        last = client.get("/api/dashboard", params={"day": "9999-12-30"}).json()
+        assert last["crosswalks"][0]["today"]["crossings"] == 0
+
+
+def test_mqtt_outage_is_an_alarm_at_the_top_of_the_dashboard(server: Server) -> None:
+    down = service_status()
+    down["adapters"]["mqtt"] = {"ok": False, "detail": "broker not connected (connection refused)"}  # type: ignore[index]
+    server.context.status = lambda: down
+    with server.login(Role.VIEWER) as client:
+        board = client.get("/api/dashboard").json()
+        page = client.get("/").text
+    (alarm,) = board["alarms"]
+    assert alarm == "MQTT link to the traffic centre DOWN: broker not connected (connection refused)" + (
+        "; 2 report(s) wait in the outbox"
+    )
+    assert 'class="alarm"' in page and "MQTT link to the traffic centre DOWN" in page
+    server.context.status = service_status
+    with server.login(Role.VIEWER) as client:
+        assert client.get("/api/dashboard").json()["alarms"] == []
 
 
 def test_dashboard_without_a_live_service_or_journal_says_so(server: Server) -> None:

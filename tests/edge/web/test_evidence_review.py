@@ -64,6 +64,15 @@ def test_queue_view_confirm_and_audit(review_server: Server) -> None:
         assert operator.get("/api/evidence").status_code == 403
 
 
+def test_a_nul_byte_in_a_file_path_is_a_client_error(review_server: Server) -> None:
+    with review_server.login(Role.POLICE) as police:
+        event = police.get("/api/evidence").json()[0]["event_id"]
+        for path in (f"/api/evidence/{event}/files/sheet.jpg%00.png", f"/api/evidence/{event}%00/files/sheet.jpg"):
+            r = police.get(path)
+            assert r.status_code == 400 and r.json()["detail"] == "NUL byte in the path"
+        assert police.get(f"/api/evidence/{event}/files/sheet.jpg").status_code == 200  # the server is fine
+
+
 def test_integrity_and_export_bundle(review_server: Server) -> None:
     import io
     import zipfile

@@ -80,3 +80,16 @@ def test_head_box_edit_through_the_api(server: Server) -> None:
         0.35,
         0.41,
     ]
+
+
+@pytest.mark.skipif(not _vision_supported(), reason="camera-read signal sources are not in this config tree yet")
+def test_revert_brings_back_the_head_boxes_too(server: Server) -> None:
+    server.site_path.write_text(_site_text(server.site_path.read_text()))
+    with server.login(Role.OPERATOR) as client:
+        zones = client.get("/api/zones").json()
+        body = {"crosswalks": zones["crosswalks"], "signal_heads": {KEY: [0.31, 0.29, 0.35, 0.41]}}
+        assert client.put("/api/zones", json=body | {"base_sha256": zones["sha256"]}).status_code == 200
+        assert client.post("/api/zones/revert", json={"version": 1}).status_code == 200
+    assert site_data(server.site_path.read_text())["signal"]["sources"][0]["heads"][0]["region"] == [
+        0.30, 0.30, 0.34, 0.40
+    ]  # fmt: skip

@@ -68,3 +68,23 @@ def test_ui_command_needs_cert_and_key_together(tmp_path: Path) -> None:
         env=_env(), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "--cert and --key" in done.stderr
+
+
+def test_ui_command_warns_when_it_serves_the_network_without_tls(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge", "ui", "--site", str(site), "--host", "0.0.0.0", "--port", str(free_port()),
+         "--users-db", str(tmp_path / "users.db")],
+        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        lines = []
+        for line in proc.stderr:  # type: ignore[union-attr]
+            lines.append(line)
+            if "plain HTTP" in line or "Uvicorn running" in line or len(lines) > 50:
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    warning = next((line for line in lines if "plain HTTP" in line), "")
+    assert "WARNING" in warning and "0.0.0.0" in warning and "--cert and --key" in warning, "".join(lines)

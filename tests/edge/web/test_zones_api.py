@@ -168,10 +168,47 @@ def test_history_and_one_click_revert(server: Server) -> None:
         assert history[0]["sha256"] == saved["sha256"] and history[0]["saved_at"].endswith("Z")
         r = client.post("/api/zones/revert", json={"version": 1})
         assert r.status_code == 200, r.text
-        assert r.json()["version"]["note"] == "revert to version 1"
+        assert r.json()["version"]["note"] == "revert zones to version 1"
         assert client.post("/api/zones/revert", json={"version": 99}).status_code == 404
     assert server.site_path.read_text() == original
     assert server.applied[-1].crosswalks[0].polygon == load_site(server.site_path).crosswalks[0].polygon
+
+
+MQTT_SECTION = """
+# The traffic centre, added by hand after the zones were first drawn.
+mqtt:
+  enabled: false
+  host: centre.example  # the centre's broker
+"""
+
+
+def test_revert_brings_back_only_the_zones(server: Server) -> None:
+    """A version older than a hand edit of another section must not undo that edit when reverted to."""
+    original = server.site_path.read_text()
+    zones = _zones(server)
+    with server.login(Role.OPERATOR) as client:
+        saved = client.put("/api/zones", json={"crosswalks": _moved(zones), "base_sha256": zones["sha256"]})
+        assert saved.status_code == 200
+        server.site_path.write_text(server.site_path.read_text() + MQTT_SECTION)
+        r = client.post("/api/zones/revert", json={"version": 1})  # the file as it was before any of it
+        assert r.status_code == 200, r.text
+    text = server.site_path.read_text()
+    assert text == original + MQTT_SECTION  # zones as in version 1; the MQTT section and its comments stay
+    assert load_site(server.site_path).mqtt.host == "centre.example"
+    assert server.applied[-1].crosswalks[0].polygon == load_site(server.site_path).crosswalks[0].polygon
+
+
+def test_revert_to_a_version_whose_zones_no_longer_fit_is_refused(server: Server) -> None:
+    zones = _zones(server)
+    with server.login(Role.OPERATOR) as client:
+        assert client.put("/api/zones", json={"crosswalks": _moved(zones), "base_sha256": zones["sha256"]}).is_success
+        folder = server.context.site_history_dir()
+        (folder / "v00001.yaml").write_text("crosswalks: [{id: cw-main, polygon: [[0, 0]]}]\nmqtt: {enabled: true}\n")
+        before = server.site_path.read_text()
+        r = client.post("/api/zones/revert", json={"version": 1})
+    assert r.status_code == 422 and "do not fit" in r.json()["detail"]
+    assert any(i["key"].startswith("crosswalks[0]") for i in r.json()["issues"])
+    assert server.site_path.read_text() == before
 
 
 def test_apply_failure_is_reported_but_the_save_stands(server: Server) -> None:
