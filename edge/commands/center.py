@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import signal
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,9 +15,17 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from edge.cli import CommandError
+from edge.config.load import ConfigError
 from edge.mqtt.collector import Collector, center_settings
-from edge.mqtt.link import BrokerSettings, TlsSettings
+from edge.mqtt.link import BrokerSettings, TlsSettings, masked_url
+from edge.mqtt.registry import BoxRegistry, load_registry
 from edge.mqtt.store import EventStore, SiteView, SqliteEventStore
+
+log = logging.getLogger(__name__)
+ANY_BOX_WARNING = (
+    "center: no --registry given: reports from ANY site and camera are accepted, including forged"
+    " ones; give --registry boxes.yaml to accept only known boxes"
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ca", type=Path, help="CA file for mqtts:// (default: system CAs)")
     p.add_argument("--cert", type=Path, help="client certificate (PEM) for mqtts://")
     p.add_argument("--key", type=Path, help="client key (PEM) for mqtts://")
+    p.add_argument(
+        "--registry",
+        type=Path,
+        help="YAML list of the boxes (site, camera) whose reports are accepted; others go to the dead letters",
+    )
     p.add_argument("--http", metavar="PORT", type=int, help="serve the view as JSON on 127.0.0.1:PORT")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between printed views (0: never)")
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: run until Ctrl-C)")
@@ -60,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace, store: EventStore) -> int:
-    collector = Collector(store, _settings(args), prefix=args.prefix, share=args.share)
+    settings, registry = _settings(args), _registry(args.registry)
+    collector = Collector(store, settings, prefix=args.prefix, share=args.share, registry=registry)
     server = _serve_http(store, args.http) if args.http else None
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -68,8 +84,9 @@ def _collect(args: argparse.Namespace, store: EventStore) -> int:
     collector.start()
     try:
         if not collector.link.wait_connected(args.connect_timeout):
-            raise CommandError(f"{args.broker}: {collector.link.state.last_error or 'no connection'}")
-        print(f"center: collecting from {args.broker} into {args.db}", flush=True)
+            raise CommandError(f"{masked_url(args.broker)}: {collector.link.state.last_error or 'no connection'}")
+        known = f"{len(registry.boxes)} known box(es)" if registry is not None else "ANY box"
+        print(f"center: collecting from {masked_url(args.broker)} into {args.db}, accepting {known}", flush=True)
         deadline = time.monotonic() + args.duration if args.duration else None
         next_print = time.monotonic()
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -92,13 +109,24 @@ def _settings(args: argparse.Namespace) -> BrokerSettings:
         raise CommandError(str(exc)) from None
     if args.ca or args.cert or args.key:
         if not args.broker.startswith(("mqtts://", "ssl://")):
-            raise CommandError(f"--ca/--cert/--key need an mqtts:// broker URL, got {args.broker}")
+            raise CommandError(f"--ca/--cert/--key need an mqtts:// broker URL, got {masked_url(args.broker)}")
         for path in (args.ca, args.cert, args.key):
             if path is not None and not path.is_file():
                 raise CommandError(f"{path}: file not found")
         tls = TlsSettings(*(str(p) if p else None for p in (args.ca, args.cert, args.key)))
         settings = dataclasses.replace(settings, tls=tls)
     return settings
+
+
+def _registry(path: Path | None) -> BoxRegistry | None:
+    if path is None:
+        log.warning(ANY_BOX_WARNING)
+        print(f"WARNING: {ANY_BOX_WARNING}", file=sys.stderr, flush=True)
+        return None
+    try:
+        return load_registry(path)
+    except ConfigError as exc:
+        raise CommandError(f"--registry: {exc}") from None
 
 
 def format_view(sites: list[SiteView]) -> str:
@@ -127,8 +155,11 @@ def _serve_http(store: EventStore, port: int) -> ThreadingHTTPServer:
             elif url.path == "/events":
                 query = parse_qs(url.query)
                 body = store.events(query.get("site", [None])[0], int(query.get("limit", ["100"])[0]))
+            elif url.path == "/dead-letters":
+                limit = int(parse_qs(url.query).get("limit", ["100"])[0])
+                body = [letter.to_dict() for letter in store.dead_letters(limit)]
             else:
-                self.send_error(404, "try /sites or /events?site=ID")
+                self.send_error(404, "try /sites, /events?site=ID or /dead-letters")
                 return
             data = json.dumps(body).encode()
             self.send_response(200)

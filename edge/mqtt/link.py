@@ -23,10 +23,22 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.mqtt.inbound import printable
+
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
 LOOP_TIMEOUT_S = 0.05  # how long one network-loop pass may wait; bounds the latency of new outbox rows
+
+
+class Redeliver(Exception):
+    """Raised by a message handler whose message may succeed later (its storage is down, not its payload).
+
+    The message is left unacknowledged and the link reconnects after a growing delay, so the broker
+    delivers it again (on a persistent session). Any other exception means the message itself is
+    bad: it is logged and acknowledged, since redelivering it would fail the same way forever and
+    hold a slot of the broker's in-flight window each time.
+    """
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,7 @@ class BrokerSettings:
         """``mqtt://[user:pass@]host[:1883]`` or ``mqtts://...[:8883]`` (TLS with the system CAs)."""
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl") or not parts.hostname:
-            raise ValueError(f"broker URL '{url}' must look like mqtt://host:1883 or mqtts://host:8883")
+            raise ValueError(f"broker URL '{masked_url(url)}' must look like mqtt://host:1883 or mqtts://host:8883")
         tls = parts.scheme in ("mqtts", "ssl")
         settings: dict[str, object] = {
             "host": parts.hostname,
@@ -174,6 +186,9 @@ class Link:
         self._on_stopping: Callable[[mqtt.Client], mqtt.MQTTMessageInfo | None] | None = None
         self._stop_timeout = 5.0
         self._direct: queue.SimpleQueue[tuple[str, str, bool]] = queue.SimpleQueue()
+        self._redeliver: str = ""  # why the current connection must be dropped for a redelivery
+        self._retry = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)  # grows while handlers fail
+        self._failed_topics: set[str] = set()  # topics whose handler failure was already logged
 
     # --- publisher interface ---------------------------------------------------------------
     def publish(self, topic: str, payload: str, *, retain: bool = False) -> bool:
@@ -221,7 +236,8 @@ class Link:
             if client is not None:
                 self._serve(client)
             if not self._stop.is_set():
-                self._stop.wait(self._backoff.next())
+                retrying, self._redeliver = bool(self._redeliver), ""
+                self._stop.wait(self._retry.next() if retrying else self._backoff.next())
 
     def _open(self) -> mqtt.Client | None:
         try:
@@ -265,6 +281,10 @@ class Link:
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 if self.state.connected or not self.state.last_error:
                     self._error(f"connection to {self.settings.url} lost: {mqtt.error_string(rc)}")
+                break
+            if self._redeliver:  # unacknowledged messages come back only on a new connection
+                self._error(f"{self._redeliver}; reconnecting to {self.settings.url} for a redelivery")
+                client.disconnect()
                 break
             if self.state.connected:
                 self._send_direct(client)
@@ -351,11 +371,40 @@ class Link:
         try:
             if handler is not None:
                 handler(message.topic, message.payload)
-        except Exception:
-            # Not acknowledged: the broker redelivers it on the next connection.
-            log.exception("%s: handling a message on %s failed", self._name, message.topic)
-            return
+        except Redeliver as exc:
+            self._redeliver = f"message on {printable(message.topic)} not handled ({exc})"
+            return  # not acknowledged: the next connection gets it again
+        except Exception as exc:  # a bad message must never stop the messages behind it
+            self._handler_failed(message.topic, exc)
+        else:
+            self._retry.reset()
         client.ack(message.mid, message.qos)
+
+    def _handler_failed(self, topic: str, exc: Exception) -> None:
+        """Logged once per topic (a flood of bad messages must not flood the log); the message is acked."""
+        if topic in self._failed_topics or len(self._failed_topics) >= 1000:
+            log.debug("%s: handling a message on %s failed again: %r", self._name, printable(topic), exc)
+            return
+        self._failed_topics.add(topic)
+        log.error(
+            "%s: handling a message on %s failed, message dropped (%s: %s); further failures on this topic"
+            " are logged at debug level",
+            self._name, printable(topic), type(exc).__name__, printable(exc),
+        )  # fmt: skip
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``: for every log line, message and printout."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # e.g. a port that is not a number: show the scheme only
+        return url.split("://", 1)[0] + "://***"
+    if password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = netloc[0].split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{netloc[2]}").geturl()
 
 
 def unshared(topic_filter: str) -> str:
