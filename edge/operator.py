@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from edge.mqtt.inbound import printable
+from edge.logtext import printable
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edge.mqtt.inbound import PayloadError, parse_json, printable
+from edge.logtext import printable
+from edge.mqtt.inbound import PayloadError, parse_json
 from edge.mqtt.link import BrokerSettings, Link, Redeliver
 from edge.mqtt.registry import BoxRegistry
 from edge.mqtt.schemas import problems

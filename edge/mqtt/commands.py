@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from edge.config.mqtt import MqttConfig
-from edge.mqtt.inbound import PayloadError, parse_json, printable
+from edge.logtext import printable
+from edge.mqtt.inbound import PayloadError, parse_json
 from edge.mqtt.payloads import CommandResult
 
 log = logging.getLogger(__name__)

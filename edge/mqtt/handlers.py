@@ -17,8 +17,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from edge.logtext import printable
 from edge.mqtt.commands import CommandHandler
-from edge.mqtt.inbound import printable
 from edge.mqtt.payloads import CommandResult, iso_utc
 from edge.operator import Change, OperatorControls
 

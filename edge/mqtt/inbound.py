@@ -1,9 +1,9 @@
-"""What comes in from the network, made safe before anything uses it: bounded JSON and clean log text.
+"""What comes in from the network, bounded before anything parses it.
 
 Anyone who can reach the broker can publish anything. ``parse_json`` checks a payload's size and
 bracket nesting *before* the JSON parser sees it (CPython's parser recurses once per level, so
-``'[' * 100000`` raises ``RecursionError`` instead of a decode error), and ``printable`` makes a
-field from the wire safe to put in a log line (a newline in it would forge a second line).
+``'[' * 100000`` raises ``RecursionError`` instead of a decode error). Fields from the wire go
+into log lines through ``edge.logtext.printable``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 # Our payloads nest at most 4 levels (event → evidence → item); 32 is far beyond any real one
 # and far below the recursion limit of the JSON parser and of the schema validator.
 MAX_JSON_DEPTH = 32
-LOG_FIELD_CHARS = 200  # how much of one network-supplied field a log line shows
 
 # A JSON string (an unterminated one runs to the end, so every scan is linear) or a bracket.
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
@@ -58,11 +57,3 @@ def json_depth(raw: bytes, stop_above: int | None = None) -> int:
         elif token in (b"]", b"}"):
             depth -= 1
     return deepest
-
-
-def printable(value: object, limit: int = LOG_FIELD_CHARS) -> str:
-    """``value`` as one safe log field: control characters (newlines too) escaped, at most ``limit`` chars."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

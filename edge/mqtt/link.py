@@ -23,7 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.mqtt.inbound import printable
+from edge.logtext import printable
 
 log = logging.getLogger(__name__)
 
