@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -103,8 +104,15 @@ def _collect(args: argparse.Namespace, store: EventStore) -> int:
 
 
 def _settings(args: argparse.Namespace) -> BrokerSettings:
+    return broker_from_args(args, center_settings)
+
+
+def broker_from_args(
+    args: argparse.Namespace, make: Callable[..., BrokerSettings] = BrokerSettings.from_url
+) -> BrokerSettings:
+    """``--broker``, ``--client-id``, ``--protocol`` and ``--ca/--cert/--key`` as connection settings."""
     try:
-        settings = center_settings(args.broker, args.client_id, protocol=args.protocol)
+        settings = make(args.broker, args.client_id, protocol=args.protocol)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     if args.ca or args.cert or args.key:

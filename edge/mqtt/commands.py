@@ -160,8 +160,9 @@ class CommandRouter:
         except ValueError as exc:
             return _refuse(name, None, str(exc))
         unauthorised = self.verifier.check(name, body)
-        if unauthorised:
-            return _refuse(name, None, unauthorised)
+        if unauthorised:  # the request id is echoed so a sender learns why its command was refused
+            echoed = body.get("request_id")
+            return _refuse(name, echoed if isinstance(echoed, str) else None, unauthorised)
         request_id = body.pop("request_id", None)
         if request_id is not None and not isinstance(request_id, str):
             return _refuse(name, None, "request_id must be a string")

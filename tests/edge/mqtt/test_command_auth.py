@@ -113,3 +113,34 @@ def test_hostile_command_payloads_are_answered_and_logged_on_one_line(box, caplo
     assert box.controls.state.enforcement.by == "crew\\nERROR enforcement switched ON by mayor via mqtt"
     assert all("\n" not in r.getMessage() and "\u2028" not in r.getMessage() for r in caplog.records)
     assert box.send("enforcement", signed_command("enforcement", {"enabled": True}))["ok"]  # still served
+
+
+def test_crossguard_command_signs_sends_and_prints_the_answer(box, mosquitto, capsys, tmp_path):
+    from edge.cli import CommandError, main
+
+    broker = ["--broker", mosquitto.url, "--command-key-env", KEY_ENV]
+    assert main(["command", f"{SITE_ID}/{CAMERA_ID}", "enforcement", "off", "--by", "road works", *broker]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["ok"] and answer["state"]["by"] == "road works via mqtt"
+    assert not box.controls.state.enforcement.enabled
+
+    key_file = tmp_path / "wrong.key"
+    key_file.write_text("not-the-box-key-but-long-enough-0123456789\n")
+    wrong = ["--broker", mosquitto.url, "--command-key-file", str(key_file)]
+    assert main(["command", f"{SITE_ID}/{CAMERA_ID}", "enforcement", "on", *wrong]) == 1
+    assert "bad signature" in json.loads(capsys.readouterr().out)["error"]
+    assert not box.controls.state.enforcement.enabled
+
+    assert main(["command", f"{SITE_ID}/{CAMERA_ID}", "enforcement", "maybe", *broker]) == 2
+    assert "enforcement takes one of on, off" in capsys.readouterr().err
+    with pytest.raises(CommandError, match="no answer from crossguard/ghost/cam1"):
+        from edge.commands import command
+
+        command.exchange(command.broker_from_args(_args(mosquitto)), command.Topics("crossguard", "ghost", "cam1"),
+                         "mute", {"request_id": "r"}, timeout=1)  # fmt: skip
+
+
+def _args(broker: Mosquitto):  # type: ignore[no-untyped-def]
+    import argparse
+
+    return argparse.Namespace(broker=broker.url, client_id="t", protocol="5", ca=None, cert=None, key=None)
