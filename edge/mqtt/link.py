@@ -353,7 +353,7 @@ class Link:
         self._backoff.reset()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-        if self.state.connected and not self._stop.is_set():
+        if self.state.connected and not self._stop.is_set() and not self._redeliver:
             self._error(f"disconnected from {self.settings.url}: {reason}")
         self._mark_down()
 
