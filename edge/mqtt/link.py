@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
 LOOP_TIMEOUT_S = 0.05  # how long one network-loop pass may wait; bounds the latency of new outbox rows
+# Before dropping a connection for a redelivery, one UNSUBSCRIBE round trip (of a filter never
+# subscribed) proves the broker has read every PUBACK sent before it: closing a socket with unread
+# incoming data sends a TCP reset, and the broker then discards what it has not read yet, so the
+# messages just acknowledged would come again.
+DRAIN_FILTER = "$crossguard/drain"
+DRAIN_TIMEOUT_S = 5.0
 
 
 class Redeliver(Exception):
@@ -187,6 +193,8 @@ class Link:
         self._stop_timeout = 5.0
         self._direct: queue.SimpleQueue[tuple[str, str, bool]] = queue.SimpleQueue()
         self._redeliver: str = ""  # why the current connection must be dropped for a redelivery
+        self._drain: tuple[int, float] | None = None  # (UNSUBSCRIBE mid, deadline) while draining for it
+        self._drained = False
         self._retry = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)  # grows while handlers fail
         self._failed_topics: set[str] = set()  # topics whose handler failure was already logged
 
@@ -236,7 +244,7 @@ class Link:
             if client is not None:
                 self._serve(client)
             if not self._stop.is_set():
-                retrying, self._redeliver = bool(self._redeliver), ""
+                retrying, self._redeliver, self._drain, self._drained = bool(self._redeliver), "", None, False
                 self._stop.wait(self._retry.next() if retrying else self._backoff.next())
 
     def _open(self) -> mqtt.Client | None:
@@ -249,6 +257,7 @@ class Link:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_unsubscribe = self._on_unsubscribe
         try:
             client.connect(
                 self.settings.host,
@@ -282,7 +291,8 @@ class Link:
                 if self.state.connected or not self.state.last_error:
                     self._error(f"connection to {self.settings.url} lost: {mqtt.error_string(rc)}")
                 break
-            if self._redeliver:  # unacknowledged messages come back only on a new connection
+            if self._redeliver and self._drained_for_redelivery(client):
+                # unacknowledged messages come back only on a new connection
                 self._error(f"{self._redeliver}; reconnecting to {self.settings.url} for a redelivery")
                 client.disconnect()
                 break
@@ -296,6 +306,12 @@ class Link:
                 client.disconnect()
                 break
         self._mark_down()
+
+    def _drained_for_redelivery(self, client: mqtt.Client) -> bool:
+        if self._drain is None:
+            _rc, mid = client.unsubscribe(DRAIN_FILTER)
+            self._drain = (mid, time.monotonic() + DRAIN_TIMEOUT_S)
+        return self._drained or time.monotonic() > self._drain[1]
 
     def _send_direct(self, client: mqtt.Client) -> None:
         while True:
@@ -363,7 +379,13 @@ class Link:
             log.warning("%s: broker refused message %d: %s", self._name, mid, reason)
         self.session.on_published(mid, ok)
 
+    def _on_unsubscribe(self, _c: mqtt.Client, _u: object, mid: int, _r: object, _p: object) -> None:
+        if self._drain is not None and mid == self._drain[0]:
+            self._drained = True
+
     def _on_message(self, client: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        if self._redeliver:  # this connection is being dropped: the message comes again on the next one
+            return
         handler = next(
             (h for f, h in self._subscriptions.items() if mqtt.topic_matches_sub(unshared(f), message.topic)),
             None,

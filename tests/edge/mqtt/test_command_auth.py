@@ -14,6 +14,7 @@ import pytest
 
 from edge.mqtt.handlers import OperatorCommands
 from edge.mqtt.reporter import Reporter
+from edge.mqtt.schemas import problems
 from edge.operator import OPERATOR_FILE, OperatorControls
 from tests.edge.mqtt.builders import (
     CAMERA_ID,
@@ -77,6 +78,7 @@ def test_anyone_but_the_centre_is_refused_and_a_captured_command_cannot_be_repla
     assert box.controls.state.enforcement.enabled and not (tmp_path / OPERATOR_FILE).exists()
 
     captured = signed_command("enforcement", {"enabled": False, "by": "road works"})
+    assert problems("command", json.loads(captured)) == []
     assert box.send("enforcement", captured)["ok"]
     assert not box.controls.state.enforcement.enabled
     assert box.send("enforcement", signed_command("enforcement", {"enabled": True}))["state"]["enabled"] is True
