@@ -121,4 +121,3 @@ def exchange(
     finally:
         client.disconnect()
         client.loop_stop()
-

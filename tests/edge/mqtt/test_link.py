@@ -94,6 +94,7 @@ def test_a_handler_failure_never_wedges_the_inflight_window(mosquitto, caplog):
         sender.close()
         link.stop(timeout=0.5)
     assert attempts[b"store-down"] == 3 and link.state.connects >= 3  # redelivered on new connections
-    assert all(attempts[f"poison {n}".encode()] == 1 for n in range(25)), {k: v for k, v in attempts.items() if v != 1}  # acked: never again
+    again = {k: v for k, v in attempts.items() if v != 1 and k != b"store-down"}
+    assert again == {}  # every poison acknowledged (its ack reached the broker): never delivered again
     failures = [r for r in caplog.records if "handling a message on wedge/in failed" in r.getMessage()]
     assert len(failures) == 1
