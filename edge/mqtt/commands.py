@@ -97,6 +97,12 @@ class CommandVerifier:
     clock: Callable[[], float] = time.time
     _seen: dict[str, float] = field(default_factory=dict)  # nonce → issued, within COMMAND_MAX_AGE_S
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # The nonces seen live in memory only: commands issued before this box started are refused, so
+    # a restart does not reopen the replay window.
+    _started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._started = self.clock()
 
     @classmethod
     def from_config(cls, config: MqttConfig, base: str) -> CommandVerifier:
@@ -121,6 +127,8 @@ class CommandVerifier:
         now = self.clock()
         if abs(now - issued) > COMMAND_MAX_AGE_S:
             return f"command issued {now - issued:+.0f} s from now; accepted within ±{COMMAND_MAX_AGE_S:g} s"
+        if issued + 0.001 < self._started:  # ``issued`` is rounded to the millisecond
+            return "command issued before this box started (it may be a replay); send a new one"
         with self._lock:
             self._seen = {n: t for n, t in self._seen.items() if abs(now - t) <= COMMAND_MAX_AGE_S}
             if nonce in self._seen:

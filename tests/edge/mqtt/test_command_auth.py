@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from edge.mqtt.commands import CommandVerifier
 from edge.mqtt.handlers import OperatorCommands
 from edge.mqtt.reporter import Reporter
 from edge.mqtt.schemas import problems
@@ -87,6 +88,21 @@ def test_anyone_but_the_centre_is_refused_and_a_captured_command_cannot_be_repla
     assert replayed["ok"] is False and "replayed command" in replayed["error"]
     assert box.controls.state.enforcement.enabled
     assert json.loads((tmp_path / OPERATOR_FILE).read_text())["enforcement"]["enabled"] is True
+
+
+def test_a_restarted_box_refuses_a_command_captured_before_it_started() -> None:
+    clock = [1_000.0]
+    before = CommandVerifier(COMMAND_KEY.encode(), BASE, clock=lambda: clock[0])
+    captured = json.loads(signed_command("enforcement", {"enabled": False}, now=1_010.0))
+    clock[0] = 1_010.0
+    assert before.check("enforcement", dict(captured)) == ""
+    assert "replayed" in before.check("enforcement", dict(captured))
+    clock[0] = 1_020.0  # the box restarts: its nonces are gone
+    after = CommandVerifier(COMMAND_KEY.encode(), BASE, clock=lambda: clock[0])
+    assert "before this box started" in after.check("enforcement", dict(captured))
+    fresh = json.loads(signed_command("enforcement", {"enabled": False}, now=1_021.0))
+    clock[0] = 1_021.0
+    assert after.check("enforcement", fresh) == ""
 
 
 def test_a_box_without_a_command_key_refuses_every_command(mosquitto, tmp_path, caplog):
