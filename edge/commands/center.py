@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from edge.cli import CommandError
 from edge.config.load import ConfigError
+from edge.logtext import printable
 from edge.mqtt.collector import Collector, center_settings
 from edge.mqtt.link import BrokerSettings, TlsSettings, masked_url
 from edge.mqtt.registry import BoxRegistry, load_registry
@@ -138,7 +139,10 @@ def _registry(path: Path | None) -> BoxRegistry | None:
 
 
 def format_view(sites: list[SiteView]) -> str:
-    """One line per site camera: availability, counts, the last status's key figures."""
+    """One line per site camera: availability, counts, the last status's key figures.
+
+    Site and camera ids come from topics, anyone's choice without a registry: printed escaped.
+    """
     if not sites:
         return "no sites reported yet"
     lines = [
@@ -146,9 +150,9 @@ def format_view(sites: list[SiteView]) -> str:
     ]
     for s in sites:
         st = s.status or {}
-        status = f"{st.get('time', '')} fps={st.get('fps')} outbox={st.get('outbox_depth')}" if st else "-"
+        status = printable(f"{st.get('time', '')} fps={st.get('fps')} outbox={st.get('outbox_depth')}") if st else "-"
         lines.append(
-            f"{s.site + '/' + s.camera:28} {s.availability:8} {s.crossings:>6} {s.violations:>6} "
+            f"{printable(s.site + '/' + s.camera):28} {s.availability:8} {s.crossings:>6} {s.violations:>6} "
             f"{s.historical:>5} {s.duplicates:>5} {s.rejected:>4}  {status}"
         )
     return "\n".join(lines)
