@@ -411,7 +411,7 @@ class Link:
         log.error(
             "%s: handling a message on %s failed, message dropped (%s: %s); further failures on this topic"
             " are logged at debug level",
-            self._name, printable(topic), type(exc).__name__, printable(exc),
+            self._name, printable(topic), type(exc).__name__, printable(exc), exc_info=exc,
         )  # fmt: skip
 
 
