@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "edge.commands.detect",
     "edge.commands.models",
     "edge.commands.center",
+    "edge.commands.command",
     "edge.commands.actuators",
     "edge.commands.signal",
     "edge.commands.evidence",

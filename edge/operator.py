@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
+from edge.logtext import printable
+
 log = logging.getLogger(__name__)
 
 OPERATOR_FILE = "operator.json"
@@ -190,7 +192,7 @@ def load_state(path: Path) -> OperatorState:
         return OperatorState()
     if not state.enforcement.enabled:
         log.warning("enforcement stays OFF, as switched off by %s: send enforcement {\"enabled\": true} to resume",
-                    state.enforcement.by or "the operator")  # fmt: skip
+                    printable(state.enforcement.by or "the operator"))  # fmt: skip
     return state
 
 

@@ -5,17 +5,29 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import signal
+import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from edge.cli import CommandError
+from edge.config.load import ConfigError
+from edge.logtext import printable
 from edge.mqtt.collector import Collector, center_settings
-from edge.mqtt.link import BrokerSettings, TlsSettings
+from edge.mqtt.link import BrokerSettings, TlsSettings, masked_url
+from edge.mqtt.registry import BoxRegistry, load_registry
 from edge.mqtt.store import EventStore, SiteView, SqliteEventStore
+
+log = logging.getLogger(__name__)
+ANY_BOX_WARNING = (
+    "center: no --registry given: reports from ANY site and camera are accepted, including forged"
+    " ones; give --registry boxes.yaml to accept only known boxes"
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ca", type=Path, help="CA file for mqtts:// (default: system CAs)")
     p.add_argument("--cert", type=Path, help="client certificate (PEM) for mqtts://")
     p.add_argument("--key", type=Path, help="client key (PEM) for mqtts://")
+    p.add_argument(
+        "--registry",
+        type=Path,
+        help="YAML list of the boxes (site, camera) whose reports are accepted; others go to the dead letters",
+    )
     p.add_argument("--http", metavar="PORT", type=int, help="serve the view as JSON on 127.0.0.1:PORT")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between printed views (0: never)")
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: run until Ctrl-C)")
@@ -60,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace, store: EventStore) -> int:
-    collector = Collector(store, _settings(args), prefix=args.prefix, share=args.share)
+    settings, registry = _settings(args), _registry(args.registry)
+    collector = Collector(store, settings, prefix=args.prefix, share=args.share, registry=registry)
     server = _serve_http(store, args.http) if args.http else None
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -68,8 +86,9 @@ def _collect(args: argparse.Namespace, store: EventStore) -> int:
     collector.start()
     try:
         if not collector.link.wait_connected(args.connect_timeout):
-            raise CommandError(f"{args.broker}: {collector.link.state.last_error or 'no connection'}")
-        print(f"center: collecting from {args.broker} into {args.db}", flush=True)
+            raise CommandError(f"{masked_url(args.broker)}: {collector.link.state.last_error or 'no connection'}")
+        known = f"{len(registry.boxes)} known box(es)" if registry is not None else "ANY box"
+        print(f"center: collecting from {masked_url(args.broker)} into {args.db}, accepting {known}", flush=True)
         deadline = time.monotonic() + args.duration if args.duration else None
         next_print = time.monotonic()
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -86,13 +105,20 @@ def _collect(args: argparse.Namespace, store: EventStore) -> int:
 
 
 def _settings(args: argparse.Namespace) -> BrokerSettings:
+    return broker_from_args(args, center_settings)
+
+
+def broker_from_args(
+    args: argparse.Namespace, make: Callable[..., BrokerSettings] = BrokerSettings.from_url
+) -> BrokerSettings:
+    """``--broker``, ``--client-id``, ``--protocol`` and ``--ca/--cert/--key`` as connection settings."""
     try:
-        settings = center_settings(args.broker, args.client_id, protocol=args.protocol)
+        settings = make(args.broker, args.client_id, protocol=args.protocol)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     if args.ca or args.cert or args.key:
         if not args.broker.startswith(("mqtts://", "ssl://")):
-            raise CommandError(f"--ca/--cert/--key need an mqtts:// broker URL, got {args.broker}")
+            raise CommandError(f"--ca/--cert/--key need an mqtts:// broker URL, got {masked_url(args.broker)}")
         for path in (args.ca, args.cert, args.key):
             if path is not None and not path.is_file():
                 raise CommandError(f"{path}: file not found")
@@ -101,8 +127,22 @@ def _settings(args: argparse.Namespace) -> BrokerSettings:
     return settings
 
 
+def _registry(path: Path | None) -> BoxRegistry | None:
+    if path is None:
+        log.warning(ANY_BOX_WARNING)
+        print(f"WARNING: {ANY_BOX_WARNING}", file=sys.stderr, flush=True)
+        return None
+    try:
+        return load_registry(path)
+    except ConfigError as exc:
+        raise CommandError(f"--registry: {exc}") from None
+
+
 def format_view(sites: list[SiteView]) -> str:
-    """One line per site camera: availability, counts, the last status's key figures."""
+    """One line per site camera: availability, counts, the last status's key figures.
+
+    Site and camera ids come from topics, anyone's choice without a registry: printed escaped.
+    """
     if not sites:
         return "no sites reported yet"
     lines = [
@@ -110,9 +150,9 @@ def format_view(sites: list[SiteView]) -> str:
     ]
     for s in sites:
         st = s.status or {}
-        status = f"{st.get('time', '')} fps={st.get('fps')} outbox={st.get('outbox_depth')}" if st else "-"
+        status = printable(f"{st.get('time', '')} fps={st.get('fps')} outbox={st.get('outbox_depth')}") if st else "-"
         lines.append(
-            f"{s.site + '/' + s.camera:28} {s.availability:8} {s.crossings:>6} {s.violations:>6} "
+            f"{printable(s.site + '/' + s.camera):28} {s.availability:8} {s.crossings:>6} {s.violations:>6} "
             f"{s.historical:>5} {s.duplicates:>5} {s.rejected:>4}  {status}"
         )
     return "\n".join(lines)
@@ -127,8 +167,11 @@ def _serve_http(store: EventStore, port: int) -> ThreadingHTTPServer:
             elif url.path == "/events":
                 query = parse_qs(url.query)
                 body = store.events(query.get("site", [None])[0], int(query.get("limit", ["100"])[0]))
+            elif url.path == "/dead-letters":
+                limit = int(parse_qs(url.query).get("limit", ["100"])[0])
+                body = [letter.to_dict() for letter in store.dead_letters(limit)]
             else:
-                self.send_error(404, "try /sites or /events?site=ID")
+                self.send_error(404, "try /sites, /events?site=ID or /dead-letters")
                 return
             data = json.dumps(body).encode()
             self.send_response(200)

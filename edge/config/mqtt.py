@@ -39,6 +39,15 @@ class MqttConfig(StrictModel):
     username: str | None = Field(None, description="Broker user name")
     password: SecretStr | None = Field(None, description="Broker password")
     tls: MqttTlsConfig | None = Field(None, description="Use TLS; None is plain TCP")
+    command_key_env: str | None = Field(
+        None,
+        min_length=1,
+        description="Environment variable holding the key the centre signs commands with (HMAC-SHA256,"
+        " at least 32 characters); without a key every command is refused",
+    )
+    command_key_file: Path | None = Field(
+        None, description="File holding that key instead (e.g. a systemd credential); readable by the service only"
+    )
     topic_prefix: str = Field(
         "crossguard",
         min_length=1,
@@ -78,6 +87,12 @@ class MqttConfig(StrictModel):
     flush_timeout_s: float = Field(
         5.0, ge=0, le=300, description="On shutdown, wait this long for the outbox to drain"
     )
+
+    @model_validator(mode="after")
+    def _one_command_key(self) -> MqttConfig:
+        if self.command_key_env is not None and self.command_key_file is not None:
+            raise ValueError("mqtt.command_key_env and mqtt.command_key_file: give one, not both")
+        return self
 
     @model_validator(mode="after")
     def _backoff_order(self) -> MqttConfig:

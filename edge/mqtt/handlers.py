@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from edge.logtext import printable
 from edge.mqtt.commands import CommandHandler
 from edge.mqtt.payloads import CommandResult, iso_utc
 from edge.operator import Change, OperatorControls
@@ -108,7 +109,8 @@ def _by(body: Mapping[str, Any]) -> str:
         return CHANNEL
     if not isinstance(by, str) or not by.strip() or len(by) > MAX_BY_CHARS:
         raise Refused(f"'by' must be a non-empty string of at most {MAX_BY_CHARS} characters")
-    return f"{by.strip()} via {CHANNEL}"
+    # Control characters escaped: the name is logged, and a newline in it would forge a log line.
+    return f"{printable(by.strip())} via {CHANNEL}"
 
 
 def _who(by: str, utc: float | None) -> dict[str, Any]:

@@ -23,10 +23,28 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.logtext import printable
+
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
 LOOP_TIMEOUT_S = 0.05  # how long one network-loop pass may wait; bounds the latency of new outbox rows
+# Before dropping a connection for a redelivery, one UNSUBSCRIBE round trip (of a filter never
+# subscribed) proves the broker has read every PUBACK sent before it: closing a socket with unread
+# incoming data sends a TCP reset, and the broker then discards what it has not read yet, so the
+# messages just acknowledged would come again.
+DRAIN_FILTER = "$crossguard/drain"
+DRAIN_TIMEOUT_S = 5.0
+
+
+class Redeliver(Exception):
+    """Raised by a message handler whose message may succeed later (its storage is down, not its payload).
+
+    The message is left unacknowledged and the link reconnects after a growing delay, so the broker
+    delivers it again (on a persistent session). Any other exception means the message itself is
+    bad: it is logged and acknowledged, since redelivering it would fail the same way forever and
+    hold a slot of the broker's in-flight window each time.
+    """
 
 
 @dataclass(frozen=True)
@@ -75,7 +93,7 @@ class BrokerSettings:
         """``mqtt://[user:pass@]host[:1883]`` or ``mqtts://...[:8883]`` (TLS with the system CAs)."""
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl") or not parts.hostname:
-            raise ValueError(f"broker URL '{url}' must look like mqtt://host:1883 or mqtts://host:8883")
+            raise ValueError(f"broker URL '{masked_url(url)}' must look like mqtt://host:1883 or mqtts://host:8883")
         tls = parts.scheme in ("mqtts", "ssl")
         settings: dict[str, object] = {
             "host": parts.hostname,
@@ -174,6 +192,11 @@ class Link:
         self._on_stopping: Callable[[mqtt.Client], mqtt.MQTTMessageInfo | None] | None = None
         self._stop_timeout = 5.0
         self._direct: queue.SimpleQueue[tuple[str, str, bool]] = queue.SimpleQueue()
+        self._redeliver: str = ""  # why the current connection must be dropped for a redelivery
+        self._drain: tuple[int, float] | None = None  # (UNSUBSCRIBE mid, deadline) while draining for it
+        self._drained = False
+        self._retry = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)  # grows while handlers fail
+        self._failed_topics: set[str] = set()  # topics whose handler failure was already logged
 
     # --- publisher interface ---------------------------------------------------------------
     def publish(self, topic: str, payload: str, *, retain: bool = False) -> bool:
@@ -221,7 +244,8 @@ class Link:
             if client is not None:
                 self._serve(client)
             if not self._stop.is_set():
-                self._stop.wait(self._backoff.next())
+                retrying, self._redeliver, self._drain, self._drained = bool(self._redeliver), "", None, False
+                self._stop.wait(self._retry.next() if retrying else self._backoff.next())
 
     def _open(self) -> mqtt.Client | None:
         try:
@@ -233,6 +257,7 @@ class Link:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_unsubscribe = self._on_unsubscribe
         try:
             client.connect(
                 self.settings.host,
@@ -266,6 +291,11 @@ class Link:
                 if self.state.connected or not self.state.last_error:
                     self._error(f"connection to {self.settings.url} lost: {mqtt.error_string(rc)}")
                 break
+            if self._redeliver and self._drained_for_redelivery(client):
+                # unacknowledged messages come back only on a new connection
+                self._error(f"{self._redeliver}; reconnecting to {self.settings.url} for a redelivery")
+                client.disconnect()
+                break
             if self.state.connected:
                 self._send_direct(client)
                 self.session.pump(client)
@@ -276,6 +306,12 @@ class Link:
                 client.disconnect()
                 break
         self._mark_down()
+
+    def _drained_for_redelivery(self, client: mqtt.Client) -> bool:
+        if self._drain is None:
+            _rc, mid = client.unsubscribe(DRAIN_FILTER)
+            self._drain = (mid, time.monotonic() + DRAIN_TIMEOUT_S)
+        return self._drained or time.monotonic() > self._drain[1]
 
     def _send_direct(self, client: mqtt.Client) -> None:
         while True:
@@ -333,7 +369,7 @@ class Link:
         self._backoff.reset()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-        if self.state.connected and not self._stop.is_set():
+        if self.state.connected and not self._stop.is_set() and not self._redeliver:
             self._error(f"disconnected from {self.settings.url}: {reason}")
         self._mark_down()
 
@@ -343,7 +379,13 @@ class Link:
             log.warning("%s: broker refused message %d: %s", self._name, mid, reason)
         self.session.on_published(mid, ok)
 
+    def _on_unsubscribe(self, _c: mqtt.Client, _u: object, mid: int, _r: object, _p: object) -> None:
+        if self._drain is not None and mid == self._drain[0]:
+            self._drained = True
+
     def _on_message(self, client: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        if self._redeliver:  # this connection is being dropped: the message comes again on the next one
+            return
         handler = next(
             (h for f, h in self._subscriptions.items() if mqtt.topic_matches_sub(unshared(f), message.topic)),
             None,
@@ -351,11 +393,40 @@ class Link:
         try:
             if handler is not None:
                 handler(message.topic, message.payload)
-        except Exception:
-            # Not acknowledged: the broker redelivers it on the next connection.
-            log.exception("%s: handling a message on %s failed", self._name, message.topic)
-            return
+        except Redeliver as exc:
+            self._redeliver = f"message on {printable(message.topic)} not handled ({exc})"
+            return  # not acknowledged: the next connection gets it again
+        except Exception as exc:  # a bad message must never stop the messages behind it
+            self._handler_failed(message.topic, exc)
+        else:
+            self._retry.reset()
         client.ack(message.mid, message.qos)
+
+    def _handler_failed(self, topic: str, exc: Exception) -> None:
+        """Logged once per topic (a flood of bad messages must not flood the log); the message is acked."""
+        if topic in self._failed_topics or len(self._failed_topics) >= 1000:
+            log.debug("%s: handling a message on %s failed again: %r", self._name, printable(topic), exc)
+            return
+        self._failed_topics.add(topic)
+        log.error(
+            "%s: handling a message on %s failed, message dropped (%s: %s); further failures on this topic"
+            " are logged at debug level",
+            self._name, printable(topic), type(exc).__name__, printable(exc), exc_info=exc,
+        )  # fmt: skip
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``: for every log line, message and printout."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # e.g. a port that is not a number: show the scheme only
+        return url.split("://", 1)[0] + "://***"
+    if password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = netloc[0].split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{netloc[2]}").geturl()
 
 
 def unshared(topic_filter: str) -> str:

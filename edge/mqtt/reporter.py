@@ -17,7 +17,7 @@ import paho.mqtt.client as mqtt
 from edge.config.mqtt import MqttConfig
 from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
-from edge.mqtt.commands import CommandHandler, CommandRouter
+from edge.mqtt.commands import CommandHandler, CommandRouter, CommandVerifier
 from edge.mqtt.link import BrokerSettings, Link, TlsSettings, Will
 from edge.mqtt.outbox import MessageKind, Outbox, OutboxError
 from edge.mqtt.payloads import (
@@ -62,7 +62,7 @@ class Reporter:
             if self.outbox is not None
             else None
         )
-        self.commands = CommandRouter()
+        self.commands = CommandRouter(CommandVerifier.from_config(config, self.topics.base))
         self.link = Link(broker_settings(config, origin, self.topics), self.sender, name="reporter")
         self.link.subscribe(self.topics.command_filter, self._on_command_message)
         self._command_worker: ThreadPoolExecutor | None = None

@@ -89,6 +89,23 @@ class ChainGap:
         return str(self.first_seq) if self.first_seq == self.last_seq else f"{self.first_seq}-{self.last_seq}"
 
 
+# Messages the collector rejected, kept so nothing that arrived is silently gone: what, from where, why.
+_DEAD_LETTER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_utc REAL NOT NULL,
+    site TEXT NOT NULL,
+    camera TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    prefix BLOB NOT NULL
+);
+"""
+DEAD_LETTER_PREFIX_BYTES = 1024  # enough to recognise a payload; a flood of 256 KiB ones stays small
+DEAD_LETTERS_KEPT = 100_000  # oldest rows beyond this are deleted, so a flood cannot fill the disk
+
+
 @dataclass(frozen=True)
 class SiteView:
     """What the centre knows about one site's camera."""
@@ -109,6 +126,22 @@ class SiteView:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """One rejected message: the first ``DEAD_LETTER_PREFIX_BYTES`` of its payload and why it was rejected."""
+
+    received_utc: float
+    site: str
+    camera: str
+    topic: str
+    reason: str
+    size: int
+    prefix: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "prefix": self.prefix.decode("utf-8", errors="replace")}
+
+
 class EventStore(Protocol):
     def add_event(self, payload: dict[str, Any]) -> bool:
         """Store a validated event payload once; False (and a duplicate counted) if its id is known."""
@@ -127,6 +160,9 @@ class EventStore(Protocol):
     def note_chain_head(self, payload: dict[str, Any]) -> ChainGap | None:
         """Keep an evidence message's chain head if it is the box's newest; the gap it reveals, if any."""
         ...
+    def add_dead_letter(self, site: str, camera: str, topic: str, reason: str, payload: bytes) -> None: ...
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
 
     def sites(self) -> list[SiteView]: ...
 
@@ -147,6 +183,7 @@ class SqliteEventStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._db.executescript(_CHAIN_SCHEMA)
+        self._db.executescript(_DEAD_LETTER_SCHEMA)
 
     def add_event(self, payload: dict[str, Any]) -> bool:
         site, camera = payload["site"], payload["camera"]
@@ -221,6 +258,32 @@ class SqliteEventStore:
 
     def note_rejected(self, site: str, camera: str, reason: str) -> None:
         self._update(site, camera, "rejected = rejected + 1, last_rejection=?", (reason[:500],))
+
+    def add_dead_letter(self, site: str, camera: str, topic: str, reason: str, payload: bytes) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "INSERT INTO dead_letters (received_utc, site, camera, topic, reason, size, prefix)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (time.time(), site, camera, topic, reason[:500], len(payload),
+                     bytes(payload[:DEAD_LETTER_PREFIX_BYTES])),
+                ).lastrowid  # fmt: skip
+                self._db.execute("DELETE FROM dead_letters WHERE id <= ?", ((row or 0) - DEAD_LETTERS_KEPT,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The newest rejected messages first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT received_utc, site, camera, topic, reason, size, prefix FROM dead_letters"
+                " ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [DeadLetter(*r[:6], bytes(r[6])) for r in rows]
 
     def sites(self) -> list[SiteView]:
         with self._lock:

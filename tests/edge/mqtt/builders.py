@@ -9,12 +9,22 @@ from typing import Any
 from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType, event_id
 from edge.mqtt.collector import Collector, center_settings
+from edge.mqtt.commands import sign_command
 from edge.mqtt.payloads import EvidenceFile, EvidenceKind
 from edge.mqtt.store import SqliteEventStore
 from edge.signal.types import SignalState
 from tests.mosquitto import Mosquitto
 
 SITE_ID, CAMERA_ID = "elm-5th", "cam1"
+COMMAND_KEY = "centre-and-box-shared-command-key-0123456789"  # what the centre signs commands with
+
+
+def signed_command(name: str, body: dict[str, Any], base: str = f"crossguard/{SITE_ID}/{CAMERA_ID}",
+                   key: str = COMMAND_KEY, now: float | None = None) -> bytes:
+    """``body`` signed by the centre for command ``name`` of the box at ``base``, as published."""
+    import json
+
+    return json.dumps(sign_command(key.encode(), f"{base}/{name}/set", body, now)).encode()
 
 
 def site_dict(broker: Mosquitto | None, **mqtt: Any) -> dict[str, Any]:

@@ -97,8 +97,12 @@ def test_center_with_wrong_ca_fails_with_a_clear_error(mosquitto, tmp_path):
         center.run(args)
 
 
-def test_center_over_tls_with_the_right_ca(mosquitto, tmp_path):
+def test_center_over_tls_with_the_right_ca_never_shows_the_password(mosquitto, tmp_path, capsys, caplog):
+    registry = tmp_path / "boxes.yaml"
+    registry.write_text(f"boxes:\n  - site: {SITE_ID}\n    camera: {CAMERA_ID}\n")
     args = center_args(
+        "--registry",
+        str(registry),
         "--broker",
         f"mqtts://{mosquitto.username}:{mosquitto.password}@127.0.0.1:{mosquitto.tls_port}",
         "--ca",
@@ -113,6 +117,17 @@ def test_center_over_tls_with_the_right_ca(mosquitto, tmp_path):
         "tls-center",
     )
     assert center.run(args) == 0
+    out, err = capsys.readouterr()
+    assert "accepting 1 known box(es)" in out and f"{mosquitto.username}:***@" in out
+    assert mosquitto.password not in out + err + caplog.text
+
+
+def test_center_without_a_registry_warns_that_it_accepts_any_box(mosquitto, tmp_path, capsys):
+    args = center_args("--broker", mosquitto.url, "--db", str(tmp_path / "c.db"), "--duration", "0.2",
+                       "--interval", "0", "--client-id", "open-center")  # fmt: skip
+    assert center.run(args) == 0
+    out, err = capsys.readouterr()
+    assert "reports from ANY site and camera are accepted" in err and "accepting ANY box" in out
 
 
 @pytest.mark.parametrize(
@@ -122,10 +137,14 @@ def test_center_over_tls_with_the_right_ca(mosquitto, tmp_path):
         (["--db", "DB"], "--broker is required"),
         (["--broker", "mqtt://127.0.0.1:1", "--ca", "x.pem"], "need an mqtts:// broker URL"),
         (["--broker", "mqtts://127.0.0.1:1", "--ca", "missing.pem"], "missing.pem: file not found"),
+        (["--broker", "mqtt://u:s3cret@127.0.0.1:1", "--ca", "x.pem"], r"mqtt://u:\*\*\*@127"),
+        (["--broker", "mqtt://127.0.0.1:1", "--registry", "missing.yaml"], "missing.yaml: <root>: file not found"),
+        (["--broker", "mqtt://127.0.0.1:1", "--registry", "BOXES"], r"boxes.yaml:2: boxes\[0\].camera: Field required"),
     ],
 )
 def test_center_bad_arguments(tmp_path, argv, message):
-    argv = [a.replace("DB", str(tmp_path / "c.db")) for a in argv]
+    (tmp_path / "boxes.yaml").write_text("boxes:\n  - site: elm-5th\n")
+    argv = [a.replace("DB", str(tmp_path / "c.db")).replace("BOXES", str(tmp_path / "boxes.yaml")) for a in argv]
     if "--db" not in argv:
         argv += ["--db", str(tmp_path / "c.db")]
     with pytest.raises(CommandError, match=message):

@@ -5,6 +5,7 @@ Over a real broker and a running service: tests/edge/service/test_commands.py.
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -12,24 +13,27 @@ import pytest
 from actuators.emulators.http_board import HttpBoardEmulator
 from actuators.hub import ActuatorHub
 from edge.config.actuators import ActuatorsConfig
-from edge.mqtt.commands import CommandRouter
+from edge.mqtt.commands import CommandRouter, CommandVerifier
 from edge.mqtt.handlers import OperatorCommands
 from edge.mqtt.payloads import command_state_payload
 from edge.mqtt.schemas import problems
 from edge.operator import OPERATOR_FILE, OperatorControls
+from tests.edge.mqtt.builders import CAMERA_ID, COMMAND_KEY, SITE_ID, signed_command
+
+BASE = f"crossguard/{SITE_ID}/{CAMERA_ID}"
 
 
 class Router:
-    """The reporter's command table without a broker: what ``register`` fills in."""
+    """The reporter's command table without a broker: what ``register`` fills in; commands signed by the centre."""
 
     def __init__(self) -> None:
-        self.router = CommandRouter()
+        self.router = CommandRouter(CommandVerifier(COMMAND_KEY.encode(), BASE))
 
     def on_command(self, name, handler) -> None:  # type: ignore[no-untyped-def]
         self.router.register(name, handler)
 
     def send(self, name: str, raw: bytes) -> dict:
-        answer = self.router.handle(name, raw)
+        answer = self.router.handle(name, signed_command(name, json.loads(raw)))
         payload = command_state_payload(answer.command, answer.result, 0.0, answer.request_id)
         assert problems("command_state", payload) == [], payload
         return payload

@@ -1,12 +1,14 @@
-"""The link on its own: a broker that never answers, and reconnecting after the broker comes back."""
+"""The link on its own: a broker that never answers, reconnecting after the broker comes back, and
+handlers that fail (a bad message is acknowledged; a ``Redeliver`` brings the message back)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 
-from edge.mqtt.link import BrokerSettings, Link
-from tests.edge.mqtt.builders import wait_for
+from edge.mqtt.link import BrokerSettings, Link, Redeliver
+from tests.edge.mqtt.builders import Recorder, wait_for
 from tests.mosquitto import HOST
 
 
@@ -59,3 +61,40 @@ def test_reconnects_after_the_broker_restarts(private_mosquitto):
         assert link.state.last_error == ""
     finally:
         link.stop(timeout=0.5)
+
+
+def test_a_handler_failure_never_wedges_the_inflight_window(mosquitto, caplog):
+    """mosquitto lets 20 QoS 1 messages await an ack per client: 25 failing ones would block the rest."""
+    caplog.set_level(logging.ERROR)
+    handled: list[bytes] = []
+    attempts: dict[bytes, int] = {}
+
+    def handler(_topic: str, payload: bytes) -> None:
+        attempts[bytes(payload)] = attempts.get(bytes(payload), 0) + 1
+        if payload.startswith(b"poison"):
+            raise RecursionError("maximum recursion depth exceeded")
+        if payload == b"store-down" and attempts[b"store-down"] < 3:
+            raise Redeliver("the store is down")
+        handled.append(bytes(payload))
+
+    settings = BrokerSettings(HOST, mosquitto.port, "wedge-test", clean_start=False, session_expiry_s=300,
+                              reconnect_min_s=0.1, reconnect_max_s=0.5)  # fmt: skip
+    link = Link(settings, name="wedge")
+    link.subscribe("wedge/#", handler)
+    link.start()
+    sender = Recorder(mosquitto, "nothing/#")
+    try:
+        assert link.wait_connected(10)
+        for n in range(25):
+            sender.publish("wedge/in", f"poison {n}")
+        sender.publish("wedge/in", "store-down")
+        sender.publish("wedge/in", "good")
+        assert wait_for(lambda: sorted(handled) == [b"good", b"store-down"], 30), handled
+    finally:
+        sender.close()
+        link.stop(timeout=0.5)
+    assert attempts[b"store-down"] == 3 and link.state.connects >= 3  # redelivered on new connections
+    again = {k: v for k, v in attempts.items() if v != 1 and k != b"store-down"}
+    assert again == {}  # every poison acknowledged (its ack reached the broker): never delivered again
+    failures = [r for r in caplog.records if "handling a message on wedge/in failed" in r.getMessage()]
+    assert len(failures) == 1

@@ -15,10 +15,12 @@ from edge.mqtt.schemas import problems
 from edge.signal.types import SignalChange, SignalState
 from tests.edge.mqtt.builders import (
     CAMERA_ID,
+    COMMAND_KEY,
     SITE_ID,
     Recorder,
     evidence_for,
     make_event,
+    signed_command,
     site_config,
     start_collector,
     wait_for,
@@ -122,8 +124,9 @@ def test_event_decided_long_ago_is_sent_historical(mosquitto, recorder, tmp_path
     assert flags == {7: True, 8: False}
 
 
-def test_commands_allow_listed_answered_and_bad_input_rejected(mosquitto, recorder, tmp_path):
-    reporter = Reporter.from_config(site_config(mosquitto), tmp_path)
+def test_commands_allow_listed_answered_and_bad_input_rejected(mosquitto, recorder, tmp_path, monkeypatch):
+    monkeypatch.setenv("CG_TEST_COMMAND_KEY", COMMAND_KEY)
+    reporter = Reporter.from_config(site_config(mosquitto, command_key_env="CG_TEST_COMMAND_KEY"), tmp_path)
     seen: list[dict] = []
 
     def enforcement(body: dict) -> CommandResult:
@@ -144,14 +147,14 @@ def test_commands_allow_listed_answered_and_bad_input_rejected(mosquitto, record
     time.sleep(0.3)  # subscription in place
 
     sends = [
-        ("enforcement", b'{"enabled": false, "request_id": "r1"}'),
+        ("enforcement", signed_command("enforcement", {"enabled": False, "request_id": "r1"})),
         ("enforcement", b"{not json"),
         ("enforcement", b"[1, 2]"),
-        ("enforcement", b'{"enabled": "yes"}'),
+        ("enforcement", signed_command("enforcement", {"enabled": "yes"})),
         ("enforcement", b"\xff\xfe"),
         ("enforcement", b"x" * 5000),
         ("reboot", b"{}"),
-        ("test", b'{"target": "all"}'),
+        ("test", signed_command("test", {"target": "all"})),
     ]
     for name, payload in sends:
         recorder.publish(f"{BASE}/{name}/set", payload)

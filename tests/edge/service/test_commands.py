@@ -22,7 +22,7 @@ import pytest
 from actuators import alpha_protocol as ap
 from actuators.emulators.alpha_sign import AlphaSignEmulator
 from edge.mqtt.schemas import problems
-from tests.edge.mqtt.builders import Recorder
+from tests.edge.mqtt.builders import COMMAND_KEY, Recorder, signed_command
 from tests.edge.service.sites import start_service, stop_service, write_site
 from tests.edge.service.test_run import journal, status
 from tests.edge.streams import free_port, wait_until
@@ -61,7 +61,7 @@ class Centre:
         request_id = uuid.uuid4().hex
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.wire.publish(f"{BASE}/{name}/set", json.dumps({**body, "request_id": request_id}))
+            self.wire.publish(f"{BASE}/{name}/set", signed_command(name, {**body, "request_id": request_id}, BASE))
             resend = time.monotonic() + 2
             while time.monotonic() < min(resend, deadline):
                 for answer in self.wire.json(f"/{name}/state"):
@@ -90,11 +90,19 @@ def box_site(folder: Path, broker: Mosquitto, devices: list[dict[str, Any]], **s
         "messages": [{"language": "en", "text": WARNING}],
         "devices": devices,
     }
+    key_file = folder / "command.key"
+    key_file.write_text(COMMAND_KEY + "\n")
     return write_site(
         folder,
         timeline=TIMELINE,
         service={"capture": {"realtime": False, "loop": True}},
-        mqtt={"enabled": True, "host": "127.0.0.1", "port": broker.port, "fsync": False},
+        mqtt={
+            "enabled": True,
+            "host": "127.0.0.1",
+            "port": broker.port,
+            "fsync": False,
+            "command_key_file": str(key_file),
+        },
         actuators=actuators,
         **sections,
     )
