@@ -23,6 +23,7 @@ import cv2
 from edge.annotate import Annotator
 from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
+from edge.mqtt.signal_rate import SignalReportLimit
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.status import AdapterHealth, ServiceStatus
 from edge.pipeline import Frame, FrameResult
@@ -168,6 +169,7 @@ class ReportObserver:
         self.hold_s: float | None = None
         self._held: dict[str, tuple[CrossingEvent, float]] = {}  # event id → (event, frame UTC when held)
         self._lock = threading.Lock()
+        self.signal_limit = SignalReportLimit()  # a flapping or flooded signal must not flood the outbox
 
     def wait_for_evidence(self, recorder: Any, hold_s: float) -> None:
         """Hold violations until ``recorder`` commits their evidence (for at most ``hold_s`` of frame time)."""
@@ -181,8 +183,8 @@ class ReportObserver:
                     self._held[event.event_id] = (event, result.frame.utc)
             else:
                 _guarded(self.name, lambda e=event: self.reporter.report_event(e))
-        for change in result.signal_changes:
-            utc = change_utc(change, result)
+        changes = [(c, change_utc(c, result)) for c in result.signal_changes]
+        for change, utc in self.signal_limit.admit(changes, result.frame.utc):
             _guarded(self.name, lambda c=change, u=utc: self.reporter.report_signal(c, u))
         if self.hold_s is not None:
             self._release(lambda held_utc: result.frame.utc - held_utc > self.hold_s)  # type: ignore[operator]
