@@ -157,7 +157,7 @@ class FeedSettings(StrictModel):
     max_clock_skew_s: float = Field(
         0.5,
         ge=0,
-        le=60,
+        le=3600,
         description="Message times further ahead of the box's clock than this are rejected (and raise an alarm)",
     )
     max_message_bytes: int = Field(

@@ -248,8 +248,8 @@ class FeedInbox:
         for group, track in self._tracks.items():
             if track.held_until is not None and track.held_until <= now_utc:
                 end, track.held_until = track.held_until, None
-                if track.held is not None:
-                    held, track.held = track.held, None
+                held, track.held = track.held, None
+                if held is not None and now_utc - held.heard <= self.settings.stale_after_s:  # else: stale
                     again = f"{held.detail} (publishers agree again)"
                     self._enqueue(replace(held, utc=max(held.utc, end), detail=again))
                 hold = self.settings.alarm_hold_s

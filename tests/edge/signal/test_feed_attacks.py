@@ -21,11 +21,12 @@ import pytest
 import edge.signal.sources.mqtt as mqtt_source
 from detection.types import Detections
 from edge.config.mqtt import MqttTlsConfig
-from edge.config.signal import MqttSourceConfig
+from edge.config.signal import FeedSettings, MqttSourceConfig
 from edge.mqtt.outbox import MessageKind
 from edge.mqtt.reporter import Reporter
 from edge.observers import ReportObserver
 from edge.pipeline import Frame, FrameResult
+from edge.signal.feed import FeedSource
 from edge.signal.hub import SignalHub
 from edge.signal.source import FrameClock, SourceHealth
 from edge.signal.sources.mqtt import MqttSource
@@ -375,3 +376,46 @@ def test_only_the_controller_identity_can_publish_on_the_feed(tmp_path: Path, mo
         controller.close()
         source.close()
         mqtt_source_broker.stop()
+
+
+def test_a_contradicted_group_stays_unknown_until_the_publishers_agree_for_the_hold() -> None:
+    source = FeedSource("feed", FeedSettings(groups={"2": "p1"}, alarm_hold_s=5.0, stale_after_s=3.0))
+    t0 = 1_800_000_000.0
+
+    def say(state: str, at: float) -> None:
+        source.inbox.submit(json.dumps({"group": "2", "state": state, "ts": t0 + at}), t0 + at + 0.01)
+
+    def poll(at: float) -> list[tuple[float, SignalState]]:
+        return [(round(c.t - t0, 2), c.state) for c in source.poll(FrameClock(t0 + at, t0 + at), None)]
+
+    for at in (0.0, 0.1, 0.2):
+        say("DONT_WALK", at)
+    say("WALK", 0.3)  # the intruder ...
+    say("DONT_WALK", 0.4)  # ... and the controller 0.1 s later
+    assert poll(1.0) == [(0.0, SignalState.DONT_WALK), (0.3, SignalState.WALK), (0.3, SignalState.UNKNOWN)]
+    for at in (1.5, 2.0, 2.5):
+        say("DONT_WALK", at)  # the controller alone, but within the hold: still UNKNOWN
+    assert poll(5.0) == [] and source.inbox.alarms(FrameClock(t0 + 5.0, t0 + 5.0))
+    say("DONT_WALK", 5.5)
+    assert poll(5.6) == [(5.5, SignalState.DONT_WALK)]  # the hold ended 5 s after the last contradiction
+    assert source.inbox.alarms(FrameClock(t0 + 5.6, t0 + 5.6)) == []
+
+    for k in range(56, 271):  # the controller at 10 Hz: real phase changes raise no alarm
+        say("DONT_WALK" if k < 200 else "WALK" if k < 270 else "CLEARANCE", k / 10)
+    assert poll(27.1) == [(20.0, SignalState.WALK), (27.0, SignalState.CLEARANCE)]
+    say("WALK", 27.05)  # a forged WALK during clearance, then silence: UNKNOWN, then no more
+    assert poll(40.0) == [(27.0, SignalState.UNKNOWN)] and poll(60.0) == []
+
+
+def test_late_changes_in_bulk_leave_ten_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    # The frame loop stalled by the flood placed every change "late", one warning each: 47 MB of log.
+    source = FeedSource("feed", FeedSettings(stale_after_s=60))
+    hub = SignalHub([source])
+    t0 = 1_800_000_000.0
+    hub.update(FrameClock(0.0, t0))
+    for g in range(64):
+        source.inbox.submit(json.dumps({"group": f"g{g}", "state": "WALK", "ts": t0 + 1.0}), t0 + 30.0)
+    with caplog.at_level(logging.WARNING, logger="edge.signal.hub"):
+        hub.update(FrameClock(30.0, t0 + 30.0))
+    assert hub.late_changes == 64
+    assert len([r for r in caplog.records if "late" in r.getMessage()]) == 10
