@@ -25,6 +25,7 @@ import cv2
 from edge.annotate import Annotator
 from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
+from edge.mqtt.signal_rate import SignalReportLimit
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.status import AdapterHealth, ServiceStatus
 from edge.pipeline import Frame, FrameResult
@@ -170,6 +171,7 @@ class ReportObserver:
     def __init__(self, reporter: Any) -> None:
         self.reporter = reporter
         self.follows_evidence = False
+        self.signal_limit = SignalReportLimit()  # a flapping or flooded signal must not flood the outbox
 
     def follow_evidence(self, recorder: Any) -> None:
         """Send each violation's evidence outcome from ``recorder`` after the violation."""
@@ -205,8 +207,8 @@ class ReportObserver:
         for event in result.events:
             awaits = self.follows_evidence and event.type is EventType.VIOLATION
             _guarded(self.name, lambda e=event, a=awaits: self.reporter.report_event(e, awaits_evidence=a))
-        for change in result.signal_changes:
-            utc = change_utc(change, result)
+        changes = [(c, change_utc(c, result)) for c in result.signal_changes]
+        for change, utc in self.signal_limit.admit(changes, result.frame.utc):
             _guarded(self.name, lambda c=change, u=utc: self.reporter.report_signal(c, u))
 
     def _on_evidence(self, record: Any) -> None:

@@ -132,8 +132,8 @@ class DecisionCore:
     ``settle_s`` is how long after an instant the signal state at that instant may still be
     revised by a late report (the signal hub's ``revision_window_s``). A confirmed crossing
     is judged only once its entry is that old, so a late change is always taken into account;
-    with exact sources (a timeline, a controller feed) it is 0 and crossings are judged on the
-    frame that confirms them.
+    with exact sources (a timeline, a fixed-time plan) it is 0 and crossings are judged on the
+    frame that confirms them; a controller feed's is its ``min_phase_s`` (a forged blip is revised).
     """
 
     def __init__(self, site: SiteConfig, width: int, height: int, settle_s: float = 0.0) -> None:

@@ -54,7 +54,7 @@ from edge.ops.clock import ClockMap, read_clock_sync
 from edge.ops.http import HttpServer, create_app
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.sdnotify import Notifier
-from edge.ops.status import AdapterHealth, ServiceStatus
+from edge.ops.status import AdapterHealth, ServiceStatus, SignalSourceHealth
 from edge.pipeline import Frame, Pipeline
 
 log = logging.getLogger(__name__)
@@ -468,6 +468,8 @@ class Service:
             reasons.append(f"camera {stats.state.value}" + (f": {stats.last_error}" if stats.last_error else ""))
         if window is not None:
             reasons.append(f"enforcement suspended: {window.reason}")
+        signal_sources = self._signal_health()
+        reasons += [f"signal source {n} down: {h.detail}" for n, h in signal_sources.items() if h.state == "down"]
         adapters = {a.name: self._adapter_health(a) for a in self.adapters}
         adapters.update({name: AdapterHealth(False, why) for name, why in self.failed_outputs.items()})
         live = now - self._heartbeat < LIVENESS_S and not self._stop.is_set()
@@ -494,7 +496,14 @@ class Service:
             clock=self.clock_sync.to_dict(),
             adapters=adapters,
             operator=self.operator.state,
+            signal_sources=signal_sources,
         )
+
+    def _signal_health(self) -> dict[str, SignalSourceHealth]:
+        try:
+            return {s.name: SignalSourceHealth(s.health.value, s.detail) for s in self.signals.statuses()}
+        except Exception as exc:  # a health probe must never break /healthz
+            return {"signal": SignalSourceHealth("down", f"health check failed: {exc}")}
 
     @staticmethod
     def _adapter_health(adapter: OutputAdapter) -> AdapterHealth:

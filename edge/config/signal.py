@@ -10,6 +10,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, field_validator, model_validator
 
 from edge.config.base import StrictModel
+from edge.config.mqtt import MqttTlsConfig
 
 GroupName = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
@@ -154,7 +155,28 @@ class FeedSettings(StrictModel):
         3.0, gt=0, le=3600, description="No message received for a group for this long → UNKNOWN (stale)"
     )
     max_clock_skew_s: float = Field(
-        2.0, ge=0, le=3600, description="Message times further than this in the future are malformed"
+        0.5,
+        ge=0,
+        le=3600,
+        description="Message times further ahead of the box's clock than this are rejected (and raise an alarm)",
+    )
+    max_message_bytes: int = Field(
+        65536, ge=256, le=4 * 1024 * 1024, description="Longer messages are rejected before they are parsed"
+    )
+    max_groups: int = Field(
+        64,
+        ge=1,
+        le=1024,
+        description="Most group states in one message, and most distinct groups learnt when `groups` is empty",
+    )
+    min_phase_s: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="A known state replaced sooner than this means two publishers contradict each other (alarm)",
+    )
+    alarm_hold_s: float = Field(
+        10.0, gt=0, le=3600, description="An alarm, and a contradicted group's UNKNOWN, last this long after its cause"
     )
 
     @field_validator("groups")
@@ -178,6 +200,8 @@ class MqttSourceConfig(FeedSettings):
         None, description="Environment variable holding the broker password (never the password itself)"
     )
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive interval")
+    protocol: Literal["5", "3.1.1"] = Field("5", description="MQTT protocol version")
+    tls: MqttTlsConfig | None = Field(None, description="Use TLS (CA, client certificate and key); None is plain TCP")
 
 
 class RecordedFeedSourceConfig(FeedSettings):

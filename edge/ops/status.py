@@ -15,11 +15,21 @@ class AdapterHealth:
 
 
 @dataclass(frozen=True)
+class SignalSourceHealth:
+    """One signal source (or the hub's alarms) as ``edge.signal.source.SourceStatus`` reports it."""
+
+    state: str  # ok, degraded, down
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class ServiceStatus:
     """Liveness: the frame loop is turning. Readiness: it is also enforcing (camera live, picture good).
 
     An operator's switch-off is not a fault, so it leaves readiness alone; it shows in
     ``enforcement_suspended``/``suspension_reason`` and, with who and when, in ``operator``.
+    A signal source that is down (its groups UNKNOWN) is a reason; alarms (sources disagreeing, a
+    feed contradicting itself) leave readiness alone but show in ``signal_sources`` and the summary.
     """
 
     live: bool
@@ -44,6 +54,7 @@ class ServiceStatus:
     clock: dict[str, Any]
     adapters: dict[str, AdapterHealth] = field(default_factory=dict)
     operator: OperatorState = field(default_factory=OperatorState)
+    signal_sources: dict[str, SignalSourceHealth] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,6 +70,9 @@ class ServiceStatus:
         for name, health in sorted(self.adapters.items()):  # e.g. the MQTT link: reports then wait in the outbox
             if not health.ok:
                 switches += f", {name} DOWN" + (f" ({health.detail})" if health.detail else "")
+        degraded = [name for name, h in self.signal_sources.items() if h.state == "degraded"]
+        if degraded:
+            switches += f", signal degraded: {', '.join(degraded)}"
         return (
             f"{state}: camera {self.camera_state}, {self.fps:.1f} fps, {self.frames_processed} frames"
             f" ({self.frames_dropped} dropped), {self.crossings} crossings, {self.violations} violations"

@@ -10,12 +10,17 @@ Two shapes are accepted, alone or as a JSON list of them:
 
 ``ts`` (or ``timestamp``) is UTC: epoch seconds, epoch milliseconds, or an ISO time with offset;
 without one the receive time is used.
+
+What is parsed is bounded before parsing: a payload longer than ``max_bytes`` or nested deeper
+than ``MAX_DEPTH`` is rejected unread (a deeply nested array would otherwise exhaust the parser's
+recursion), and a message carrying more than ``max_items`` group states is rejected whole.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,6 +44,11 @@ J2735_STATES: dict[int, tuple[str, SignalState]] = {
 _J2735_BY_NAME = {name.lower().replace("-", "").replace("_", ""): n for n, (name, _) in J2735_STATES.items()}
 
 _MS_EPOCH_THRESHOLD = 1e11  # epoch seconds stay below this until the year 5138; milliseconds are above
+MAX_DEPTH = 16  # the deepest accepted form (a list of J2735 intersections) nests 7 levels
+DEFAULT_MAX_BYTES = 65536
+DEFAULT_MAX_ITEMS = 64
+# Runs of ordinary characters, an escape pair, or one character that matters for nesting: linear time.
+_NESTING_TOKEN = re.compile(r'[^"\\\[\]{}]+|\\.?|["\[\]{}]', re.DOTALL)
 
 
 class FeedMessageError(ValueError):
@@ -139,14 +149,42 @@ def _items_of(message: Any, outer_ts: Any) -> list[FeedItem]:
     return items
 
 
-def parse_message(payload: bytes | str | Any) -> list[FeedItem]:
-    """All group states in one payload; FeedMessageError if any part of it is unusable."""
+class OversizedMessage(FeedMessageError):
+    """A message beyond the size, nesting or group-count bounds; rejected before (or instead of) parsing."""
+
+
+def check_nesting(text: str, limit: int = MAX_DEPTH) -> None:
+    """OversizedMessage when JSON arrays/objects in ``text`` nest deeper than ``limit`` (strings skipped)."""
+    depth, in_string = 0, False
+    for match in _NESTING_TOKEN.finditer(text):
+        token = match.group()
+        if token == '"':
+            in_string = not in_string
+        elif in_string or len(token) != 1:
+            continue
+        elif token in "[{":
+            depth += 1
+            if depth > limit:
+                raise OversizedMessage(f"JSON nests deeper than {limit} levels")
+        elif token in "]}":
+            depth -= 1
+
+
+def parse_message(
+    payload: bytes | str | Any, max_bytes: int = DEFAULT_MAX_BYTES, max_items: int = DEFAULT_MAX_ITEMS
+) -> list[FeedItem]:
+    """All group states in one payload; FeedMessageError if any part of it is unusable or out of bounds."""
     if isinstance(payload, (bytes, bytearray)):
+        if len(payload) > max_bytes:
+            raise OversizedMessage(f"message is {len(payload)} bytes; at most {max_bytes}")
         try:
             payload = payload.decode("utf-8")
         except UnicodeDecodeError:
             raise FeedMessageError("payload is not UTF-8 text") from None
     if isinstance(payload, str):
+        if len(payload) > max_bytes:
+            raise OversizedMessage(f"message is {len(payload)} characters; at most {max_bytes}")
+        check_nesting(payload)
         try:
             payload = json.loads(payload)
         except json.JSONDecodeError as exc:
@@ -155,4 +193,6 @@ def parse_message(payload: bytes | str | Any) -> list[FeedItem]:
     items = [item for m in messages for item in _items_of(m, None)]
     if not items:
         raise FeedMessageError("message carries no signal-group state")
+    if len(items) > max_items:
+        raise OversizedMessage(f"message carries {len(items)} group states; at most {max_items}")
     return items

@@ -7,7 +7,6 @@ the MQTT feed (simple form, SPaT-style, or a list). 202 with the number of state
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import socket
@@ -36,12 +35,13 @@ def push_router(inbox: FeedInbox, token: str) -> APIRouter:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             raise HTTPException(413, f"body is {len(body)} bytes; at most {MAX_BODY_BYTES}")
+        bounds = (inbox.settings.max_message_bytes, inbox.settings.max_groups)
         try:
-            items = parse_message(body)  # checked here too, so the caller learns what was wrong
+            items = parse_message(body, *bounds)  # checked here too, so the caller learns what was wrong
         except FeedMessageError as exc:
             inbox.submit(body, time.time())  # counted as malformed like any other feed
             raise HTTPException(400, str(exc)) from None
-        accepted = inbox.submit(json.loads(body), time.time())
+        accepted = inbox.submit(body, time.time())
         return JSONResponse({"accepted": accepted, "rejected": len(items) - accepted}, status_code=202)
 
     return router

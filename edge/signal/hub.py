@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.signal.source import FrameClock, SignalSource, SourceHealth, SourceStatus
+from edge.signal.source import FrameClock, SignalAlarm, SignalSource, SourceHealth, SourceStatus
 from edge.signal.timeline import SignalHistory
 from edge.signal.types import SignalChange, SignalReading, SignalState
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 HUB_SOURCE = "hub"
 CONFLICT = "sources disagree"
 _MAX_SETTLED_GAPS = 10_000
+_LOG_LATE_FIRST, _LOG_LATE_EVERY = 10, 1000
 
 
 @dataclass(frozen=True)
@@ -46,16 +47,6 @@ class EnforcementGap:
 
     def to_dict(self) -> dict[str, Any]:
         return {"group": self.group, "start": self.start, "end": self.end, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class SignalAlarm:
-    """An active alarm: two sources disagreeing about ``group`` since ``since``."""
-
-    group: str
-    kind: str
-    since: float
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -154,13 +145,15 @@ class SignalHub:
             return change
         self.late_changes += 1
         late = now - change.t
-        log.warning(
-            "%s: change of %s to %s arrived %.1f s late; placed at arrival",
-            change.source,
-            change.group,
-            change.state.value,
-            late,
-        )
+        if self.late_changes <= _LOG_LATE_FIRST or self.late_changes % _LOG_LATE_EVERY == 0:  # a flood stays short
+            log.warning(
+                "%s: change of %s to %s arrived %.1f s late; placed at arrival (%d late so far)",
+                change.source,
+                change.group,
+                change.state.value,
+                late,
+                self.late_changes,
+            )
         reason = f"{change.reason} (arrived {late:.1f} s late)".strip()
         return SignalChange(now, change.group, change.state, change.source, reason)
 
@@ -236,7 +229,8 @@ class SignalHub:
         return self.history.state_at(group, t)
 
     def alarms(self) -> list[SignalAlarm]:
-        """Alarms active at the latest update: groups whose sources disagree beyond the tolerance."""
+        """Alarms active at the latest update: groups whose sources disagree beyond the tolerance,
+        and what the sources raise themselves (a feed contradicting itself, a feed clock ahead)."""
         if self._now is None:
             return []
         alarms = []
@@ -244,6 +238,11 @@ class SignalHub:
             reading = self.history.state_at(group, self._now)
             if reading.state is SignalState.UNKNOWN and reading.reason.startswith(CONFLICT):
                 alarms.append(SignalAlarm(group, "conflict", reading.since or self._now, reading.reason))
+        for source in self.sources:
+            try:
+                alarms += source.alarms()
+            except Exception:  # an alarm probe must never break status or the frame path
+                log.exception("signal source %s: reading its alarms failed", source.name)
         return alarms
 
     def enforcement_gaps(self) -> list[EnforcementGap]:

@@ -47,7 +47,7 @@ def read_recording(path: Path) -> tuple[list[RecordedMessage], int]:
         try:
             row = json.loads(line)
             messages.append(RecordedMessage(float(row["received"]), str(row.get("topic", "")), str(row["payload"])))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, RecursionError) as exc:  # hand-made lines too
             bad += 1
             log.warning("%s:%d: unreadable recording line skipped (%s)", path, number, exc)
     return sorted(messages, key=lambda m: m.received), bad

@@ -30,6 +30,17 @@ class SourceStatus:
 
 
 @dataclass(frozen=True)
+class SignalAlarm:
+    """An active alarm about ``group`` since ``since`` (pipeline time): sources disagreeing, a feed
+    contradicting itself (two publishers), or a feed clock running ahead of the box's."""
+
+    group: str
+    kind: str
+    since: float
+    detail: str
+
+
+@dataclass(frozen=True)
 class FrameClock:
     """Maps between pipeline time ``t`` and UTC for one frame (sources that speak UTC need it)."""
 
@@ -67,6 +78,10 @@ class SignalSource(ABC):
 
     def status(self) -> SourceStatus:
         return SourceStatus(self.name, SourceHealth.OK)
+
+    def alarms(self) -> list[SignalAlarm]:
+        """Alarms the source raises itself (the hub adds them to its own)."""
+        return []
 
     def close(self) -> None:  # noqa: B027 - most sources hold nothing to release
         """Release threads, sockets and files."""

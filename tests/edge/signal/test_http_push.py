@@ -100,3 +100,18 @@ def test_port_in_use_is_named(source: HttpPushSource) -> None:
     taken = HttpPushSourceConfig(name="second", token=TOKEN, listen_port=source.server.port)
     with pytest.raises(SignalSourceError, match=f"cannot serve on 127.0.0.1:{source.server.port}"):
         build_source(taken)
+
+
+def test_poison_and_flood_bodies_are_refused_and_the_route_keeps_working(source: HttpPushSource) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(timeout=10) as http:
+        too_long = http.post(url(source), content=b"[" * 100_000 + b"]" * 100_000, headers=auth)
+        assert too_long.status_code == 413
+        too_deep = http.post(url(source), content=b"[" * 5_000 + b"]" * 5_000, headers=auth)
+        assert too_deep.status_code == 400 and "nests deeper" in too_deep.json()["detail"]
+        many = {"ts": time.time(), "states": [{"signalGroup": g, "eventState": 3} for g in range(65)]}
+        too_many = http.post(url(source), json=many, headers=auth)
+        assert too_many.status_code == 400 and "at most 64" in too_many.json()["detail"]
+        ok = http.post(url(source), json={"group": "2", "state": 3, "ts": time.time()}, headers=auth)
+        assert ok.status_code == 202 and ok.json() == {"accepted": 1, "rejected": 0}
+    assert source.inbox.counters.oversized == 2

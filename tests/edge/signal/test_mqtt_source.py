@@ -47,7 +47,12 @@ def publish(broker: Broker) -> Iterator[Callable[[object], None]]:
 @pytest.fixture
 def source(broker: Broker) -> Iterator[MqttSource]:
     config = MqttSourceConfig(
-        host=broker.host, port=broker.port, topic=TOPIC, stale_after_s=1.0, groups={"2": "p1", "4": "p2"}
+        host=broker.host,
+        port=broker.port,
+        topic=TOPIC,
+        stale_after_s=1.0,
+        groups={"2": "p1", "4": "p2"},
+        min_phase_s=0.0,  # the tests below run made-up cycles with 0.1 s phases
     )
     src = MqttSource(config)
     assert src.wait_connected(5), "source did not connect to the test broker"
@@ -120,19 +125,20 @@ def test_recorded_feed_plays_back_what_the_live_source_saw(
     with path.open("w", encoding="utf-8") as out:
         recorder = FeedRecorder(broker.host, broker.port, TOPIC, out)
         assert recorder.subscribed.wait(5)
-        now = time.time()
+        sent = time.time()
+        now = sent - 1.0  # dated before they arrive: a time ahead of arrival would count as the arrival
         messages = [{"group": "2", "state": s, "ts": now + i * 0.1} for i, s in enumerate([6, 8, 3, 3, 6])]
         for m in [*messages[:2], "garbage", *messages[2:]]:
             publish(m)
         wait_for(lambda: recorder.count == 6 and source.inbox.counters.accepted == 5)
         recorder.stop()
 
-    end = now + 1.0
+    end = sent + 0.8
     live = source.poll(FrameClock(end, end), None)
     played = RecordedFeedSource.from_config(
-        RecordedFeedSourceConfig(path=path, stale_after_s=1.0, groups={"2": "p1", "4": "p2"})
+        RecordedFeedSourceConfig(path=path, stale_after_s=1.0, groups={"2": "p1", "4": "p2"}, min_phase_s=0.0)
     )
-    replayed = [c for step in range(21) for c in played.poll(FrameClock(now + step * 0.05, now + step * 0.05), None)]
+    replayed = [c for step in range(17) for c in played.poll(FrameClock(sent + step * 0.05, sent + step * 0.05), None)]
     replayed += played.poll(FrameClock(end, end), None)
     assert [(c.t, c.group, c.state) for c in replayed] == [(c.t, c.group, c.state) for c in live]
     assert played.inbox.counters.malformed == 1
