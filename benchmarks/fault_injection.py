@@ -1090,7 +1090,6 @@ class Run:
         self.journal = Journal(self.setup.data_dir / "events")
         self.steps: list[Step] = []
         self.broker_restarts: list[float] = []
-        self.notes: list[str] = []
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
@@ -1200,12 +1199,15 @@ class Run:
     def drain(self) -> None:
         self.attacker.join(max(0.0, self.left() - self.drain_s))
         self._enforcement_on()
-        deadline = self.end - 25
-        while time.monotonic() < deadline:
+        deadline, stored, changed = self.end - 25, set(), time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - changed < 20:  # until nothing more arrives
             self._keep_running()
             decided = {e["event_id"] for e in Journal.read_all(self.journal.folder)[0]}
-            if decided <= self._stored_ids():
+            now_stored = self._stored_ids()
+            if decided <= now_stored:
                 break
+            if now_stored != stored:
+                stored, changed = now_stored, time.monotonic()
             time.sleep(1.0)
         self.box_exit = self.box.stop(40)
         self._await_centre(20)
@@ -1415,7 +1417,8 @@ def print_report(r: dict[str, Any]) -> None:
     print(f"\n{'HTTP request':66} {'port':>9} {'ms':>6}  outcome")
     for h in r["http"]:
         flag = "  <-- server error" if h["outcome"].startswith("HTTP 5") else ""
-        print(f"{h['probe'][:66]:66} {h['port']:>9} {h['ms']:>6.0f}  {h['outcome']} ({h['note']}){flag}")
+        note = f" ({h['note']})" if h["note"] else ""
+        print(f"{h['probe'][:66]:66} {h['port']:>9} {h['ms']:>6.0f}  {h['outcome']}{note}{flag}")
 
     e = r["events"]
     print(f"\nevents decided by the box: {e['decided']} {e['decided_by_type']}; stored at the centre: {e['stored']}")
