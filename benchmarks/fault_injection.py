@@ -2,7 +2,8 @@
 
 Starts, on 127.0.0.1 only and in one work folder:
 
-* a mosquitto broker with persistence on (``tests/mosquitto.py``);
+* a mosquitto broker with persistence on (``tests/mosquitto.py``, with mosquitto's default in-flight
+  window of 20 messages per client);
 * the centre, ``crossguard center --broker ... --db ...``;
 * the box, ``crossguard run`` on the demo site with the shared clip looped at its real frame rate
   as a live camera, evidence on and MQTT reporting to the broker. The demo timeline drives
@@ -218,6 +219,12 @@ def sign_command(body: dict[str, Any], setup: Setup) -> bytes:
 
 
 class Broker(Mosquitto):
+    """The test broker with mosquitto's default in-flight window (20 per client), as a deployed broker
+    has; the tests' broker lifts it."""
+
+    def _config(self) -> str:
+        return super()._config().replace("max_inflight_messages 0", "max_inflight_messages 20")
+
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self.running and self._proc is not None else None
