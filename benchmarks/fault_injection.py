@@ -1350,6 +1350,7 @@ def report(run: Run) -> dict[str, Any]:
         for role, pids in run.monitor.rss_kb.items()
     }
     log_bytes = run.box.log.stat().st_size if run.box.log.exists() else 0
+    tracebacks = {c.name: log_count(c.log, b"Traceback (most recent call last)") for c in (run.box, run.centre)}
     failures = []
     if missing or extra or centre_error:
         failures.append("decided != stored")
@@ -1387,10 +1388,17 @@ def report(run: Run) -> dict[str, Any]:
         "box_exit_code_at_stop": run.box_exit,
         "centre_exit_code_at_stop": run.centre_exit,
         "box_log_mb": round(log_bytes / MB, 1),
+        "tracebacks_in_logs": tracebacks,
         "http_status_failures": run.monitor.http_failures,
         "controller_messages": run.controller.sent,
         "failures": failures,
     }
+
+
+def log_count(path: Path, needle: bytes) -> int:
+    with contextlib.suppress(OSError), path.open("rb") as f:
+        return sum(line.count(needle) for line in f)
+    return 0
 
 
 def lost(event: dict[str, Any], run: Run) -> str:
@@ -1461,7 +1469,8 @@ def print_report(r: dict[str, Any]) -> None:
               f" sources: {o['sources'] or '-'}{where}")  # fmt: skip
     if r["box_exits_by_itself"] or r["centre_exits_by_itself"]:
         print(f"ended by themselves: box {r['box_exits_by_itself']}, centre {r['centre_exits_by_itself']}")
-    print(f"box log {r['box_log_mb']} MB; /status unanswered {r['http_status_failures']} times;"
+    print(f"box log {r['box_log_mb']} MB; tracebacks logged {r['tracebacks_in_logs']};"
+          f" /status unanswered {r['http_status_failures']} times;"
           f" exit codes at stop: box {r['box_exit_code_at_stop']}, centre {r['centre_exit_code_at_stop']}")  # fmt: skip
     verdict = "PASS" if not r["failures"] else "FAIL: " + "; ".join(r["failures"])
     print(f"\nverdict: {verdict}")
