@@ -11,7 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from edge.config.site import SiteConfig
 
@@ -111,6 +112,63 @@ def _issues_from(exc: ValidationError, doc: Any, file: str, model: type[BaseMode
     return issues
 
 
+#: Nodes that aliases may add when expanded. A site file's anchors (a shared rules block, a
+#: merge key) add a few dozen; a "billion laughs" file adds hundreds of millions and would
+#: take minutes and gigabytes to build.
+ALIAS_BUDGET = 10_000
+
+
+class AliasBudgetError(MarkedYAMLError):
+    """Aliases that expand beyond ``ALIAS_BUDGET`` nodes (or into themselves)."""
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def check_aliases(root: Node | None, budget: int = ALIAS_BUDGET) -> None:
+    """Refuse a composed document whose aliases expand beyond ``budget`` extra nodes.
+
+    An alias is the same node object as its anchor, so the expanded size is counted once per
+    distinct node (memoised, iteratively: no recursion limit) before any Python object is built.
+    """
+    if root is None:
+        return
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in _children(node))
+            if size[key] - len(size) > budget:
+                raise AliasBudgetError(
+                    problem=f"aliases expand to more than {budget} extra nodes here; use fewer aliases",
+                    problem_mark=node.start_mark,
+                )
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise AliasBudgetError(problem="an alias refers to the node that contains it", problem_mark=node.start_mark)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in size)
+
+
+def load_yaml_text(text: str, yaml: YAML | None = None) -> Any:
+    """``yaml.load(text)`` (round-trip by default) once the aliases pass ``check_aliases``."""
+    yaml = yaml or YAML(typ="rt")
+    check_aliases(yaml.compose(text))
+    return yaml.load(text)
+
+
 def read_yaml(path: Path) -> Any:
     """Parse YAML keeping line numbers; a missing or malformed file raises ConfigError."""
     try:
@@ -120,7 +178,9 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigIssue(str(path), None, "", f"cannot read file: {exc}")]) from None
     try:
-        return YAML(typ="rt").load(text)
+        return load_yaml_text(text)
+    except RecursionError:
+        raise ConfigError([ConfigIssue(str(path), None, "", "not valid YAML: nested too deeply")]) from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

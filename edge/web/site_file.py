@@ -24,6 +24,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from edge.config import load_site
 from edge.config.crosswalk import CrosswalkConfig, RuleConfig
+from edge.config.load import load_yaml_text
 from edge.config.site import SiteConfig
 from edge.web.signal_heads import write_boxes
 
@@ -132,7 +133,7 @@ def edit_crosswalks(text: str, crosswalks: list[CrosswalkConfig], boxes: dict[st
     """The site file ``text`` with its crosswalks replaced, matched by id, and signal-head ``boxes``
     set (key → [x1, y1, x2, y2]); comments and everything else kept."""
     yaml = _yaml()
-    doc = yaml.load(text)
+    doc = load_yaml_text(text, yaml)
     write_boxes(doc, boxes or {})
     old = doc.get("crosswalks") or CommentedSeq()
     by_id = {n.get("id"): n for n in old if isinstance(n, CommentedMap)}
@@ -151,7 +152,7 @@ def edit_crosswalks(text: str, crosswalks: list[CrosswalkConfig], boxes: dict[st
 
 def site_data(text: str) -> dict[str, Any]:
     """Plain data of a site file's text, for validating a draft against the rest of the file."""
-    doc = YAML(typ="safe").load(text)
+    doc = load_yaml_text(text, YAML(typ="safe"))
     return doc if isinstance(doc, dict) else {}
 
 
