@@ -127,6 +127,17 @@ def test_corrupt_video(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("name", ["picture.jpg", "picture.mp4"])
+def test_still_picture_is_not_a_video(tmp_path: Path, name: str) -> None:
+    still = tmp_path / name  # recognised by its content, whatever its name says
+    still.write_bytes(require_shared("images/bus.jpg").read_bytes())
+    out = tmp_path / "out"
+    result = replay(still, out)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"crossguard replay: error: {still}: is a still picture, not a video"
+    assert not (out / "events.jsonl").exists()
+
+
 def test_video_failing_midway_keeps_what_was_decided(tmp_path: Path) -> None:
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is needed to build a truncated MP4")
