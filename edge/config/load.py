@@ -41,7 +41,7 @@ class ConfigError(ValueError):
         super().__init__("\n".join(str(i) for i in issues))
 
 
-def _line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
+def line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
     """Walk a pydantic error location through the round-trip YAML to the deepest known line."""
     node, line = doc, None
     for part in loc:
@@ -108,7 +108,7 @@ def _issues_from(exc: ValidationError, doc: Any, file: str, model: type[BaseMode
         value = err.get("input") if err["type"] not in ("missing", "extra_forbidden") else None
         if isinstance(value, (dict, list)):
             value = None
-        issues.append(ConfigIssue(file, _line_of(doc, loc), _dotted(loc), message, value))
+        issues.append(ConfigIssue(file, line_of(doc, loc), _dotted(loc), message, value))
     return issues
 
 

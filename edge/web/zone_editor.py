@@ -111,7 +111,7 @@ class ZoneEditor:
             data = apply_boxes(data, boxes)
         except BoxError as exc:
             return None, [ZoneIssue(Severity.ERROR, str(exc).split(":", 1)[0], str(exc))]
-        return validate_zones(data, crosswalks)
+        return validate_zones(data, crosswalks, self.path.parent)
 
     def save(
         self, crosswalks: Any, user: str, base_sha256: str | None, note: str = "", boxes: dict[str, Any] | None = None
