@@ -31,7 +31,7 @@ from typing import Any
 
 from detection.base import Detector
 from edge.capture import Capture, CaptureState, Grabbed, open_source
-from edge.capture.base import resolve_spec, source_kind
+from edge.capture.base import hide_passwords, resolve_spec, source_kind
 from edge.capture.picture import PictureMonitor, PictureState
 from edge.config.site import SiteConfig
 from edge.enforcement import SuspendableSignals
@@ -50,6 +50,7 @@ from edge.observers import (
 from edge.operator import OPERATOR_FILE, OperatorControls
 from edge.ops.clock import UNKNOWN as UNKNOWN_CLOCK
 from edge.ops.clock import ClockMap, read_clock_sync
+from edge.ops.files import GROUP_READ, write_private
 from edge.ops.http import AppExtension, HttpServer, create_app
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.sdnotify import Notifier
@@ -288,7 +289,7 @@ class Service:
             self.reporter.reporter.start()
         self.capture.start()
         threading.Thread(target=self._watch_clock, name="clock", daemon=True).start()
-        self.notifier.ready(f"started; camera {self.capture.label or self.site.camera.source}")
+        self.notifier.ready(f"started; camera {self.capture.label or hide_passwords(self.site.camera.source)}")
         log.info("service: started (site %s, camera %s)", self.site.site.id, self.site.camera.id)
 
     def request_stop(self) -> None:
@@ -518,7 +519,7 @@ class Service:
         status = status or self.status()
         path = self.data_dir / STATUS_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(status.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+        write_private(tmp, json.dumps(status.to_dict(), indent=2, default=str) + "\n", GROUP_READ)
         os.replace(tmp, path)
 
     def _watch_clock(self) -> None:

@@ -26,6 +26,7 @@ from edge.config import load_site
 from edge.config.crosswalk import CrosswalkConfig, RuleConfig
 from edge.config.load import load_yaml_text
 from edge.config.site import SiteConfig
+from edge.ops.files import open_private, write_private
 from edge.web.signal_heads import write_boxes
 
 HISTORY_KEEP = 100  # versions kept; older ones are pruned
@@ -193,8 +194,8 @@ class SiteHistory:
         number = versions[-1].version + 1 if versions else 1
         version = SiteVersion(number, time.time(), user, sha256_text(text), note)
         content = self._path(number)
-        content.write_text(text, encoding="utf-8")
-        with open(self.folder / INDEX_NAME, "a", encoding="utf-8") as handle:
+        write_private(content, text)  # a copy of the site file: broker and camera passwords
+        with open_private(self.folder / INDEX_NAME, "a") as handle:
             handle.write(json.dumps(asdict(version)) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
