@@ -15,6 +15,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from edge.config.site import SiteConfig
+from edge.ops.logs import hide_passwords
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,10 @@ def _issues_from(exc: ValidationError, doc: Any, file: str, model: type[BaseMode
             close = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields) if owner else [], n=1)
             message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
         value = err.get("input") if err["type"] not in ("missing", "extra_forbidden") else None
-        if isinstance(value, (dict, list)):
-            value = None
+        if isinstance(value, (dict, list)) or any("password" in str(part) or "token" in str(part) for part in loc):
+            value = None  # never echo a secret, even a malformed one
+        elif isinstance(value, str):
+            value = hide_passwords(value)
         issues.append(ConfigIssue(file, line_of(doc, loc), _dotted(loc), message, value))
     return issues
 
