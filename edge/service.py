@@ -56,6 +56,7 @@ from edge.ops.metrics import ServiceMetrics
 from edge.ops.sdnotify import Notifier
 from edge.ops.status import AdapterHealth, ServiceStatus
 from edge.pipeline import Frame, Pipeline
+from edge.signal.coverage import group_problems
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +292,8 @@ class Service:
         threading.Thread(target=self._watch_clock, name="clock", daemon=True).start()
         self.notifier.ready(f"started; camera {self.capture.label or hide_passwords(self.site.camera.source)}")
         log.info("service: started (site %s, camera %s)", self.site.site.id, self.site.camera.id)
+        for problem in group_problems(self.site, self.site_path.parent):  # a typo would switch enforcement off
+            log.warning("service: %s: %s", self.site_path, problem)
 
     def request_stop(self) -> None:
         """Ask the frame loop to finish the frame in hand and return (signal-handler safe)."""
