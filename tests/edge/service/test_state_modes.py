@@ -1,4 +1,4 @@
-"""``crossguard run`` started from a shell (umask 022) still keeps every state file from other users."""
+"""``crossguard run`` as a careless operator starts it: from a shell (umask 022), or with a typo in a signal group."""
 
 from __future__ import annotations
 
@@ -46,3 +46,12 @@ def test_state_files_are_not_readable_by_others_under_a_shell_umask(tmp_path) ->
     assert stat.S_IMODE((state / "outbox.sqlite").stat().st_mode) == 0o600
     assert [m for p, m in files.items() if p.name == "device_ed25519.pem"] == [0o600]
     assert "hunter2" not in err + (state / "status.json").read_text()  # the broker password is never shown
+
+
+def test_a_signal_group_no_source_reports_is_logged_at_start(tmp_path) -> None:
+    site_path = write_site(tmp_path, service={"capture": {"realtime": False}})
+    site_path.write_text(site_path.read_text().replace("signal_group: ped-main", "signal_group: ped-mian"))
+    proc = start_service(site_path, "--max-frames", "5")
+    _, err = proc.communicate(timeout=100)
+    assert proc.returncode == 0, err[-2000:]
+    assert "crosswalks[0].signal_group: no signal source reports group 'ped-mian' (they report: ped-main)" in err
