@@ -26,6 +26,7 @@ from edge.annotate import Annotator
 from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
 from edge.mqtt.signal_rate import SignalReportLimit
+from edge.ops.files import GROUP_READ, open_private
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.status import AdapterHealth, ServiceStatus
 from edge.pipeline import Frame, FrameResult
@@ -371,7 +372,7 @@ class EventJournal:
         if self._file is not None:
             self._file.close()
         self._day = day
-        self._file = self.path_for(day).open("a", encoding="utf-8")
+        self._file = open_private(self.path_for(day), "a", GROUP_READ)
         self._prune()
 
     def _prune(self) -> None:

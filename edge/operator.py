@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter, ValidationError
 
 from edge.logtext import printable
+from edge.ops.files import open_private
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ class OperatorControls:
         body = {"version": FILE_VERSION, "enforcement": asdict(state.enforcement), "mute": asdict(state.mute)}
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
-            with tmp.open("w", encoding="utf-8") as f:
+            with open_private(tmp, "w") as f:
                 f.write(json.dumps(body, indent=2) + "\n")
                 f.flush()
                 os.fsync(f.fileno())

@@ -32,7 +32,7 @@ from typing import Any
 
 from detection.base import Detector
 from edge.capture import Capture, CaptureState, Grabbed, open_source
-from edge.capture.base import resolve_spec, source_kind
+from edge.capture.base import hide_passwords, resolve_spec, source_kind
 from edge.capture.picture import PictureMonitor, PictureState
 from edge.config.site import SiteConfig
 from edge.enforcement import SuspendableSignals
@@ -51,11 +51,13 @@ from edge.observers import (
 from edge.operator import OPERATOR_FILE, OperatorControls
 from edge.ops.clock import UNKNOWN as UNKNOWN_CLOCK
 from edge.ops.clock import ClockMap, read_clock_sync
+from edge.ops.files import GROUP_READ, write_private
 from edge.ops.http import HttpServer, create_app
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.sdnotify import Notifier
 from edge.ops.status import AdapterHealth, ServiceStatus, SignalSourceHealth
 from edge.pipeline import Frame, Pipeline
+from edge.signal.coverage import group_problems
 
 log = logging.getLogger(__name__)
 UNRECORDED = "no evidence was committed before the service stopped (crash, power loss, or evidence unavailable)"
@@ -286,8 +288,10 @@ class Service:
             self.reporter.reporter.start()
         self.capture.start()
         threading.Thread(target=self._watch_clock, name="clock", daemon=True).start()
-        self.notifier.ready(f"started; camera {self.capture.label or self.site.camera.source}")
+        self.notifier.ready(f"started; camera {self.capture.label or hide_passwords(self.site.camera.source)}")
         log.info("service: started (site %s, camera %s)", self.site.site.id, self.site.camera.id)
+        for problem in group_problems(self.site, self.site_path.parent):  # a typo would switch enforcement off
+            log.warning("service: %s: %s", self.site_path, problem)
 
     def _settle_evidence_after_crash(self) -> None:
         """Violations a crash left without evidence get an explicit loss: to the centre, and in the index."""
@@ -564,7 +568,7 @@ class Service:
         status = status or self.status()
         path = self.data_dir / STATUS_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(status.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+        write_private(tmp, json.dumps(status.to_dict(), indent=2, default=str) + "\n", GROUP_READ)
         os.replace(tmp, path)
 
     def _watch_clock(self) -> None:

@@ -23,6 +23,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from edge.ops.files import private_file
+
 log = logging.getLogger(__name__)
 
 LOCAL_ACTOR = "local"  # a change made on the box itself, not through the web UI
@@ -136,7 +138,7 @@ class UserStore:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
+        db = sqlite3.connect(private_file(self.path), timeout=10)
         db.row_factory = sqlite3.Row
         try:
             db.execute("PRAGMA foreign_keys = ON")

@@ -33,6 +33,8 @@ class VideoFile:
         self.path = Path(path)
         if not self.path.is_file():
             raise VideoError(f"{self.path}: video file not found")
+        if cv2.haveImageReader(str(self.path)):  # by content: FFmpeg would play it as a one-frame video
+            raise VideoError(f"{self.path}: is a still picture, not a video")
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             raise VideoError(f"{self.path}: cannot open as video (unknown format or corrupt file)")

@@ -14,6 +14,8 @@ from typing import Any
 
 import sqlite_utils
 
+from edge.ops.files import private_file
+from evidence.storage import FILE_MODE
 from evidence.types import EvidenceRecord, FileKind, ReviewState
 
 GENESIS = "0" * 64  # "previous manifest" of the first event in a chain
@@ -121,6 +123,7 @@ class EvidenceIndex:
             self._open_read_only()
             return
         path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path, FILE_MODE)  # reviewers in the service's group read it, like the evidence
         self.db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=30.0, isolation_level=None))
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=FULL")  # a committed event survives a power cut

@@ -12,15 +12,11 @@ from typing import ClassVar, TypeVar
 import numpy as np
 
 from edge.config.service import CaptureConfig
+from edge.ops.logs import hide_passwords
 
 
 class CaptureError(RuntimeError):
     """A source that cannot be opened or stopped delivering; the message names the source."""
-
-
-def hide_passwords(text: str) -> str:
-    """``text`` with the password of every ``scheme://user:password@host`` in it replaced by ``***``."""
-    return re.sub(r"//([^:/@\s]+):[^@/\s]*@", r"//\1:***@", text)
 
 
 class FrameSource(ABC):

@@ -21,6 +21,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -35,6 +36,16 @@ BURST_GAP_FRACTION = 0.25
 #: At most this many pictures are thrown away per connection (a source faster than real time,
 #: say a file served without pacing, is a burst that never ends).
 MAX_STALE_PICTURES = 50
+
+
+#: What a URL given through the concat list may use besides its own scheme (RTSP's RTP over UDP or
+#: TCP, TLS, HTTP tunnelling); nothing that reads local files.
+NESTED_PROTOCOLS = ("rtp", "srtp", "tcp", "udp", "tls", "http", "https", "httpproxy", "crypto")
+
+
+def _quoted(text: str) -> str:
+    """``text`` as one token of an ffconcat line: single-quoted, a quote as ``'\\''``."""
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 @register("ffmpeg")
@@ -60,15 +71,50 @@ class FfmpegSource(FrameSource):
         # keyframe a camera starts each session with, and the first picture would then wait for the
         # next keyframe, seconds later. The stale pictures they give are skipped in ``read``.
         args += ["-analyzeduration", "1000000", "-probesize", "500000", "-fpsprobesize", "0"]
-        if self.spec.lower().startswith("rtsp"):
-            args += ["-rtsp_transport", self.config.rtsp_transport]
-        args += [*self.config.ffmpeg_input_args, "-i", self.spec]
+        if self._secret_url():
+            # ``ps`` and /proc/PID/cmdline show every argument to every local user: a URL with a
+            # password reaches FFmpeg on stdin instead, as a one-entry concat list (see ``_concat_list``).
+            whitelist = ",".join(sorted({"pipe", urlsplit(self.spec).scheme.lower(), *NESTED_PROTOCOLS}))
+            args += ["-f", "concat", "-safe", "0", "-protocol_whitelist", whitelist, "-i", "pipe:0"]
+        else:
+            if self.spec.lower().startswith("rtsp"):
+                args += ["-rtsp_transport", self.config.rtsp_transport]
+            args += [*self.config.ffmpeg_input_args, "-i", self.spec]
         # Each decoded picture once, as it comes: YUV4MPEG2 is constant-rate, and FFmpeg would
         # otherwise repeat pictures to fill the rate it guessed (30 for an 11 fps camera).
         return [*args, "-an", "-sn", "-fps_mode", "passthrough", "-f", "yuv4mpegpipe", "-pix_fmt", "yuv420p", "-"]
 
+    def _secret_url(self) -> bool:
+        return hide_passwords(self.spec) != self.spec
+
+    def _concat_list(self) -> bytes:
+        """An ffconcat list naming the URL, with the input options the URL's own demuxer needs.
+
+        ``service.capture.ffmpeg_input_args`` become ``option NAME VALUE`` lines, so they must be
+        ``-name value`` pairs of the stream's (demuxer or protocol) options.
+        """
+        options = [("analyzeduration", "1000000"), ("probesize", "500000"), ("fpsprobesize", "0")]
+        if self.spec.lower().startswith("rtsp"):
+            options.append(("rtsp_transport", self.config.rtsp_transport))
+        extra = self.config.ffmpeg_input_args
+        if len(extra) % 2 or not all(name.startswith("-") for name in extra[::2]):
+            raise CaptureError(
+                f"{self.label}: with a password in the URL, service.capture.ffmpeg_input_args must be"
+                " '-name', 'value' pairs (they are handed to FFmpeg with the URL, off the command line)"
+            )
+        options += [(name[1:], value) for name, value in zip(extra[::2], extra[1::2], strict=True)]
+        lines = ["ffconcat version 1.0", f"file {_quoted(self.spec)}"]
+        lines += [f"option {_quoted(name)} {_quoted(value)}" for name, value in options]
+        return ("\n".join(lines) + "\n").encode()
+
     def open(self) -> None:
-        self._proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        command = self.command()
+        listing = self._concat_list() if self._secret_url() else None
+        stdin = subprocess.PIPE if listing else subprocess.DEVNULL
+        self._proc = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if listing and self._proc.stdin is not None:
+            self._proc.stdin.write(listing)  # a few hundred bytes: fits the pipe, never blocks
+            self._proc.stdin.close()
         self._drain = threading.Thread(target=self._drain_errors, args=(self._proc,), daemon=True, name="ffmpeg-stderr")
         self._drain.start()
         header = self._read_until(b"\n", self.config.open_timeout_s, "opening")

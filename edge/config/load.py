@@ -11,9 +11,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from edge.config.site import SiteConfig
+from edge.ops.logs import hide_passwords
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class ConfigError(ValueError):
         super().__init__("\n".join(str(i) for i in issues))
 
 
-def _line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
+def line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
     """Walk a pydantic error location through the round-trip YAML to the deepest known line."""
     node, line = doc, None
     for part in loc:
@@ -105,10 +107,69 @@ def _issues_from(exc: ValidationError, doc: Any, file: str, model: type[BaseMode
             close = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields) if owner else [], n=1)
             message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
         value = err.get("input") if err["type"] not in ("missing", "extra_forbidden") else None
-        if isinstance(value, (dict, list)):
-            value = None
-        issues.append(ConfigIssue(file, _line_of(doc, loc), _dotted(loc), message, value))
+        if isinstance(value, (dict, list)) or any("password" in str(part) or "token" in str(part) for part in loc):
+            value = None  # never echo a secret, even a malformed one
+        elif isinstance(value, str):
+            value = hide_passwords(value)
+        issues.append(ConfigIssue(file, line_of(doc, loc), _dotted(loc), message, value))
     return issues
+
+
+#: Nodes that aliases may add when expanded. A site file's anchors (a shared rules block, a
+#: merge key) add a few dozen; a "billion laughs" file adds hundreds of millions and would
+#: take minutes and gigabytes to build.
+ALIAS_BUDGET = 10_000
+
+
+class AliasBudgetError(MarkedYAMLError):
+    """Aliases that expand beyond ``ALIAS_BUDGET`` nodes (or into themselves)."""
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def check_aliases(root: Node | None, budget: int = ALIAS_BUDGET) -> None:
+    """Refuse a composed document whose aliases expand beyond ``budget`` extra nodes.
+
+    An alias is the same node object as its anchor, so the expanded size is counted once per
+    distinct node (memoised, iteratively: no recursion limit) before any Python object is built.
+    """
+    if root is None:
+        return
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in _children(node))
+            if size[key] - len(size) > budget:
+                raise AliasBudgetError(
+                    problem=f"aliases expand to more than {budget} extra nodes here; use fewer aliases",
+                    problem_mark=node.start_mark,
+                )
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise AliasBudgetError(problem="an alias refers to the node that contains it", problem_mark=node.start_mark)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in size)
+
+
+def load_yaml_text(text: str, yaml: YAML | None = None) -> Any:
+    """``yaml.load(text)`` (round-trip by default) once the aliases pass ``check_aliases``."""
+    yaml = yaml or YAML(typ="rt")
+    check_aliases(yaml.compose(text))
+    return yaml.load(text)
 
 
 def read_yaml(path: Path) -> Any:
@@ -120,7 +181,9 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigIssue(str(path), None, "", f"cannot read file: {exc}")]) from None
     try:
-        return YAML(typ="rt").load(text)
+        return load_yaml_text(text)
+    except RecursionError:
+        raise ConfigError([ConfigIssue(str(path), None, "", "not valid YAML: nested too deeply")]) from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from edge.ops.files import private_file
+
 log = logging.getLogger(__name__)
 
 
@@ -83,7 +85,7 @@ class Outbox:
         self._last_warning = -1e9
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(private_file(self.path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
             self._db.execute("PRAGMA busy_timeout=5000")

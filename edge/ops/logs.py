@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is kept as a field.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def hide_passwords(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it replaced by ``***``."""
+    return re.sub(r"//([^:/@\s]+):[^@/\s]*@", r"//\1:***@", text)
+
+
+class PasswordMasking(logging.Formatter):
+    """Any formatter's output with URL passwords hidden: messages, fields and tracebacks alike."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return hide_passwords(self.inner.format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,9 +47,10 @@ def configure_logging(fmt: str = "text", verbose: bool = False) -> None:
     """Replace the root handlers: text (``asctime level name: msg``) or JSON lines, on stderr."""
     handler = logging.StreamHandler()
     if fmt == "json":
-        handler.setFormatter(JsonFormatter())
+        formatter: logging.Formatter = JsonFormatter()
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(PasswordMasking(formatter))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -101,7 +101,7 @@ class SignalHub:
         for i, source in enumerate(self.sources):
             changes = self._poll(i, source, clock, image, first)
             for change in changes:
-                change = self._place(change, now)
+                change = change if source.prerecorded else self._place(change, now)
                 self._inputs[i].add(change)
                 self._groups.add(change.group)
                 dirty[change.group] = min(dirty.get(change.group, now), change.t)

@@ -60,6 +60,9 @@ class SignalSource(ABC):
     """
 
     key: ClassVar[str]
+    #: Every change is known before it happens (a timeline file): none arrives late, so each one
+    #: keeps its own time, even one dated before the first frame.
+    prerecorded: ClassVar[bool] = False
 
     def __init__(self, name: str) -> None:
         self.name = name

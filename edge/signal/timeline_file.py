@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from datetime import datetime
 from pathlib import Path
 
@@ -16,13 +17,16 @@ class TimelineError(SignalSourceError):
 
 
 def _parse_time(raw: object, start: datetime | None, where: str) -> float:
+    """Seconds from the first frame; negative is a change before the first frame, honoured as such."""
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return float(raw)
+        return _finite(float(raw), raw, where)
     text = str(raw).strip()
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        return _finite(seconds, text, where)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -32,6 +36,12 @@ def _parse_time(raw: object, start: datetime | None, where: str) -> float:
     if (moment.tzinfo is None) != (start.tzinfo is None):
         raise TimelineError(f"{where}: ISO time '{text}' and the start time must both have or lack a UTC offset")
     return (moment - start).total_seconds()
+
+
+def _finite(t: float, raw: object, where: str) -> float:
+    if not math.isfinite(t):  # NaN compares false with every time: the row would hide or skip changes
+        raise TimelineError(f"{where}: time '{raw}' is not a finite number of seconds")
+    return t
 
 
 def _rows(path: Path) -> list[tuple[str, dict[str, object]]]:
@@ -54,7 +64,11 @@ def _rows(path: Path) -> list[tuple[str, dict[str, object]]]:
 
 
 def load_timeline(path: str | Path, start_time: str | None = None) -> list[SignalChange]:
-    """Parse a timeline into changes sorted by time; every bad row is a TimelineError."""
+    """Parse a timeline into changes sorted by time; every bad row is a TimelineError.
+
+    Rows may come in any order; times must be finite and unique per group. A negative time is
+    a change before the first frame: DON'T WALK from t=-30 is 30 s old at the first frame.
+    """
     path = Path(path)
     try:
         rows = _rows(path)
@@ -64,6 +78,7 @@ def load_timeline(path: str | Path, start_time: str | None = None) -> list[Signa
         raise TimelineError(f"{path}: cannot read: {exc}") from None
     start = datetime.fromisoformat(start_time) if start_time else None
     changes = []
+    seen: dict[tuple[str, float], str] = {}  # (group, t) → where it was first given
     for where, row in rows:
         if not isinstance(row, dict) or not {"t", "group", "state"} <= set(row):
             raise TimelineError(f"{where}: needs t, group and state")
@@ -74,7 +89,11 @@ def load_timeline(path: str | Path, start_time: str | None = None) -> list[Signa
             state = SignalState.parse(str(row["state"]))
         except ValueError as exc:
             raise TimelineError(f"{where}: {exc}") from None
-        changes.append(SignalChange(_parse_time(row["t"], start, where), group, state, source="timeline"))
+        t = _parse_time(row["t"], start, where)
+        if (group, t) in seen:  # two states at one instant: which one holds would depend on row order
+            raise TimelineError(f"{where}: group '{group}' already changes at t={t:g} ({seen[group, t]})")
+        seen[group, t] = where.rsplit(": ", 1)[-1]
+        changes.append(SignalChange(t, group, state, source="timeline"))
     if not changes:
         raise TimelineError(f"{path}: no state changes")
     return sorted(changes, key=lambda c: c.t)

@@ -24,7 +24,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from edge.config import load_site
 from edge.config.crosswalk import CrosswalkConfig, RuleConfig
+from edge.config.load import load_yaml_text
 from edge.config.site import SiteConfig
+from edge.ops.files import open_private, write_private
 from edge.web.signal_heads import write_boxes
 
 HISTORY_KEEP = 100  # versions kept; older ones are pruned
@@ -132,7 +134,7 @@ def edit_crosswalks(text: str, crosswalks: list[CrosswalkConfig], boxes: dict[st
     """The site file ``text`` with its crosswalks replaced, matched by id, and signal-head ``boxes``
     set (key → [x1, y1, x2, y2]); comments and everything else kept."""
     yaml = _yaml()
-    doc = yaml.load(text)
+    doc = load_yaml_text(text, yaml)
     write_boxes(doc, boxes or {})
     old = doc.get("crosswalks") or CommentedSeq()
     by_id = {n.get("id"): n for n in old if isinstance(n, CommentedMap)}
@@ -151,7 +153,7 @@ def edit_crosswalks(text: str, crosswalks: list[CrosswalkConfig], boxes: dict[st
 
 def site_data(text: str) -> dict[str, Any]:
     """Plain data of a site file's text, for validating a draft against the rest of the file."""
-    doc = YAML(typ="safe").load(text)
+    doc = load_yaml_text(text, YAML(typ="safe"))
     return doc if isinstance(doc, dict) else {}
 
 
@@ -192,8 +194,8 @@ class SiteHistory:
         number = versions[-1].version + 1 if versions else 1
         version = SiteVersion(number, time.time(), user, sha256_text(text), note)
         content = self._path(number)
-        content.write_text(text, encoding="utf-8")
-        with open(self.folder / INDEX_NAME, "a", encoding="utf-8") as handle:
+        write_private(content, text)  # a copy of the site file: broker and camera passwords
+        with open_private(self.folder / INDEX_NAME, "a") as handle:
             handle.write(json.dumps(asdict(version)) + "\n")
             handle.flush()
             os.fsync(handle.fileno())

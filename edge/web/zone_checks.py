@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -16,6 +17,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from edge.config.site import SiteConfig
+from edge.signal.coverage import group_problems
 from edge.zones import CrosswalkGeometry
 
 RASTER = 400  # overlap fractions are scale-free, so a coarse square raster is enough
@@ -66,8 +68,13 @@ def data_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def validate_zones(site_data: dict[str, Any], crosswalks: Any) -> tuple[SiteConfig | None, list[ZoneIssue]]:
-    """Check ``crosswalks`` in place of the site's own; the config is returned when nothing is an error."""
+def validate_zones(
+    site_data: dict[str, Any], crosswalks: Any, site_dir: Path | None = None
+) -> tuple[SiteConfig | None, list[ZoneIssue]]:
+    """Check ``crosswalks`` in place of the site's own; the config is returned when nothing is an error.
+
+    ``site_dir`` (the site file's folder) lets relative timeline paths be read to learn their groups.
+    """
     issues = list(_raw_geometry_issues(crosswalks))
     flagged = {i.key.rsplit("[", 1)[0] for i in issues}
     data = copy.deepcopy(site_data)
@@ -89,6 +96,10 @@ def validate_zones(site_data: dict[str, Any], crosswalks: Any) -> tuple[SiteConf
         except ValueError as exc:
             issues.append(ZoneIssue(Severity.ERROR, f"crosswalks[{index}].curbs", str(exc)))
     issues += _crosswalks_overlap(site)
+    issues += [
+        ZoneIssue(Severity.ERROR if p.blocking else Severity.WARNING, p.key, p.message)
+        for p in group_problems(site, site_dir)
+    ]
     has_error = any(i.severity is Severity.ERROR for i in issues)
     return (None if has_error else site), issues
 

@@ -12,6 +12,7 @@ from ruamel.yaml.error import YAMLError
 
 from edge.config import ConfigError
 from edge.config.site import SiteConfig
+from edge.ops.files import open_private
 from edge.web.context import WebContext
 from edge.web.signal_heads import BoxError, apply_boxes, head_boxes
 from edge.web.site_file import SiteHistory, SiteVersion, edit_crosswalks, sha256_text, site_data, write_site_atomically
@@ -92,7 +93,8 @@ class ZoneEditor:
     def store_background(self, jpeg: bytes) -> None:
         self.history.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.history.folder / (BACKGROUND_NAME + ".tmp")
-        tmp.write_bytes(jpeg)
+        with open_private(tmp, "wb") as handle:
+            handle.write(jpeg)
         tmp.replace(self.history.folder / BACKGROUND_NAME)
 
     def validate(self, crosswalks: Any, boxes: dict[str, Any] | None = None) -> Validated:
@@ -111,7 +113,7 @@ class ZoneEditor:
             data = apply_boxes(data, boxes)
         except BoxError as exc:
             return None, [ZoneIssue(Severity.ERROR, str(exc).split(":", 1)[0], str(exc))]
-        return validate_zones(data, crosswalks)
+        return validate_zones(data, crosswalks, self.path.parent)
 
     def save(
         self, crosswalks: Any, user: str, base_sha256: str | None, note: str = "", boxes: dict[str, Any] | None = None

@@ -7,8 +7,9 @@ has ``gi``; the test helper ``tests.edge.streams.RtspServer`` starts it::
     /usr/bin/python3 tests/edge/rtsp_server.py --port 8554 --video clip.mp4 --mount /cam
 
 Once the port is bound it prints ``listening rtsp://127.0.0.1:PORT/MOUNT`` on stdout; it serves
-until killed. Any other path is answered with 404 Not Found, as a camera does. ``--check`` only
-checks that the GStreamer elements are installed.
+until killed. Any other path is answered with 404 Not Found, as a camera does. ``--user NAME``
+requires Basic authentication (the password is read from stdin's first line, not the command line).
+``--check`` only checks that the GStreamer elements are installed.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def main() -> int:
     parser.add_argument("--video", help="an MP4 file with an H.264 video track")
     parser.add_argument("--mount", default="/cam")
     parser.add_argument("--check", action="store_true", help="only check that the elements are installed")
+    parser.add_argument("--user", help="require Basic authentication as this user (password from stdin's first line)")
     args = parser.parse_args()
 
     Gst.init(None)
@@ -65,7 +67,19 @@ def main() -> int:
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
-    server.get_mount_points().add_factory(args.mount, FileFactory(args.video))
+    factory = FileFactory(args.video)
+    if args.user:  # as a camera with a password does: 401 without the right credentials
+        password = sys.stdin.readline().rstrip("\n")
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, password), token)
+        server.set_auth(auth)
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_permission_for_role("viewer", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
+        permissions.add_permission_for_role("viewer", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True)
+        factory.set_permissions(permissions)
+    server.get_mount_points().add_factory(args.mount, factory)
     if server.attach(None) == 0:  # binds the port here
         print(f"cannot listen on 127.0.0.1:{args.port}", file=sys.stderr, flush=True)
         return 1

@@ -218,10 +218,13 @@ class RtspServer:
     it back on the same port and returns the monotonic time it was listening again.
     """
 
-    def __init__(self, video: Path, folder: Path, port: int | None = None, loops: int = 5) -> None:
+    def __init__(
+        self, video: Path, folder: Path, port: int | None = None, loops: int = 5, login: tuple[str, str] | None = None
+    ) -> None:
         need_rtsp_server()
         self.port = port or free_port()
         self.url = f"rtsp://127.0.0.1:{self.port}/cam"
+        self.login = login  # (user, password) the server demands, as a camera with a password does
         self.video = looped_clip(video, folder, loops)
         self.log = folder / f"rtsp-server-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -231,10 +234,15 @@ class RtspServer:
         deadline = time.monotonic() + timeout
         while True:  # the port may still be held for a moment by the server just killed
             with self.log.open("ab") as log:
+                script = [SYSTEM_PYTHON, str(RTSP_SERVER_SCRIPT), "--port", str(self.port), "--video", str(self.video)]
+                user = ["--user", self.login[0]] if self.login else []
                 self.proc = subprocess.Popen(
-                    [SYSTEM_PYTHON, str(RTSP_SERVER_SCRIPT), "--port", str(self.port), "--video", str(self.video)],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                    [*script, *user],
+                    stdin=subprocess.PIPE if self.login else subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                 )  # fmt: skip
+                if self.login and self.proc.stdin is not None:
+                    self.proc.stdin.write(f"{self.login[1]}\n".encode())
+                    self.proc.stdin.close()
             line = self._ready_line(deadline)
             if line.startswith(b"listening "):
                 self.ready_at = time.monotonic()

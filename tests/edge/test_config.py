@@ -118,3 +118,114 @@ def test_model_and_timeline_paths_are_relative_to_the_site_file() -> None:
     site = load_site(REPO / "sites" / "demo" / "site.yaml")
     assert site.detector.model.is_absolute() and site.detector.model.name == "yolov8n_int8_640.onnx"
     assert site.signal.sources[0].path == (REPO / "sites" / "demo" / "timeline.csv").resolve()
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """Nine levels of nine aliases: a few hundred bytes that expand to 9**9 strings."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, levels):
+        lines.append(f"l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text(billion_laughs())
+    result = run_cli("config", "check", str(path))
+    assert result.returncode == 1
+    assert f"{path}:5: <root>: not valid YAML: aliases expand to more than 10000 extra nodes" in result.stderr
+
+
+def test_alias_bomb_is_refused_by_the_zone_editor_reader() -> None:
+    from ruamel.yaml.error import YAMLError
+
+    from edge.web.site_file import site_data
+
+    with pytest.raises(YAMLError, match="aliases expand to more than"):
+        site_data(billion_laughs())
+
+
+def test_alias_to_itself_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text("site: &s {id: s1, again: *s}\n")
+    with pytest.raises(ConfigError, match=r"site.yaml:1: .*an alias refers to the node that contains it"):
+        load_site(path)
+
+
+ANCHORED_SITE = """\
+site: {id: s1, name: Test, device_id: box, timezone: UTC}
+crosswalks:
+  - id: cw1
+    signal_group: p1
+    polygon: [[0.2, 0.4], [0.8, 0.4], [0.8, 0.6], [0.2, 0.6]]
+    curbs: &curbs
+      - {name: north, polygon: [[0.2, 0.2], [0.8, 0.2], [0.8, 0.4], [0.2, 0.4]]}
+      - {name: south, polygon: [[0.2, 0.6], [0.8, 0.6], [0.8, 0.8], [0.2, 0.8]]}
+    rules: &rules {grace_s: 1.0, inertia_frames: 3}
+  - id: cw2
+    signal_group: p1
+    polygon: [[0.2, 0.4], [0.8, 0.4], [0.8, 0.6], [0.2, 0.6]]
+    curbs: *curbs
+    rules:
+      <<: *rules
+      grace_s: 2.5
+"""
+
+
+def test_ordinary_anchors_and_merge_keys_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text(ANCHORED_SITE)
+    site = load_site(path)
+    assert site.crosswalks[1].curbs == site.crosswalks[0].curbs
+    assert site.crosswalks[0].rules.inertia_frames == site.crosswalks[1].rules.inertia_frames == 3
+    assert (site.crosswalks[0].rules.grace_s, site.crosswalks[1].rules.grace_s) == (1.0, 2.5)
+
+
+VISION = {"type": "vision", "heads": [{"group": "p1", "region": [0.1, 0.1, 0.2, 0.3]}]}
+PLAN = {"type": "fixed_time", "plans": {"day": {"cycle_s": 60, "groups": {"p2": {"walk_s": 10, "clearance_s": 5}}}}}
+MAPPED_FEED = {"type": "mqtt", "topic": "ctl/state", "groups": {"7": "p1"}}
+OPEN_FEED = {"type": "mqtt", "topic": "ctl/state"}
+
+
+@pytest.mark.parametrize(
+    ("sources", "flagged"),
+    [
+        ([VISION], []),
+        ([PLAN], ["no signal source reports group 'p1' (they report: p2)"]),
+        ([PLAN, MAPPED_FEED], []),
+        ([{**MAPPED_FEED, "groups": {"7": "p9"}}], ["no signal source reports group 'p1' (they report: p9)"]),
+        ([PLAN, OPEN_FEED], []),  # a feed without a group map may report any group
+        ([{"type": "timeline", "path": "missing.csv"}], []),  # unreadable here: any group
+    ],
+)
+def test_signal_groups_no_source_reports(sources: list[dict], flagged: list[str]) -> None:  # type: ignore[type-arg]
+    from edge.signal.coverage import group_problems
+
+    site = SiteConfig.model_validate(site_dict(signal__sources=sources))
+    problems = group_problems(site)
+    assert [p.message.split(";")[0] for p in problems] == flagged
+    assert all(p.key == "crosswalks[0].signal_group" and p.blocking for p in problems)
+
+
+def test_config_check_names_a_signal_group_typo(tmp_path: Path) -> None:
+    (tmp_path / "timeline.csv").write_text((REPO / "sites" / "demo" / "timeline.csv").read_text())
+    text = (REPO / "sites" / "demo" / "site.yaml").read_text()
+    path = tmp_path / "site.yaml"
+    path.write_text(text.replace("signal_group: ped-main", "signal_group: ped-mian"))
+    line = next(i for i, s in enumerate(path.read_text().splitlines(), 1) if "ped-mian" in s)
+    result = run_cli("config", "check", str(path))
+    assert result.returncode == 1
+    assert (
+        f"{path}:{line}: crosswalks[0].signal_group: no signal source reports group 'ped-mian' (they report: ped-main)"
+        in result.stderr
+    )
+
+
+def test_config_check_warns_when_no_source_is_configured(tmp_path: Path) -> None:
+    from ruamel.yaml import YAML
+
+    path = tmp_path / "site.yaml"
+    YAML().dump(site_dict(), path)
+    result = run_cli("config", "check", str(path))
+    assert result.returncode == 0 and "OK" in result.stdout
+    assert "warning: " in result.stderr and "no signal source is configured, so group 'p1'" in result.stderr

@@ -127,6 +127,17 @@ def test_corrupt_video(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("name", ["picture.jpg", "picture.mp4"])
+def test_still_picture_is_not_a_video(tmp_path: Path, name: str) -> None:
+    still = tmp_path / name  # recognised by its content, whatever its name says
+    still.write_bytes(require_shared("images/bus.jpg").read_bytes())
+    out = tmp_path / "out"
+    result = replay(still, out)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"crossguard replay: error: {still}: is a still picture, not a video"
+    assert not (out / "events.jsonl").exists()
+
+
 def test_video_failing_midway_keeps_what_was_decided(tmp_path: Path) -> None:
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is needed to build a truncated MP4")
@@ -174,6 +185,32 @@ def test_malformed_timeline(tmp_path: Path) -> None:
     result = replay(require_shared(CLIP), tmp_path / "out", signal=timeline)
     assert result.returncode == 2
     assert f"{timeline}: row 2: unknown signal state 'SIDEWAYS'" in result.stderr
+
+
+def test_dont_walk_begun_before_the_first_frame_counts_from_its_real_start(tmp_path: Path) -> None:
+    timeline = tmp_path / "timeline.csv"
+    timeline.write_text("t,group,state\n-40,ped-main,WALK\n-30,ped-main,DONT_WALK\n")
+    out = tmp_path / "out"
+    result = replay(require_shared(CLIP), out, signal=timeline)
+    assert result.returncode == 0, result.stderr
+    violations = [e for e in read_events(out) if e["type"] == "violation"]
+    # The whole clip is DON'T WALK: the two demo violations, and the far->near crossing that the
+    # demo timeline saw during CLEARANCE; each is timed from t=-30, not from the first frame.
+    assert [(round(v["entry_t"], 2), v["direction"]) for v in violations] == [
+        (4.35, "far->near"),
+        *EXPECTED_VIOLATIONS,
+    ]
+    for v in violations:
+        assert v["signal_since_t"] == -30.0
+        assert v["since_dont_walk_s"] == pytest.approx(v["entry_t"] + 30.0)
+
+
+def test_timeline_with_a_nan_time_is_refused(tmp_path: Path) -> None:
+    timeline = tmp_path / "timeline.csv"
+    timeline.write_text(DEMO_TIMELINE.read_text() + "nan,ped-main,WALK\n")  # once hid both violations
+    result = replay(require_shared(CLIP), tmp_path / "out", signal=timeline)
+    assert result.returncode == 2
+    assert f"{timeline}: row 5: time 'nan' is not a finite number of seconds" in result.stderr
 
 
 def test_model_that_is_not_onnx(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from edge.signal.types import SignalChange
 
 @register("timeline")
 class TimelineSource(SignalSource):
+    prerecorded = True
+
     def __init__(self, name: str, changes: list[SignalChange]) -> None:
         super().__init__(name)
         self._pending = sorted(changes, key=lambda c: c.t)

@@ -7,6 +7,7 @@ import itertools
 import threading
 import time
 from contextlib import ExitStack as DoesNotRaise
+from pathlib import Path
 
 import pytest
 
@@ -146,6 +147,36 @@ def test_rtsp_pulled_from_an_rtsp_server_as_from_an_ip_camera(tmp_path) -> None:
     # picture on, they arrive at the camera's pace (11 fps, ~90 ms apart), not back to back.
     assert source.stale_skipped > 0  # type: ignore[attr-defined]
     assert min(b - a for a, b in itertools.pairwise(arrivals)) > 0.03
+
+
+def test_camera_password_never_reaches_the_ffmpeg_command_line(tmp_path) -> None:
+    password = "s3cret-Pa55"
+    with RtspServer(require_shared(CLIP), tmp_path, login=("viewer", password)) as server:
+        bare = open_source(server.url, CaptureConfig(open_timeout_s=10), 11.0)
+        with pytest.raises(CaptureError, match="401 Unauthorized"):
+            bare.open()  # the server really demands the password
+        bare.close()
+        url = server.url.replace("rtsp://", f"rtsp://viewer:{password}@")
+        source = open_source(url, CaptureConfig(open_timeout_s=10), 11.0)
+        try:
+            source.open()
+            images = [source.read() for _ in range(5)]
+            proc = source._proc  # type: ignore[attr-defined]
+            cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+            environ = Path(f"/proc/{proc.pid}/environ").read_bytes()
+        finally:
+            source.close()
+    assert all(img is not None and img.shape == (352, 640, 3) for img in images)
+    assert source.stale_skipped > 0  # type: ignore[attr-defined]  # the connect burst is still skipped
+    assert b"ffmpeg" in cmdline and b"pipe:0" in cmdline
+    assert password.encode() not in cmdline and password.encode() not in environ
+    with RtspServer(require_shared(CLIP), tmp_path, login=("viewer", password)) as server:
+        wrong = open_source(f"rtsp://viewer:wrong@127.0.0.1:{server.port}/cam", CaptureConfig(open_timeout_s=10), 11.0)
+        with pytest.raises(CaptureError) as raised:
+            wrong.open()
+        wrong.close()
+    assert "401 Unauthorized" in str(raised.value) and "viewer:***@" in str(raised.value)
+    assert "wrong" not in str(raised.value)
 
 
 def test_rtsp_path_the_server_does_not_have_is_a_clear_error(tmp_path) -> None:

@@ -298,3 +298,13 @@ def test_a_controller_clock_behind_the_box_is_not_stale(tmp_path: Path) -> None:
     run(hub, 9.5)
     assert states(hub, 1.0, 2.9, 3.1, 9.0) == [W, W, D, D]  # DON'T WALK dated by the controller: 5 s - 2 s
     assert hub.enforcement_gaps() == []
+
+
+def test_a_timeline_change_before_the_first_frame_keeps_its_time() -> None:
+    live = Delivered("feed", {0.0: [SignalChange(-30.0, "p2", D, "feed")]})  # news that old is late
+    hub = SignalHub([timeline("timeline", (-40.0, W), (-30.0, D), (5.0, W)), live], late_window_s=5.0)
+    run(hub, 1.0)
+    reading = hub.state_at("p1", 0.0)
+    assert (reading.state, reading.since) == (D, -30.0)
+    assert reading.seconds_in_state(0.5) == 30.5  # the grace is long over at the first frame
+    assert hub.state_at("p2", 0.0).since == 0.0 and hub.late_changes == 1

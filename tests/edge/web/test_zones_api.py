@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from edge.config import load_site
 from edge.rules import DecisionCore
 from edge.users import Role
-from tests.edge.web.conftest import Server
+from tests.edge.web.conftest import DEMO_SITE, Server
 
 NEW_CROSSWALK = [[0.30, 0.74], [0.90, 0.61], [0.90, 0.78], [0.385, 0.88]]
 
@@ -89,6 +90,25 @@ def test_validate_names_the_problem(shared_server: Server, how: str, key: str, w
     assert body["ok"] is False
     issue = _issue(body["issues"], key)
     assert issue["severity"] == "error" and words in issue["message"], body["issues"]
+
+
+def test_a_signal_group_no_source_reports_is_named(server: Server) -> None:
+    shutil.copy(DEMO_SITE.parent / "timeline.csv", server.site_path.parent)  # the demo's only source
+    zones = _zones(server)
+    crosswalks = copy.deepcopy(zones["crosswalks"])
+    crosswalks[0]["signal_group"] = "ped-mian"
+    before = server.site_path.read_text()
+    with server.login(Role.OPERATOR) as client:
+        body = client.post("/api/zones/validate", json={"crosswalks": crosswalks}).json()
+        assert body["ok"] is False
+        issue = _issue(body["issues"], "crosswalks[0].signal_group")
+        assert issue["severity"] == "error"
+        assert "no signal source reports group 'ped-mian' (they report: ped-main)" in issue["message"]
+        r = client.put("/api/zones", json={"crosswalks": crosswalks, "base_sha256": zones["sha256"]})
+        assert r.status_code == 422 and _issue(r.json()["issues"], "crosswalks[0].signal_group")
+        ok = client.post("/api/zones/validate", json={"crosswalks": zones["crosswalks"]}).json()
+        assert ok == {"ok": True, "issues": []}
+    assert server.site_path.read_text() == before
 
 
 def test_validate_accepts_the_shipped_zones(shared_server: Server) -> None:
