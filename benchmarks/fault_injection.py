@@ -1213,6 +1213,7 @@ class Run:
         self.steps: list[Step] = []
         self.broker_restarts: list[float] = []
         self.outbox_wait_s: float | None = None
+        self.outbox_last = ""  # what the last look at the outbox found while waiting
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
@@ -1345,7 +1346,9 @@ class Run:
         path = self.setup.data_dir / "mqtt-outbox.sqlite"
         while time.monotonic() - started < timeout:
             self._keep_running()
-            if outbox_depth(path)[0] == 0:
+            depth, error = outbox_depth(path)
+            self.outbox_last = error or f"{depth} owed"
+            if depth == 0:
                 return round(time.monotonic() - started, 1)
             time.sleep(0.5)
         return None
@@ -1489,13 +1492,15 @@ def report(run: Run) -> dict[str, Any]:
         "outbox_error": outbox_error,
     }
     samples = run.monitor.statuses
-    offending, unknown_samples = [], 0
+    offending, unknown_samples, alarms = [], 0, Counter[str]()
     box_starts = [s - run.t0 for s in run.box.starts]
     for sample in samples:
         if any(0 <= sample.elapsed - s < STARTUP_GRACE_S for s in box_starts):
             continue
         groups, alarm = judge_status(sample, setup.group_sources)
         unknown_samples += bool(groups)
+        if alarm:
+            alarms[alarm[:100]] += 1
         if groups and not alarm:
             sources = (sample.mqtt.get("signal") or {}).get("sources") or []
             offending.append({
@@ -1562,10 +1567,12 @@ def report(run: Run) -> dict[str, Any]:
         "evidence": evidence,
         "dead_letters": dead_letters,
         "outbox_drained_in_s": run.outbox_wait_s,
+        "outbox_last_seen": run.outbox_last,
         "memory": memory,
         "status_samples": len(samples),
         "unknown_samples": unknown_samples,
         "unknown_without_alarm": offending,
+        "unknown_alarms": dict(alarms.most_common(6)),
         "box_exits_by_itself": run.box.unexpected_exits,
         "centre_exits_by_itself": run.centre.unexpected_exits,
         "box_exit_code_at_stop": run.box_exit,
@@ -1639,9 +1646,10 @@ def print_report(r: dict[str, Any]) -> None:
 
     ev, dl = r["evidence"], r["dead_letters"]
     drained = r["outbox_drained_in_s"]
+    outbox = f"empty after {drained} s" if drained is not None else f"not empty after 60 s: {r['outbox_last_seen']}"
     print(f"\nviolations decided: {ev['violations_decided']}; evidence outcomes stored at the centre:"
           f" {ev['outcomes_stored']} {ev['by_status']}; without an outcome: {len(ev['without_outcome'])}"
-          f" (box outbox {'empty after ' + str(drained) + ' s' if drained is not None else 'not empty after 60 s'})")
+          f" (box outbox {outbox})")
     for text in ev["without_outcome"]:
         print(f"    {text}")
     if ev["outcomes_for_undecided_ids"]:
@@ -1657,6 +1665,8 @@ def print_report(r: dict[str, Any]) -> None:
 
     print(f"\nbox status samples judged: {r['status_samples']}, with a group UNKNOWN: {r['unknown_samples']},"
           f" UNKNOWN without an alarm: {len(r['unknown_without_alarm'])}")  # fmt: skip
+    for alarm, n in r["unknown_alarms"].items():
+        print(f"    {n:>5}  alarmed by {alarm}")
     shown: set[tuple[str, ...]] = set()
     for o in r["unknown_without_alarm"]:
         key = (tuple(o["groups"]), o["sources"][:60])
