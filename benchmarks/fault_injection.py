@@ -1517,6 +1517,10 @@ def report(run: Run) -> dict[str, Any]:
     replays_accepted = max(0, sum(1 for a in answers.get("centre-replayed", []) if a.get("ok")) - 1)
     genuine = run.attacker.genuine
     genuine_ok = sum(1 for rid in genuine if any(a.get("ok") for a in answers.get(rid, [])))
+    genuine_refused = Counter(  # e.g. queued while the box was down: issued before it started
+        str(answers[rid][0].get("error", ""))[:70] or "refused" if answers.get(rid) else "no answer"
+        for rid in genuine if not any(a.get("ok") for a in answers.get(rid, []))
+    )
     if any(any(x.get("ok") for x in a) for a in forged.values()) or replays_accepted:
         failures_commands = ["forged or replayed command accepted"]
     else:
@@ -1560,7 +1564,7 @@ def report(run: Run) -> dict[str, Any]:
             "accepted": sorted(rid for rid, a in forged.items() if any(x.get("ok") for x in a)),
         },
         "replays_accepted": replays_accepted,
-        "genuine_commands": {"sent": len(genuine), "accepted": genuine_ok},
+        "genuine_commands": {"sent": len(genuine), "accepted": genuine_ok, "not_accepted": dict(genuine_refused)},
         "steps": [asdict(s) for s in run.steps],
         "http": [asdict(r) for r in run.http],
         "events": events,
@@ -1611,6 +1615,8 @@ def print_report(r: dict[str, Any]) -> None:
           f" {len(fc['accepted'])} accepted; replays of a genuine command accepted: {r['replays_accepted']};"
           f" centre's signed commands: {gc['sent']} sent, {gc['accepted']} accepted"
           f" (switch-on after a forgery {r['centre_commands_restoring']} times)")  # fmt: skip
+    for why, n in gc["not_accepted"].items():
+        print(f"    {n:>5}  signed command not accepted: {why}")
 
     print(f"\n{'step':15} {'at s':>6} {'ms after':>9} {'ms after':>9} {'back in':>8}  outcome")
     print(f"{'':15} {'':>6} {'seen':>9} {'written':>9} {'s':>8}")
