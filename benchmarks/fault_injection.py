@@ -964,7 +964,7 @@ class Attacker(threading.Thread):
         self.results: dict[str, KindResult] = {k.name: KindResult() for k in KINDS}
         self.restores = 0
         self.not_sent = 0
-        self.genuine: set[str] = set()  # request ids of the centre's genuine commands
+        self.genuine: dict[str, float] = {}  # request id of each of the centre's genuine commands → sent (monotonic)
         self.client = mqtt_client("attacker", attack.setup.broker_port)
         self.centre = mqtt_client("centre-commands", attack.setup.broker_port)
 
@@ -974,7 +974,7 @@ class Attacker(threading.Thread):
         topic = f"{self.attack.setup.base}/{name}/set"
         payload = sign_command({**body, "request_id": request_id}, self.attack.setup, topic)
         self.centre.publish(topic, payload, qos=1)
-        self.genuine.add(request_id)
+        self.genuine[request_id] = time.monotonic()
         return payload
 
     def restore(self) -> None:
@@ -1214,6 +1214,7 @@ class Run:
         self.broker_restarts: list[float] = []
         self.outbox_wait_s: float | None = None
         self.outbox_last = ""  # what the last look at the outbox found while waiting
+        self.outages: list[tuple[float, float]] = []  # (from, to) monotonic: box killed until ready, broker down
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
@@ -1279,13 +1280,16 @@ class Run:
             started = time.monotonic()
             self.box.start()
             ok = box_ready(self.setup.ops_port, 120, self.box)
+            self.outages.append((killed, time.monotonic()))
             return Step(what, outcome if ok else outcome + "; box did not come back", elapsed, label,
                         _r(delay), _r(since_write), round(time.monotonic() - started, 1) if ok else None)  # fmt: skip
+        stopping = time.monotonic()
         self.broker.stop()
         self.broker_restarts.append(self.elapsed())
         time.sleep(1.0)
         started = time.monotonic()
         self.broker.start()
+        self.outages.append((stopping, time.monotonic() + 3.0))  # + the clients' reconnect delay
         return Step(what, outcome, elapsed, label, recovered_s=round(time.monotonic() - started, 1))
 
     def _next_violation(self, deadline: float) -> tuple[dict[str, Any] | None, float, float]:
@@ -1517,9 +1521,14 @@ def report(run: Run) -> dict[str, Any]:
     replays_accepted = max(0, sum(1 for a in answers.get("centre-replayed", []) if a.get("ok")) - 1)
     genuine = run.attacker.genuine
     genuine_ok = sum(1 for rid in genuine if any(a.get("ok") for a in answers.get(rid, [])))
+    def during_outage(sent: float) -> str:
+        return " (sent while the box or the broker was down)" if any(
+            start - 0.5 <= sent <= end for start, end in run.outages) else ""  # fmt: skip
+
     genuine_refused = Counter(  # e.g. queued while the box was down: issued before it started
-        str(answers[rid][0].get("error", ""))[:70] or "refused" if answers.get(rid) else "no answer"
-        for rid in genuine if not any(a.get("ok") for a in answers.get(rid, []))
+        (str(answers[rid][0].get("error", ""))[:70] or "refused" if answers.get(rid) else "no answer")
+        + during_outage(sent)
+        for rid, sent in genuine.items() if not any(a.get("ok") for a in answers.get(rid, []))
     )
     if any(any(x.get("ok") for x in a) for a in forged.values()) or replays_accepted:
         failures_commands = ["forged or replayed command accepted"]
