@@ -4,42 +4,53 @@ Starts, on 127.0.0.1 only and in one work folder:
 
 * a mosquitto broker with persistence on (``tests/mosquitto.py``, with mosquitto's default in-flight
   window of 20 messages per client);
-* the centre, ``crossguard center --broker ... --db ...``;
+* the centre, ``crossguard center --broker ... --db ... --registry boxes.yaml``, the registry
+  naming only the box under test;
 * the box, ``crossguard run`` on the demo site with the shared clip looped at its real frame rate
-  as a live camera, evidence on and MQTT reporting to the broker. The demo timeline drives
+  as a live camera, evidence on, MQTT reporting to the broker and a command key (a 0600 file in
+  the work folder) shared with the centre's commands, which this script signs. The demo timeline drives
   ``ped-main``; a second crosswalk with the same zones, on group ``ped-feed``, takes its signal
   only from an MQTT controller feed that this script publishes (DON'T WALK every 0.5 s).
 
 Then, within ``--minutes``:
 
 1. publishes ``--messages`` hostile messages of the 20 kinds in ``KINDS`` on every topic the box
-   and the centre subscribe to (the box's events, status and availability, the same for unknown
-   boxes, the box's ``.../<command>/set``, the controller feed), paced over about a third of the
-   budget; each forged enforcement switch-off is followed by the centre's own switch-on;
+   and the centre subscribe to (the box's events, evidence, status and availability, the same for
+   unknown boxes, the box's ``.../<command>/set``, the controller feed), paced over about a third of
+   the budget; forged commands are unsigned, signed with another key, signed for another command's
+   topic or carry a made-up signature, replays repeat a genuine signed one; each forged enforcement
+   switch-off is followed by the centre's own signed switch-on;
 2. meanwhile, before any kill so that none cuts a request short, sends oversized and malformed
    HTTP requests to the box's ops and web ports;
 3. kills the box with SIGKILL ``--kills`` times, 0-100 ms after a violation appears in its event
    journal, and restarts it on the same data folder; restarts the broker ``--broker-restarts``
    times (SIGTERM, then started again on the same persistence file), also just after a violation;
-4. lets the box deliver what it holds, stops everything and prints events decided by the box (its
-   journal) against events stored at the centre (its SQLite file) with missing, extra and
-   duplicate ids, the peak RSS of box, centre and broker (the most of any PID each had), and every
-   moment a signal group was UNKNOWN while nothing showed an alarm.
+4. lets the box deliver what it holds (then waits up to 60 s more until its outbox owes nothing:
+   no event or evidence queued, no violation awaiting its evidence outcome), stops everything and
+   prints events decided by the box (its journal) against events stored at the centre (its SQLite
+   file) with missing, extra and duplicate ids; violations decided against the evidence outcomes
+   (recorded or lost) the centre holds for them; the centre's dead letters; the commands accepted;
+   the peak RSS of box, centre and broker (the most of any PID each had); and every moment a
+   signal group was UNKNOWN while the box claimed all was well.
 
-Events the centre stored under this box's site and camera that the box never decided (forgeries
-it accepted) count as a mismatch, like decided events it never stored. Duplicates are ids twice
-in the journal or the centre, or one decision (crosswalk, type, track, entry time) stored twice.
+Events the centre stored under this box's site and camera that the box never decided count as a
+mismatch, like decided events it never stored, except those this script forged on the box's own
+topic: this run's broker lets anyone publish there, where the documented ACL (edge/mqtt/README.md,
+*Broker ACL*) lets only the box; they are counted apart. Duplicates are ids twice in the journal or
+the centre, or one decision (crosswalk, type, track, entry time) stored twice.
 
 An UNKNOWN group counts as alarmed when the box's /status says it is not ready (/healthz answers
-503), lists a reason or has a non-empty field named like ``*alarm*``, or when its MQTT status
-reports the signal hub's alarm (sources disagree). Group states come from the box's MQTT status,
-published every second; the first 10 s after each box start are not judged (the feed's first
-message is on its way).
+503, with reasons), or when a signal source that is down or degraded — in /status
+``signal_sources`` or the MQTT status' ``signal.sources`` — provides that group or names it in its
+detail (the hub's alarms, e.g. a contradiction or a feed clock ahead, name their group). Group
+states come from the box's MQTT status, published every second; the first 3 s after each box
+start are not judged.
 
-Exit status: 0 when decided == stored, there are no duplicates and no UNKNOWN without an alarm;
-1 otherwise; 2 when the run could not be set up. Needs mosquitto (``scripts/setup-test-env.sh``),
-the test install (paho-mqtt, httpx, and pytest for ``tests/mosquitto.py``), and the shared clip and
-model. It loads the machine for real: run it alone.
+Exit status: 0 when decided == stored, there are no duplicates, every violation has an evidence
+outcome at the centre, no forged event is stored for an unknown box, no forged or replayed command
+was accepted and no UNKNOWN went without an alarm; 1 otherwise; 2 when the run could not be set up.
+Needs mosquitto (``scripts/setup-test-env.sh``), the test install (paho-mqtt, httpx, and pytest for
+``tests/mosquitto.py``), and the shared clip and model. It loads the machine for real: run it alone.
 
     .venv/bin/python benchmarks/fault_injection.py --minutes 5 --out out/faults
 
@@ -57,6 +68,7 @@ import hashlib
 import json
 import os
 import random
+import secrets
 import select
 import shutil
 import signal
@@ -83,13 +95,14 @@ import paho.mqtt.client as mqtt  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from ruamel.yaml import YAML  # noqa: E402
 
+from edge.mqtt import commands  # noqa: E402
 from tests.mosquitto import HOST, Mosquitto, free_port  # noqa: E402
 
 FEED_TOPIC = "controller/demo/spat"
 FEED_GROUP_ID = 2  # the controller's id of the feed crosswalk's signal group
 FEED_GROUP = "ped-feed"
 DONT_WALK_J2735 = 3  # stop-And-Remain
-STARTUP_GRACE_S = 10.0
+STARTUP_GRACE_S = 3.0
 ADMIN = ("fault-admin", "fault-admin-password-1")
 MB = 1024 * 1024
 
@@ -124,6 +137,8 @@ class Setup:
     site_id: str = ""
     camera_id: str = ""
     device_id: str = ""
+    command_key: bytes = field(default_factory=lambda: secrets.token_hex(32).encode())
+    group_sources: dict[str, set[str]] = field(default_factory=dict)  # signal group → names of its sources
 
     @property
     def site_file(self) -> Path:
@@ -142,6 +157,14 @@ class Setup:
         return self.work / "centre" / "centre.sqlite"
 
     @property
+    def registry(self) -> Path:
+        return self.work / "centre" / "boxes.yaml"
+
+    @property
+    def command_key_file(self) -> Path:
+        return self.work / "keys" / "command.key"
+
+    @property
     def base(self) -> str:
         return f"crossguard/{self.site_id}/{self.camera_id}"
 
@@ -152,8 +175,9 @@ class Setup:
 
 
 def box_site(setup: Setup) -> Path:
-    """The box's site file: the demo site, its clip looped live, evidence on, MQTT to the broker,
-    a second crosswalk whose signal group only the MQTT controller feed provides."""
+    """The box's site file: the demo site, its clip looped live, evidence on, MQTT to the broker with
+    the command key shared with the centre (a 0600 file), a second crosswalk whose signal group only
+    the MQTT controller feed provides."""
     yaml = YAML(typ="safe")
     data = yaml.load(setup.site_template.read_text(encoding="utf-8"))
     setup.site_id, setup.camera_id = data["site"]["id"], data["camera"]["id"]
@@ -175,6 +199,16 @@ def box_site(setup: Setup) -> Path:
             "groups": {str(FEED_GROUP_ID): FEED_GROUP},
         }
     )
+    for source in data["signal"]["sources"]:  # a timeline names no groups: it provides every other one
+        groups = source.get("groups") or {}
+        for group in groups.values() if isinstance(groups, dict) else groups:
+            setup.group_sources.setdefault(str(group), set()).add(str(source.get("name") or source["type"]))
+    for crosswalk in data["crosswalks"]:
+        group = crosswalk["signal_group"]
+        if group not in setup.group_sources:
+            setup.group_sources[group] = {str(s.get("name") or s["type"]) for s in data["signal"]["sources"]
+                                          if not s.get("groups")}  # fmt: skip
+    write_private(setup.command_key_file, setup.command_key)
     data["evidence"] = {"root": str(setup.work / "box" / "evidence")}
     data["web"] = {"host": HOST, "port": setup.web_port, "users_db": str(setup.users_db)}
     data["service"] = {
@@ -190,6 +224,7 @@ def box_site(setup: Setup) -> Path:
         "reconnect_min_s": 0.5,
         "reconnect_max_s": 5,
         "status_interval_s": 1,
+        "command_key_file": str(setup.command_key_file),
     }
     setup.site_file.parent.mkdir(parents=True, exist_ok=True)
     with setup.site_file.open("w", encoding="utf-8") as f:
@@ -197,22 +232,34 @@ def box_site(setup: Setup) -> Path:
     return setup.site_file
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """A secret file, 0600 from its creation."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
 def centre_command(setup: Setup) -> list[str]:
-    """The centre's command line (a registry of known boxes, once required, is named here)."""
+    """The centre's command line, with a registry that knows only the box under test: reports of any
+    other site go to its dead letters."""
+    setup.registry.parent.mkdir(parents=True, exist_ok=True)
+    setup.registry.write_text(f"boxes:\n  - site: {setup.site_id}\n    camera: {setup.camera_id}\n", encoding="utf-8")
     return [
         sys.executable, "-m", "edge.cli", "center",
         "--broker", f"mqtt://{HOST}:{setup.broker_port}",
         "--db", str(setup.centre_db),
+        "--registry", str(setup.registry),
         "--client-id", "fault-injection-centre",
         "--interval", "0",
         "--connect-timeout", "30",
     ]  # fmt: skip
 
 
-def sign_command(body: dict[str, Any], setup: Setup) -> bytes:
-    """A command as the centre publishes it. Commands carry no signature today; once the box
-    requires one (a key in the site file's mqtt section, written by ``box_site``), add it here."""
-    return json.dumps(body, separators=(",", ":")).encode()
+def sign_command(body: dict[str, Any], setup: Setup, topic: str, key: bytes | None = None) -> bytes:
+    """A command as the centre publishes it on ``topic``: signed (HMAC, fresh nonce) with the box's
+    command key, the one ``box_site`` wrote; ``key`` signs with another (a forger's) key."""
+    return json.dumps(commands.sign_command(key or setup.command_key, topic, body), separators=(",", ":")).encode()
 
 
 # --- the three processes --------------------------------------------------------------------------
@@ -379,6 +426,55 @@ def read_centre(db: Path) -> tuple[list[tuple[str, str, str, dict[str, Any]]], l
             body = {}
         events.append((event_id, site, camera, body if isinstance(body, dict) else {}))
     return events, sites, ""
+
+
+@dataclass
+class CentreLedger:
+    """The centre's evidence outcomes and dead letters (``edge.mqtt.store``), read-only."""
+
+    outcomes: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (site, camera) → id → status
+    dead_letters: Counter[str] = field(default_factory=Counter)  # "site/camera" → rows
+    dead_reasons: Counter[str] = field(default_factory=Counter)  # reason, up to its first ':' → rows
+    error: str = ""
+
+
+def read_ledger(db: Path) -> CentreLedger:
+    ledger = CentreLedger()
+    if not db.exists():
+        ledger.error = "no database"
+        return ledger
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            evidence = con.execute("SELECT event_id, site, camera, status FROM evidence").fetchall()
+            letters = con.execute("SELECT site, camera, reason, COUNT(*) FROM dead_letters GROUP BY 1, 2, 3").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        ledger.error = f"unreadable: {exc}"
+        return ledger
+    for event_id, site, camera, status in evidence:
+        ledger.outcomes.setdefault((site, camera), {})[event_id] = status
+    for site, camera, reason, count in letters:
+        ledger.dead_letters[f"{site}/{camera}"] += count
+        ledger.dead_reasons[str(reason).split(":", 1)[0][:60]] += count
+    return ledger
+
+
+def outbox_depth(path: Path) -> tuple[int, str]:
+    """Reports still owed by the box: events and evidence in its outbox, violations awaiting their outcome."""
+    if not path.exists():
+        return 0, "no outbox file"
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            queued = con.execute("SELECT COUNT(*) FROM outbox WHERE kind IN ('violation', 'crossing', 'evidence')")
+            owed = con.execute("SELECT COUNT(*) FROM awaiting_evidence WHERE settled = 0")
+            return int(queued.fetchone()[0]) + int(owed.fetchone()[0]), ""
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        return -1, f"unreadable: {exc}"
 
 
 def outbox_event_ids(path: Path) -> tuple[set[str], str]:
@@ -564,6 +660,8 @@ class Topic(enum.Enum):
     GHOST_EVENTS = "events of unknown boxes"
     GHOST_STATUS = "status of unknown boxes"
     GHOST_AVAILABILITY = "availability of unknown boxes"
+    BOX_EVIDENCE = "the box's evidence"
+    GHOST_EVIDENCE = "evidence of unknown boxes"
     COMMAND = "the box's commands (.../<command>/set)"
     FEED = "the controller feed"
 
@@ -591,6 +689,8 @@ class Attack:
             Topic.GHOST_EVENTS: f"{ghost}/events",
             Topic.GHOST_STATUS: f"{ghost}/status",
             Topic.GHOST_AVAILABILITY: f"{ghost}/availability",
+            Topic.BOX_EVIDENCE: f"{base}/evidence",
+            Topic.GHOST_EVIDENCE: f"{ghost}/evidence",
             Topic.COMMAND: f"{base}/{COMMANDS[n % len(COMMANDS)]}/set",
             Topic.FEED: FEED_TOPIC,
         }[kind]
@@ -742,15 +842,27 @@ def mismatched_site(a: Attack, n: int, topic: str) -> bytes:
 
 
 def forged_command(a: Attack, n: int, topic: str) -> bytes:
+    """Unsigned, signed with a forger's key, signed for another command's topic, or with a made-up sig."""
+    name = topic_kind(topic).split("/")[0]
     body = {
         "enforcement": {"enabled": False, "by": "anonymous"},
         "mute": {"muted": True, "by": "anonymous"},
         "test": {"target": "all"},
-    }.get(topic_kind(topic).split("/")[0], {"enabled": False})
-    return js({**body, "request_id": f"forged-{n}"})
+    }.get(name, {"enabled": False})
+    body = {**body, "request_id": f"forged-{n}"}
+    variant = n % 4
+    if variant == 0:
+        return js(body)
+    if variant == 1:
+        return sign_command(body, a.setup, topic, key=secrets.token_hex(32).encode())
+    if variant == 2:
+        other = f"{a.setup.base}/{'mute' if name != 'mute' else 'enforcement'}/set"
+        return sign_command(body, a.setup, other)  # a genuine signature, for another topic
+    return js({**body, "issued": time.time(), "nonce": secrets.token_hex(16), "sig": "0" * 64})
 
 
 def replayed_command(a: Attack, n: int, topic: str) -> bytes:
+    """The centre's genuine command captured and sent again: on its own topic or another command's."""
     return a.replayable
 
 
@@ -852,14 +964,17 @@ class Attacker(threading.Thread):
         self.results: dict[str, KindResult] = {k.name: KindResult() for k in KINDS}
         self.restores = 0
         self.not_sent = 0
+        self.genuine: dict[str, float] = {}  # request id of each of the centre's genuine commands → sent (monotonic)
         self.client = mqtt_client("attacker", attack.setup.broker_port)
         self.centre = mqtt_client("centre-commands", attack.setup.broker_port)
 
     def command(self, name: str, body: dict[str, Any], request_id: str | None = None) -> bytes:
         """The centre's genuine command (``sign_command``), published and returned as sent."""
         request_id = request_id or f"centre-{uuid.uuid4().hex[:12]}"
-        payload = sign_command({**body, "request_id": request_id}, self.attack.setup)
-        self.centre.publish(f"{self.attack.setup.base}/{name}/set", payload, qos=1)
+        topic = f"{self.attack.setup.base}/{name}/set"
+        payload = sign_command({**body, "request_id": request_id}, self.attack.setup, topic)
+        self.centre.publish(topic, payload, qos=1)
+        self.genuine[request_id] = time.monotonic()
         return payload
 
     def restore(self) -> None:
@@ -1097,6 +1212,9 @@ class Run:
         self.journal = Journal(self.setup.data_dir / "events")
         self.steps: list[Step] = []
         self.broker_restarts: list[float] = []
+        self.outbox_wait_s: float | None = None
+        self.outbox_last = ""  # what the last look at the outbox found while waiting
+        self.outages: list[tuple[float, float]] = []  # (from, to) monotonic: box killed until ready, broker down
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
@@ -1162,13 +1280,16 @@ class Run:
             started = time.monotonic()
             self.box.start()
             ok = box_ready(self.setup.ops_port, 120, self.box)
+            self.outages.append((killed, time.monotonic()))
             return Step(what, outcome if ok else outcome + "; box did not come back", elapsed, label,
                         _r(delay), _r(since_write), round(time.monotonic() - started, 1) if ok else None)  # fmt: skip
+        stopping = time.monotonic()
         self.broker.stop()
         self.broker_restarts.append(self.elapsed())
         time.sleep(1.0)
         started = time.monotonic()
         self.broker.start()
+        self.outages.append((stopping, time.monotonic() + 3.0))  # + the clients' reconnect delay
         return Step(what, outcome, elapsed, label, recovered_s=round(time.monotonic() - started, 1))
 
     def _next_violation(self, deadline: float) -> tuple[dict[str, Any] | None, float, float]:
@@ -1216,10 +1337,25 @@ class Run:
             if now_stored != stored:
                 stored, changed = now_stored, time.monotonic()
             time.sleep(1.0)
+        self.outbox_wait_s = self._await_outbox(60.0)
         self.box_exit = self.box.stop(40)
         self._await_centre(20)
         self.attacker.join(1)
         self.centre_exit = self.centre.stop(20)
+
+    def _await_outbox(self, timeout: float) -> float | None:
+        """Wait until the box owes the centre nothing (no event or evidence queued, no violation awaiting
+        its evidence outcome) or ``timeout``; the seconds waited, None on timeout."""
+        started = time.monotonic()
+        path = self.setup.data_dir / "mqtt-outbox.sqlite"
+        while time.monotonic() - started < timeout:
+            self._keep_running()
+            depth, error = outbox_depth(path)
+            self.outbox_last = error or f"{depth} owed"
+            if depth == 0:
+                return round(time.monotonic() - started, 1)
+            time.sleep(0.5)
+        return None
 
     def _stored_ids(self) -> set[str]:
         events, _, _ = read_centre(self.setup.centre_db)
@@ -1227,10 +1363,13 @@ class Run:
 
     def _await_centre(self, timeout: float) -> None:
         deadline, last, stable_since = time.monotonic() + timeout, -1, time.monotonic()
-        decided = {e["event_id"] for e in Journal.read_all(self.journal.folder)[0]}
+        events = Journal.read_all(self.journal.folder)[0]
+        decided = {e["event_id"] for e in events}
+        violations = {e["event_id"] for e in events if e.get("type") == "violation"}
+        box = (self.setup.site_id, self.setup.camera_id)
         while time.monotonic() < deadline:
             stored = self._stored_ids()
-            if decided <= stored:
+            if decided <= stored and violations <= set(read_ledger(self.setup.centre_db).outcomes.get(box, {})):
                 return
             if len(stored) != last:
                 last, stable_since = len(stored), time.monotonic()
@@ -1254,8 +1393,14 @@ def _r(value: float | None) -> float | None:
 # --- the verdict ------------------------------------------------------------------------------------------
 
 
-def judge_status(sample: StatusSample) -> tuple[list[str], str]:
-    """(UNKNOWN groups, what showed an alarm for them — '' when nothing did)."""
+def judge_status(sample: StatusSample, group_sources: dict[str, set[str]]) -> tuple[list[str], str]:
+    """(UNKNOWN groups, what showed an alarm for each — '' when nothing did for some group).
+
+    A group's UNKNOWN is alarmed when the box says it is not ready (/healthz 503, with its reasons),
+    or when a signal source that is down or degraded — in /status ``signal_sources`` or in the MQTT
+    status' ``signal.sources`` — is one that provides the group or names the group in its detail
+    (the hub's alarms, such as a contradiction or a feed clock running ahead, name their group).
+    A non-ready box alarms for every group; a degraded source elsewhere explains nothing."""
     states = (sample.mqtt.get("signal") or {}).get("states") or {}
     unknown = sorted(g for g, s in states.items() if s == "UNKNOWN")
     if not unknown:
@@ -1263,15 +1408,20 @@ def judge_status(sample: StatusSample) -> tuple[list[str], str]:
     http = sample.http or {}
     if http and not http.get("ready", True):
         return unknown, "not ready: " + "; ".join(map(str, http.get("reasons") or []))
-    if http.get("reasons"):
-        return unknown, "reasons: " + "; ".join(map(str, http["reasons"]))
-    for key, value in http.items():
-        if "alarm" in key.lower() and value:
-            return unknown, f"/status {key}"
-    for source in (sample.mqtt.get("signal") or {}).get("sources") or []:
-        if source.get("name") == "hub" and not source.get("ok"):
-            return unknown, f"hub alarm: {source.get('detail', '')}"
-    return unknown, ""
+    troubled = [(str(s.get("name")), str(s.get("detail") or "")) for s in
+                (sample.mqtt.get("signal") or {}).get("sources") or [] if not s.get("ok")]  # fmt: skip
+    for name, health in (http.get("signal_sources") or {}).items():
+        if isinstance(health, dict) and health.get("state") != "ok":
+            troubled.append((str(name), f"{health.get('state')}: {health.get('detail', '')}"))
+    why = []
+    for group in unknown:
+        providers = group_sources.get(group, set())
+        found = [f"{name}: {detail}" for name, detail in troubled
+                 if group in detail or any(name == p or name.startswith(p + ":") for p in providers)]  # fmt: skip
+        if not found:
+            return unknown, ""
+        why.append(f"{group}: {found[0]}")
+    return unknown, "; ".join(why)
 
 
 def context(t: float, broker_restarts: list[float], box_starts: list[float]) -> str:
@@ -1303,6 +1453,25 @@ def report(run: Run) -> dict[str, Any]:
         for p in stored_payloads
         if p.get("id") in decided_ids
     )
+    ledger = read_ledger(setup.centre_db)
+    outcomes = ledger.outcomes.get(box_key, {})
+    violations = sorted({e["event_id"] for e in decided_events if e.get("type") == "violation"})
+    evidence = {
+        "violations_decided": len(violations),
+        "outcomes_stored": len(set(violations) & set(outcomes)),
+        "by_status": dict(Counter(outcomes[v] for v in violations if v in outcomes)),
+        "without_outcome": [lost(decided_by_id[v], run) for v in violations if v not in outcomes],
+        "outcomes_for_undecided_ids": sorted(set(outcomes) - set(violations)),
+        "centre_db_error": ledger.error,
+    }
+    unknown_boxes = {k: n for k, n in ledger.dead_letters.items() if k != f"{setup.site_id}/{setup.camera_id}"}
+    dead_letters = {
+        "total": sum(ledger.dead_letters.values()),
+        "this_box": ledger.dead_letters.get(f"{setup.site_id}/{setup.camera_id}", 0),
+        "unknown_boxes": sum(unknown_boxes.values()),
+        "reasons": dict(ledger.dead_reasons.most_common(8)),
+    }
+    forged_here = set(extra) & run.attacker.attack.forged_ids
     events = {
         "decided": len(decided_ids),
         "decided_by_type": dict(by_kind),
@@ -1311,7 +1480,8 @@ def report(run: Run) -> dict[str, Any]:
         "missing_detail": [lost(decided_by_id[i], run) for i in missing],
         "missing_still_in_outbox": sorted(set(missing) & queued),
         "extra": extra,
-        "extra_forged_by_this_script": sorted(set(extra) & run.attacker.attack.forged_ids),
+        "extra_forged_by_this_script": sorted(forged_here),
+        "extra_not_forged": sorted(set(extra) - forged_here),
         "duplicates_in_journal": sorted(i for i, n in decided_ids.items() if n > 1),
         "duplicates_stored": sorted(i for i, n in stored_ids.items() if n > 1),
         "same_crossing_stored_twice": [list(k) for k, n in same_crossing.items() if n > 1],
@@ -1326,13 +1496,15 @@ def report(run: Run) -> dict[str, Any]:
         "outbox_error": outbox_error,
     }
     samples = run.monitor.statuses
-    offending, unknown_samples = [], 0
+    offending, unknown_samples, alarms = [], 0, Counter[str]()
     box_starts = [s - run.t0 for s in run.box.starts]
     for sample in samples:
         if any(0 <= sample.elapsed - s < STARTUP_GRACE_S for s in box_starts):
             continue
-        groups, alarm = judge_status(sample)
+        groups, alarm = judge_status(sample, setup.group_sources)
         unknown_samples += bool(groups)
+        if alarm:
+            alarms[alarm[:100]] += 1
         if groups and not alarm:
             sources = (sample.mqtt.get("signal") or {}).get("sources") or []
             offending.append({
@@ -1345,6 +1517,25 @@ def report(run: Run) -> dict[str, Any]:
             })  # fmt: skip
     answers = run.monitor.answers
     forged = {rid: a for rid, a in answers.items() if rid.startswith("forged-")}
+    # the first answer is to the genuine command, every further one to a replay of it
+    replays_accepted = max(0, sum(1 for a in answers.get("centre-replayed", []) if a.get("ok")) - 1)
+    genuine = run.attacker.genuine
+    genuine_ok = sum(1 for rid in genuine if any(a.get("ok") for a in answers.get(rid, [])))
+    def during_outage(sent: float) -> str:
+        return " (sent while the box or the broker was down)" if any(
+            start - 0.5 <= sent <= end for start, end in run.outages) else ""  # fmt: skip
+
+    genuine_refused = Counter(  # e.g. queued while the box was down: issued before it started
+        (str(answers[rid][0].get("error", ""))[:70] or "refused" if answers.get(rid) else "no answer")
+        + during_outage(sent)
+        for rid, sent in genuine.items() if not any(a.get("ok") for a in answers.get(rid, []))
+    )
+    if any(any(x.get("ok") for x in a) for a in forged.values()) or replays_accepted:
+        failures_commands = ["forged or replayed command accepted"]
+    else:
+        failures_commands = []
+    if genuine and not genuine_ok:
+        failures_commands.append("no genuine (signed) command accepted")
     memory = {
         role: {"peak_mb": round(max(pids.values(), default=0) / 1024, 1), "pids": len(pids)}
         for role, pids in run.monitor.rss_kb.items()
@@ -1352,14 +1543,21 @@ def report(run: Run) -> dict[str, Any]:
     log_bytes = run.box.log.stat().st_size if run.box.log.exists() else 0
     tracebacks = {c.name: log_count(c.log, b"Traceback (most recent call last)") for c in (run.box, run.centre)}
     failures = []
-    if missing or extra or centre_error:
+    # Events this run forged on the box's own topic are stored: this run's broker has no ACL, and the
+    # documented one lets only the box publish there. They are counted, not failed; anything else is.
+    if missing or events["extra_not_forged"] or centre_error:
         failures.append("decided != stored")
+    if ghost:
+        failures.append("forged events stored for unknown boxes")
+    if evidence["without_outcome"] or ledger.error:
+        failures.append("violations without an evidence outcome at the centre")
     if events["duplicates_in_journal"] or events["duplicates_stored"] or events["same_crossing_stored_twice"]:
         failures.append("duplicates")
     if offending:
         failures.append("UNKNOWN without an alarm")
     if not samples:
         failures.append("no status from the box to judge UNKNOWN by")
+    failures += failures_commands
     return {
         "when": iso_utc(time.time()),
         "options": {k: str(v) for k, v in vars(run.args).items()},
@@ -1374,15 +1572,20 @@ def report(run: Run) -> dict[str, Any]:
             "answered": len(forged),
             "accepted": sorted(rid for rid, a in forged.items() if any(x.get("ok") for x in a)),
         },
-        # the first answer is to the genuine command, every further one to a replay of it
-        "replays_accepted": max(0, sum(1 for a in answers.get("centre-replayed", []) if a.get("ok")) - 1),
+        "replays_accepted": replays_accepted,
+        "genuine_commands": {"sent": len(genuine), "accepted": genuine_ok, "not_accepted": dict(genuine_refused)},
         "steps": [asdict(s) for s in run.steps],
         "http": [asdict(r) for r in run.http],
         "events": events,
+        "evidence": evidence,
+        "dead_letters": dead_letters,
+        "outbox_drained_in_s": run.outbox_wait_s,
+        "outbox_last_seen": run.outbox_last,
         "memory": memory,
         "status_samples": len(samples),
         "unknown_samples": unknown_samples,
         "unknown_without_alarm": offending,
+        "unknown_alarms": dict(alarms.most_common(6)),
         "box_exits_by_itself": run.box.unexpected_exits,
         "centre_exits_by_itself": run.centre.unexpected_exits,
         "box_exit_code_at_stop": run.box_exit,
@@ -1416,10 +1619,13 @@ def print_report(r: dict[str, Any]) -> None:
         print(f"{name:34} {m['sent']:>5} {m['failed']:>6} {m['mb']:>8.2f}  {', '.join(m['topics'])}")
     total = sum(m["sent"] for m in r["messages"].values())
     print(f"{'total':34} {total:>5}   ({r['messages_not_sent_time']} not sent for lack of time)")
-    fc = r["forged_commands"]
-    print(f"forged unsigned commands: {fc['answered']} answered, {len(fc['accepted'])} accepted;"
-          f" replays of a genuine command accepted: {r['replays_accepted']};"
-          f" centre's switch-on sent {r['centre_commands_restoring']} times")  # fmt: skip
+    fc, gc = r["forged_commands"], r["genuine_commands"]
+    print(f"forged commands (unsigned, wrong key, other topic, made-up sig): {fc['answered']} answered,"
+          f" {len(fc['accepted'])} accepted; replays of a genuine command accepted: {r['replays_accepted']};"
+          f" centre's signed commands: {gc['sent']} sent, {gc['accepted']} accepted"
+          f" (switch-on after a forgery {r['centre_commands_restoring']} times)")  # fmt: skip
+    for why, n in gc["not_accepted"].items():
+        print(f"    {n:>5}  signed command not accepted: {why}")
 
     print(f"\n{'step':15} {'at s':>6} {'ms after':>9} {'ms after':>9} {'back in':>8}  outcome")
     print(f"{'':15} {'':>6} {'seen':>9} {'written':>9} {'s':>8}")
@@ -1442,7 +1648,8 @@ def print_report(r: dict[str, Any]) -> None:
     for eid, text in zip(e["missing"], e["missing_detail"], strict=True):
         print(f"    {text}" + ("  (in outbox)" if eid in queued else ""))
     forged = e["extra_forged_by_this_script"]
-    print(f"  stored but never decided: {len(e['extra'])} ({len(forged)} forged by this run)")
+    print(f"  stored but never decided: {len(e['extra'])} ({len(forged)} forged by this run on the box's own"
+          " topic, which this run's broker lets anyone publish on: no ACL)")
     for eid in sorted(set(e["extra"]) - set(forged)):
         print(f"    {eid} (not forged by this run)")
     print(f"  duplicates: journal {len(e['duplicates_in_journal'])}, centre {len(e['duplicates_stored'])},"
@@ -1452,12 +1659,29 @@ def print_report(r: dict[str, Any]) -> None:
           f" {len(e['unknown_boxes_listed_at_centre'])} unknown boxes listed, re-deliveries {e['centre_redeliveries']},"
           f" rejected {e['centre_rejected']}" + (f"; DB: {e['centre_db_error']}" if e["centre_db_error"] else ""))
 
+    ev, dl = r["evidence"], r["dead_letters"]
+    drained = r["outbox_drained_in_s"]
+    outbox = f"empty after {drained} s" if drained is not None else f"not empty after 60 s: {r['outbox_last_seen']}"
+    print(f"\nviolations decided: {ev['violations_decided']}; evidence outcomes stored at the centre:"
+          f" {ev['outcomes_stored']} {ev['by_status']}; without an outcome: {len(ev['without_outcome'])}"
+          f" (box outbox {outbox})")
+    for text in ev["without_outcome"]:
+        print(f"    {text}")
+    if ev["outcomes_for_undecided_ids"]:
+        print(f"  outcomes for ids the box never decided: {len(ev['outcomes_for_undecided_ids'])}")
+    print(f"dead letters at the centre: {dl['total']} ({dl['unknown_boxes']} from unknown boxes,"
+          f" {dl['this_box']} on the box's own topics)")
+    for reason, n in dl["reasons"].items():
+        print(f"    {n:>5}  {reason}")
+
     print(f"\n{'process':8} {'peak RSS MB':>12} {'PIDs':>5}")
     for role, m in r["memory"].items():
         print(f"{role:8} {m['peak_mb']:>12.1f} {m['pids']:>5}")
 
     print(f"\nbox status samples judged: {r['status_samples']}, with a group UNKNOWN: {r['unknown_samples']},"
           f" UNKNOWN without an alarm: {len(r['unknown_without_alarm'])}")  # fmt: skip
+    for alarm, n in r["unknown_alarms"].items():
+        print(f"    {n:>5}  alarmed by {alarm}")
     shown: set[tuple[str, ...]] = set()
     for o in r["unknown_without_alarm"]:
         key = (tuple(o["groups"]), o["sources"][:60])

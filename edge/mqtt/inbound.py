@@ -37,7 +37,7 @@ def parse_json(raw: bytes, max_bytes: int = MAX_PAYLOAD_BYTES, max_depth: int = 
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise PayloadError(f"not UTF-8: {exc.reason} at byte {exc.start}") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError also: an integer beyond Python's 4300 digits
         raise PayloadError(f"not JSON: {exc}") from None
 
 

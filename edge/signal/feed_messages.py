@@ -189,6 +189,8 @@ def parse_message(
             payload = json.loads(payload)
         except json.JSONDecodeError as exc:
             raise FeedMessageError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+        except ValueError as exc:  # an integer beyond Python's 4300 digits
+            raise FeedMessageError(f"not valid JSON: {exc}") from None
     messages = payload if isinstance(payload, list) else [payload]
     items = [item for m in messages for item in _items_of(m, None)]
     if not items:

@@ -133,3 +133,25 @@ def test_only_registered_boxes_are_stored_and_forged_sites_are_dead_lettered(mos
         assert len(letters) == 3
     finally:
         store.close()
+
+
+def test_a_number_too_long_for_python_is_malformed_json_not_a_bug(mosquitto, tmp_path, caplog):
+    # json.loads raises a plain ValueError (not a decode error) for an integer beyond 4300 digits.
+    caplog.set_level(logging.WARNING)
+    db = tmp_path / "centre.db"
+    centre = collector(mosquitto, db, "digits-centre")
+    sender = Recorder(mosquitto, "nothing/#")
+    try:
+        sender.publish(f"{BASE}/events", b'{"track_id": ' + b"9" * 5000 + b"}")
+        sender.publish(f"{BASE}/events", event_bytes(1))
+        assert wait_for(lambda: centre.stored == 1 and centre.rejected == 1, timeout=15)
+    finally:
+        sender.close()
+        stop(centre)
+    store = SqliteEventStore(db)
+    try:
+        [letter] = store.dead_letters()
+        assert letter.reason.startswith("events: not JSON:") and "4300 digits" in letter.reason
+    finally:
+        store.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

@@ -110,6 +110,19 @@ def test_deeply_nested_json_is_rejected_and_the_feed_keeps_running(mosquitto: Mo
         default.close()
 
 
+def test_a_number_too_long_for_python_is_a_malformed_message(mosquitto: Mosquitto, publisher: Publisher) -> None:  # noqa: F811
+    source = feed(mosquitto, name="digits", groups={"2": "p1"})
+    try:  # json.loads raises a plain ValueError for an integer beyond 4300 digits
+        publisher.send('{"ts": 1, "states": [{"signalGroup": 2, "eventState": ' + "9" * 5000 + "}]}")
+        publisher.send({"group": "2", "state": "DONT_WALK", "ts": time.time()})
+        wait_for(lambda: source.inbox.counters.accepted == 1)
+        counters = source.inbox.counters
+        assert (counters.malformed, counters.failed) == (1, 0)
+        assert [c.state for c in source.poll(now_clock(), None)] == [SignalState.DONT_WALK]
+    finally:
+        source.close()
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_stopped_network_thread_is_down_then_restarted(
     mosquitto: Mosquitto,  # noqa: F811
