@@ -139,22 +139,31 @@ def _registry(path: Path | None) -> BoxRegistry | None:
 
 
 def format_view(sites: list[SiteView]) -> str:
-    """One line per site camera: availability, counts, the last status's key figures.
+    """One line per site camera: availability, counts, evidence outcomes, dead letters, the last status's key
+    figures; then one alarm line per box with open evidence chain gaps.
 
     Site and camera ids come from topics, anyone's choice without a registry: printed escaped.
     """
     if not sites:
         return "no sites reported yet"
     lines = [
-        f"{'site/camera':28} {'avail':8} {'cross':>6} {'viol':>6} {'hist':>5} {'dup':>5} {'bad':>4}  status"
+        f"{'site/camera':28} {'avail':8} {'cross':>6} {'viol':>6} {'hist':>5} {'dup':>5} {'bad':>4}"
+        f" {'evid':>6} {'lost':>5} {'wait':>5} {'dead':>5}  status"
     ]
     for s in sites:
         st = s.status or {}
         status = printable(f"{st.get('time', '')} fps={st.get('fps')} outbox={st.get('outbox_depth')}") if st else "-"
         lines.append(
             f"{printable(s.site + '/' + s.camera):28} {s.availability:8} {s.crossings:>6} {s.violations:>6} "
-            f"{s.historical:>5} {s.duplicates:>5} {s.rejected:>4}  {status}"
+            f"{s.historical:>5} {s.duplicates:>5} {s.rejected:>4} {s.evidence_recorded:>6} {s.evidence_lost:>5} "
+            f"{s.evidence_pending:>5} {s.dead_letters:>5}  {status}"
         )
+    lines += [
+        f"EVIDENCE CHAIN GAP: box {printable(s.site + '/' + s.camera)}: evidence sequence number(s)"
+        f" {', '.join(s.chain_gaps)} never reached the centre"
+        for s in sites
+        if s.chain_gaps
+    ]
     return "\n".join(lines)
 
 
@@ -170,8 +179,10 @@ def _serve_http(store: EventStore, port: int) -> ThreadingHTTPServer:
             elif url.path == "/dead-letters":
                 limit = int(parse_qs(url.query).get("limit", ["100"])[0])
                 body = [letter.to_dict() for letter in store.dead_letters(limit)]
+            elif url.path == "/chain-gaps":
+                body = [gap.to_dict() for gap in store.chain_gaps(parse_qs(url.query).get("site", [None])[0])]
             else:
-                self.send_error(404, "try /sites, /events?site=ID or /dead-letters")
+                self.send_error(404, "try /sites, /events?site=ID, /dead-letters or /chain-gaps?site=ID")
                 return
             data = json.dumps(body).encode()
             self.send_response(200)

@@ -88,7 +88,14 @@ class ChainGap:
 
     @property
     def numbers(self) -> str:
-        return str(self.first_seq) if self.first_seq == self.last_seq else f"{self.first_seq}-{self.last_seq}"
+        return _numbers(self.first_seq, self.last_seq)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "numbers": self.numbers}
+
+
+def _numbers(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}-{last}"
 
 
 # Messages the collector rejected, kept so nothing that arrived is silently gone: what, from where, why.
@@ -123,9 +130,14 @@ class SiteView:
     duplicates: int
     rejected: int
     last_rejection: str
+    evidence_recorded: int  # violations whose evidence the box recorded
+    evidence_lost: int  # violations whose evidence the box reported lost
+    evidence_pending: int  # violations without an evidence outcome yet
+    dead_letters: int  # rejected messages kept in the dead-letter table
+    chain_gaps: tuple[str, ...]  # open evidence chain gaps: the missing sequence numbers, "3-4" or "7"
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "chain_gaps": list(self.chain_gaps)}
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,9 @@ class EventStore(Protocol):
     def note_chain_head(self, payload: dict[str, Any]) -> ChainGap | None:
         """Keep an evidence message's chain head if it is the box's newest; the gap it reveals, if any."""
         ...
+
+    def chain_gaps(self, site: str | None = None) -> list[ChainGap]: ...
+
     def add_dead_letter(self, site: str, camera: str, topic: str, reason: str, payload: bytes) -> None: ...
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
@@ -288,14 +303,27 @@ class SqliteEventStore:
         return [DeadLetter(*r[:6], bytes(r[6])) for r in rows]
 
     def sites(self) -> list[SiteView]:
+        """Each box's row with its event counts, evidence outcomes, dead letters and open chain gaps."""
         with self._lock:
             rows = self._db.execute(
                 """SELECT s.site, s.camera, s.availability, s.availability_utc, s.status, s.duplicates,
-                          s.rejected, s.last_rejection,
-                          COALESCE(SUM(e.type = 'crossing'), 0), COALESCE(SUM(e.type = 'violation'), 0),
-                          COALESCE(SUM(e.historical), 0)
-                   FROM sites s LEFT JOIN events e ON e.site = s.site AND e.camera = s.camera
-                   GROUP BY s.site, s.camera ORDER BY s.site, s.camera"""
+                          s.rejected, s.last_rejection, COALESCE(e.crossings, 0), COALESCE(e.violations, 0),
+                          COALESCE(e.historical, 0), COALESCE(e.recorded, 0), COALESCE(e.lost, 0),
+                          COALESCE(e.pending, 0), COALESCE(d.letters, 0),
+                          (SELECT json_group_array(json_array(g.first_seq, g.last_seq)) FROM
+                             (SELECT first_seq, last_seq FROM chain_gaps
+                              WHERE site = s.site AND camera = s.camera ORDER BY first_seq) g)
+                   FROM sites s
+                   LEFT JOIN (SELECT e.site, e.camera, SUM(e.type = 'crossing') AS crossings,
+                                     SUM(e.type = 'violation') AS violations, SUM(e.historical) AS historical,
+                                     SUM(e.type = 'violation' AND v.status = 'recorded') AS recorded,
+                                     SUM(e.type = 'violation' AND v.status = 'lost') AS lost,
+                                     SUM(e.type = 'violation' AND v.event_id IS NULL) AS pending
+                              FROM events e LEFT JOIN evidence v ON v.event_id = e.event_id
+                              GROUP BY e.site, e.camera) e ON e.site = s.site AND e.camera = s.camera
+                   LEFT JOIN (SELECT site, camera, COUNT(*) AS letters FROM dead_letters GROUP BY site, camera) d
+                          ON d.site = s.site AND d.camera = s.camera
+                   ORDER BY s.site, s.camera"""
             ).fetchall()
         return [
             SiteView(
@@ -310,6 +338,11 @@ class SqliteEventStore:
                 crossings=r[8],
                 violations=r[9],
                 historical=r[10],
+                evidence_recorded=r[11],
+                evidence_lost=r[12],
+                evidence_pending=r[13],
+                dead_letters=r[14],
+                chain_gaps=tuple(_numbers(first, last) for first, last in json.loads(r[15])),
             )
             for r in rows
         ]
@@ -332,6 +365,7 @@ class SqliteEventStore:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._ensure_site(site, camera)  # a gap is shown in the box's row even before its first event
                 head = self._db.execute(
                     "SELECT seq FROM chain_heads WHERE site=? AND camera=?", (site, camera)
                 ).fetchone()

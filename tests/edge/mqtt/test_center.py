@@ -12,7 +12,7 @@ import pytest
 
 from edge.cli import CommandError
 from edge.commands import center
-from edge.mqtt.payloads import Origin, dumps, event_payload
+from edge.mqtt.payloads import EvidenceReport, Origin, dumps, event_payload, evidence_payload
 from edge.mqtt.store import SqliteEventStore
 from tests.edge.mqtt.builders import CAMERA_ID, SITE_ID, Recorder, evidence_for, make_event, wait_for
 from tests.mosquitto import free_port
@@ -175,3 +175,82 @@ def test_centres_in_a_share_group_split_the_events_and_store_each_once(mosquitto
     store = SqliteEventStore(db)
     assert len(store.event_ids()) == 40 and store.sites()[0].duplicates == 0
     store.close()
+
+
+def evidence_bytes(n: int, seq: int | None) -> bytes:
+    """Evidence of event ``n`` recorded at chain position ``seq``; None: its evidence was lost."""
+    files, sha = (evidence_for(n), f"{seq:064x}") if seq is not None else ((), None)
+    report = EvidenceReport(make_event(n).event_id, 1.0, files, sha, seq, "" if seq is not None else "storage full")
+    return dumps(evidence_payload(report, Origin(SITE_ID, CAMERA_ID, "box-17"))).encode()
+
+
+def test_center_view_shows_evidence_outcomes_dead_letters_and_chain_gaps(mosquitto, tmp_path, capsys):
+    db, port = tmp_path / "center.db", free_port()
+    args = center_args("--broker", mosquitto.url, "--db", str(db), "--client-id", "gap-center",
+                       "--http", str(port), "--interval", "0", "--duration", "4")  # fmt: skip
+    runner = threading.Thread(target=center.run, args=(args,))
+    runner.start()
+    time.sleep(1.0)
+    sender = Recorder(mosquitto, "nothing/#")
+
+    def get(path: str) -> list[dict]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+            return json.load(response)
+
+    try:
+        for n in (1, 2, 3, 4):
+            sender.publish(f"{BASE}/events", event_bytes(n))
+        # 1, 2 recorded, 3 lost, 4 still without an outcome; 5 and 7 (their violations not in yet) skip 3-4 and 6
+        for n, seq in ((1, 1), (2, 2), (3, None), (5, 5), (7, 7)):
+            sender.publish(f"{BASE}/evidence", evidence_bytes(n, seq))
+        sender.publish(f"{BASE}/events", b"garbage")
+        sender.publish(f"{BASE}/status", b"[[[")
+        assert wait_for(lambda: get("/sites") and get("/sites")[0]["dead_letters"] == 2, timeout=10), get("/sites")
+        assert wait_for(lambda: get("/sites")[0]["chain_gaps"] == ["3-4", "6"], timeout=10), get("/sites")
+        site = get("/sites")[0]
+        assert (site["violations"], site["evidence_recorded"], site["evidence_lost"], site["evidence_pending"]) == (
+            4, 2, 1, 1,
+        )  # fmt: skip
+        gaps = get(f"/chain-gaps?site={SITE_ID}")
+        assert [(g["site"], g["camera"], g["first_seq"], g["last_seq"], g["numbers"]) for g in gaps] == [
+            (SITE_ID, CAMERA_ID, 3, 4, "3-4"),
+            (SITE_ID, CAMERA_ID, 6, 6, "6"),
+        ]
+        assert get("/chain-gaps?site=another-site") == []
+    finally:
+        sender.close()
+        runner.join(15)
+    alarm = f"EVIDENCE CHAIN GAP: box {SITE_ID}/{CAMERA_ID}: evidence sequence number(s)"
+    alarm += " 3-4, 6 never reached the centre"
+    assert alarm in capsys.readouterr().out  # the line printed at the end of the run
+
+    assert center.run(center_args("--db", str(db), "--show")) == 0
+    header, row, *alarms = capsys.readouterr().out.splitlines()
+    assert header.split()[7:12] == ["evid", "lost", "wait", "dead", "status"]
+    assert row.split()[:11] == [f"{SITE_ID}/{CAMERA_ID}", "unknown", "0", "4", "0", "0", "2", "2", "1", "1", "2"]
+    assert alarms == [alarm]
+
+
+def test_site_view_keeps_each_box_apart_and_shows_a_gap_before_any_event(tmp_path):
+    store = SqliteEventStore(tmp_path / "center.db")
+    try:
+        for n, seq in ((1, 1), (4, 4)):  # a box whose first messages are evidence: 2-3 never arrived
+            payload = json.loads(evidence_bytes(n, seq))
+            store.add_evidence(payload)
+            store.note_chain_head(payload)
+        other = json.loads(event_bytes(9))
+        other["camera"] = "cam2"
+        store.add_event(other)
+        store.add_dead_letter(SITE_ID, "cam3", f"crossguard/{SITE_ID}/cam3/events", "unknown box", b"x")
+        views = {s.camera: s for s in store.sites()}
+    finally:
+        store.close()
+    assert set(views) == {CAMERA_ID, "cam2"}  # the unknown box's dead letter makes no row
+    assert (views[CAMERA_ID].violations, views[CAMERA_ID].evidence_recorded, views[CAMERA_ID].chain_gaps) == (
+        0, 0, ("2-3",),
+    )  # fmt: skip
+    cam2 = views["cam2"]
+    assert (cam2.evidence_pending, cam2.dead_letters, cam2.chain_gaps) == (1, 0, ())
+    assert center.format_view(list(views.values())).splitlines()[3:] == [
+        f"EVIDENCE CHAIN GAP: box {SITE_ID}/{CAMERA_ID}: evidence sequence number(s) 2-3 never reached the centre"
+    ]
