@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -52,6 +52,13 @@ class TlsSettings:
     ca_file: str | None = None
     cert_file: str | None = None
     key_file: str | None = None
+
+    @classmethod
+    def from_config(cls, tls: Any) -> TlsSettings | None:
+        """From a config's ``tls`` section (``MqttTlsConfig``: CA, certificate and key paths), or None without one."""
+        if tls is None:
+            return None
+        return cls(*(str(path) if path else None for path in (tls.ca_file, tls.cert_file, tls.key_file)))
 
 
 @dataclass(frozen=True)

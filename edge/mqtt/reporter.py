@@ -175,7 +175,6 @@ class Reporter:
 
 
 def broker_settings(config: MqttConfig, origin: Origin, topics: Topics) -> BrokerSettings:
-    tls = config.tls
     return BrokerSettings(
         host=config.host,
         port=config.port,
@@ -183,13 +182,7 @@ def broker_settings(config: MqttConfig, origin: Origin, topics: Topics) -> Broke
         protocol=config.protocol,
         username=config.username,
         password=config.password.get_secret_value() if config.password else None,
-        tls=TlsSettings(
-            str(tls.ca_file) if tls.ca_file else None,
-            str(tls.cert_file) if tls.cert_file else None,
-            str(tls.key_file) if tls.key_file else None,
-        )
-        if tls
-        else None,
+        tls=TlsSettings.from_config(config.tls),
         keepalive_s=config.keepalive_s,
         reconnect_min_s=config.reconnect_min_s,
         reconnect_max_s=config.reconnect_max_s,

@@ -33,7 +33,6 @@ _RETRY_S = 1.0
 
 def feed_broker_settings(config: MqttSourceConfig) -> BrokerSettings:
     """The feed's connection in the reporter's terms; the password comes from ``password_env``."""
-    tls = config.tls
     return BrokerSettings(
         host=config.host,
         port=config.port,
@@ -41,7 +40,7 @@ def feed_broker_settings(config: MqttSourceConfig) -> BrokerSettings:
         protocol=config.protocol,
         username=config.username,
         password=os.environ.get(config.password_env) if config.username and config.password_env else None,
-        tls=TlsSettings(*(str(p) if p else None for p in (tls.ca_file, tls.cert_file, tls.key_file))) if tls else None,
+        tls=TlsSettings.from_config(config.tls),
         keepalive_s=config.keepalive_s,
         reconnect_min_s=1.0,
         reconnect_max_s=10.0,
