@@ -8,6 +8,7 @@ as the Last Will and on a clean ``stop()``.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,6 +37,8 @@ from edge.mqtt.topics import Topics
 from edge.signal.types import SignalChange
 
 log = logging.getLogger(__name__)
+
+MAX_PENDING_COMMANDS = 32  # commands are rare; a longer queue can only be a flood
 
 ONLINE, OFFLINE = "online", "offline"
 
@@ -66,6 +69,8 @@ class Reporter:
         self.link = Link(broker_settings(config, origin, self.topics), self.sender, name="reporter")
         self.link.subscribe(self.topics.command_filter, self._on_command_message)
         self._command_worker: ThreadPoolExecutor | None = None
+        self._commands_pending = threading.BoundedSemaphore(MAX_PENDING_COMMANDS)
+        self.commands_dropped = 0  # commands refused unread because the worker was this far behind
 
     @classmethod
     def from_config(cls, site: SiteConfig, data_dir: Path) -> Reporter:
@@ -162,9 +167,24 @@ class Reporter:
         worker = self._command_worker
         if name is None or worker is None:
             return
+        if not self._commands_pending.acquire(blocking=False):
+            # A flood of commands (forged ones, say) must not queue without bound on the box.
+            self.commands_dropped += 1
+            if self.commands_dropped in (1, 10, 100) or self.commands_dropped % 1000 == 0:
+                log.warning(
+                    "mqtt: %d command(s) dropped unread: %d already waiting for the command worker",
+                    self.commands_dropped, MAX_PENDING_COMMANDS,
+                )  # fmt: skip
+            return
         worker.submit(self._run_command, name, bytes(payload))
 
     def _run_command(self, name: str, payload: bytes) -> None:
+        try:
+            self._answer_command(name, payload)
+        finally:
+            self._commands_pending.release()
+
+    def _answer_command(self, name: str, payload: bytes) -> None:
         answer = self.commands.handle(name, payload)
         body = command_state_payload(answer.command, answer.result, time.time(), answer.request_id)
         if not self.link.publish(self.topics.command_state(name), dumps(body), retain=False):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 import pytest
@@ -162,3 +163,23 @@ def _args(broker: Mosquitto):  # type: ignore[no-untyped-def]
     import argparse
 
     return argparse.Namespace(broker=broker.url, client_id="t", protocol="5", ca=None, cert=None, key=None)
+
+
+def test_a_command_flood_is_dropped_beyond_a_bounded_queue_and_the_box_answers_after_it(box, monkeypatch):
+    from edge.mqtt.reporter import MAX_PENDING_COMMANDS
+
+    handle, gate = box.reporter.commands.handle, threading.Event()
+
+    def slow_handle(name: str, payload: bytes):  # the worker stuck on the first command of the flood
+        gate.wait(30)
+        return handle(name, payload)
+
+    monkeypatch.setattr(box.reporter.commands, "handle", slow_handle)
+    flood = 100
+    for _ in range(flood):
+        box.wire.publish(f"{BASE}/enforcement/set", b'{"enabled": false}')
+    assert wait_for(lambda: box.reporter.commands_dropped == flood - MAX_PENDING_COMMANDS, timeout=15)
+    gate.set()  # what was queued is answered (refused: unsigned); then the centre is heard again
+    assert wait_for(lambda: len(box.wire.payloads("/enforcement/state")) == MAX_PENDING_COMMANDS, timeout=15)
+    answer = box.send("enforcement", signed_command("enforcement", {"enabled": False, "by": "crew"}))
+    assert answer["ok"] and not box.controls.state.enforcement.enabled
