@@ -310,18 +310,24 @@ class Service:
 
     def _start_web_ui(self) -> None:
         """The web UI where ``web:`` says (address, port, TLS); one that cannot start is reported, not fatal."""
+        pushed = self._pushed_sources()  # served on the UI's server, with its TLS
         app = optional_module("edge.web.app", "web UI", True)
         if app is None:
+            for source in pushed:
+                source.not_served("the web UI is not available in this installation")
             return
         web = self.site.web.resolved(self.site_path.parent)
         try:
+            mounts = [source.mount for source in pushed]
             server = HttpServer(
-                app.create_app(self.web_context(), web), web.host, web.port, "web UI", web.tls_cert, web.tls_key
+                app.create_app(self.web_context(), web, mounts), web.host, web.port, "web UI", web.tls_cert, web.tls_key
             )
             server.start()
         except Exception as exc:  # enforcement goes on without the UI
             log.error("web UI: could not be started; running without it: %s", exc)
             self.failed_outputs["web"] = f"could not be started: {exc}"
+            for source in pushed:
+                source.not_served(f"the web UI could not be started: {exc}")
             return
         self.web = server
         if web.plain_http_on_network:
@@ -330,6 +336,14 @@ class Service:
                 " set web.tls_cert and web.tls_key",
                 web.host,
             )
+
+    def _pushed_sources(self) -> list[Any]:
+        """HTTP push sources without a server of their own: the web UI's server carries their route."""
+        if not any(c.type == "http_push" for c in self.site.signal.sources):
+            return []
+        from edge.signal.sources.http_push import HttpPushSource
+
+        return [s for s in self.signals.sources if isinstance(s, HttpPushSource) and s.server is None]
 
     def request_stop(self) -> None:
         """Ask the frame loop to finish the frame in hand and return (signal-handler safe)."""

@@ -233,7 +233,7 @@ class HttpPushSourceConfig(FeedSettings):
         None,
         ge=0,
         le=65535,
-        description="Run a standalone server on this port; empty: the web UI mounts the route",
+        description="Run a standalone server on this port; empty: served on the web UI's server, with its TLS",
     )
 
 

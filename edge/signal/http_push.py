@@ -1,8 +1,9 @@
-"""HTTP push endpoint for controller feeds: a FastAPI router the web UI mounts, or a small server.
+"""HTTP push endpoint for controller feeds: a route on the web UI's server, or on a small server of its own.
 
 ``POST /api/signal/{source name}`` with ``Authorization: Bearer <token>`` and the same JSON as
 the MQTT feed (simple form, SPaT-style, or a list). 202 with the number of states accepted;
-400 naming the problem for a malformed body; 401 for a missing or wrong token.
+400 naming the problem for a malformed body; 401 for a missing or wrong token (before the body is
+read); 413 for a body longer than the feed's ``max_message_bytes``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import secrets
 import socket
 import threading
 import time
+from dataclasses import dataclass
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from edge.signal.feed import FeedInbox
@@ -22,19 +24,35 @@ from edge.signal.feed_messages import FeedMessageError, parse_message
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
+PUSH_ROUTE = "signal_push"  # the route's name: the web UI lets it through on its bearer token, not a session
 
 
-def push_router(inbox: FeedInbox, token: str) -> APIRouter:
-    """Router with one authenticated route feeding ``inbox``."""
-    router = APIRouter()
+@dataclass(frozen=True)
+class PushRoute:
+    """``POST /api/signal/NAME`` feeding ``inbox``, installed on the web UI's app or a standalone server's.
 
-    @router.post(f"/api/signal/{inbox.name}", status_code=202)
-    async def push(request: Request) -> JSONResponse:
-        _check_token(request, token)
+    The token is checked before the body is read, and FastAPI counts the body's bytes as they
+    arrive (``max_body_size``), so neither a caller without the token nor one with it can make
+    the box hold more than one feed message.
+    """
+
+    inbox: FeedInbox
+    token: str
+
+    @property
+    def path(self) -> str:
+        return f"/api/signal/{self.inbox.name}"
+
+    def install(self, app: FastAPI) -> None:
+        limit = self.inbox.settings.max_message_bytes
+        app.add_api_route(
+            self.path, self.push, methods=["POST"], name=PUSH_ROUTE, status_code=202, max_body_size=limit
+        )
+
+    async def push(self, request: Request) -> JSONResponse:
+        _check_token(request, self.token)
         body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise HTTPException(413, f"body is {len(body)} bytes; at most {MAX_BODY_BYTES}")
+        inbox = self.inbox
         bounds = (inbox.settings.max_message_bytes, inbox.settings.max_groups)
         try:
             items = parse_message(body, *bounds)  # checked here too, so the caller learns what was wrong
@@ -43,8 +61,6 @@ def push_router(inbox: FeedInbox, token: str) -> APIRouter:
             raise HTTPException(400, str(exc)) from None
         accepted = inbox.submit(body, time.time())
         return JSONResponse({"accepted": accepted, "rejected": len(items) - accepted}, status_code=202)
-
-    return router
 
 
 def _check_token(request: Request, token: str) -> None:
@@ -56,9 +72,9 @@ def _check_token(request: Request, token: str) -> None:
 class PushServer:
     """A standalone uvicorn server on its own thread, for boxes that run no web UI."""
 
-    def __init__(self, router: APIRouter, host: str, port: int) -> None:
+    def __init__(self, route: PushRoute, host: str, port: int) -> None:
         app = FastAPI(title="crossguard signal push")
-        app.include_router(router)
+        route.install(app)
         # Bound here, so a port in use is an error for the caller rather than a dying thread.
         self._socket = socket.create_server((host, port), reuse_port=False)
         self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))

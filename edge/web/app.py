@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -107,8 +108,14 @@ def _web_config(site_path: Path) -> WebConfig:
         return WebConfig()
 
 
-def create_app(context: WebContext, config: WebConfig | None = None) -> FastAPI:
-    """Build the UI for ``context``; the live service and ``crossguard ui`` serve it on its own server."""
+def create_app(
+    context: WebContext, config: WebConfig | None = None, mounts: Sequence[Callable[[FastAPI], None]] = ()
+) -> FastAPI:
+    """Build the UI for ``context``; the live service and ``crossguard ui`` serve it on its own server.
+
+    ``mounts`` install machine routes served beside the UI (a controller feed's HTTP push), which
+    must be named in ``edge.web.auth.BEARER_ROUTES``.
+    """
     from edge.web.routes import ROUTERS
 
     config = config or _web_config(context.site_path)
@@ -131,6 +138,8 @@ def create_app(context: WebContext, config: WebConfig | None = None) -> FastAPI:
     )
     for router in ROUTERS:
         router.install(app)
+    for mount in mounts:
+        mount(app)
     _add_static_and_health(app)
     _add_error_handlers(app)
     app.add_middleware(RequestGuard, host=app)  # inside the security headers, so its answers get them too

@@ -6,7 +6,9 @@ body without logging in. This ASGI middleware looks the route up first and answe
 the login redirect) while the body is still unread. Body sizes are capped per route by
 FastAPI's own ``max_body_size`` (``BODY_LIMIT`` unless a route declares more, like the picture
 upload; set in ``edge.web.routes.table``), which counts bytes as they arrive, so a chunked
-body without Content-Length is cut off while streaming.
+body without Content-Length is cut off while streaming. Bearer-token routes (a controller feed's
+push, ``edge.web.auth.BEARER_ROUTES``) pass through: they check the token before reading the body
+and cap it at one feed message.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class RequestGuard:
         name = self._route_name(request.scope)
         roles = ROUTE_ROLES.get(name or "")
         if roles is None:
-            return None  # public, or unknown: the router answers 404/405, the access check denies
+            return None  # public, bearer-token or unknown: the route checks, or 404/405, or the access check denies
         session = self.host.state.web.users.session(request.cookies.get(SESSION_COOKIE, ""))
         if session is None:
             return not_logged_in(request)

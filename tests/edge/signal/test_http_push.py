@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from edge.config.signal import HttpPushSourceConfig
-from edge.signal.source import FrameClock, SignalSourceError
+from edge.signal.source import FrameClock, SignalSourceError, SourceHealth
 from edge.signal.sources import build_source
 from edge.signal.sources.http_push import HttpPushSource, PushTokenError
 from edge.signal.types import SignalState
@@ -60,12 +60,15 @@ def test_push_is_authenticated_checked_and_queued(source: HttpPushSource) -> Non
     assert (counters.accepted, counters.malformed, counters.unknown_group) == (1, 1, 1)
 
 
-def test_router_mounts_in_another_app() -> None:
-    """The web UI mounts the source's router in its own app; served here by uvicorn as the UI would be."""
+def test_route_mounts_in_another_app_and_is_down_until_then() -> None:
+    """The live service mounts the source's route on the web UI's app; served here by uvicorn as the UI is."""
     src = HttpPushSource(HttpPushSourceConfig(name="ui", token=TOKEN), TOKEN)
+    status = src.status()
+    assert status.health is SourceHealth.DOWN and "nothing has mounted /api/signal/ui" in status.detail
     app = FastAPI()
     app.get("/health")(lambda: {"ok": True})
-    app.include_router(src.router())
+    src.mount(app)
+    assert src.status().health is SourceHealth.OK
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -106,7 +109,7 @@ def test_poison_and_flood_bodies_are_refused_and_the_route_keeps_working(source:
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with httpx.Client(timeout=10) as http:
         too_long = http.post(url(source), content=b"[" * 100_000 + b"]" * 100_000, headers=auth)
-        assert too_long.status_code == 413
+        assert too_long.status_code == 413  # cut off while reading, beyond max_message_bytes
         too_deep = http.post(url(source), content=b"[" * 5_000 + b"]" * 5_000, headers=auth)
         assert too_deep.status_code == 400 and "nests deeper" in too_deep.json()["detail"]
         many = {"ts": time.time(), "states": [{"signalGroup": g, "eventState": 3} for g in range(65)]}
