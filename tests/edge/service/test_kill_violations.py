@@ -64,6 +64,12 @@ def start_box(site: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
         )
 
 
+def settle(site: Path, log: Path) -> None:
+    """One more start for a single frame: the start-up settles what a kill left owed, then a clean stop."""
+    last = start_box(site, log, "--max-frames", "1")
+    assert last.wait(120) == 0, log.read_text()[-3000:]
+
+
 def kill_after_next_violation(
     proc: subprocess.Popen[bytes], state: Path, known: int, wait_evidence: Path | None
 ) -> None:
@@ -109,9 +115,7 @@ def test_kill_9_right_after_violations_loses_none_and_reports_each_evidence_outc
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait(10)
-        # One more start settles what the last kill left owed, sends the backlog and stops cleanly.
-        last = start_box(site, log, "--max-frames", "1")
-        assert last.wait(120) == 0, log.read_text()[-3000:]
+        settle(site, log)  # settles what the last kill left owed, sends the backlog and stops cleanly
         decided = violations(state)
         store = collector.store
         wait_until(
@@ -167,8 +171,7 @@ def test_without_mqtt_a_violation_killed_before_its_evidence_is_recorded_lost_in
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-    last = start_box(site, log, "--max-frames", "1")
-    assert last.wait(120) == 0, log.read_text()[-3000:]
+    settle(site, log)
     decided = violations(state)
     index = EvidenceIndex(root / INDEX_FILE)
     try:

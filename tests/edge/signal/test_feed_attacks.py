@@ -11,7 +11,7 @@ import json
 import logging
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,18 +32,11 @@ from edge.signal.source import FrameClock, SourceHealth
 from edge.signal.sources.mqtt import MqttSource
 from edge.signal.types import SignalChange, SignalState
 from tests.edge.mqtt.builders import site_config
+from tests.edge.signal.conftest import wait_for
 from tests.mosquitto import HOST, MOSQUITTO_PASSWD, Mosquitto, mosquitto  # noqa: F401  (fixture)
 
 TOPIC = "city/intersections/1021/spat"
 POISON = "[" * 100_000 + "]" * 100_000
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 class Publisher:

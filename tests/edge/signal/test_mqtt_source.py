@@ -16,17 +16,16 @@ from edge.signal.source import FrameClock, SourceHealth
 from edge.signal.sources.mqtt import MqttSource
 from edge.signal.sources.recorded_feed import RecordedFeedSource
 from edge.signal.types import SignalState
-from tests.edge.signal.conftest import Broker, free_port, require_mosquitto, start_mosquitto, stop_mosquitto
+from tests.edge.signal.conftest import (
+    Broker,
+    free_port,
+    require_mosquitto,
+    start_mosquitto,
+    stop_mosquitto,
+    wait_for,
+)
 
 TOPIC = "crossguard/test/spat"
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture
