@@ -316,6 +316,11 @@ class DecisionCore:
         if state.entry.previous in (Zone.CURB_A, Zone.CURB_B):
             # From a curb people often step in diagonally: the whole path walked counts.
             return float(np.hypot(dx, dy)) / geo.depth_px >= rules.min_penetration
+        curb = state.edge_curb if state.entry.previous is None else None
+        if curb is not None and DecisionCore._origin(state, depth) is curb:
+            # Found again at a curb's edge and walking away from it: as deep in as from that edge.
+            from_edge = depth if curb is Zone.CURB_A else 1.0 - depth
+            return from_edge >= rules.min_penetration
         # From the side (or first seen inside) only the way across counts, and it must outweigh
         # the way along the road: walking along the road through the crosswalk is no crossing.
         across = abs(depth - state.entry_depth)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -334,3 +336,39 @@ def test_a_crossing_broken_up_mid_way_is_one_violation(break_up: str) -> None:
     nine = [s for s in summary(events) if s[0] in (9, 90)]
     assert nine == [(9, "crossing", "right->left"), (9, "violation", "right->left")]
     assert summary(events) == summary(whole(label).play(site, width, height))  # the same records as unbroken
+
+
+# The whole stack on real frames: a clip played forward then backward is every person in it
+# walking back the way they came.
+
+
+def test_replayed_walk_back_on_red_is_a_second_violation_per_person(tmp_path: Path) -> None:
+    from tests.edge.test_replay import read_events, replay
+
+    capture = cv2.VideoCapture(str(require_shared("video/TUD-Campus.mp4")))
+    frames = []
+    while (frame := capture.read()[1]) is not None:
+        frames.append(frame)
+    capture.release()
+    clip = tmp_path / "there-and-back.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (640, 480))
+    for frame in frames + frames[::-1]:
+        writer.write(frame)
+    writer.release()
+    model = require_shared("models/yolov8n_int8_640.onnx")
+    site = tmp_path / "site.yaml"
+    text = (REPO / "sites" / "eval" / "tud-campus" / "site.yaml").read_text()
+    site.write_text(text.replace("../../../../shared/data/models/yolov8n_int8_640.onnx", str(model)))
+    red = tmp_path / "red.csv"
+    red.write_text("t,group,state\n-60,walkway,DONT_WALK\n")
+    out = tmp_path / "out"
+    result = replay(clip, out, site=site, signal=red)
+    assert result.returncode == 0, result.stderr
+    violations = [e for e in read_events(out) if e["type"] == "violation"]
+    there = {e["track_id"] for e in violations if e["entry_t"] < len(frames) / FPS}
+    back = {e["track_id"] for e in violations if e["entry_t"] >= len(frames) / FPS}
+    # The four people who cross to the right (3, 4, 5, 7 in the labels) cross back to the left.
+    assert len(there) >= 4 and len(back) >= 4
+    twice = [t for t in there & back if {e["direction"] for e in violations if e["track_id"] == t} == {
+        "left->right", "right->left"}]
+    assert len(twice) >= 3  # the same track, walking back on red: its second violation
