@@ -37,8 +37,9 @@ A track whose zone settles in the crosswalk at once has no observed entry and is
 enforced, unless it was first seen on a curb or at its edge (``curb_edge_margin`` of the
 depth), or inside within ``min_penetration`` of a curb on which a track was lost within
 ``id_switch_window_s``, and then walks away from that curb: the tracker lost the person
-turning on the curb and found them again a step in, so the entry is that curb's. Someone
-walking towards a curb is finishing a crossing and never becomes an entry this way.
+turning on the curb (or behind someone) and found them again a step in, so the entry is that
+curb's, and they are as deep in as they are from its edge. Someone walking towards a curb is
+finishing a crossing and never becomes an entry this way.
 """
 
 from __future__ import annotations

@@ -367,6 +367,16 @@ def test_a_track_found_again_just_inside_keeps_its_curb(lost_on_the_curb: bool, 
     assert all(e.entry_observed is observed and e.enforced is observed for e in events)
 
 
+def test_a_track_found_at_the_edge_is_as_deep_in_as_from_the_edge() -> None:
+    site = make_site(crosswalks__0__rules__min_penetration=0.15)
+    # Hidden behind someone as they stepped in, found at y=412 (0.06 in), they edge in slowly
+    # to y=432: 0.10 from where they were found, 0.16 from the curb.
+    path = [(500.0, 412.0 + 2.0 * i) for i in range(11)] + [(500.0, 432.0)] * 10
+    events = walk(DecisionCore(site, W, H), signals(*ALL_RED), path)
+    assert kinds(events) == [("crossing", "north->south"), ("violation", "north->south")]
+    assert events[0].entry_observed and events[0].entry_t == 0.0
+
+
 def test_finishing_a_crossing_is_never_turned_into_an_entry() -> None:
     site = make_site(crosswalks__0__rules__min_penetration=0.15)
     core = DecisionCore(site, W, H)
