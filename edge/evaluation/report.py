@@ -139,10 +139,12 @@ class EvalReport:
     findings: list[Finding] = field(default_factory=list)
     false_warnings: list[FalseWarning] = field(default_factory=list)
     tracking: TrackingMetrics | None = None
+    variant: str = "clean"  # the corruption the frames were run under (edge/evaluation/corruptions.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "case": self.case,
+            "variant": self.variant,
             "video": self.video,
             "model": self.model,
             "frames": self.frames,

@@ -9,7 +9,8 @@ expected events come from the labels (``groundtruth``), the scores from ``matchi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from detection.base import Detector
 from detection.types import Detections
 from edge.config.site import SiteConfig
+from edge.evaluation.corruptions import Variant, frame_rng
 from edge.evaluation.groundtruth import (
     ExpectedEvent,
     GroundTruthError,
@@ -30,7 +32,7 @@ from edge.evaluation.report import EvalReport, FalseWarning, Finding, KindScore
 from edge.evaluation.tracking import TrackingScorer
 from edge.evaluation.visual import render_findings
 from edge.events import CrossingEvent, EventType
-from edge.pipeline import FrameResult
+from edge.pipeline import Frame, FrameResult
 from edge.replay import ReplayOptions, ReplaySummary, run_replay, signal_hub
 from edge.signal.types import SignalReading, SignalState
 from edge.video import VideoFile
@@ -63,6 +65,7 @@ class EvalOptions:
     thumbnails: bool = True
     progress: bool = False
     max_frames: int | None = None
+    variant: Variant | None = None  # a corruption applied to every frame; None = the clip as recorded
 
 
 @dataclass
@@ -150,16 +153,30 @@ def run_eval(
     recorder = Recorder(truth.tracks, keep_frames=options.annotate)
     replay = _replay_options(inputs, options.out / "replay", options.progress, options.max_frames)
     replay.extra_observers.append(recorder.bind)
+    if options.variant is not None:
+        replay.frame_transform = corrupted_frames(inputs.name, options.variant)
     summary = run_replay(site, detector, replay)
     expected = _expected(site, replay, recorder, truth, summary.frames)
     diagonal = float(np.hypot(*recorder.size))
     report = score(inputs, summary, expected, recorder.events, inputs.tolerance_s, diagonal)
     if recorder.scorer is not None:
         report.tracking = recorder.scorer.result()
+    if options.variant is not None:
+        report.variant = options.variant.name
     if options.thumbnails or options.annotate:
-        render_findings(site, inputs.video, report, recorder.frames, options.out, options.thumbnails, options.annotate)
+        pictures = (options.out, options.thumbnails, options.annotate, replay.frame_transform)
+        render_findings(site, inputs.video, report, recorder.frames, *pictures)
     write_report(report, options.out)
     return report
+
+
+def corrupted_frames(case: str, variant: Variant) -> Callable[[Frame], Frame]:
+    """Each frame under the variant, its noise seeded by (case, variant, frame index): runs repeat exactly."""
+
+    def apply(frame: Frame) -> Frame:
+        return replace(frame, image=variant.apply(frame.image, frame_rng(case, variant.name, frame.index)))
+
+    return apply
 
 
 def _expected(
