@@ -18,7 +18,7 @@ from edge.config import ConfigError, load_site
 from edge.evaluation.cases import DEFAULT_CASES, load_case_site, load_cases
 from edge.evaluation.corruptions import CorruptionError, Variant, parse_variants
 from edge.evaluation.groundtruth import GroundTruthError
-from edge.evaluation.report import EvalReport, format_table
+from edge.evaluation.report import CLEAN, EvalReport, format_table, pool
 from edge.evaluation.runner import EvalInputs, EvalOptions, load_ground_truth, run_eval
 from edge.evaluation.tracking import MissingExtraError
 from edge.signal.timeline_file import TimelineError
@@ -73,15 +73,13 @@ def run(args: argparse.Namespace) -> int:
     ) as exc:
         raise CommandError(str(exc)) from None
     args.out.mkdir(parents=True, exist_ok=True)
-    summary = json.dumps([r.to_dict() for r in reports], indent=2)
-    (args.out / SUMMARY_FILE).write_text(summary + "\n", encoding="utf-8")
-    tables = []
-    for variant in dict.fromkeys(r.variant for r in reports):  # one table per variant, clean first
-        label = "case" if variant == "clean" else f"case under {variant}"
-        tables.append(format_table([r for r in reports if r.variant == variant], label))
-    print("\n\n".join(tables))
+    pooled = pool(reports)
+    summary = {"reports": [r.to_dict() for r in reports], "pooled": [p.to_dict() for p in pooled]}
+    (args.out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    order = [p.variant for p in pooled]  # clean first, then the variants as asked
+    print(format_table([*sorted(reports, key=lambda r: order.index(r.variant)), *pooled]))
     for report in reports:
-        under = "" if report.variant == "clean" else f" under {report.variant}"
+        under = "" if report.variant == CLEAN else f" under {report.variant}"
         print(f"\n{report.case}{under} ({report.model}, {report.ground_truth}):\n{report.findings_text()}")
     return 0
 
