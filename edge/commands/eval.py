@@ -15,7 +15,7 @@ from detection.base import DetectorError
 from detection.registry import build_detector
 from edge.cli import CommandError
 from edge.config import ConfigError, load_site
-from edge.evaluation.cases import DEFAULT_CASES, load_case_site, load_cases
+from edge.evaluation.cases import DEFAULT_CASES, SharedDetectors, load_case_site, load_cases
 from edge.evaluation.corruptions import CorruptionError, Variant, parse_variants
 from edge.evaluation.groundtruth import GroundTruthError
 from edge.evaluation.report import CLEAN, EvalReport, format_table, pool
@@ -114,7 +114,7 @@ def _run_one(args: argparse.Namespace) -> list[EvalReport]:
     )
     truth = load_ground_truth(site, inputs)  # bad labels fail before the model is even loaded
     detector = build_detector(site.detector)
-    return [run_eval(site, detector, inputs, _options(args, variant=v), truth) for v in args.variants]
+    return [r for v in args.variants for r in run_eval(site, detector, inputs, _options(args, variant=v), truth)]
 
 
 def _run_cases(args: argparse.Namespace) -> list[EvalReport]:
@@ -122,13 +122,14 @@ def _run_cases(args: argparse.Namespace) -> list[EvalReport]:
     unknown = sorted(set(args.only) - {c.name for c in cases})
     if unknown:
         raise CommandError(f"{args.cases}: no case named {', '.join(unknown)}")
+    chosen = [c for c in cases if not args.only or c.name in args.only]
+    sites = [load_case_site(case, args.data) for case in chosen]
+    # Every label file and timeline is checked before the first model loads.
+    truths = [load_ground_truth(site, case.inputs) for case, site in zip(chosen, sites, strict=True)]
+    detectors = SharedDetectors()
     reports = []
-    for case in cases:
-        if args.only and case.name not in args.only:
-            continue
-        site = load_case_site(case, args.data)
-        truth = load_ground_truth(site, case.inputs)
-        detector = build_detector(site.detector)
+    for case, site, truth in zip(chosen, sites, truths, strict=True):
         for variant in args.variants:
-            reports.append(run_eval(site, detector, case.inputs, _options(args, case.name, variant), truth))
+            options = _options(args, case.name, variant)
+            reports += run_eval(site, detectors.for_site(site), case.inputs, options, truth)
     return reports
