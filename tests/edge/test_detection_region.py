@@ -180,9 +180,9 @@ def test_zones_edited_live_move_the_detection_region(tmp_path: Path) -> None:
     assert result.region.height < 1080 and result.region.width < 1920
     # The operator moves the crossing to the bottom right of the picture.
     data = site.model_dump()
-    crosswalk = data["crosswalks"][0]
+    crosswalk, shift = data["crosswalks"][0], np.array([0.35, 0.6])
     for zone in [crosswalk, *crosswalk["curbs"]]:
-        zone["polygon"] = (np.asarray(zone["polygon"]) + [0.35, 0.6]).clip(0, 1).tolist()
+        zone["polygon"] = (np.asarray(zone["polygon"]) + shift).clip(0, 1).tolist()
     pipeline.apply_zones(SiteConfig.model_validate(data))
     after = pipeline.process(second)
     assert after.region is not None and after.region != result.region
