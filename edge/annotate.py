@@ -22,6 +22,7 @@ SIGNAL_COLOURS = {
 CROSSWALK_COLOUR = (255, 200, 0)
 CURB_COLOUR = (200, 120, 255)
 VIOLATION_COLOUR = (0, 0, 255)
+REGION_COLOUR = (200, 200, 200)
 VIOLATION_HOLD_S = 3.0  # keep a violator highlighted this long after the decision
 
 
@@ -36,6 +37,7 @@ class Annotator:
         image = result.frame.image.copy()
         height, width = image.shape[:2]
         self._draw_zones(image, width, height)
+        self._draw_region(image, result)
         for event in result.events:
             if event.type is EventType.VIOLATION:
                 self._violators[event.track_id] = event.decided_t
@@ -56,6 +58,18 @@ class Annotator:
                 x, y = pts.mean(axis=0).astype(int)
                 cv2.putText(image, curb.name, (int(x) - 15, int(y)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, CURB_COLOUR, 1)
         cv2.addWeighted(overlay, 0.25, image, 0.75, 0, dst=image)
+
+    @staticmethod
+    def _draw_region(image: np.ndarray, result: FrameResult) -> None:
+        """The part of the frame the detector looks at, when it is not the whole frame."""
+        region = result.region
+        if region is None:
+            return
+        cv2.rectangle(image, (region.x0, region.y0), (region.x1 - 1, region.y1 - 1), REGION_COLOUR, 1)
+        label_y = region.y0 + 14 if region.y0 < 20 else region.y0 - 4
+        cv2.putText(
+            image, "detection region", (region.x0 + 4, label_y), cv2.FONT_HERSHEY_SIMPLEX, 0.4, REGION_COLOUR, 1
+        )
 
     def _draw_tracks(self, image: np.ndarray, result: FrameResult) -> None:
         tracks = result.tracks

@@ -15,6 +15,10 @@ person moved on their own motion, with their id, nothing measured), and the pipe
 as that frame's tracks, so the decision core runs unchanged on every frame.
 ``benchmarks/bench_accuracy.py --skip`` and ``benchmarks/bench_pipeline.py`` show on the
 labelled footage which model and rule keep every violation.
+
+On the frames it does detect, the detector sees only the zones' region of the picture
+(``detector.crop``, detection/region.py, on by default): the same inference, more pixels on the
+people who matter. The region follows zones edited live (``apply_zones``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import cv2
 import numpy as np
 
 from detection.base import Detector
+from detection.region import Margins, Region, detection_region
 from detection.tracker import ByteTracker
 from detection.types import Detections
 from edge.config.service import PerformanceConfig
@@ -32,15 +37,20 @@ from edge.config.site import SiteConfig
 
 MOTION_WIDTH = 160  # motion is measured on a picture this wide: cheap, and enough for people
 PIXEL_CHANGE = 25  # grey levels a pixel must change by to count as moving
+DEFAULT_MODEL_SIZE = 640  # for a back-end that does not say its input size
+
+
+def zone_polygons(site: SiteConfig) -> list[list[list[float]]]:
+    """Every crosswalk and curb polygon of the site, normalised."""
+    return [p for cw in site.crosswalks for p in [cw.polygon, *(curb.polygon for curb in cw.curbs)]]
 
 
 def zone_mask(site: SiteConfig, width: int, height: int) -> np.ndarray:
     """Boolean mask of every crosswalk and curb polygon at ``width`` x ``height``."""
     mask = np.zeros((height, width), np.uint8)
-    for crosswalk in site.crosswalks:
-        for polygon in [crosswalk.polygon, *(curb.polygon for curb in crosswalk.curbs)]:
-            points = np.round(np.asarray(polygon) * [width - 1, height - 1]).astype(np.int32)
-            cv2.fillPoly(mask, [points], 1)
+    for polygon in zone_polygons(site):
+        points = np.round(np.asarray(polygon) * [width - 1, height - 1]).astype(np.int32)
+        cv2.fillPoly(mask, [points], 1)
     return mask.astype(bool)
 
 
@@ -57,10 +67,19 @@ class GatedDetector(Detector):
         self._in_row = 0
         self._mask: np.ndarray | None = None
         self._reference: np.ndarray | None = None  # small grey picture of the last detected frame
+        self.region: Region | None = None  # where the last detected frame was detected; None: whole frame
+        self._regions: dict[tuple[int, int], Region | None] = {}  # by frame size, for the current zones
+        self._detected = 0
 
     @property
     def active(self) -> bool:
-        return self.config.detect_stride > 1 or self.config.motion_gating
+        return self.config.detect_stride > 1 or self.config.motion_gating or self.site.detector.crop.enabled
+
+    def apply_zones(self, site: SiteConfig) -> None:
+        """New zones (edited live): the motion mask and the detection region follow them."""
+        self.site = site
+        self._mask = None
+        self._regions.clear()
 
     def attach(self, tracker: ByteTracker) -> None:
         """The pipeline's tracker, whose prediction stands in for skipped frames."""
@@ -80,7 +99,27 @@ class GatedDetector(Detector):
             return self.tracker.coast()
         self._in_row = 0
         self._reference = small
-        return self.inner.detect(image_bgr)
+        return self._detect(image_bgr)
+
+    def _detect(self, image: np.ndarray) -> Detections:
+        crop = self.site.detector.crop
+        self._detected += 1
+        whole = crop.full_frame_every and self._detected % crop.full_frame_every == 0
+        self.region = None if whole else self._region_of(image)
+        if self.region is None:
+            return self.inner.detect(image)
+        return self.region.to_frame(self.inner.detect(self.region.crop(image)))
+
+    def _region_of(self, image: np.ndarray) -> Region | None:
+        height, width = image.shape[:2]
+        crop = self.site.detector.crop
+        if not crop.enabled:
+            return None
+        if (width, height) not in self._regions:
+            size = getattr(self.inner, "input_size", None) or self.site.detector.input_size or DEFAULT_MODEL_SIZE
+            margins = Margins(crop.margin_up, crop.margin_side, crop.margin_down)
+            self._regions[(width, height)] = detection_region(zone_polygons(self.site), width, height, margins, size)
+        return self._regions[(width, height)]
 
     def _skip_reason(self, small: np.ndarray | None) -> str | None:
         if self._frame == 0 or (self.tracker is not None and self.tracker.confirming):

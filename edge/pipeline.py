@@ -16,10 +16,12 @@ from typing import Protocol
 import numpy as np
 
 from detection.base import Detector
+from detection.region import Region
 from detection.tracker import ByteTracker
 from detection.types import Detections
 from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
+from edge.gating import GatedDetector
 from edge.rules import DecisionCore
 from edge.signal.hub import SignalHub
 from edge.signal.source import FrameClock
@@ -48,6 +50,7 @@ class FrameResult:
     signal_changes: list[SignalChange]
     signal_readings: dict[str, SignalReading]
     timings_ms: dict[str, float]
+    region: Region | None = None  # the part of the frame the detector last looked at; None: all of it
 
 
 class FrameObserver(Protocol):
@@ -110,7 +113,8 @@ class Pipeline:
         """Adopt new crosswalks and rules from the next frame on (safe to call from another thread).
 
         The decision core is rebuilt, so people already on the crossing are judged afresh;
-        tracking, detection and signal sources carry on untouched.
+        the detection region and motion mask follow the new zones; tracking and signal sources
+        carry on untouched.
         """
         self._next_site = site
 
@@ -120,6 +124,8 @@ class Pipeline:
         if self._next_site is not None:
             self.site, self._next_site, self.core = self._next_site, None, None
             self._groups = sorted({c.signal_group for c in self.site.crosswalks})
+            if isinstance(self.detector, GatedDetector):
+                self.detector.apply_zones(self.site)
         if self.core is None:
             height, width = frame.image.shape[:2]
             self.core = DecisionCore(self.site, width, height, settle_s=self.signals.revision_window_s)
@@ -143,7 +149,8 @@ class Pipeline:
         events = self.core.update(frame.index, frame.t, frame.utc, tracks, self.signals)
         timings["decide"] = (clock() - start) * 1000
 
-        result = FrameResult(frame, detections, tracks, events, changes, readings, timings)
+        region = self.detector.region if isinstance(self.detector, GatedDetector) else None
+        result = FrameResult(frame, detections, tracks, events, changes, readings, timings, region)
         start = clock()
         for observer in self.observers:
             observer.on_frame(result)
@@ -160,7 +167,9 @@ class Pipeline:
         events = self.core.flush(last.frame.index, last.frame.t, last.frame.utc, self.signals)
         if not events:
             return None
-        result = FrameResult(last.frame, last.detections, last.tracks, events, [], last.signal_readings, {})
+        result = FrameResult(
+            last.frame, last.detections, last.tracks, events, [], last.signal_readings, {}, last.region
+        )
         for observer in self.observers:
             observer.on_frame(result)
         for event in events:

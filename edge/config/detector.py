@@ -10,6 +10,38 @@ from pydantic import Field
 from edge.config.base import StrictModel
 
 
+class CropConfig(StrictModel):
+    """Detect on the zones' part of the picture (detection/region.py), so far people are seen at full detail."""
+
+    enabled: bool = Field(
+        True, description="Crop each frame to the crosswalk and curb zones plus margins before detecting"
+    )
+    margin_up: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="Room above the zones, as a fraction of the frame height: a person standing on the far "
+        "curb has their body above it, so at least a person's height there",
+    )
+    margin_side: float = Field(
+        0.10,
+        ge=0.0,
+        le=1.0,
+        description="Room left and right of the zones, as a fraction of the frame width, so people walking up "
+        "to a curb are tracked before they reach it",
+    )
+    margin_down: float = Field(
+        0.05, ge=0.0, le=1.0, description="Room below the zones, as a fraction of the frame height"
+    )
+    full_frame_every: int = Field(
+        0,
+        ge=0,
+        le=10000,
+        description="Detect on the whole frame instead of the crop every Nth detected frame; 0 never "
+        "(decisions look only inside the zones, which the crop always holds)",
+    )
+
+
 class DetectorConfig(StrictModel):
     backend: Literal["onnx", "ultralytics"] = Field(
         "onnx", title="Back-end", description="onnx (ONNX Runtime, default) or ultralytics (optional extra)"
@@ -24,6 +56,7 @@ class DetectorConfig(StrictModel):
         description="Output head family (yolov8 also covers YOLO11); auto reads it from the model's outputs",
     )
     input_size: int | None = Field(None, ge=32, le=2048, description="Square input size; None uses the model's own")
+    crop: CropConfig = Field(default_factory=CropConfig, description="Detect on the zones' region of the frame")
     confidence: float = Field(0.30, ge=0.01, le=1.0, description="Minimum score kept")
     nms_iou: float = Field(0.45, gt=0.0, le=1.0, description="IoU above which overlapping boxes are merged")
     classes: list[int] = Field([0], min_length=1, description="COCO class ids kept (0 = person)")
