@@ -175,7 +175,23 @@ class EvalReport:
                 f"false warning track {w.track_id}: recorded entry t={w.recorded_entry_t:.2f}s, "
                 f"labelled entry t={w.true_entry_t:.2f}s on {w.true_signal_state}"
             )
-        return "\n".join(lines) or "no misses, no false records"
+        text = "\n".join(lines) or "no misses, no false records"
+        return text if self.tracking is None else f"{tracking_text(self.tracking)}\n{text}"
+
+
+def tracking_text(t: TrackingMetrics) -> str:
+    """One line of tracking figures, and those near the crosswalks' edges when measured."""
+    line = (
+        f"tracking: MOTA {t.mota:.3f}, IDF1 {t.idf1:.3f}, "
+        f"{t.id_switches} ID switches, {t.fragmentations} fragmentations"
+    )
+    if t.edge is not None:
+        e = t.edge
+        line += (
+            f"; near crosswalk edges: {e.boxes} labelled boxes, {e.misses} missed, "
+            f"{e.id_switches} ID switches, {e.fragmentations} fragmentations"
+        )
+    return line
 
 
 def percent(value: float | None) -> str:
