@@ -135,7 +135,7 @@ def painted(*people: tuple[float, tuple[int, int, int]]) -> np.ndarray:
     image = np.full((400, 640, 3), 128, np.uint8)
     for x, colour in people:
         image[200:300, int(x) : int(x) + 40] = (60, 60, 60)
-        image[220:255, int(x) + 10 : int(x) + 30] = colour
+        image[215:260, int(x) + 8 : int(x) + 32] = colour
     return image
 
 
