@@ -36,6 +36,8 @@ METRICS = (
     "num_misses",
     "mostly_tracked",
     "num_unique_objects",
+    "num_objects",
+    "idtp",
 )
 
 
@@ -63,6 +65,13 @@ class EdgeMetrics:
     id_switches: int
     fragmentations: int
 
+    @classmethod
+    def summed(cls, clips: list[EdgeMetrics]) -> EdgeMetrics | None:
+        """Several clips as one (None when no clip measured its edges)."""
+        if not clips:
+            return None
+        return cls(*(sum(getattr(m, f) for m in clips) for f in ("boxes", "misses", "id_switches", "fragmentations")))
+
 
 @dataclass(frozen=True)
 class TrackingMetrics:
@@ -82,11 +91,42 @@ class TrackingMetrics:
     mostly_tracked: int
     people: int
     frames: int
+    objects: int = 0  # labelled boxes and identity-true positives: what pooling needs
+    idtp: int = 0
     fragmentations: int = 0
     edge: EdgeMetrics | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def pooled(cls, clips: list[TrackingMetrics]) -> TrackingMetrics:
+        """Several clips as one: MOTA and IDF1 from the summed counts, as over the clips joined.
+
+        IDF1 = 2 IDTP / (labelled boxes + tracked boxes), the form motmetrics computes.
+        """
+        keys = ("objects", "misses", "false_positives", "idtp", "id_switches", "mostly_tracked")
+        total = {k: sum(getattr(m, k) for m in clips) for k in keys}
+        objects, matched = total["objects"], total["objects"] - total["misses"]
+        errors = total["misses"] + total["false_positives"] + total["id_switches"]
+        boxes = objects + matched + total["false_positives"]
+        return cls(
+            mota=1.0 - errors / objects if objects else 0.0,
+            motp=sum(m.motp * (m.objects - m.misses) for m in clips) / matched if matched else 0.0,
+            idf1=2 * total["idtp"] / boxes if boxes else 0.0,
+            id_switches=total["id_switches"],
+            precision=matched / (matched + total["false_positives"]) if matched + total["false_positives"] else 0.0,
+            recall=matched / objects if objects else 0.0,
+            false_positives=total["false_positives"],
+            misses=total["misses"],
+            mostly_tracked=total["mostly_tracked"],
+            people=sum(m.people for m in clips),
+            frames=sum(m.frames for m in clips),
+            objects=objects,
+            idtp=total["idtp"],
+            fragmentations=sum(m.fragmentations for m in clips),
+            edge=EdgeMetrics.summed([m.edge for m in clips if m.edge is not None]),
+        )
 
 
 class TrackingScorer:
@@ -128,6 +168,8 @@ class TrackingScorer:
             mostly_tracked=int(row["mostly_tracked"]),
             people=int(row["num_unique_objects"]),
             frames=self.frames,
+            objects=int(row["num_objects"]),
+            idtp=int(row["idtp"]),
             fragmentations=int(row["num_fragmentations"]),
             edge=self._edge_metrics() if self._edges else None,
         )
