@@ -280,11 +280,15 @@ class ByteTracker:
             class_id=np.asarray([tr.class_id for tr in tracked], np.int32),
         ).with_tracker_ids(np.asarray([tr.track_id for tr in tracked], np.int64))
 
-    def _match(self, tracks: list[_Track], rows: np.ndarray, boxes: np.ndarray, max_cost: float, by_colour=True):  # type: ignore[no-untyped-def]
+    def _match(
+        self, tracks: list[_Track], rows: np.ndarray, boxes: np.ndarray, max_cost: float, by_colour: bool = True
+    ) -> tuple[list[tuple[int, int]], list[int], list[int]]:
         """IoU distance to the predicted boxes, plus the weighted colour distance when known.
 
         With colour, a pair is kept up to ``appearance_margin`` more cost: same colours match
-        as by IoU alone, a little more loosely; different colours need more overlap.
+        as by IoU alone, a little more loosely; different colours need more overlap. A track
+        whose colour is not known yet (started on a frame given without its picture) is held
+        to the IoU rule alone.
         """
         predicted = np.array([tr.predicted_box for tr in tracks]).reshape(-1, 4)
         cost = 1.0 - iou_matrix(predicted, boxes[rows])
@@ -294,6 +298,7 @@ class ByteTracker:
         weight = self.config.appearance_weight
         colours = np.array([tracks[i].colour for i in known])
         cost[known] += weight * colour_distance(colours, self._colours[rows])
+        cost[[i for i in range(len(tracks)) if tracks[i].colour is None]] += weight * self.config.appearance_margin
         return assign(cost, max_cost + weight * self.config.appearance_margin)
 
     def _apply(self, track: _Track, detections: Detections, det: int, t: float) -> None:
