@@ -4,7 +4,9 @@ A case's clip is detected and tracked once; every further signal timeline re-run
 part, on the tracks the decision core saw in that run. Labelled person tracks go the same way
 to give the expected events. It does what ``Pipeline.process`` and ``Pipeline.finish`` do after
 tracking: the same core, built alike, the hub polled at each frame time, and the crossings still
-waiting for their signal state to settle judged on the last frame.
+waiting for their signal state to settle judged on the last frame. Whatever else the pipeline
+hands the core with a frame's tracks belongs in ``TrackedFrame`` too; tests/edge/eval/
+test_timelines.py checks that a re-run under the case's own timeline repeats the replay exactly.
 """
 
 from __future__ import annotations

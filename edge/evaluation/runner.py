@@ -207,7 +207,8 @@ def run_eval(
     if options.thumbnails or options.annotate:
         render_findings(site, inputs.video, report, recorder.frames, options.out, options.thumbnails, options.annotate)
     write_report(report, options.out)
-    return [report, *(_run_timeline(site, inputs, options, truth, recorder, summary, t) for t in inputs.timelines)]
+    seen = (recorder, summary, report.variant)  # each timeline is scored on the pictures this run saw
+    return [report, *(_run_timeline(site, inputs, options, truth, *seen, t) for t in inputs.timelines)]
 
 
 def _run_timeline(
@@ -217,6 +218,7 @@ def _run_timeline(
     truth: GroundTruth,
     recorder: Recorder,
     summary: ReplaySummary,
+    variant: str,
     timeline: TimelineCase,
 ) -> EvalReport:
     """The decision core alone on the recorded tracks under another timeline, scored as ``<case>@<name>``."""
@@ -233,7 +235,7 @@ def _run_timeline(
     expected = _expected(site, replay, recorder, truth, summary.frames, inputs.tolerance_s, alternate=True)
     diagonal = float(np.hypot(*recorder.size))
     report = score(inputs, summary, expected, events, inputs.tolerance_s, diagonal)
-    report.case, report.timeline = inputs.sub_case(timeline), timeline.name
+    report.case, report.timeline, report.variant = inputs.sub_case(timeline), timeline.name, variant
     if options.thumbnails and report.findings:
         render_findings(site, inputs.video, report, recorder.frames, out, thumbnails=True, annotate=False)
     write_report(report, out)

@@ -41,11 +41,20 @@ def campus(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[EvalReport], 
     data = shared_data_dir()
     case: EvalCase = next(c for c in load_cases(CASES, data) if c.name == "tud-campus")
     require_shared(str(case.inputs.video.relative_to(data)))
-    own = TimelineCase("own", REPO / "sites" / "eval" / "tud-campus" / "timeline.csv")  # the site's own plan again
-    inputs = replace(case.inputs, timelines=(*case.inputs.timelines, own))
+    out = tmp_path_factory.mktemp("campus")
+    red = out / "red.csv"
+    red.write_text("t,group,state\n-60,walkway,DONT_WALK\n")  # DON'T WALK long before the clip begins
+    plans = REPO / "sites" / "eval" / "tud-campus"
+    inputs = replace(
+        case.inputs,
+        timelines=(
+            TimelineCase("all-dont-walk", red),
+            TimelineCase("walk-from-1.5s", plans / "timeline-walk-late.csv"),
+            TimelineCase("own", plans / "timeline.csv"),  # the site's own plan again
+        ),
+    )
     site = load_case_site(case, data)
     detector = CountingDetector(build_detector(site.detector))
-    out = tmp_path_factory.mktemp("campus")
     reports = run_eval(site, detector, inputs, EvalOptions(out, thumbnails=False, max_frames=FRAMES))  # type: ignore[arg-type]
     return reports, detector, out
 
