@@ -137,7 +137,10 @@ class Pipeline:
         start = clock()
         # Detections that already carry track ids are the tracker's own coasted tracks, given by
         # a detector that skipped this frame (edge/gating.py): already tracked, not to be matched.
-        tracks = detections if detections.tracker_id is not None else self.tracker.update(detections, frame.t)
+        if detections.tracker_id is not None:
+            tracks = detections
+        else:
+            tracks = self.tracker.update(detections, frame.t, frame.image)  # the frame: for the colour cue
         timings["track"] = (clock() - start) * 1000
 
         start = clock()

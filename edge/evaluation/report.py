@@ -247,7 +247,23 @@ class EvalReport:
         for p in self.silent_passes:
             note = f"  ({p.note})" if p.note else ""
             lines.append(f"{p.kind} pass t={p.entry_t:6.2f}s {p.crosswalk_id} recorded: {'; '.join(p.records)}{note}")
-        return "\n".join(lines) or "no misses, no false records"
+        text = "\n".join(lines) or "no misses, no false records"
+        return text if self.tracking is None else f"{tracking_text(self.tracking)}\n{text}"
+
+
+def tracking_text(t: TrackingMetrics) -> str:
+    """One line of tracking figures, and those near the crosswalks' edges when measured."""
+    line = (
+        f"tracking: MOTA {t.mota:.3f}, IDF1 {t.idf1:.3f}, "
+        f"{t.id_switches} ID switches, {t.fragmentations} fragmentations"
+    )
+    if t.edge is not None:
+        e = t.edge
+        line += (
+            f"; near crosswalk edges: {e.boxes} labelled boxes, {e.misses} missed, "
+            f"{e.id_switches} ID switches, {e.fragmentations} fragmentations"
+        )
+    return line
 
 
 def pool(reports: Sequence[EvalReport], label: str = POOLED) -> list[EvalReport]:

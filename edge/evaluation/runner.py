@@ -114,12 +114,11 @@ class Recorder:
     tracked: list[TrackedFrame] = field(default_factory=list)
     scorer: TrackingScorer | None = None
 
-    def __post_init__(self) -> None:
-        if self.truth is not None:
-            self.scorer = TrackingScorer()
-
     def bind(self, site: SiteConfig, video: VideoFile) -> Recorder:
         self.fps, self.size = video.fps, (video.width, video.height)
+        if self.truth is not None:
+            scale = np.array([video.width, video.height], np.float64)
+            self.scorer = TrackingScorer([np.asarray(c.polygon, np.float64) * scale for c in site.crosswalks])
         return self
 
     def on_frame(self, result: FrameResult) -> None:

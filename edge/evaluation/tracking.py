@@ -1,13 +1,19 @@
-"""Tracking quality against labelled tracks: MOTA, IDF1 and identity switches.
+"""Tracking quality against labelled tracks: MOTA, IDF1, identity switches and fragmentations.
 
 The figures come from py-motmetrics (the ``eval`` extra). Its own IoU helper still calls
 ``np.asfarray``, which NumPy 2 removed, so the IoU distance matrix is built here with the
 tracker's ``iou_matrix`` and handed to the accumulator; everything else is the library's.
 A box pair counts as the same person at IoU ≥ 0.5, the MOTChallenge convention.
+
+An entry is decided where a foot point crosses a zone edge, so the same figures are also
+counted *near the edges*: over the labelled boxes whose foot point lies within
+``EDGE_BAND`` of the person's height from a crosswalk's outline (about one step either
+side). A person lost or swapped there is an entry missed or given to someone else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,11 +23,13 @@ from detection.tracker import iou_matrix
 from detection.types import Detections
 
 MIN_IOU = 0.5
+EDGE_BAND = 0.3  # of the labelled box's height, either side of a crosswalk's outline
 METRICS = (
     "mota",
     "motp",
     "idf1",
     "num_switches",
+    "num_fragmentations",
     "precision",
     "recall",
     "num_false_positives",
@@ -46,8 +54,31 @@ def _motmetrics() -> Any:
 
 
 @dataclass(frozen=True)
+class EdgeMetrics:
+    """The labelled boxes near a zone edge: how many, how many missed, and the identity errors there.
+
+    A switch counts where it happens; a fragmentation where the person is first missed.
+    """
+
+    boxes: int
+    misses: int
+    id_switches: int
+    fragmentations: int
+
+    @classmethod
+    def summed(cls, clips: list[EdgeMetrics]) -> EdgeMetrics | None:
+        """Several clips as one (None when no clip measured its edges)."""
+        if not clips:
+            return None
+        return cls(*(sum(getattr(m, f) for m in clips) for f in ("boxes", "misses", "id_switches", "fragmentations")))
+
+
+@dataclass(frozen=True)
 class TrackingMetrics:
-    """CLEAR-MOT and identity figures over one clip (``motp`` is mean 1 - IoU of matches)."""
+    """CLEAR-MOT and identity figures over one clip (``motp`` is mean 1 - IoU of matches).
+
+    ``fragmentations``: how often a labelled person's track is interrupted and later resumed.
+    """
 
     mota: float
     motp: float
@@ -62,6 +93,8 @@ class TrackingMetrics:
     frames: int
     objects: int = 0  # labelled boxes and identity-true positives: what pooling needs
     idtp: int = 0
+    fragmentations: int = 0
+    edge: EdgeMetrics | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
@@ -91,21 +124,33 @@ class TrackingMetrics:
             frames=sum(m.frames for m in clips),
             objects=objects,
             idtp=total["idtp"],
+            fragmentations=sum(m.fragmentations for m in clips),
+            edge=EdgeMetrics.summed([m.edge for m in clips if m.edge is not None]),
         )
 
 
 class TrackingScorer:
-    """Feed it each frame's labelled and tracked boxes; ask for the figures at the end."""
+    """Feed it each frame's labelled and tracked boxes; ask for the figures at the end.
 
-    def __init__(self) -> None:
+    ``edges``: the crosswalk outlines in pixels, for the figures near zone edges (none: no such figures).
+    """
+
+    def __init__(self, edges: Sequence[np.ndarray] = ()) -> None:
         self._mm = _motmetrics()
-        self._acc = self._mm.MOTAccumulator(auto_id=True)
+        self._acc = self._mm.MOTAccumulator()
+        self._edges = [np.asarray(polygon, np.float64).reshape(-1, 2) for polygon in edges]
+        self._near_edge: set[tuple[int, int]] = set()  # (frame, labelled id)
         self.frames = 0
 
     def update(self, truth: Detections, tracks: Detections) -> None:
         iou = iou_matrix(truth.xyxy.astype(np.float64), tracks.xyxy.astype(np.float64))
         distance = np.where(iou >= MIN_IOU, 1.0 - iou, np.nan)
-        self._acc.update(_ids(truth), _ids(tracks), distance)
+        self._acc.update(_ids(truth), _ids(tracks), distance, frameid=self.frames)
+        if self._edges and len(truth):
+            heights = truth.xyxy[:, 3] - truth.xyxy[:, 1]
+            gap = np.min([edge_distance(truth.foot_points(), polygon) for polygon in self._edges], axis=0)
+            near = np.asarray(_ids(truth))[gap <= EDGE_BAND * heights]
+            self._near_edge.update((self.frames, int(oid)) for oid in near)
         self.frames += 1
 
     def result(self) -> TrackingMetrics:
@@ -125,7 +170,42 @@ class TrackingScorer:
             frames=self.frames,
             objects=int(row["num_objects"]),
             idtp=int(row["idtp"]),
+            fragmentations=int(row["num_fragmentations"]),
+            edge=self._edge_metrics() if self._edges else None,
         )
+
+    def _edge_metrics(self) -> EdgeMetrics:
+        events = self._acc.mot_events.reset_index()
+        events = events[events.Type != "FP"]
+        frames, oids, kinds = events.FrameId.to_numpy(), events.OId.to_numpy(), events.Type.astype(str).to_numpy()
+        near = np.array([(int(f), int(o)) in self._near_edge for f, o in zip(frames, oids, strict=True)], bool)
+        fragmentations = 0
+        for oid in np.unique(oids):
+            mine = np.flatnonzero(oids == oid)  # events are in frame order
+            seen = mine[kinds[mine] != "MISS"]
+            if len(seen) == 0:
+                continue
+            span = mine[(mine >= seen[0]) & (mine <= seen[-1])]
+            missed = kinds[span] == "MISS"
+            lost = span[1:][missed[1:] & ~missed[:-1]]  # first missed frame of each interruption
+            fragmentations += int(near[lost].sum())
+        return EdgeMetrics(
+            boxes=len(self._near_edge),
+            misses=int((near & (kinds == "MISS")).sum()),
+            id_switches=int((near & (kinds == "SWITCH")).sum()),
+            fragmentations=fragmentations,
+        )
+
+
+def edge_distance(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Distance of each (n, 2) point to the outline of an (m, 2) polygon, inside or out."""
+    a = polygon
+    b = np.roll(polygon, -1, axis=0)
+    ab = b - a
+    ap = points[:, None, :] - a[None, :, :]
+    t = np.clip((ap * ab).sum(axis=2) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0.0, 1.0)
+    nearest = a[None, :, :] + t[:, :, None] * ab[None, :, :]
+    return np.linalg.norm(points[:, None, :] - nearest, axis=2).min(axis=1)
 
 
 def _ids(boxes: Detections) -> list[int]:

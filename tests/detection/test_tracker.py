@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detection.tracker import ByteTracker, assign, iou_matrix
+from detection.tracker import ByteTracker, assign, colour_distance, iou_matrix, torso_histograms
 from detection.types import Detections
 from edge.config.tracker import TrackerConfig
 
@@ -128,3 +128,48 @@ def test_iou_matrix() -> None:
     a = np.array([[0, 0, 10, 10]], float)
     b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], float)
     assert iou_matrix(a, b).round(3).tolist() == [[1.0, 0.333, 0.0]]
+
+
+def painted(*people: tuple[float, tuple[int, int, int]]) -> np.ndarray:
+    """A grey street with each (x, colour) person drawn as a 40x100 box at y 200, torso in its colour."""
+    image = np.full((400, 640, 3), 128, np.uint8)
+    for x, colour in people:
+        image[200:300, int(x) : int(x) + 40] = (60, 60, 60)
+        image[215:260, int(x) + 8 : int(x) + 32] = colour
+    return image
+
+
+def test_a_box_in_other_colours_needs_more_overlap_to_continue_a_track() -> None:
+    """A red-shirted person's track, then only a blue-shirted person half over their last box.
+
+    By boxes alone (no frame given) the blue person continues the red person's id; with the
+    frame, the colours disagree and the blue person waits for their own track instead.
+    """
+    red, blue = (0, 0, 200), (200, 0, 0)
+    frames = [(boxes_at((300, 200, 0.9)), painted((300, red))) for _ in range(5)]
+    frames += [(boxes_at((320, 200, 0.9)), painted((320, blue))) for _ in range(2)]
+
+    def ids(with_image: bool) -> list[list[int]]:
+        tracker = ByteTracker(TrackerConfig())
+        return [
+            tracker.update(dets, i / FPS, image if with_image else None).tracker_id.tolist()
+            for i, (dets, image) in enumerate(frames)
+        ]
+
+    assert ids(with_image=False)[-2:] == [[1], [1]]
+    assert ids(with_image=True)[-2:] == [[], [2]]  # a new person: tentative, then confirmed
+
+
+def test_the_same_colours_match_as_boxes_alone_would() -> None:
+    frames = [(boxes_at((300 + 8 * i, 200, 0.9)), painted((300 + 8 * i, (0, 0, 200)))) for i in range(10)]
+    tracker = ByteTracker(TrackerConfig())
+    assert {tid for i, (d, im) in enumerate(frames) for tid in tracker.update(d, i / FPS, im).tracker_id} == {1}
+
+
+def test_torso_histograms_sum_to_one_and_tell_colours_apart() -> None:
+    image = painted((100, (0, 0, 200)), (300, (200, 0, 0)))
+    boxes = np.array([[100, 200, 140, 300], [300, 200, 340, 300], [600, 350, 700, 600]], float)  # the last: half out
+    hists = torso_histograms(image, boxes)
+    assert hists.sum(axis=1) == pytest.approx([1, 1, 1])
+    distance = colour_distance(hists[:1], hists)
+    assert distance[0, 0] == pytest.approx(0, abs=1e-9) and distance[0, 1] > 0.9

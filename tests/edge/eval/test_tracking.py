@@ -7,7 +7,7 @@ import pytest
 
 from detection.types import Detections
 from edge.evaluation.groundtruth import load_mot
-from edge.evaluation.tracking import TrackingScorer
+from edge.evaluation.tracking import TrackingScorer, edge_distance
 from tests.conftest import require_shared
 
 
@@ -57,3 +57,43 @@ def test_missing_and_shifted_boxes(truth) -> None:  # type: ignore[no-untyped-de
     assert result.misses == boxes_of[1] + boxes_of[5]
     assert result.false_positives == boxes_of[1]
     assert result.mota == pytest.approx(1.0 - (2 * boxes_of[1] + boxes_of[5]) / 359)
+
+
+def _without(truth, person: int, frames: range):  # type: ignore[no-untyped-def]
+    def drop(index: int, gt: Detections) -> Detections:
+        return gt[gt.tracker_id != person] if index in frames else gt
+
+    return drop
+
+
+def test_an_interrupted_track_counts_one_fragmentation(truth) -> None:  # type: ignore[no-untyped-def]
+    assert _score(truth, lambda i, gt: gt).fragmentations == 0
+    result = _score(truth, _without(truth, 3, range(20, 25)))
+    assert (result.fragmentations, result.id_switches) == (1, 0)
+
+
+def test_figures_near_a_zone_edge_count_only_what_happens_there(truth) -> None:  # type: ignore[no-untyped-def]
+    """Person 3 is lost at frame 20 right by a drawn edge and again at frame 60, far from it."""
+    at_20 = truth.at(20)
+    foot = at_20[at_20.tracker_id == 3].foot_points()[0]
+    edge = foot + np.array([[-5, -5], [5, -5], [5, 5], [-5, 5]])
+    at_60 = truth.at(60)
+    assert np.linalg.norm(at_60[at_60.tracker_id == 3].foot_points()[0] - foot) > 100
+
+    def lose_twice(index: int, gt: Detections) -> Detections:
+        return gt[gt.tracker_id != 3] if index in (20, 21, 60, 61) else gt
+
+    scorer = TrackingScorer([edge])
+    for index in range(truth.frame_count):
+        scorer.update(truth.at(index), lose_twice(index, truth.at(index)))
+    result = scorer.result()
+    assert result.fragmentations == 2 and result.edge is not None
+    assert (result.edge.fragmentations, result.edge.id_switches) == (1, 0)
+    assert result.edge.misses == 2  # frames 20 and 21: both within a step of the edge
+    assert 0 < result.edge.boxes < 359
+
+
+def test_edge_distance() -> None:
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)
+    points = np.array([[5, 5], [5, -3], [14, 10], [0, 0]], float)
+    assert edge_distance(points, square).tolist() == [5.0, 3.0, 4.0, 0.0]
