@@ -9,7 +9,8 @@ expected events come from the labels (``groundtruth``), the scores from ``matchi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from detection.base import Detector
 from detection.types import Detections
 from edge.config.site import SiteConfig
+from edge.evaluation.corruptions import Variant, frame_rng
 from edge.evaluation.groundtruth import (
     ExpectedEvent,
     GroundTruthError,
@@ -25,12 +27,12 @@ from edge.evaluation.groundtruth import (
     load_expected,
     load_mot,
 )
-from edge.evaluation.matching import MatchResult, match_events
-from edge.evaluation.report import EvalReport, FalseWarning, Finding, KindScore
+from edge.evaluation.matching import MatchResult, attribute_to_passes, match_events
+from edge.evaluation.report import EvalReport, FalseWarning, Finding, KindScore, PassScore, SilentPass
 from edge.evaluation.tracking import TrackingScorer
 from edge.evaluation.visual import render_findings
 from edge.events import CrossingEvent, EventType
-from edge.pipeline import FrameResult
+from edge.pipeline import Frame, FrameResult
 from edge.replay import ReplayOptions, ReplaySummary, run_replay, signal_hub
 from edge.signal.types import SignalReading, SignalState
 from edge.video import VideoFile
@@ -40,8 +42,20 @@ TABLE_FILE = "report.txt"
 
 
 @dataclass(frozen=True)
+class TimelineCase:
+    """A further signal timeline for a clip, scored as the sub-case ``<case>@<name>``."""
+
+    name: str
+    signal: Path
+
+
+@dataclass(frozen=True)
 class EvalInputs:
-    """What one evaluation needs besides the site and the detector."""
+    """What one evaluation needs besides the site and the detector.
+
+    ``signal`` replaces the site's own sources for the case itself; each of ``timelines``
+    is scored on the same perception run. ``max_frames`` limits the clip (a camera that moves later).
+    """
 
     name: str
     video: Path
@@ -50,6 +64,11 @@ class EvalInputs:
     signal: Path | None = None
     start_time: str | None = None
     tolerance_s: float = 1.0
+    max_frames: int | None = None
+    timelines: tuple[TimelineCase, ...] = ()
+
+    def sub_case(self, timeline: TimelineCase) -> str:
+        return f"{self.name}@{timeline.name}"
 
     def __post_init__(self) -> None:
         if (self.tracks is None) == (self.expected is None):
@@ -63,6 +82,7 @@ class EvalOptions:
     thumbnails: bool = True
     progress: bool = False
     max_frames: int | None = None
+    variant: Variant | None = None  # a corruption applied to every frame; None = the clip as recorded
 
 
 @dataclass
@@ -148,18 +168,33 @@ def run_eval(
     """Replay, score and write ``report.json`` / ``report.txt`` (plus thumbnails, annotated video)."""
     truth = truth or load_ground_truth(site, inputs)
     recorder = Recorder(truth.tracks, keep_frames=options.annotate)
-    replay = _replay_options(inputs, options.out / "replay", options.progress, options.max_frames)
+    limits = [n for n in (inputs.max_frames, options.max_frames) if n]
+    replay = _replay_options(inputs, options.out / "replay", options.progress, min(limits) if limits else None)
     replay.extra_observers.append(recorder.bind)
+    if options.variant is not None:
+        replay.frame_transform = corrupted_frames(inputs.name, options.variant)
     summary = run_replay(site, detector, replay)
     expected = _expected(site, replay, recorder, truth, summary.frames)
     diagonal = float(np.hypot(*recorder.size))
     report = score(inputs, summary, expected, recorder.events, inputs.tolerance_s, diagonal)
     if recorder.scorer is not None:
         report.tracking = recorder.scorer.result()
+    if options.variant is not None:
+        report.variant = options.variant.name
     if options.thumbnails or options.annotate:
-        render_findings(site, inputs.video, report, recorder.frames, options.out, options.thumbnails, options.annotate)
+        pictures = (options.out, options.thumbnails, options.annotate, replay.frame_transform)
+        render_findings(site, inputs.video, report, recorder.frames, *pictures)
     write_report(report, options.out)
     return report
+
+
+def corrupted_frames(case: str, variant: Variant) -> Callable[[Frame], Frame]:
+    """Each frame under the variant, its noise seeded by (case, variant, frame index): runs repeat exactly."""
+
+    def apply(frame: Frame) -> Frame:
+        return replace(frame, image=variant.apply(frame.image, frame_rng(case, variant.name, frame.index)))
+
+    return apply
 
 
 def _expected(
@@ -184,11 +219,20 @@ def score(
     tolerance_s: float,
     diagonal: float = 0.0,
 ) -> EvalReport:
-    """Match violations and crossings separately; count warnings given to people who had WALK."""
+    """Match violations and crossings separately; count warnings given to people who had WALK.
+
+    An ambiguous entry takes part in both matchings, so neither a crossing nor a violation
+    recorded for it counts either way. Records that match no pedestrian are attributed to a
+    rider or along-the-road pass nearby, which must have produced none.
+    """
+    people = [e for e in expected if not e.must_be_silent]
     crossings = [e for e in reported if e.type is EventType.CROSSING]
     violations = [e for e in reported if e.type is EventType.VIOLATION]
-    by_crossings = match_events(expected, crossings, tolerance_s, diagonal)
-    by_violations = match_events([e for e in expected if e.violation], violations, tolerance_s, diagonal)
+    by_crossings = match_events(people, crossings, tolerance_s, diagonal)
+    judged = [e for e in people if e.violation or not e.required]
+    by_violations = match_events(judged, violations, tolerance_s, diagonal)
+    unmatched = by_crossings.false_records + by_violations.false_records
+    passes = attribute_to_passes([e for e in expected if e.must_be_silent], unmatched, tolerance_s, diagonal)
     return EvalReport(
         case=inputs.name,
         video=str(inputs.video),
@@ -201,6 +245,8 @@ def score(
         crossings=KindScore.of(by_crossings),
         findings=_findings(by_violations, EventType.VIOLATION) + _findings(by_crossings, EventType.CROSSING),
         false_warnings=false_warnings(by_crossings, by_violations),
+        passes=PassScore.of(passes),
+        silent_passes=[SilentPass.of(p) for p in passes if p.records],
     )
 
 
