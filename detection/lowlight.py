@@ -81,6 +81,8 @@ class LowLightDetector(Detector):
 
     def __getattr__(self, name: str) -> object:
         # Back-end details (input_size, family, last_times, ...) read by benchmarks and tests.
+        if name == "inner":  # not set yet (copy, unpickling): no endless recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def detect(self, image_bgr: np.ndarray) -> Detections:
