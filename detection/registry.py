@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from detection.base import Detector, DetectorError
+from detection.lowlight import LowLightDetector, LowLightSettings
 
 if TYPE_CHECKING:
     from edge.config.detector import DetectorConfig
@@ -61,5 +62,13 @@ def registered_backends() -> list[str]:
 
 
 def build_detector(cfg: DetectorConfig) -> Detector:
-    """Build the detector the config names; DetectorError for a bad model or a missing extra."""
-    return backend_class(cfg.backend)(cfg)  # type: ignore[call-arg]
+    """Build the detector the config names; DetectorError for a bad model or a missing extra.
+
+    With ``low_light: auto`` (the default) the back-end sits behind the low-light stage
+    (detection/lowlight.py), which leaves daylight frames' detections exactly as they were.
+    """
+    if cfg.low_light == "off":
+        return backend_class(cfg.backend)(cfg)  # type: ignore[call-arg]
+    settings = LowLightSettings(cfg.low_light_luma, cfg.low_light_denoise_sigma, cfg.low_light_score_power)
+    inner_cfg = cfg.model_copy(update={"confidence": settings.inner_confidence(cfg.confidence)})
+    return LowLightDetector(backend_class(cfg.backend)(inner_cfg), cfg.confidence, settings)  # type: ignore[call-arg]

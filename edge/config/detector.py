@@ -61,3 +61,21 @@ class DetectorConfig(StrictModel):
     nms_iou: float = Field(0.45, gt=0.0, le=1.0, description="IoU above which overlapping boxes are merged")
     classes: list[int] = Field([0], min_length=1, description="COCO class ids kept (0 = person)")
     threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    low_light: Literal["auto", "off"] = Field(
+        "auto",
+        description="auto: a dark frame (mean luminance below low_light_luma) is denoised and its scores are read "
+        "on a night scale before tracking; any other frame is detected untouched. off: every frame as it comes",
+    )
+    low_light_luma: float = Field(
+        60.0, ge=1, le=254, description="Mean luminance (0-255) below which a frame is dark (daylight: about 100)"
+    )
+    low_light_denoise_sigma: float = Field(
+        1.0, ge=0, le=5, description="Gaussian blur (pixels) applied to a dark frame before detection; 0 = none"
+    )
+    low_light_score_power: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="On a dark frame a score s counts as s**power (0.5: 0.25 counts as 0.5), which lowers every "
+        "threshold after the detector, tracker bands included, for dark frames only; 1 = scores unchanged",
+    )

@@ -1,0 +1,46 @@
+"""At night (the low_light variant at medium severity) the demo clip's violations are all recorded.
+
+Without the low-light stage the darkened demo clip loses the man in the black coat who steps
+onto the stripes on DON'T WALK, and a second track of another person is recorded in his place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from detection.registry import build_detector
+from edge.evaluation.cases import load_case_site, load_cases
+from edge.evaluation.corruptions import Variant
+from edge.evaluation.report import EvalReport
+from edge.evaluation.runner import EvalOptions, run_eval
+from tests.conftest import require_shared
+
+
+def night_run(tmp_path: Path, low_light: str) -> EvalReport:
+    require_shared("video/crosswalk_elevated_fixed.mp4")
+    case = next(c for c in load_cases() if c.name == "demo-crosswalk")
+    site = load_case_site(case)
+    detector = build_detector(site.detector.model_copy(update={"low_light": low_light}))
+    options = EvalOptions(out=tmp_path / low_light, thumbnails=False, variant=Variant.parse("low_light:3"))
+    return run_eval(site, detector, case.inputs, options)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EvalReport]:
+    out = tmp_path_factory.mktemp("night")
+    return {mode: night_run(out, mode) for mode in ("auto", "off")}
+
+
+def test_every_violation_is_captured_and_valid_at_night(reports: dict[str, EvalReport]) -> None:
+    night = reports["auto"]
+    assert night.variant == "low_light:3"
+    assert (night.violations.expected, night.violations.hits, night.violations.false_records) == (2, 2, 0)
+    assert (night.crossings.expected, night.crossings.hits, night.crossings.false_records) == (4, 4, 0)
+    assert not night.false_warnings
+
+
+def test_without_the_stage_the_night_run_misses_a_violation(reports: dict[str, EvalReport]) -> None:
+    bare = reports["off"]
+    assert bare.violations.hits < reports["auto"].violations.hits
