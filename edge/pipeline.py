@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from detection.base import Detector
+from detection.riders import RiderAssociator
 from detection.tracker import ByteTracker
 from detection.types import Detections
 from edge.config.site import SiteConfig
@@ -48,6 +49,7 @@ class FrameResult:
     signal_changes: list[SignalChange]
     signal_readings: dict[str, SignalReading]
     timings_ms: dict[str, float]
+    riders: frozenset[int] = frozenset()  # track ids riding a bicycle or motorcycle (detection/riders.py)
 
 
 class FrameObserver(Protocol):
@@ -104,6 +106,9 @@ class Pipeline:
         self._last: FrameResult | None = None
         self._next_site: SiteConfig | None = None  # handed over by another thread, adopted between frames
         self._classes = tuple(site.detector.classes)
+        riders = site.detector.riders
+        self._vehicle_classes = tuple(riders.vehicle_classes) if riders.enabled else ()
+        self.riders = RiderAssociator(riders.min_overlap, riders.confirm_frames)
         self._groups = sorted({c.signal_group for c in site.crosswalks})
 
     def apply_zones(self, site: SiteConfig) -> None:
@@ -125,13 +130,15 @@ class Pipeline:
             self.core = DecisionCore(self.site, width, height, settle_s=self.signals.revision_window_s)
 
         start = clock()
-        detections = self.detector.detect(frame.image).of_classes(self._classes)
+        found = self.detector.detect(frame.image)
+        detections = found.of_classes(self._classes)
         timings["detect"] = (clock() - start) * 1000
 
         start = clock()
         # Detections that already carry track ids are the tracker's own coasted tracks, given by
         # a detector that skipped this frame (edge/gating.py): already tracked, not to be matched.
         tracks = detections if detections.tracker_id is not None else self.tracker.update(detections, frame.t)
+        riders = self._riders(tracks, found, measured=detections.tracker_id is None)
         timings["track"] = (clock() - start) * 1000
 
         start = clock()
@@ -140,10 +147,10 @@ class Pipeline:
         timings["signal"] = (clock() - start) * 1000
 
         start = clock()
-        events = self.core.update(frame.index, frame.t, frame.utc, tracks, self.signals)
+        events = self.core.update(frame.index, frame.t, frame.utc, tracks, self.signals, riders)
         timings["decide"] = (clock() - start) * 1000
 
-        result = FrameResult(frame, detections, tracks, events, changes, readings, timings)
+        result = FrameResult(frame, detections, tracks, events, changes, readings, timings, riders)
         start = clock()
         for observer in self.observers:
             observer.on_frame(result)
@@ -151,6 +158,14 @@ class Pipeline:
         self._count(result)
         self._last = result
         return result
+
+    def _riders(self, tracks: Detections, found: Detections, measured: bool) -> frozenset[int]:
+        """Tracks riding a vehicle; a frame the detector skipped brings no new evidence either way."""
+        if not self._vehicle_classes:
+            return frozenset()
+        if not measured:
+            return self.riders.riding(tracks)
+        return self.riders.update(tracks, found.of_classes(self._vehicle_classes))
 
     def finish(self) -> FrameResult | None:
         """End of stream: crossings still waiting for their signal state are judged now, on the last frame."""
@@ -160,7 +175,9 @@ class Pipeline:
         events = self.core.flush(last.frame.index, last.frame.t, last.frame.utc, self.signals)
         if not events:
             return None
-        result = FrameResult(last.frame, last.detections, last.tracks, events, [], last.signal_readings, {})
+        result = FrameResult(
+            last.frame, last.detections, last.tracks, events, [], last.signal_readings, {}, last.riders
+        )
         for observer in self.observers:
             observer.on_frame(result)
         for event in events:

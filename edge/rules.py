@@ -9,11 +9,14 @@ from where they stepped in; the crossing is a **violation** when, at the entry i
 the governing group showed DON'T WALK for at least ``grace_s`` (or CLEARANCE, where
 the site says so). Under UNKNOWN nothing is enforced. One violation per track, and a
 new track that starts where a just-lost track ended inherits its history, so an id
-switch does not create a second event for the same person.
+switch does not create a second event for the same person. A person riding a bicycle or
+motorcycle at any moment of their passage (detection/riders.py) is not a pedestrian: their
+passage is neither a crossing nor a violation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -85,6 +88,7 @@ class _CrosswalkTrack:
     entry_observed: bool = True
     counted: bool = False  # the current entry already produced its crossing
     crossed: bool = False  # a crossing was counted since the track last stood on a curb
+    riding: bool = False  # seen riding a vehicle since the current entry
 
 
 @dataclass
@@ -112,6 +116,7 @@ class _Observation:
     point: tuple[float, float]
     box: tuple[float, float, float, float]
     score: float
+    riding: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,9 +160,15 @@ class DecisionCore:
         return sorted(self._tracks)
 
     def update(
-        self, frame: int, t: float, utc: float, tracks: Detections, signals: SignalLookup
+        self,
+        frame: int,
+        t: float,
+        utc: float,
+        tracks: Detections,
+        signals: SignalLookup,
+        riders: Set[int] = frozenset(),
     ) -> list[CrossingEvent]:
-        """Process one frame's tracks; return the events decided on this frame."""
+        """Process one frame's tracks (``riders``: ids riding a vehicle); return the events decided now."""
         if tracks.tracker_id is None:
             raise ValueError("DecisionCore.update needs tracked detections (tracker_id set)")
         points = tracks.foot_points()
@@ -173,6 +184,7 @@ class DecisionCore:
                 (float(points[row, 0]), float(points[row, 1])),
                 tuple(float(v) for v in tracks.xyxy[row]),  # type: ignore[arg-type]
                 float(tracks.confidence[row]),
+                track_id in riders,
             )
             track = self._track_for(obs, points[row], seen_now)
             for cw, geo in self.crosswalks:
@@ -222,6 +234,7 @@ class DecisionCore:
         switch = state.membership.observe(raw, obs.frame, obs.t, obs.point, obs.box)
         if switch is not None:
             self._on_switch(state, switch, float(geo.depth(np.array([switch.point]))[0]))
+        state.riding = state.entry is not None and (state.riding or obs.riding)
         if state.entry is None or state.counted or state.membership.zone is not Zone.CROSSWALK:
             return
         # How far the person has walked in from where they stepped in, as a fraction of the
@@ -231,6 +244,8 @@ class DecisionCore:
         if progress < cw.rules.min_penetration:
             return
         state.counted = state.crossed = True
+        if state.riding:
+            return  # a rider passing through is traffic, not a pedestrian crossing
         origin = self._origin(state, depth)
         self._pending.append(_PendingCrossing(cw, track.person, state.entry, state.entry_observed, origin, obs))
 

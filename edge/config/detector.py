@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from edge.config.base import StrictModel
+from edge.config.riders import RidersConfig
 
 
 class DetectorConfig(StrictModel):
@@ -28,3 +29,9 @@ class DetectorConfig(StrictModel):
     nms_iou: float = Field(0.45, gt=0.0, le=1.0, description="IoU above which overlapping boxes are merged")
     classes: list[int] = Field([0], min_length=1, description="COCO class ids kept (0 = person)")
     threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    riders: RidersConfig = Field(default_factory=RidersConfig, description="Telling riders from pedestrians")
+
+    def detected_classes(self) -> list[int]:
+        """The classes the model is asked for: ``classes``, plus the vehicles riders are recognised by."""
+        vehicles = self.riders.vehicle_classes if self.riders.enabled else []
+        return sorted(set(self.classes) | set(vehicles))
