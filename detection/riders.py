@@ -2,12 +2,13 @@
 
 Detectors call a cyclist a ``person`` (and the bicycle a ``bicycle``), so without this a
 cyclist passing through the crosswalk would be judged as a pedestrian. A person rides a
-vehicle when the vehicle box covers most of the lower half of their box — the legs are on
-the vehicle — frame after frame while they move: a bicycle leaning on a post or a
-cyclist passing by covers someone's legs for a moment, not for ``confirm_frames`` frames in
-a row. The evidence is counted with hysteresis: it rises by one per frame with overlap and
-falls by one per frame without (up to ``confirm_frames``), and a person becomes a rider when
-it reaches the top and stops being one only when it is back at zero, so one missed vehicle
+vehicle when they are over it — most of their box's width lies over the vehicle box and
+their feet within its height — frame after frame while they move: a parked bicycle or a
+cyclist passing by lines up with a walker for a moment, not for ``confirm_frames`` frames in
+a row. Someone pushing a bicycle can line up the same way and is then treated as a rider.
+The evidence is counted with hysteresis: it rises by one per frame over a vehicle and falls
+by one per frame without (up to ``confirm_frames``); a person becomes a rider when it
+reaches the top and stops being one only when it is back at zero, so one missed vehicle
 box does not turn a rider into a pedestrian.
 
 Pure and deterministic: boxes in, track ids out; no clock, no I/O.
@@ -24,27 +25,30 @@ from detection.types import Detections
 FORGET_AFTER_FRAMES = 300  # a track id unseen this long is gone (far beyond any lost-track buffer)
 
 
-def lower_body(xyxy: np.ndarray) -> np.ndarray:
-    """(n, 4) lower half of every person box: hips to feet, the part that sits on a vehicle."""
-    lower = np.array(xyxy, np.float32, copy=True).reshape(-1, 4)
-    lower[:, 1] = (lower[:, 1] + lower[:, 3]) / 2.0
-    return lower
+FEET_TOLERANCE = 0.25  # of the person's height: box jitter, and a foot on a raised pedal
 
 
 def coverage(people: np.ndarray, vehicles: np.ndarray) -> np.ndarray:
-    """(n, m) fraction of each person's lower half that each vehicle box covers (0..1).
+    """(n, m) how much each person rides each vehicle box: the fraction of the person's width over it.
+
+    A rider's box ends at their feet on the pedals or footrests, or at the saddle when the
+    detector stops at the waist; either lies within the vehicle's height. A vehicle that does
+    not reach the bottom of the person's box (give or take ``FEET_TOLERANCE`` of their height:
+    one farther away, higher in the picture, or one passing in front, lower) carries nobody.
 
     Example:
-        >>> coverage(np.array([[0, 0, 10, 20]]), np.array([[0, 10, 10, 20], [5, 15, 30, 40]])).round(2).tolist()
-        [[1.0, 0.25]]
+        >>> person = np.array([[0, 0, 10, 40]])
+        >>> coverage(person, np.array([[0, 30, 10, 50], [5, 30, 30, 50], [0, 60, 10, 80]])).tolist()
+        [[1.0, 0.5, 0.0]]
     """
-    lower = lower_body(people)
+    people = np.asarray(people, np.float32).reshape(-1, 4)
     vehicles = np.asarray(vehicles, np.float32).reshape(-1, 4)
-    width = np.minimum(lower[:, None, 2], vehicles[None, :, 2]) - np.maximum(lower[:, None, 0], vehicles[None, :, 0])
-    height = np.minimum(lower[:, None, 3], vehicles[None, :, 3]) - np.maximum(lower[:, None, 1], vehicles[None, :, 1])
-    inter = np.clip(width, 0, None) * np.clip(height, 0, None)
-    area = (lower[:, 2] - lower[:, 0]) * (lower[:, 3] - lower[:, 1])
-    return inter / np.maximum(area, 1e-6)[:, None]
+    width = np.minimum(people[:, None, 2], vehicles[None, :, 2]) - np.maximum(people[:, None, 0], vehicles[None, :, 0])
+    share = np.clip(width, 0, None) / np.maximum(people[:, 2] - people[:, 0], 1e-6)[:, None]
+    feet = people[:, None, 3]
+    slack = FEET_TOLERANCE * (people[:, None, 3] - people[:, None, 1])
+    touches = (vehicles[None, :, 1] - slack <= feet) & (feet <= vehicles[None, :, 3] + slack)
+    return np.where(touches, share, 0.0)
 
 
 @dataclass

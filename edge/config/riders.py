@@ -27,8 +27,8 @@ class RidersConfig(StrictModel):
         0.5,
         gt=0,
         le=1,
-        description="Fraction of the person's lower half the vehicle box must cover: a rider's legs are on "
-        "the vehicle, while someone walking past it covers it only partly",
+        description="Fraction of the person's box width that must lie over the vehicle box (with their feet "
+        "within its height): a rider sits over the vehicle, someone walking past it lines up only partly",
     )
     confirm_frames: int = Field(
         3,

@@ -8,22 +8,23 @@ import pytest
 from detection.riders import RiderAssociator, coverage
 from detection.types import Detections
 
-PERSON = [100.0, 0.0, 140.0, 100.0]  # lower half: y 50..100, area 40 x 50
-ON_BIKE = [95.0, 45.0, 145.0, 105.0]  # covers the whole lower half
-BESIDE = [125.0, 50.0, 185.0, 100.0]  # covers its right 15 px: 0.375 of the lower half
-OVERHEAD = [100.0, 0.0, 140.0, 40.0]  # touches only the upper half
+PERSON = [100.0, 0.0, 140.0, 100.0]  # 40 wide, 100 tall, feet at y = 100
+ON_BIKE = [95.0, 45.0, 145.0, 105.0]  # under the whole width, feet within its height
+BESIDE = [125.0, 50.0, 185.0, 100.0]  # under its right 15 px: 0.375 of the width
 
 
 @pytest.mark.parametrize(
     ("vehicle", "expected"),
     [
         pytest.param(ON_BIKE, 1.0, id="legs-on-the-vehicle"),
+        pytest.param([100.0, 110.0, 140.0, 150.0], 1.0, id="box-stops-at-the-saddle"),
         pytest.param(BESIDE, 0.375, id="beside"),
-        pytest.param(OVERHEAD, 0.0, id="upper-body-only"),
-        pytest.param([300.0, 0.0, 340.0, 100.0], 0.0, id="elsewhere"),
+        pytest.param([100.0, 130.0, 140.0, 170.0], 0.0, id="passing-in-front-lower-down"),
+        pytest.param([100.0, 10.0, 140.0, 70.0], 0.0, id="farther-away-higher-up"),
+        pytest.param([300.0, 50.0, 340.0, 100.0], 0.0, id="elsewhere"),
     ],
 )
-def test_coverage_of_the_lower_body(vehicle: list[float], expected: float) -> None:
+def test_how_much_a_person_is_over_a_vehicle(vehicle: list[float], expected: float) -> None:
     assert coverage(np.array([PERSON]), np.array([vehicle]))[0, 0] == pytest.approx(expected)
 
 
