@@ -108,7 +108,7 @@ class Pipeline:
         self._classes = tuple(site.detector.classes)
         riders = site.detector.riders
         self._vehicle_classes = tuple(riders.vehicle_classes) if riders.enabled else ()
-        self.riders = RiderAssociator(riders.min_overlap, riders.confirm_frames)
+        self.riders = RiderAssociator(riders.min_overlap, riders.confirm_s)
         self._groups = sorted({c.signal_group for c in site.crosswalks})
 
     def apply_zones(self, site: SiteConfig) -> None:
@@ -138,7 +138,7 @@ class Pipeline:
         # Detections that already carry track ids are the tracker's own coasted tracks, given by
         # a detector that skipped this frame (edge/gating.py): already tracked, not to be matched.
         tracks = detections if detections.tracker_id is not None else self.tracker.update(detections, frame.t)
-        riders = self._riders(tracks, found, measured=detections.tracker_id is None)
+        riders = self._riders(tracks, found, frame.t, measured=detections.tracker_id is None)
         timings["track"] = (clock() - start) * 1000
 
         start = clock()
@@ -159,13 +159,13 @@ class Pipeline:
         self._last = result
         return result
 
-    def _riders(self, tracks: Detections, found: Detections, measured: bool) -> frozenset[int]:
+    def _riders(self, tracks: Detections, found: Detections, t: float, measured: bool) -> frozenset[int]:
         """Tracks riding a vehicle; a frame the detector skipped brings no new evidence either way."""
         if not self._vehicle_classes:
             return frozenset()
         if not measured:
             return self.riders.riding(tracks)
-        return self.riders.update(tracks, found.of_classes(self._vehicle_classes))
+        return self.riders.update(tracks, found.of_classes(self._vehicle_classes), t)
 
     def finish(self) -> FrameResult | None:
         """End of stream: crossings still waiting for their signal state are judged now, on the last frame."""

@@ -30,12 +30,13 @@ class RidersConfig(StrictModel):
         description="Fraction of the person's box width that must lie over the vehicle box (with their feet "
         "within its height): a rider sits over the vehicle, someone walking past it lines up only partly",
     )
-    confirm_frames: int = Field(
-        3,
-        ge=1,
-        le=30,
-        description="Frames of overlap that make a rider, and frames without that undo it: the vehicle must "
-        "move with the person, and one missed vehicle box does not turn a rider into a pedestrian",
+    confirm_s: float = Field(
+        0.3,
+        gt=0,
+        le=5,
+        description="Seconds over a vehicle that make a rider, and seconds without that undo it: the vehicle must "
+        "move with the person (a bicycle passing someone lines up with them only for a moment), and one missed "
+        "vehicle box does not turn a rider into a pedestrian",
     )
 
     @field_validator("vehicle_classes")

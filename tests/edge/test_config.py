@@ -96,7 +96,7 @@ def test_missing_file(tmp_path: Path) -> None:
         ({"detector__riders__vehicle_classes": [0, 1]}, "class 0 is person, not a vehicle"),
         ({"detector__riders__vehicle_classes": []}, "at least 1 item"),
         ({"detector__riders__min_overlap": 0}, "greater than 0"),
-        ({"detector__riders__confirm_frames": 0}, "greater than or equal to 1"),
+        ({"detector__riders__confirm_s": 0}, "greater than 0"),
         ({"detector__riders__enable": False}, "Extra inputs are not permitted"),
     ],
 )
