@@ -1,6 +1,9 @@
 """The violation rules: tracked people + signal history → crossings and violations.
 
 Pure and deterministic: no I/O, no threads, no clock. Time is the frame's ``t``.
+A person riding a bicycle or motorcycle at any moment of their passage (the pipeline
+passes the riders, detection/riders.py) is traffic: their passage is neither a crossing
+nor a violation.
 
 A track's zone in each crosswalk is debounced (``inertia`` frames). When it settles in
 the crosswalk, the *entry* is the first frame of that run. The entry becomes a
@@ -9,9 +12,7 @@ from where they stepped in; the crossing is a **violation** when, at the entry i
 the governing group showed DON'T WALK for at least ``grace_s`` (or CLEARANCE, where
 the site says so). Under UNKNOWN nothing is enforced. One violation per track, and a
 new track that starts where a just-lost track ended inherits its history, so an id
-switch does not create a second event for the same person. A person riding a bicycle or
-motorcycle at any moment of their passage (detection/riders.py) is not a pedestrian: their
-passage is neither a crossing nor a violation.
+switch does not create a second event for the same person.
 """
 
 from __future__ import annotations
@@ -83,12 +84,12 @@ class _CrosswalkTrack:
 
     membership: ZoneMembership
     last_curb: Zone | None = None
+    riding: bool = False  # seen riding a vehicle since the current entry
     entry: ZoneSwitch | None = None
     entry_depth: float = 0.0
     entry_observed: bool = True
     counted: bool = False  # the current entry already produced its crossing
     crossed: bool = False  # a crossing was counted since the track last stood on a curb
-    riding: bool = False  # seen riding a vehicle since the current entry
 
 
 @dataclass
