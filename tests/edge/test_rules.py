@@ -245,29 +245,3 @@ def test_side_entry_takes_its_direction_from_the_motion() -> None:
     events = walk(core, signals((-3.0, "WALK")), path)
     assert events and events[0].direction == "south->north"
 
-
-def ride(core: DecisionCore, history: SignalHistory, riding_frames: set[int]) -> list:
-    """One person along the north-to-south path, flagged as riding a vehicle on ``riding_frames``."""
-    events = []
-    for frame, (x, y) in enumerate(north_to_south()):
-        riders = {1} if frame in riding_frames else set()
-        people = tracks(person_at(1, x, y))
-        events += core.update(frame, frame / FPS, 1000.0 + frame / FPS, people, history, riders)
-    return events
-
-
-@pytest.mark.parametrize(
-    ("riding_frames", "expected_types"),
-    [
-        pytest.param(set(range(30)), [], id="rider-throughout"),
-        pytest.param({8}, [], id="riding-once-during-the-passage"),
-        pytest.param({0, 1, 2}, ["crossing", "violation"], id="riding-only-before-the-crosswalk"),
-        pytest.param(set(), ["crossing", "violation"], id="pedestrian"),
-    ],
-)
-def test_a_rider_passing_through_on_dont_walk_is_no_pedestrian(
-    riding_frames: set[int], expected_types: list[str]
-) -> None:
-    core = DecisionCore(make_site(), W, H)
-    events = ride(core, signals((-3.0, "DONT_WALK")), riding_frames)
-    assert [e.type.value for e in events] == expected_types
