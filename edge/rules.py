@@ -10,9 +10,39 @@ the crosswalk, the *entry* is the first frame of that run. The entry becomes a
 **crossing** once the person has walked ``min_penetration`` of the crosswalk's depth
 from where they stepped in; the crossing is a **violation** when, at the entry instant,
 the governing group showed DON'T WALK for at least ``grace_s`` (or CLEARANCE, where
-the site says so). Under UNKNOWN nothing is enforced. One violation per track, and a
-new track that starts where a just-lost track ended inherits its history, so an id
-switch does not create a second event for the same person.
+the site says so). Under UNKNOWN nothing is enforced.
+
+Every crossing is judged on its own: a person who crosses on DON'T WALK, walks back and
+crosses again, or comes back later, commits two violations and is warned twice. Only what
+is truly the same crossing by the same person is recorded once:
+
+* an id switch: a new track that starts where a just-lost track ended, within
+  ``id_switch_window_s`` and ``id_switch_radius``, continues that track's crosswalk state
+  (its pending entry, its counted crossing), so the crossing is not counted again;
+* feet hidden mid-crossing: a step out sideways and back without reaching a curb continues
+  the crossing already counted;
+* hesitating at the curb edge: a re-entry from the same curb within ``repeat_window_s`` of
+  the previous entry and within ``repeat_radius`` of its entry point is the same crossing.
+  It is recorded again only if it is a violation and the entry it repeats was not, so a
+  step back onto the curb never hides a violation.
+
+Nothing else belongs to the track: verdicts are never carried over, so another person who
+receives a violator's id, or who is taken for a lost track's continuation, is judged on
+their own crossings.
+
+How far a person has walked in is the path from their entry point for entries from a curb
+(people step in diagonally); for entries from the side, or first seen inside, only the
+way across counts (along the curb A → B axis) and it must outweigh the way along the road,
+so someone walking along the road through the crosswalk is no crossing, while a diagonal
+step in from the side followed by walking across is.
+
+A track whose zone settles in the crosswalk at once has no observed entry and is not
+enforced, unless it was first seen on a curb or at its edge (``curb_edge_margin`` of the
+depth), or inside within ``min_penetration`` of a curb on which a track was lost within
+``id_switch_window_s``, and then walks away from that curb: the tracker lost the person
+turning on the curb (or behind someone) and found them again a step in, so the entry is that
+curb's, and they are as deep in as they are from its edge. Someone walking towards a curb is
+finishing a crossing and never becomes an entry this way.
 """
 
 from __future__ import annotations
@@ -88,15 +118,20 @@ class _CrosswalkTrack:
     entry: ZoneSwitch | None = None
     entry_depth: float = 0.0
     entry_observed: bool = True
+    edge_curb: Zone | None = None  # the curb the track was first seen on or at, before its zone settled
     counted: bool = False  # the current entry already produced its crossing
     crossed: bool = False  # a crossing was counted since the track last stood on a curb
+    last_crossing: _CountedCrossing | None = None
 
 
 @dataclass
-class _Person:
-    """What belongs to the person rather than the track id: survives id switches."""
+class _CountedCrossing:
+    """A counted crossing of a track lineage, kept to tell hesitation at the curb from a new crossing."""
 
-    violated: bool = False
+    origin: Zone
+    entry_t: float
+    entry_point: tuple[float, float]
+    violation: bool = False  # set once judged
 
 
 @dataclass
@@ -105,7 +140,6 @@ class _Track:
     last_t: float
     last_point: np.ndarray
     crosswalks: dict[str, _CrosswalkTrack] = field(default_factory=dict)
-    person: _Person = field(default_factory=_Person)
 
 
 @dataclass(frozen=True)
@@ -125,11 +159,12 @@ class _PendingCrossing:
     """A confirmed crossing waiting until the signal state at its entry can no longer change."""
 
     crosswalk: CrosswalkConfig
-    person: _Person
     entry: ZoneSwitch
     entry_observed: bool
     origin: Zone
     confirmed: _Observation
+    record: _CountedCrossing
+    repeats: _CountedCrossing | None  # the entry this one repeats when hesitating at the curb edge
 
 
 class DecisionCore:
@@ -176,6 +211,7 @@ class DecisionCore:
         zones = {cw.id: geo.classify(points) for cw, geo in self.crosswalks}
         depths = {cw.id: geo.depth(points) for cw, geo in self.crosswalks}
         seen_now = set(tracks.tracker_id.tolist())
+        lost_on_curbs: dict[str, set[Zone]] | None = None
         for row, track_id in enumerate(tracks.tracker_id.tolist()):
             obs = _Observation(
                 frame,
@@ -187,26 +223,62 @@ class DecisionCore:
                 float(tracks.confidence[row]),
                 track_id in riders,
             )
-            track = self._track_for(obs, points[row], seen_now)
+            track, born = self._track_for(obs, points[row], seen_now)
+            if born and lost_on_curbs is None:
+                lost_on_curbs = self._lost_on_curbs(t, seen_now)
             for cw, geo in self.crosswalks:
                 state = track.crosswalks.setdefault(cw.id, _CrosswalkTrack(ZoneMembership(cw.rules.inertia_frames)))
                 raw = Zone(int(zones[cw.id][row]))
-                self._step(cw, geo, track, state, raw, float(depths[cw.id][row]), obs)
+                depth = float(depths[cw.id][row])
+                if state.membership.zone is None and state.edge_curb is None:
+                    lost = (lost_on_curbs or {}).get(cw.id, set()) if born else set()
+                    state.edge_curb = self._edge_curb(cw.rules, raw, depth, lost)
+                self._step(cw, geo, state, raw, depth, obs)
         self._forget_old_tracks(t)
         return self._decide_settled(frame, t, utc, signals)
 
-    def _track_for(self, obs: _Observation, point: np.ndarray, seen_now: set[int]) -> _Track:
+    def _track_for(self, obs: _Observation, point: np.ndarray, seen_now: set[int]) -> tuple[_Track, bool]:
+        """The track of this observation, and whether it was born on this frame with no history."""
         track = self._tracks.get(obs.track_id)
+        born = False
         if track is None:
             track = _Track(obs.track_id, obs.t, point)
             donor = self._lost_track_near(point, obs.t, seen_now)
             if donor is not None:
-                # Same person under a new id: carry over zones, pending entry and verdicts.
-                track.crosswalks, track.person = donor.crosswalks, donor.person
+                # Same person under a new id: carry over zones, pending entry and counted crossings.
+                track.crosswalks = donor.crosswalks
                 del self._tracks[donor.track_id]
+            born = donor is None
             self._tracks[obs.track_id] = track
         track.last_t, track.last_point = obs.t, point
-        return track
+        return track, born
+
+    def _lost_on_curbs(self, t: float, seen_now: set[int]) -> dict[str, set[Zone]]:
+        """Per crosswalk, the curbs on which a track was lost within the id-switch window."""
+        lost: dict[str, set[Zone]] = {}
+        for other in self._tracks.values():
+            if other.track_id in seen_now or other.last_t >= t or t - other.last_t > self._switch_window:
+                continue
+            for cw_id, state in other.crosswalks.items():
+                if state.membership.zone in (Zone.CURB_A, Zone.CURB_B):
+                    lost.setdefault(cw_id, set()).add(state.membership.zone)
+        return lost
+
+    @staticmethod
+    def _edge_curb(rules: RuleConfig, raw: Zone, depth: float, lost_on: set[Zone]) -> Zone | None:
+        """The curb a not yet settled track stands on or at the edge of, if any.
+
+        ``depth`` runs 0 → 1 from curb A's end to curb B's. Within ``curb_edge_margin`` is the
+        edge; within ``min_penetration`` (less than a crossing's worth in) is near enough when a
+        track was just lost on that curb: the person turned there and was found again inside.
+        """
+        for curb, from_curb in ((Zone.CURB_A, depth), (Zone.CURB_B, 1.0 - depth)):
+            if raw is curb:
+                return curb
+            near = rules.min_penetration if curb in lost_on else rules.curb_edge_margin
+            if raw is Zone.CROSSWALK and from_curb <= near:
+                return curb
+        return None
 
     def _lost_track_near(self, point: np.ndarray, t: float, seen_now: set[int]) -> _Track | None:
         best, best_distance = None, self._switch_radius
@@ -226,7 +298,6 @@ class DecisionCore:
         self,
         cw: CrosswalkConfig,
         geo: CrosswalkGeometry,
-        track: _Track,
         state: _CrosswalkTrack,
         raw: Zone,
         depth: float,
@@ -238,17 +309,52 @@ class DecisionCore:
         state.riding = state.entry is not None and (state.riding or obs.riding)
         if state.entry is None or state.counted or state.membership.zone is not Zone.CROSSWALK:
             return
-        # How far the person has walked in from where they stepped in, as a fraction of the
-        # crosswalk's depth; people often step in diagonally, so the path is not along the axis.
-        progress = float(np.hypot(obs.point[0] - state.entry.point[0], obs.point[1] - state.entry.point[1]))
-        progress /= geo.depth_px
-        if progress < cw.rules.min_penetration:
+        if not self._walked_in(cw.rules, geo, state, obs.point, depth):
             return
         state.counted = state.crossed = True
         if state.riding:
             return  # a rider passing through is traffic, not a pedestrian crossing
         origin = self._origin(state, depth)
-        self._pending.append(_PendingCrossing(cw, track.person, state.entry, state.entry_observed, origin, obs))
+        observed = state.entry_observed
+        if state.entry.previous is None and state.edge_curb is not None and origin is state.edge_curb:
+            observed = True  # first seen at that curb's edge and walking away from it: stepped in from it
+        record = _CountedCrossing(origin, state.entry.t, state.entry.point)
+        repeats = state.last_crossing if self._same_crossing(cw.rules, geo, state.last_crossing, record) else None
+        state.last_crossing = record
+        self._pending.append(_PendingCrossing(cw, state.entry, observed, origin, obs, record, repeats))
+
+    @staticmethod
+    def _walked_in(
+        rules: RuleConfig, geo: CrosswalkGeometry, state: _CrosswalkTrack, point: tuple[float, float], depth: float
+    ) -> bool:
+        """Whether the person has walked ``min_penetration`` of the depth in since the entry."""
+        assert state.entry is not None
+        dx, dy = point[0] - state.entry.point[0], point[1] - state.entry.point[1]
+        if state.entry.previous in (Zone.CURB_A, Zone.CURB_B):
+            # From a curb people often step in diagonally: the whole path walked counts.
+            return float(np.hypot(dx, dy)) / geo.depth_px >= rules.min_penetration
+        curb = state.edge_curb if state.entry.previous is None else None
+        if curb is not None and DecisionCore._origin(state, depth) is curb:
+            # Found again at a curb's edge and walking away from it: as deep in as from that edge.
+            from_edge = depth if curb is Zone.CURB_A else 1.0 - depth
+            return from_edge >= rules.min_penetration
+        # From the side (or first seen inside) only the way across counts, and it must outweigh
+        # the way along the road: walking along the road through the crosswalk is no crossing.
+        across = abs(depth - state.entry_depth)
+        along = abs(dx * geo.axis[1] - dy * geo.axis[0]) / geo.depth_px
+        return across >= rules.min_penetration and across >= along
+
+    @staticmethod
+    def _same_crossing(
+        rules: RuleConfig, geo: CrosswalkGeometry, earlier: _CountedCrossing | None, now: _CountedCrossing
+    ) -> bool:
+        """Whether ``now`` re-enters from the same curb edge as ``earlier``, soon and near: one hesitation."""
+        if earlier is None or earlier.origin is not now.origin:
+            return False
+        if now.entry_t - earlier.entry_t > rules.repeat_window_s:
+            return False
+        gap = np.hypot(now.entry_point[0] - earlier.entry_point[0], now.entry_point[1] - earlier.entry_point[1])
+        return float(gap) / geo.depth_px <= rules.repeat_radius
 
     @staticmethod
     def _on_switch(state: _CrosswalkTrack, switch: ZoneSwitch, entry_depth: float) -> None:
@@ -287,9 +393,15 @@ class DecisionCore:
         reading = signals.state_at(cw.signal_group, entry.t)
         verdict = judge_entry(cw.rules, reading, entry.t, pending.entry_observed)
         entry_utc = utc - (t - entry.t)
+        pending.record.violation = verdict.violation
+        if pending.repeats is not None:
+            # Hesitation at the curb edge: one crossing, unless this entry is a violation the
+            # entry it repeats was not (a step back onto the curb must not hide a violation).
+            pending.record.violation = verdict.violation or pending.repeats.violation
+            if not verdict.violation or pending.repeats.violation:
+                return []
         kinds = [EventType.CROSSING]
-        if verdict.violation and not pending.person.violated:
-            pending.person.violated = True
+        if verdict.violation:
             kinds.append(EventType.VIOLATION)
         return [
             CrossingEvent(

@@ -54,6 +54,29 @@ class RuleConfig(StrictModel):
         0.06, ge=0, le=1, description="How near (fraction of the picture diagonal) counts as the same person"
     )
     track_timeout_s: float = Field(3.0, gt=0, le=120, description="Forget a track unseen for this long")
+    repeat_window_s: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description="Re-entering from the same curb near the same spot this soon after the previous entry is the "
+        "same crossing: hesitating at the curb edge (a step in, a step back, in again) takes a few seconds, while "
+        "someone who comes back later, or walks back across, is crossing again",
+    )
+    repeat_radius: float = Field(
+        0.3,
+        ge=0,
+        le=2,
+        description="How near the previous entry point (fraction of the crosswalk's depth) a re-entry must be to be "
+        "the same crossing: someone hesitating at the curb edge stays within a step or two of where they stepped in",
+    )
+    curb_edge_margin: float = Field(
+        0.1,
+        ge=0,
+        le=0.5,
+        description="Fraction of the crosswalk's depth next to a curb that is that curb's edge: a track first seen on "
+        "a curb or this close to it and walking away from it stepped in from it (trackers start a track a few "
+        "frames late, often just after a person turned on the curb)",
+    )
 
 
 class CrosswalkConfig(StrictModel):

@@ -1,4 +1,4 @@
-"""The rule table: entries judged by the signal at their own instant, one violation per person."""
+"""The rule table: entries judged by the signal at their own instant, every crossing on its own."""
 
 from __future__ import annotations
 
@@ -245,3 +245,168 @@ def test_side_entry_takes_its_direction_from_the_motion() -> None:
     events = walk(core, signals((-3.0, "WALK")), path)
     assert events and events[0].direction == "south->north"
 
+
+# Every crossing on its own; only the same crossing by the same person is recorded once.
+
+ALL_RED = ((-60.0, "DONT_WALK"),)
+
+
+def kinds(events: list) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    return [(e.type.value, e.direction) for e in events]
+
+
+def test_walking_back_across_on_red_is_a_second_violation() -> None:
+    core = DecisionCore(make_site(), W, H)
+    there = north_to_south()
+    events = walk(core, signals(*ALL_RED), there + there[::-1])
+    assert kinds(events) == [
+        ("crossing", "north->south"),
+        ("violation", "north->south"),
+        ("crossing", "south->north"),
+        ("violation", "south->north"),
+    ]
+    assert len({e.event_id for e in events}) == 4
+
+
+def in_back_in(reentry_after_s: float, x_again: float = 500.0) -> list[tuple[float, float]]:
+    """From the north curb 0.3 deep into the crosswalk, back onto the curb, and in again
+    ``reentry_after_s`` after the first entry (at ``x_again``), then across."""
+    first = [(500.0, 360.0 + 20.0 * i) for i in range(6)]  # steps in on the edge y=400 (frame 2), reaches y=460
+    back = [(500.0, 460.0 - 20.0 * i) for i in range(1, 6)]  # onto the curb at y=360
+    entry_frame = 2
+    again = [(x_again, 360.0 + 20.0 * i) for i in range(18)]  # steps in at its 3rd frame
+    wait = round(reentry_after_s * FPS) - (len(first) + len(back) - entry_frame) - 2
+    assert wait >= 0
+    return first + back + [(x_again, 360.0)] * wait + again
+
+
+@pytest.mark.parametrize(
+    ("reentry_after_s", "x_again", "crossings"),
+    [
+        pytest.param(2.0, 500.0, 1, id="hesitating-at-the-edge"),
+        pytest.param(4.5, 520.0, 1, id="hesitating-a-step-aside"),
+        pytest.param(2.0, 700.0, 2, id="re-entering-far-along-the-curb"),
+        pytest.param(10.0, 500.0, 2, id="back-10s-later"),
+        pytest.param(40.0, 500.0, 2, id="back-40s-later"),
+    ],
+)
+def test_re_entering_from_the_same_curb(reentry_after_s: float, x_again: float, crossings: int) -> None:
+    site = make_site(crosswalks__0__rules__min_penetration=0.15)
+    events = walk(DecisionCore(site, W, H), signals(*ALL_RED), in_back_in(reentry_after_s, x_again))
+    assert kinds(events) == [("crossing", "north->south"), ("violation", "north->south")] * crossings
+    if crossings == 2:
+        assert events[2].entry_t - events[0].entry_t == pytest.approx(reentry_after_s)
+
+
+def test_a_hesitation_never_hides_a_violation() -> None:
+    site = make_site(crosswalks__0__rules__min_penetration=0.15)
+    # DON'T WALK begins as the person first steps in (within the grace); they step back and in again on red.
+    events = walk(DecisionCore(site, W, H), signals((-0.5, "DONT_WALK")), in_back_in(2.0))
+    assert [(e.type.value, round(e.entry_t, 1)) for e in events] == [
+        ("crossing", 0.2),
+        ("crossing", 2.2),
+        ("violation", 2.2),
+    ]
+
+
+def test_an_id_handed_from_a_violator_to_another_person_keeps_their_violation() -> None:
+    core = DecisionCore(make_site(), W, H)
+    history = signals(*ALL_RED)
+    events = []
+    path_a = north_to_south()  # A (id 1) crosses on red and reaches the south curb beside B
+    for i, (x, y) in enumerate(path_a):
+        events += core.update(i, i / FPS, i / FPS, tracks(person_at(1, x, y), person_at(2, 540.0, 720.0)), history)
+    # Paths cross: the tracker swaps the ids. B, now id 1, crosses north on red; A, now id 2, walks away.
+    start = len(path_a)
+    for i, (_, y) in enumerate(north_to_south()[::-1]):
+        frame = start + i
+        rows = tracks(person_at(1, 540.0, y), person_at(2, 500.0, 720.0 + 5 * i))
+        events += core.update(frame, frame / FPS, frame / FPS, rows, history)
+    assert [(e.track_id, *k) for e, k in zip(events, kinds(events), strict=True)] == [
+        (1, "crossing", "north->south"),
+        (1, "violation", "north->south"),
+        (1, "crossing", "south->north"),
+        (1, "violation", "south->north"),
+    ]
+
+
+def test_a_person_taken_for_a_lost_tracks_continuation_keeps_their_violation() -> None:
+    core = DecisionCore(make_site(), W, H)
+    history = signals(*ALL_RED)
+    first = walk(core, history, north_to_south(), track_id=1)  # lost on the south curb at (500, 700)
+    # One second later someone else is first seen beside that spot and crosses north on red.
+    back = [(520.0, 690.0 - 20.0 * i) for i in range(21)]
+    second = walk(core, history, back, start_frame=31, track_id=2)
+    assert kinds(first) == [("crossing", "north->south"), ("violation", "north->south")]
+    assert kinds(second) == [("crossing", "south->north"), ("violation", "south->north")]
+    assert all(e.track_id == 2 for e in second)
+
+
+@pytest.mark.parametrize(
+    ("lost_on_the_curb", "first_seen_y", "observed"),
+    [
+        pytest.param(True, 415.0, True, id="lost-turning-found-at-the-edge"),
+        pytest.param(False, 415.0, True, id="first-seen-at-the-edge"),
+        pytest.param(False, 390.0, True, id="first-frames-on-the-curb"),
+        pytest.param(True, 425.0, True, id="lost-turning-found-a-step-in"),
+        pytest.param(False, 425.0, False, id="first-seen-a-step-in"),
+        pytest.param(True, 470.0, False, id="first-seen-deep-inside"),
+    ],
+)
+def test_a_track_found_again_just_inside_keeps_its_curb(lost_on_the_curb: bool, first_seen_y: float, observed: bool):  # type: ignore[no-untyped-def]
+    site = make_site(crosswalks__0__rules__min_penetration=0.15)
+    core = DecisionCore(site, W, H)
+    history = signals(*ALL_RED)
+    if lost_on_the_curb:
+        # Walks up to the edge, turns back and is lost turning, 95 px from where the new track starts.
+        assert walk(core, history, [(500.0, 300.0 + 20 * i) for i in range(5)] + [(500.0, 320.0)] * 3) == []
+    path = [(500.0, first_seen_y + 20.0 * i) for i in range(15)]
+    events = walk(core, history, path, start_frame=12, track_id=2)
+    crossing = [("crossing", "north->south")]
+    assert kinds(events) == ([*crossing, ("violation", "north->south")] if observed else crossing)
+    assert all(e.entry_observed is observed and e.enforced is observed for e in events)
+
+
+def test_a_track_found_at_the_edge_is_as_deep_in_as_from_the_edge() -> None:
+    site = make_site(crosswalks__0__rules__min_penetration=0.15)
+    # Hidden behind someone as they stepped in, found at y=412 (0.06 in), they edge in slowly
+    # to y=432: 0.10 from where they were found, 0.16 from the curb.
+    path = [(500.0, 412.0 + 2.0 * i) for i in range(11)] + [(500.0, 432.0)] * 10
+    events = walk(DecisionCore(site, W, H), signals(*ALL_RED), path)
+    assert kinds(events) == [("crossing", "north->south"), ("violation", "north->south")]
+    assert events[0].entry_observed and events[0].entry_t == 0.0
+
+
+def test_finishing_a_crossing_is_never_turned_into_an_entry() -> None:
+    site = make_site(crosswalks__0__rules__min_penetration=0.15)
+    core = DecisionCore(site, W, H)
+    history = signals(*ALL_RED)
+    walk(core, history, [(500.0, 300.0)] * 5)  # someone lost on the north curb
+    # Another person, unseen until now, is first seen at the north edge walking north onto it.
+    assert walk(core, history, [(500.0, 415.0 - 10.0 * i) for i in range(15)], start_frame=6, track_id=2) == []
+    # Someone first seen deeper inside walking north: a crossing not observed, never enforced.
+    events = walk(core, history, [(500.0, 560.0 - 20.0 * i) for i in range(12)], start_frame=30, track_id=3)
+    assert kinds(events) == [("crossing", "south->north")] and not events[0].entry_observed
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param([(100.0 + 20.0 * i, 500.0) for i in range(41)], id="straight-along"),
+        pytest.param([(100.0 + 20.0 * i, 470.0 + 1.5 * i) for i in range(41)], id="drifting-along"),
+        pytest.param([(900.0 - 20.0 * i, 560.0 - 2.0 * i) for i in range(41)], id="along-near-the-south-edge"),
+        pytest.param([(300.0 + 20.0 * i, 500.0) for i in range(31)], id="first-seen-inside-walking-along"),
+    ],
+)
+def test_walking_along_the_road_through_the_crosswalk_is_no_crossing(path: list[tuple[float, float]]) -> None:
+    site = make_site(crosswalks__0__rules__min_penetration=0.15)
+    assert walk(DecisionCore(site, W, H), signals(*ALL_RED), path) == []
+
+
+def test_a_shallow_diagonal_step_in_from_the_side_then_across_is_a_crossing() -> None:
+    site = make_site(crosswalks__0__rules__min_penetration=0.15)
+    # From the left of the crosswalk, 4 px along for each 1 px across for 12 frames, then straight south.
+    path = [(120.0 + 20.0 * i, 430.0 + 5.0 * i) for i in range(12)] + [(340.0, 490.0 + 20.0 * i) for i in range(8)]
+    events = walk(DecisionCore(site, W, H), signals(*ALL_RED), path)
+    assert kinds(events) == [("crossing", "north->south"), ("violation", "north->south")]
+    assert events[0].entry_observed

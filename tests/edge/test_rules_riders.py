@@ -35,3 +35,24 @@ def test_a_rider_passing_through_on_dont_walk_is_no_pedestrian(
     core = DecisionCore(make_site(), W, H)
     events = ride(core, signals((-3.0, "DONT_WALK")), riding_frames)
     assert [e.type.value for e in events] == expected_types
+
+
+def test_the_evaluation_re_run_hands_the_core_the_riders_too() -> None:
+    """Alternate timelines re-run only the core on recorded frames: the riders are part of them."""
+    from edge.evaluation.decisions import TrackedFrame, decide_on_tracks
+    from edge.signal.hub import SignalHub
+    from edge.signal.sources.timeline import TimelineSource
+    from edge.signal.types import SignalChange, SignalState
+
+    def frames(riding: bool) -> list[TrackedFrame]:
+        return [
+            TrackedFrame(i, i / FPS, 1000.0 + i / FPS, tracks(person_at(1, x, y)), frozenset({1} if riding else ()))
+            for i, (x, y) in enumerate(north_to_south())
+        ]
+
+    def decide(riding: bool) -> list[str]:
+        hub = SignalHub([TimelineSource("timeline", [SignalChange(-3.0, "p1", SignalState.DONT_WALK)])])
+        return [e.type.value for e in decide_on_tracks(make_site(), frames(riding), hub, W, H)]
+
+    assert decide(riding=False) == ["crossing", "violation"]
+    assert decide(riding=True) == []
