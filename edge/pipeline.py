@@ -138,7 +138,6 @@ class Pipeline:
         # Detections that already carry track ids are the tracker's own coasted tracks, given by
         # a detector that skipped this frame (edge/gating.py): already tracked, not to be matched.
         tracks = detections if detections.tracker_id is not None else self.tracker.update(detections, frame.t)
-        riders = self._riders(tracks, found, frame.t, measured=detections.tracker_id is None)
         timings["track"] = (clock() - start) * 1000
 
         start = clock()
@@ -147,10 +146,11 @@ class Pipeline:
         timings["signal"] = (clock() - start) * 1000
 
         start = clock()
+        riders = self._riders(tracks, found, frame.t, measured=detections.tracker_id is None)
         events = self.core.update(frame.index, frame.t, frame.utc, tracks, self.signals, riders)
         timings["decide"] = (clock() - start) * 1000
 
-        result = FrameResult(frame, detections, tracks, events, changes, readings, timings, riders)
+        result = FrameResult(frame, detections, tracks, events, changes, readings, timings, riders=riders)
         start = clock()
         for observer in self.observers:
             observer.on_frame(result)
@@ -176,7 +176,7 @@ class Pipeline:
         if not events:
             return None
         result = FrameResult(
-            last.frame, last.detections, last.tracks, events, [], last.signal_readings, {}, last.riders
+            last.frame, last.detections, last.tracks, events, [], last.signal_readings, {}, riders=last.riders
         )
         for observer in self.observers:
             observer.on_frame(result)
