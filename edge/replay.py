@@ -20,7 +20,7 @@ from edge.config.signal import TimelineSourceConfig
 from edge.config.site import SiteConfig
 from edge.gating import GatedDetector
 from edge.observers import EVIDENCE_LOOKBACK_S, EvidenceObserver, WarningObserver
-from edge.pipeline import FrameObserver, FrameResult, Pipeline
+from edge.pipeline import Frame, FrameObserver, FrameResult, Pipeline
 from edge.signal.hub import SignalHub
 from edge.signal.sources import build_source
 from edge.video import VideoError, VideoFile
@@ -62,6 +62,8 @@ class ReplayOptions:
     actuate: bool = False
     config_hash: str = ""
     extra_observers: list[Callable[[SiteConfig, VideoFile], FrameObserver]] = field(default_factory=list)
+    # Applied to each decoded frame before anything sees it (evaluation's corruption variants).
+    frame_transform: Callable[[Frame], Frame] | None = None
 
 
 @dataclass
@@ -138,6 +140,8 @@ def run_replay(site: SiteConfig, detector: Detector, options: ReplayOptions) -> 
                 break
             if options.realtime:
                 _pace(started, frame.t)
+            if options.frame_transform is not None:
+                frame = options.frame_transform(frame)
             pipeline.process(frame)
             bar.update(1)
     except VideoError as exc:

@@ -2,6 +2,7 @@
 
 One clip:    crossguard eval VIDEO --site SITE.yaml (--tracks GT.txt | --expected LABELS.csv) --out DIR
 Every case:  crossguard eval --cases [sites/eval/cases.yaml] [--only NAME] --out DIR
+Robustness:  add --corruption low_light:3 (repeatable, or ``all``): each clip also runs with its frames corrupted
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from detection.registry import build_detector
 from edge.cli import CommandError
 from edge.config import ConfigError, load_site
 from edge.evaluation.cases import DEFAULT_CASES, SharedDetectors, load_case_site, load_cases
+from edge.evaluation.corruptions import CorruptionError, Variant, parse_variants
 from edge.evaluation.groundtruth import GroundTruthError
-from edge.evaluation.report import EvalReport, format_table, pool
+from edge.evaluation.report import CLEAN, EvalReport, format_table, pool
 from edge.evaluation.runner import EvalInputs, EvalOptions, load_ground_truth, run_eval
 from edge.evaluation.tracking import MissingExtraError
 from edge.signal.timeline_file import TimelineError
@@ -45,31 +47,53 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-thumbnails", action="store_true", help="skip the thumbnail of each finding")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
+    parser.add_argument(
+        "--corruption",
+        action="append",
+        default=[],
+        metavar="KIND[:SEVERITY]",
+        help="also run with every frame corrupted: low_light, ir_mono, motion_blur, jpeg or rain, severity 1..5"
+        " (default 3); repeatable; 'all' = every kind at 3",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
+        args.variants = [None, *parse_variants(args.corruption)]  # None: the clip as recorded
         reports = _run_cases(args) if args.cases else _run_one(args)
-    except (ConfigError, DetectorError, GroundTruthError, MissingExtraError, TimelineError, VideoError) as exc:
+    except (
+        ConfigError,
+        CorruptionError,
+        DetectorError,
+        GroundTruthError,
+        MissingExtraError,
+        TimelineError,
+        VideoError,
+    ) as exc:
         raise CommandError(str(exc)) from None
     args.out.mkdir(parents=True, exist_ok=True)
     pooled = pool(reports)
     summary = {"reports": [r.to_dict() for r in reports], "pooled": [p.to_dict() for p in pooled]}
     (args.out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print(format_table([*reports, *pooled]))
+    order = [p.variant for p in pooled]  # clean first, then the variants as asked
+    print(format_table([*sorted(reports, key=lambda r: order.index(r.variant)), *pooled]))
     for report in reports:
-        print(f"\n{report.case} ({report.model}, {report.ground_truth}):\n{report.findings_text()}")
+        under = "" if report.variant == CLEAN else f" under {report.variant}"
+        print(f"\n{report.case}{under} ({report.model}, {report.ground_truth}):\n{report.findings_text()}")
     return 0
 
 
-def _options(args: argparse.Namespace, out: Path) -> EvalOptions:
+def _options(args: argparse.Namespace, name: str = "", variant: Variant | None = None) -> EvalOptions:
+    """A clean run writes to ``--out``/NAME, a corrupted one to ``--out``/KIND-SEVERITY/NAME."""
+    out = args.out / name if variant is None else args.out / f"{variant.kind.value}-{variant.severity}" / name
     return EvalOptions(
         out=out,
         annotate=args.annotate,
         thumbnails=not args.no_thumbnails,
         progress=args.progress,
         max_frames=args.max_frames,
+        variant=variant,
     )
 
 
@@ -89,7 +113,8 @@ def _run_one(args: argparse.Namespace) -> list[EvalReport]:
         tolerance_s=args.tolerance,
     )
     truth = load_ground_truth(site, inputs)  # bad labels fail before the model is even loaded
-    return run_eval(site, build_detector(site.detector), inputs, _options(args, args.out), truth)
+    detector = build_detector(site.detector)
+    return [r for v in args.variants for r in run_eval(site, detector, inputs, _options(args, variant=v), truth)]
 
 
 def _run_cases(args: argparse.Namespace) -> list[EvalReport]:
@@ -104,6 +129,7 @@ def _run_cases(args: argparse.Namespace) -> list[EvalReport]:
     detectors = SharedDetectors()
     reports = []
     for case, site, truth in zip(chosen, sites, truths, strict=True):
-        options = _options(args, args.out / case.name)
-        reports += run_eval(site, detectors.for_site(site), case.inputs, options, truth)
+        for variant in args.variants:
+            options = _options(args, case.name, variant)
+            reports += run_eval(site, detectors.for_site(site), case.inputs, options, truth)
     return reports

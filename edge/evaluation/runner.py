@@ -11,6 +11,7 @@ labels (``groundtruth``), the scores from ``matching``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 from detection.base import Detector
 from detection.types import Detections
 from edge.config.site import SiteConfig
+from edge.evaluation.corruptions import Variant, frame_rng
 from edge.evaluation.decisions import TrackedFrame, decide_on_tracks
 from edge.evaluation.groundtruth import (
     ExpectedEvent,
@@ -35,7 +37,7 @@ from edge.evaluation.report import EvalReport, FalseWarning, Finding, KindScore,
 from edge.evaluation.tracking import TrackingScorer
 from edge.evaluation.visual import render_findings
 from edge.events import CrossingEvent, EventType
-from edge.pipeline import FrameResult
+from edge.pipeline import Frame, FrameResult
 from edge.replay import EVENTS_FILE, ReplayOptions, ReplaySummary, run_replay, signal_hub
 from edge.signal.timeline_file import load_timeline
 from edge.signal.types import SignalReading, SignalState
@@ -87,6 +89,7 @@ class EvalOptions:
     thumbnails: bool = True
     progress: bool = False
     max_frames: int | None = None
+    variant: Variant | None = None  # a corruption applied to every frame; None = the clip as recorded
 
 
 @dataclass
@@ -199,14 +202,19 @@ def run_eval(
     limits = [n for n in (inputs.max_frames, options.max_frames) if n]
     replay = _replay_options(inputs, options.out / "replay", options.progress, min(limits) if limits else None)
     replay.extra_observers.append(recorder.bind)
+    if options.variant is not None:
+        replay.frame_transform = corrupted_frames(inputs.name, options.variant)
     summary = run_replay(site, detector, replay)
     expected = _expected(site, replay, recorder, truth, summary.frames, inputs.tolerance_s)
     diagonal = float(np.hypot(*recorder.size))
     report = score(inputs, summary, expected, recorder.events, inputs.tolerance_s, diagonal)
     if recorder.scorer is not None:
         report.tracking = recorder.scorer.result()
+    if options.variant is not None:
+        report.variant = options.variant.name
     if options.thumbnails or options.annotate:
-        render_findings(site, inputs.video, report, recorder.frames, options.out, options.thumbnails, options.annotate)
+        pictures = (options.out, options.thumbnails, options.annotate, replay.frame_transform)
+        render_findings(site, inputs.video, report, recorder.frames, *pictures)
     write_report(report, options.out)
     seen = (recorder, summary, report.variant)  # each timeline is scored on the pictures this run saw
     return [report, *(_run_timeline(site, inputs, options, truth, *seen, t) for t in inputs.timelines)]
@@ -238,9 +246,19 @@ def _run_timeline(
     report = score(inputs, summary, expected, events, inputs.tolerance_s, diagonal)
     report.case, report.timeline, report.variant = inputs.sub_case(timeline), timeline.name, variant
     if options.thumbnails and report.findings:
-        render_findings(site, inputs.video, report, recorder.frames, out, thumbnails=True, annotate=False)
+        transform = corrupted_frames(inputs.name, options.variant) if options.variant is not None else None
+        render_findings(site, inputs.video, report, recorder.frames, out, True, False, transform)
     write_report(report, out)
     return report
+
+
+def corrupted_frames(case: str, variant: Variant) -> Callable[[Frame], Frame]:
+    """Each frame under the variant, its noise seeded by (case, variant, frame index): runs repeat exactly."""
+
+    def apply(frame: Frame) -> Frame:
+        return replace(frame, image=variant.apply(frame.image, frame_rng(case, variant.name, frame.index)))
+
+    return apply
 
 
 def _expected(

@@ -8,6 +8,7 @@ from the tracks the run kept, and marks misses and false records around their en
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,8 +43,12 @@ def render_findings(
     out: Path,
     thumbnails: bool,
     annotate: bool,
+    transform: Callable[[Frame], Frame] | None = None,
 ) -> None:
-    """Write thumbnails (setting each finding's ``thumbnail``) and/or ``annotated.mp4``."""
+    """Write thumbnails (setting each finding's ``thumbnail``) and/or ``annotated.mp4``.
+
+    ``transform`` is the run's corruption: the pictures show the frames the detector saw.
+    """
     annotator = Annotator(site)
     by_frame: dict[int, list[Finding]] = defaultdict(list)
     for finding in report.findings:
@@ -57,6 +62,8 @@ def render_findings(
         for frame in video:
             if frame.index >= report.frames:
                 break
+            if transform is not None and (annotate or frame.index in by_frame):
+                frame = transform(frame)
             record = records[frame.index] if frame.index < len(records) else None
             picture = annotator.draw(_result(frame, record))
             if thumbnails:
