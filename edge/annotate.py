@@ -81,7 +81,8 @@ class Annotator:
             x1, y1, x2, y2 = (int(v) for v in box)
             cv2.rectangle(image, (x1, y1), (x2, y2), colour, 2 if violator else 1)
             cv2.circle(image, (int(fx), int(fy)), 3, colour, -1)
-            label = f"#{track_id}" + (" VIOLATION" if violator else "")
+            rider = " rider" if track_id in result.riders else ""
+            label = f"#{track_id}{rider}" + (" VIOLATION" if violator else "")
             cv2.putText(image, label, (x1, max(y1 - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1)
 
     def _draw_signal(self, image: np.ndarray, result: FrameResult) -> None:

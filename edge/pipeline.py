@@ -17,6 +17,7 @@ import numpy as np
 
 from detection.base import Detector
 from detection.region import Region
+from detection.riders import RiderAssociator
 from detection.tracker import ByteTracker
 from detection.types import Detections
 from edge.config.site import SiteConfig
@@ -51,6 +52,7 @@ class FrameResult:
     signal_readings: dict[str, SignalReading]
     timings_ms: dict[str, float]
     region: Region | None = None  # the part of the frame the detector last looked at; None: all of it
+    riders: frozenset[int] = frozenset()  # track ids riding a bicycle or motorcycle (detection/riders.py)
 
 
 class FrameObserver(Protocol):
@@ -107,6 +109,9 @@ class Pipeline:
         self._last: FrameResult | None = None
         self._next_site: SiteConfig | None = None  # handed over by another thread, adopted between frames
         self._classes = tuple(site.detector.classes)
+        riders = site.detector.riders
+        self._vehicle_classes = tuple(riders.vehicle_classes) if riders.enabled else ()
+        self.riders = RiderAssociator(riders.min_overlap, riders.confirm_s)
         self._groups = sorted({c.signal_group for c in site.crosswalks})
 
     def apply_zones(self, site: SiteConfig) -> None:
@@ -131,7 +136,8 @@ class Pipeline:
             self.core = DecisionCore(self.site, width, height, settle_s=self.signals.revision_window_s)
 
         start = clock()
-        detections = self.detector.detect(frame.image).of_classes(self._classes)
+        found = self.detector.detect(frame.image)
+        detections = found.of_classes(self._classes)
         timings["detect"] = (clock() - start) * 1000
 
         start = clock()
@@ -149,11 +155,14 @@ class Pipeline:
         timings["signal"] = (clock() - start) * 1000
 
         start = clock()
-        events = self.core.update(frame.index, frame.t, frame.utc, tracks, self.signals)
+        riders = self._riders(tracks, found, frame.t, measured=detections.tracker_id is None)
+        events = self.core.update(frame.index, frame.t, frame.utc, tracks, self.signals, riders)
         timings["decide"] = (clock() - start) * 1000
 
         region = self.detector.region if isinstance(self.detector, GatedDetector) else None
-        result = FrameResult(frame, detections, tracks, events, changes, readings, timings, region)
+        result = FrameResult(
+            frame, detections, tracks, events, changes, readings, timings, region=region, riders=riders
+        )
         start = clock()
         for observer in self.observers:
             observer.on_frame(result)
@@ -161,6 +170,14 @@ class Pipeline:
         self._count(result)
         self._last = result
         return result
+
+    def _riders(self, tracks: Detections, found: Detections, t: float, measured: bool) -> frozenset[int]:
+        """Tracks riding a vehicle; a frame the detector skipped brings no new evidence either way."""
+        if not self._vehicle_classes:
+            return frozenset()
+        if not measured:
+            return self.riders.riding(tracks)
+        return self.riders.update(tracks, found.of_classes(self._vehicle_classes), t)
 
     def finish(self) -> FrameResult | None:
         """End of stream: crossings still waiting for their signal state are judged now, on the last frame."""
@@ -171,7 +188,7 @@ class Pipeline:
         if not events:
             return None
         result = FrameResult(
-            last.frame, last.detections, last.tracks, events, [], last.signal_readings, {}, last.region
+            last.frame, last.detections, last.tracks, events, [], last.signal_readings, {}, last.region, last.riders
         )
         for observer in self.observers:
             observer.on_frame(result)

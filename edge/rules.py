@@ -1,6 +1,9 @@
 """The violation rules: tracked people + signal history → crossings and violations.
 
 Pure and deterministic: no I/O, no threads, no clock. Time is the frame's ``t``.
+A person riding a bicycle or motorcycle at any moment of their passage (the pipeline
+passes the riders, detection/riders.py) is traffic: their passage is neither a crossing
+nor a violation.
 
 A track's zone in each crosswalk is debounced (``inertia`` frames). When it settles in
 the crosswalk, the *entry* is the first frame of that run. The entry becomes a
@@ -44,6 +47,7 @@ finishing a crossing and never becomes an entry this way.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -110,6 +114,7 @@ class _CrosswalkTrack:
 
     membership: ZoneMembership
     last_curb: Zone | None = None
+    riding: bool = False  # seen riding a vehicle since the current entry
     entry: ZoneSwitch | None = None
     entry_depth: float = 0.0
     entry_observed: bool = True
@@ -146,6 +151,7 @@ class _Observation:
     point: tuple[float, float]
     box: tuple[float, float, float, float]
     score: float
+    riding: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,9 +196,15 @@ class DecisionCore:
         return sorted(self._tracks)
 
     def update(
-        self, frame: int, t: float, utc: float, tracks: Detections, signals: SignalLookup
+        self,
+        frame: int,
+        t: float,
+        utc: float,
+        tracks: Detections,
+        signals: SignalLookup,
+        riders: Set[int] = frozenset(),
     ) -> list[CrossingEvent]:
-        """Process one frame's tracks; return the events decided on this frame."""
+        """Process one frame's tracks (``riders``: ids riding a vehicle); return the events decided now."""
         if tracks.tracker_id is None:
             raise ValueError("DecisionCore.update needs tracked detections (tracker_id set)")
         points = tracks.foot_points()
@@ -209,6 +221,7 @@ class DecisionCore:
                 (float(points[row, 0]), float(points[row, 1])),
                 tuple(float(v) for v in tracks.xyxy[row]),  # type: ignore[arg-type]
                 float(tracks.confidence[row]),
+                track_id in riders,
             )
             track, born = self._track_for(obs, points[row], seen_now)
             if born and lost_on_curbs is None:
@@ -293,11 +306,14 @@ class DecisionCore:
         switch = state.membership.observe(raw, obs.frame, obs.t, obs.point, obs.box)
         if switch is not None:
             self._on_switch(state, switch, float(geo.depth(np.array([switch.point]))[0]))
+        state.riding = state.entry is not None and (state.riding or obs.riding)
         if state.entry is None or state.counted or state.membership.zone is not Zone.CROSSWALK:
             return
         if not self._walked_in(cw.rules, geo, state, obs.point, depth):
             return
         state.counted = state.crossed = True
+        if state.riding:
+            return  # a rider passing through is traffic, not a pedestrian crossing
         origin = self._origin(state, depth)
         observed = state.entry_observed
         if state.entry.previous is None and state.edge_curb is not None and origin is state.edge_curb:

@@ -126,7 +126,7 @@ class OnnxDetector(Detector):
             raise DetectorError(f"{path}: input type {self._session.get_inputs()[0].type} is not float32")
         size = resolve_input_size(io, cfg.input_size, path)
         head_class = choose_head(io, cfg.family, size, path)
-        self.head = head_class(HeadSettings(size, cfg.confidence, cfg.nms_iou, tuple(cfg.classes)))
+        self.head = head_class(HeadSettings(size, cfg.confidence, cfg.nms_iou, tuple(cfg.detected_classes())))
         self.family = head_class.family
         self.input_size = size
         self._model_id = file_model_id(path)

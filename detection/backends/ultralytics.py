@@ -67,7 +67,7 @@ class UltralyticsDetector(Detector):
             imgsz=self._imgsz,
             conf=self._cfg.confidence,
             iou=self._cfg.nms_iou,
-            classes=list(self._cfg.classes),
+            classes=self._cfg.detected_classes(),
             verbose=False,
         )[0]
         boxes = result.boxes

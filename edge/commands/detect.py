@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", choices=["onnx", "ultralytics"], help="override detector.backend")
     parser.add_argument("--conf", type=float, help="minimum score (overrides detector.confidence)")
     parser.add_argument(
-        "--classes", help="comma-separated COCO ids or names, or 'all' (default: the site's, i.e. person)"
+        "--classes", help="comma-separated COCO ids or names, or 'all' (default: the site's, i.e. person, "
+        "with bicycle and motorcycle for telling riders)"
     )
     parser.add_argument("--save", metavar="OUT.jpg", help="write the picture with boxes drawn")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -79,8 +80,9 @@ def _detector_config(args: argparse.Namespace) -> DetectorConfig:
         changes["backend"] = args.backend
     if args.conf is not None:
         changes["confidence"] = args.conf
-    if args.classes:
+    if args.classes:  # exactly these: no vehicle classes added for telling riders
         changes["classes"] = _parse_classes(args.classes)
+        changes["riders"] = {**base.riders.model_dump(), "enabled": False}
     try:
         return DetectorConfig.model_validate({**base.model_dump(), **changes})
     except ValidationError as exc:

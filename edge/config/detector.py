@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from edge.config.base import StrictModel
+from edge.config.riders import RidersConfig
 
 
 class CropConfig(StrictModel):
@@ -79,3 +80,9 @@ class DetectorConfig(StrictModel):
         description="On a dark frame a score s counts as s**power (0.5: 0.25 counts as 0.5), which lowers every "
         "threshold after the detector, tracker bands included, for dark frames only; 1 = scores unchanged",
     )
+    riders: RidersConfig = Field(default_factory=RidersConfig, description="Telling riders from pedestrians")
+
+    def detected_classes(self) -> list[int]:
+        """The classes the model is asked for: ``classes``, plus the vehicles riders are recognised by."""
+        vehicles = self.riders.vehicle_classes if self.riders.enabled else []
+        return sorted(set(self.classes) | set(vehicles))

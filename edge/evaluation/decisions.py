@@ -30,6 +30,7 @@ class TrackedFrame:
     t: float
     utc: float
     tracks: Detections
+    riders: frozenset[int] = frozenset()  # the track ids the pipeline flagged as riding a vehicle
 
 
 def decide_on_tracks(
@@ -41,7 +42,7 @@ def decide_on_tracks(
     last: TrackedFrame | None = None
     for frame in frames:
         signals.update(FrameClock(frame.t, frame.utc))
-        events += core.update(frame.index, frame.t, frame.utc, frame.tracks, signals)
+        events += core.update(frame.index, frame.t, frame.utc, frame.tracks, signals, frame.riders)
         last = frame
     if last is not None:  # end of stream, as Pipeline.finish
         events += core.flush(last.index, last.t, last.utc, signals)

@@ -129,7 +129,7 @@ class Recorder:
             if self.keep_frames and self.frames:
                 self.frames[-1].events.extend(result.events)
             return
-        self.tracked.append(TrackedFrame(frame.index, frame.t, frame.utc, result.tracks))
+        self.tracked.append(TrackedFrame(frame.index, frame.t, frame.utc, result.tracks, result.riders))
         if self.scorer is not None and self.truth is not None:
             self.scorer.update(self.truth.at(frame.index), result.tracks)
         if self.keep_frames:

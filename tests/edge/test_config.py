@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from edge.config import ConfigError, load_site
 from edge.config.site import SiteConfig
-from tests.builders import site_dict
+from tests.builders import make_site, site_dict
 from tests.conftest import REPO
 
 BAD_SITE = """\
@@ -93,11 +93,22 @@ def test_missing_file(tmp_path: Path) -> None:
         ({"crosswalks__0__id": "bad id!"}, "String should match pattern"),
         ({"site__id": ""}, "at least 1 character"),
         ({"crosswalks": []}, "at least 1 item"),
+        ({"detector__riders__vehicle_classes": [0, 1]}, "class 0 is person, not a vehicle"),
+        ({"detector__riders__vehicle_classes": []}, "at least 1 item"),
+        ({"detector__riders__min_overlap": 0}, "greater than 0"),
+        ({"detector__riders__confirm_s": 0}, "greater than 0"),
+        ({"detector__riders__enable": False}, "Extra inputs are not permitted"),
     ],
 )
 def test_invalid_values(overrides: dict, fragment: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ValidationError, match=fragment):
         SiteConfig.model_validate(site_dict(**overrides))
+
+
+def test_the_detector_keeps_the_vehicles_riders_are_told_by() -> None:
+    assert make_site().detector.detected_classes() == [0, 1, 3]
+    assert make_site(detector__riders__enabled=False).detector.detected_classes() == [0]
+    assert make_site(detector__riders__vehicle_classes=[3, 1, 1]).detector.riders.vehicle_classes == [1, 3]
 
 
 def test_duplicate_curb_names() -> None:
