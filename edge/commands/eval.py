@@ -16,7 +16,7 @@ from edge.cli import CommandError
 from edge.config import ConfigError, load_site
 from edge.evaluation.cases import DEFAULT_CASES, load_case_site, load_cases
 from edge.evaluation.groundtruth import GroundTruthError
-from edge.evaluation.report import EvalReport, format_table
+from edge.evaluation.report import EvalReport, format_table, pool
 from edge.evaluation.runner import EvalInputs, EvalOptions, load_ground_truth, run_eval
 from edge.evaluation.tracking import MissingExtraError
 from edge.signal.timeline_file import TimelineError
@@ -54,9 +54,10 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, DetectorError, GroundTruthError, MissingExtraError, TimelineError, VideoError) as exc:
         raise CommandError(str(exc)) from None
     args.out.mkdir(parents=True, exist_ok=True)
-    summary = json.dumps([r.to_dict() for r in reports], indent=2)
-    (args.out / SUMMARY_FILE).write_text(summary + "\n", encoding="utf-8")
-    print(format_table(reports))
+    pooled = pool(reports)
+    summary = {"reports": [r.to_dict() for r in reports], "pooled": [p.to_dict() for p in pooled]}
+    (args.out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(format_table([*reports, *pooled]))
     for report in reports:
         print(f"\n{report.case} ({report.model}, {report.ground_truth}):\n{report.findings_text()}")
     return 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from enum import Enum
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,14 @@ from edge.signal.types import SignalState
 
 class GroundTruthError(ValueError):
     """A label file that cannot be used; the message names the file, line and problem."""
+
+
+class PassKind(str, Enum):
+    """Who a hand-labelled row is. Only pedestrians cross; the others must produce no record."""
+
+    PEDESTRIAN = "pedestrian"
+    RIDER = "rider"  # on a bicycle, motorcycle or scooter, through a crosswalk
+    ALONG = "along"  # a person (or rider) moving along the road through a crosswalk, not across it
 
 
 @dataclass(frozen=True)
@@ -49,10 +59,16 @@ class ExpectedEvent:
     foot_point: tuple[float, float] | None = None
     required: bool = True
     note: str = ""
+    kind: PassKind = PassKind.PEDESTRIAN
 
     @property
     def type(self) -> EventType:
         return EventType.VIOLATION if self.violation else EventType.CROSSING
+
+    @property
+    def must_be_silent(self) -> bool:
+        """A rider or along-the-road pass: no crossing and no violation may be recorded for it."""
+        return self.kind is not PassKind.PEDESTRIAN
 
 
 @dataclass(frozen=True)
@@ -152,10 +168,11 @@ def load_expected(
     (``from->to`` curb names) and ``violation`` (yes/no, the labeller's verdict under the
     clip's timeline); optional ``frame``, ``x``, ``y`` (foot point in pixels), ``required``
     (no = an ambiguous case: a record of it is neither a hit nor a false record, and
-    missing it is not a miss) and ``note``.
-    The verdict is checked against the site's rules at the labelled instant, so a changed
-    timeline or grace period cannot leave stale labels silently. ``frames`` is the clip's
-    length; the signal hub is stepped through it frame by frame, as a replay steps it.
+    missing it is not a miss), ``kind`` (pedestrian, the default; rider; along: a pass that
+    must produce no record, with violation=no and direction optional) and ``note``.
+    A pedestrian's verdict is checked against the site's rules at the labelled instant, so
+    a changed timeline or grace period cannot leave stale labels silently. ``frames`` is the
+    clip's length; the signal hub is stepped through it frame by frame, as a replay steps it.
     """
     path = Path(path)
     rows = _csv_rows(path)
@@ -163,6 +180,42 @@ def load_expected(
     _step_through(signals, fps, max(frames, *(round(e.entry_t * fps) + 1 for e in expected), 1))
     checked = [_checked(path, line, e, site, signals) for (line, _), e in zip(rows, expected, strict=True)]
     return sorted(checked, key=lambda e: e.entry_t)
+
+
+def labels_under_timeline(
+    labels: list[ExpectedEvent], site: SiteConfig, signals: SignalHub, fps: float, frames: int, tolerance_s: float
+) -> list[ExpectedEvent]:
+    """The hand labels of a clip under another signal timeline (``signals`` holds it).
+
+    Each pedestrian's verdict is recomputed by the same rules the labels were checked by; an
+    entry within ``tolerance_s`` of a phase change or of the end of the grace period becomes
+    not required (ambiguous): a matched record may lie on either side of it. Riders and
+    along-the-road passes must produce nothing under any timeline, so they are kept as they are.
+    """
+    _step_through(signals, fps, max(frames, *(e.entry_frame + 1 for e in labels), 1))
+    out = []
+    for label in labels:
+        if label.must_be_silent:
+            out.append(label)
+            continue
+        crosswalk = _crosswalk("hand labels", site, label.crosswalk_id)
+        reading = signals.state_at(crosswalk.signal_group, label.entry_t)
+        verdict = judge_entry(crosswalk.rules, reading, label.entry_t, entry_observed=label.entry_frame > 0)
+        near = near_phase_change(signals, crosswalk, label.entry_t, tolerance_s)
+        out.append(
+            replace(
+                label, violation=verdict.violation, signal_state=reading.state, required=label.required and not near
+            )
+        )
+    return out
+
+
+def near_phase_change(signals: SignalHub, crosswalk: CrosswalkConfig, t: float, tolerance_s: float) -> bool:
+    """Whether ``t`` lies within ``tolerance_s`` of a change of the crosswalk's signal or of a grace end."""
+    changes = signals.history.changes(crosswalk.signal_group)
+    edges = [b.t for a, b in pairwise(changes) if a.state is not b.state]
+    edges += [c.t + crosswalk.rules.grace_s for c in changes if c.state is SignalState.DONT_WALK]
+    return any(abs(t - edge) <= tolerance_s for edge in edges)
 
 
 def _csv_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -191,8 +244,10 @@ def _step_through(signals: SignalHub, fps: float, frames: int) -> None:
 
 def _hand_row(path: Path, line: int, row: dict[str, str], site: SiteConfig, fps: float) -> ExpectedEvent:
     where = f"{path}:{line}"
-    if any(not (row.get(c) or "").strip() for c in HAND_COLUMNS):
-        raise GroundTruthError(f"{where}: every row needs {', '.join(HAND_COLUMNS)}")
+    kind = _pass_kind(where, row.get("kind"))
+    needed = HAND_COLUMNS if kind is PassKind.PEDESTRIAN else tuple(c for c in HAND_COLUMNS if c != "direction")
+    if any(not (row.get(c) or "").strip() for c in needed):
+        raise GroundTruthError(f"{where}: every {kind.value} row needs {', '.join(needed)}")
     try:
         entry_t = float(row["entry_t"])
         frame = int(row["frame"]) if row.get("frame") else round(entry_t * fps)
@@ -202,34 +257,50 @@ def _hand_row(path: Path, line: int, row: dict[str, str], site: SiteConfig, fps:
     if entry_t < 0:
         raise GroundTruthError(f"{where}: entry_t must not be negative")
     crosswalk = _crosswalk(where, site, row["crosswalk"].strip())
-    direction = row["direction"].strip()
+    direction = (row.get("direction") or "").strip()
     ends = [c.name for c in crosswalk.curbs]
-    if direction not in (f"{ends[0]}->{ends[1]}", f"{ends[1]}->{ends[0]}"):
+    if direction and direction not in (f"{ends[0]}->{ends[1]}", f"{ends[1]}->{ends[0]}"):
         raise GroundTruthError(f"{where}: direction '{direction}' is not {ends[0]}->{ends[1]} or {ends[1]}->{ends[0]}")
+    violation = _yes_no(where, row["violation"])
+    if violation and kind is not PassKind.PEDESTRIAN:
+        raise GroundTruthError(f"{where}: a {kind.value} pass must have violation=no: it must produce no record")
     return ExpectedEvent(
         crosswalk.id,
         direction,
         entry_t,
         frame,
-        _yes_no(where, row["violation"]),
+        violation,
         SignalState.UNKNOWN,  # filled in by _checked once the signal history is known
         foot_point=point,
         required=_yes_no(where, row.get("required") or "yes"),
         note=(row.get("note") or "").strip(),
+        kind=kind,
     )
 
 
 def _checked(path: Path, line: int, label: ExpectedEvent, site: SiteConfig, signals: SignalHub) -> ExpectedEvent:
-    """The label with its signal state, after checking its verdict against the site's rules."""
+    """The label with its signal state, after checking a pedestrian's verdict against the site's rules.
+
+    An entry at the first frame was not seen happen, so the rules do not enforce it.
+    """
     crosswalk = _crosswalk(f"{path}:{line}", site, label.crosswalk_id)
     reading = signals.state_at(crosswalk.signal_group, label.entry_t)
-    verdict = judge_entry(crosswalk.rules, reading, label.entry_t, entry_observed=True)
-    if verdict.violation != label.violation:
+    verdict = judge_entry(crosswalk.rules, reading, label.entry_t, entry_observed=label.entry_frame > 0)
+    if not label.must_be_silent and verdict.violation != label.violation:
         raise GroundTruthError(
             f"{path}:{line}: labelled violation={'yes' if label.violation else 'no'} but the rules say "
             f"'{verdict.reason}' at t={label.entry_t:.2f} s; fix the label or the timeline"
         )
     return replace(label, signal_state=reading.state)
+
+
+def _pass_kind(where: str, text: str | None) -> PassKind:
+    value = (text or "").strip().lower() or PassKind.PEDESTRIAN.value
+    try:
+        return PassKind(value)
+    except ValueError:
+        known = ", ".join(k.value for k in PassKind)
+        raise GroundTruthError(f"{where}: kind '{text}' is not one of {known}") from None
 
 
 def _crosswalk(where: str, site: SiteConfig, crosswalk_id: str) -> CrosswalkConfig:

@@ -117,3 +117,34 @@ def match_events(
         misses=[e for e in expected if id(e) not in used_expected and e.required],
         false_records=[r for r in reported if id(r) not in used_reported],
     )
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """A rider or along-the-road pass, with the records attributed to it (there must be none)."""
+
+    expected: ExpectedEvent
+    records: list[CrossingEvent]
+
+
+def attribute_to_passes(
+    passes: Sequence[ExpectedEvent],
+    unmatched: Sequence[CrossingEvent],
+    tolerance_s: float = 1.0,
+    diagonal: float = 0.0,
+) -> list[PassResult]:
+    """Give each record that matched no pedestrian to the nearest pass on its crosswalk within the tolerance.
+
+    Direction is not compared: an along-the-road pass has none, and a rider's record may
+    have either. Nearest is by entry time, plus entry point when the label gives it.
+    """
+    found: dict[int, list[CrossingEvent]] = {id(p): [] for p in passes}
+    for record in unmatched:
+        near = [
+            p
+            for p in passes
+            if p.crosswalk_id == record.crosswalk_id and abs(record.entry_t - p.entry_t) <= tolerance_s
+        ]
+        if near:
+            found[id(min(near, key=lambda p: _cost(p, record, diagonal)))].append(record)
+    return [PassResult(p, found[id(p)]) for p in passes]

@@ -25,8 +25,8 @@ from edge.evaluation.groundtruth import (
     load_expected,
     load_mot,
 )
-from edge.evaluation.matching import MatchResult, match_events
-from edge.evaluation.report import EvalReport, FalseWarning, Finding, KindScore
+from edge.evaluation.matching import MatchResult, attribute_to_passes, match_events
+from edge.evaluation.report import EvalReport, FalseWarning, Finding, KindScore, PassScore, SilentPass
 from edge.evaluation.tracking import TrackingScorer
 from edge.evaluation.visual import render_findings
 from edge.events import CrossingEvent, EventType
@@ -40,8 +40,20 @@ TABLE_FILE = "report.txt"
 
 
 @dataclass(frozen=True)
+class TimelineCase:
+    """A further signal timeline for a clip, scored as the sub-case ``<case>@<name>``."""
+
+    name: str
+    signal: Path
+
+
+@dataclass(frozen=True)
 class EvalInputs:
-    """What one evaluation needs besides the site and the detector."""
+    """What one evaluation needs besides the site and the detector.
+
+    ``signal`` replaces the site's own sources for the case itself; each of ``timelines``
+    is scored on the same perception run. ``max_frames`` limits the clip (a camera that moves later).
+    """
 
     name: str
     video: Path
@@ -50,6 +62,11 @@ class EvalInputs:
     signal: Path | None = None
     start_time: str | None = None
     tolerance_s: float = 1.0
+    max_frames: int | None = None
+    timelines: tuple[TimelineCase, ...] = ()
+
+    def sub_case(self, timeline: TimelineCase) -> str:
+        return f"{self.name}@{timeline.name}"
 
     def __post_init__(self) -> None:
         if (self.tracks is None) == (self.expected is None):
@@ -148,7 +165,8 @@ def run_eval(
     """Replay, score and write ``report.json`` / ``report.txt`` (plus thumbnails, annotated video)."""
     truth = truth or load_ground_truth(site, inputs)
     recorder = Recorder(truth.tracks, keep_frames=options.annotate)
-    replay = _replay_options(inputs, options.out / "replay", options.progress, options.max_frames)
+    limits = [n for n in (inputs.max_frames, options.max_frames) if n]
+    replay = _replay_options(inputs, options.out / "replay", options.progress, min(limits) if limits else None)
     replay.extra_observers.append(recorder.bind)
     summary = run_replay(site, detector, replay)
     expected = _expected(site, replay, recorder, truth, summary.frames)
@@ -184,11 +202,20 @@ def score(
     tolerance_s: float,
     diagonal: float = 0.0,
 ) -> EvalReport:
-    """Match violations and crossings separately; count warnings given to people who had WALK."""
+    """Match violations and crossings separately; count warnings given to people who had WALK.
+
+    An ambiguous entry takes part in both matchings, so neither a crossing nor a violation
+    recorded for it counts either way. Records that match no pedestrian are attributed to a
+    rider or along-the-road pass nearby, which must have produced none.
+    """
+    people = [e for e in expected if not e.must_be_silent]
     crossings = [e for e in reported if e.type is EventType.CROSSING]
     violations = [e for e in reported if e.type is EventType.VIOLATION]
-    by_crossings = match_events(expected, crossings, tolerance_s, diagonal)
-    by_violations = match_events([e for e in expected if e.violation], violations, tolerance_s, diagonal)
+    by_crossings = match_events(people, crossings, tolerance_s, diagonal)
+    judged = [e for e in people if e.violation or not e.required]
+    by_violations = match_events(judged, violations, tolerance_s, diagonal)
+    unmatched = by_crossings.false_records + by_violations.false_records
+    passes = attribute_to_passes([e for e in expected if e.must_be_silent], unmatched, tolerance_s, diagonal)
     return EvalReport(
         case=inputs.name,
         video=str(inputs.video),
@@ -201,6 +228,8 @@ def score(
         crossings=KindScore.of(by_crossings),
         findings=_findings(by_violations, EventType.VIOLATION) + _findings(by_crossings, EventType.CROSSING),
         false_warnings=false_warnings(by_crossings, by_violations),
+        passes=PassScore.of(passes),
+        silent_passes=[SilentPass.of(p) for p in passes if p.records],
     )
 
 

@@ -28,6 +28,8 @@ METRICS = (
     "num_misses",
     "mostly_tracked",
     "num_unique_objects",
+    "num_objects",
+    "idtp",
 )
 
 
@@ -58,9 +60,38 @@ class TrackingMetrics:
     mostly_tracked: int
     people: int
     frames: int
+    objects: int = 0  # labelled boxes and identity-true positives: what pooling needs
+    idtp: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def pooled(cls, clips: list[TrackingMetrics]) -> TrackingMetrics:
+        """Several clips as one: MOTA and IDF1 from the summed counts, as over the clips joined.
+
+        IDF1 = 2 IDTP / (labelled boxes + tracked boxes), the form motmetrics computes.
+        """
+        keys = ("objects", "misses", "false_positives", "idtp", "id_switches", "mostly_tracked")
+        total = {k: sum(getattr(m, k) for m in clips) for k in keys}
+        objects, matched = total["objects"], total["objects"] - total["misses"]
+        errors = total["misses"] + total["false_positives"] + total["id_switches"]
+        boxes = objects + matched + total["false_positives"]
+        return cls(
+            mota=1.0 - errors / objects if objects else 0.0,
+            motp=sum(m.motp * (m.objects - m.misses) for m in clips) / matched if matched else 0.0,
+            idf1=2 * total["idtp"] / boxes if boxes else 0.0,
+            id_switches=total["id_switches"],
+            precision=matched / (matched + total["false_positives"]) if matched + total["false_positives"] else 0.0,
+            recall=matched / objects if objects else 0.0,
+            false_positives=total["false_positives"],
+            misses=total["misses"],
+            mostly_tracked=total["mostly_tracked"],
+            people=sum(m.people for m in clips),
+            frames=sum(m.frames for m in clips),
+            objects=objects,
+            idtp=total["idtp"],
+        )
 
 
 class TrackingScorer:
@@ -92,6 +123,8 @@ class TrackingScorer:
             mostly_tracked=int(row["mostly_tracked"]),
             people=int(row["num_unique_objects"]),
             frames=self.frames,
+            objects=int(row["num_objects"]),
+            idtp=int(row["idtp"]),
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge.evaluation.groundtruth import ExpectedEvent
+from edge.evaluation.groundtruth import ExpectedEvent, PassKind
 from edge.events import CrossingEvent, EventType
 from edge.signal.types import SignalState
 
@@ -61,6 +61,7 @@ def expected(
     point: tuple[float, float] | None = None,
     state: SignalState = SignalState.WALK,
     fps: float = 10.0,
+    kind: PassKind = PassKind.PEDESTRIAN,
 ) -> ExpectedEvent:
     return ExpectedEvent(
         crosswalk_id=crosswalk,
@@ -71,4 +72,5 @@ def expected(
         signal_state=state,
         foot_point=point,
         required=required,
+        kind=kind,
     )

@@ -38,7 +38,10 @@ def test_case_run_writes_report_table_and_annotated_video(tmp_path: Path) -> Non
     assert report["violations"]["expected"] == 0
     assert report["tracking"]["frames"] == 12 and 0.0 < report["tracking"]["idf1"] <= 1.0
     assert (tmp_path / "tud-campus" / "replay" / "events.jsonl").exists()
-    assert json.loads((tmp_path / "summary.json").read_text())[0]["case"] == "tud-campus"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [r["case"] for r in summary["reports"]] == ["tud-campus"]
+    assert [p["case"] for p in summary["pooled"]] == ["POOLED"]
+    assert summary["pooled"][0]["crossings"] == report["crossings"]
     for finding in report["findings"]:
         assert cv2.imread(str(tmp_path / "tud-campus" / finding["thumbnail"])) is not None
     video = cv2.VideoCapture(str(tmp_path / "tud-campus" / "annotated.mp4"))

@@ -7,8 +7,17 @@ from pathlib import Path
 import pytest
 
 from edge.config import load_site
-from edge.evaluation.groundtruth import GroundTruthError, expected_from_tracks, load_expected, load_mot
+from edge.config.signal import TimelineSourceConfig
+from edge.evaluation.groundtruth import (
+    GroundTruthError,
+    PassKind,
+    expected_from_tracks,
+    labels_under_timeline,
+    load_expected,
+    load_mot,
+)
 from edge.signal.hub import SignalHub
+from edge.signal.sources import build_source
 from edge.signal.types import SignalState
 from edge.video import VideoFile
 from tests.conftest import REPO, require_shared
@@ -115,7 +124,7 @@ HEADER = "entry_t,crosswalk,direction,violation\n"
         ("1.0,cw-main,north->south,no\n", ":2: direction 'north->south' is not near->far or far->near"),
         ("1.0,cw-main,near->far,maybe\n", ":2: violation and required must be yes or no"),
         ("soon,cw-main,near->far,no\n", ":2: entry_t, frame, x and y must be numbers"),
-        ("1.0,cw-main\n", ":2: every row needs entry_t, crosswalk, direction, violation"),
+        ("1.0,cw-main\n", ":2: every pedestrian row needs entry_t, crosswalk, direction, violation"),
         ("-1.0,cw-main,near->far,no\n", ":2: entry_t must not be negative"),
     ],
 )
@@ -133,3 +142,89 @@ def test_hand_label_header_must_name_the_columns(tmp_path: Path) -> None:
     path.write_text("# comment\nentry_t,crosswalk\n1.0,cw-main\n")
     with pytest.raises(GroundTruthError, match=":2: header lacks column"):
         load_expected(path, site, _hub(site), fps=11.0)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("2.0,cw-main,,no,bicycle\n", ":2: kind 'bicycle' is not one of pedestrian, rider, along"),
+        ("2.0,cw-main,,yes,rider\n", ":2: a rider pass must have violation=no: it must produce no record"),
+        ("2.0,,,no,along\n", ":2: every along row needs entry_t, crosswalk, violation"),
+        ("2.0,cw-main,,no,pedestrian\n", ":2: every pedestrian row needs entry_t, crosswalk, direction, violation"),
+        ("2.0,cw-main,across,no,rider\n", ":2: direction 'across' is not near->far or far->near"),
+        # At the first frame the entry was not seen happen, so the rules do not enforce it.
+        ("0.0,cw-main,near->far,yes,\n", ":2: labelled violation=yes but the rules say 'not enforced: entry"),
+    ],
+)
+def test_bad_pass_row_names_the_line(tmp_path: Path, rows: str, message: str) -> None:
+    site = load_site(DEMO_SITE)
+    path = tmp_path / "expected.csv"
+    path.write_text(HEADER.strip() + ",kind\n" + rows)
+    with pytest.raises(GroundTruthError, match=message):
+        load_expected(path, site, _hub(site), fps=11.0)
+
+
+def test_rider_and_along_rows_are_passes_that_must_stay_silent(tmp_path: Path) -> None:
+    site = load_site(DEMO_SITE)
+    path = tmp_path / "expected.csv"
+    # On DON'T WALK (from 5 s): a rider and a walker along the road need no verdict and no direction.
+    path.write_text(HEADER.strip() + ",kind\n9.0,cw-main,,no,rider\n11.0,cw-main,far->near,no,along\n")
+    labels = load_expected(path, site, _hub(site), fps=11.0)
+    assert [(e.kind, e.direction, e.must_be_silent, e.signal_state) for e in labels] == [
+        (PassKind.RIDER, "", True, SignalState.DONT_WALK),
+        (PassKind.ALONG, "far->near", True, SignalState.DONT_WALK),
+    ]
+
+
+def _timeline(tmp_path: Path, text: str) -> SignalHub:
+    path = tmp_path / "timeline.csv"
+    path.write_text("t,group,state\n" + text)
+    return SignalHub.from_config(load_site(DEMO_SITE).signal, [build_source(TimelineSourceConfig(path=path))])
+
+
+@pytest.mark.parametrize(
+    ("timeline", "verdicts", "required"),
+    [
+        # The demo labels (entries at 0.0, 0.0 (ambiguous), 4.26, 8.70, 10.34 s; grace 1.0 s) under other plans.
+        pytest.param(
+            "-60,ped-main,DONT_WALK\n",
+            [False, False, True, True, True],
+            [True, False, True, True, True],
+            id="all don't walk: entries at the first frame were not seen, so not enforced",
+        ),
+        pytest.param(
+            "-60,ped-main,DONT_WALK\n6.5,ped-main,WALK\n",
+            [False, False, True, False, False],
+            [True, False, True, True, True],
+            id="walk from 6.5 s",
+        ),
+        pytest.param(
+            "0,ped-main,WALK\n7.0,ped-main,DONT_WALK\n",
+            [False, False, False, True, True],
+            [True, False, True, False, True],
+            id="grace ends at 8.0 s: the 8.70 s entry is ambiguous",
+        ),
+        pytest.param(
+            "0,ped-main,WALK\n3.5,ped-main,CLEARANCE\n",
+            [False, False, False, False, False],
+            [True, False, False, True, True],
+            id="a change 0.76 s from the 4.26 s entry makes it ambiguous, whatever the verdict",
+        ),
+    ],
+)
+def test_hand_labels_under_another_timeline(tmp_path: Path, timeline: str, verdicts, required) -> None:  # type: ignore[no-untyped-def]
+    site = load_site(DEMO_SITE)
+    labels = load_expected(DEMO_LABELS, site, _hub(site), fps=11.028)
+    relabelled = labels_under_timeline(labels, site, _timeline(tmp_path, timeline), 11.028, 143, tolerance_s=1.0)
+    assert [e.violation for e in relabelled] == verdicts
+    assert [e.required for e in relabelled] == required
+    assert [(e.entry_t, e.direction, e.note) for e in relabelled] == [(e.entry_t, e.direction, e.note) for e in labels]
+
+
+def test_passes_stay_silent_under_every_timeline(tmp_path: Path) -> None:
+    site = load_site(DEMO_SITE)
+    path = tmp_path / "expected.csv"
+    path.write_text(HEADER.strip() + ",kind\n9.0,cw-main,,no,rider\n")
+    labels = load_expected(path, site, _hub(site), fps=11.0)
+    relabelled = labels_under_timeline(labels, site, _timeline(tmp_path, "-60,ped-main,DONT_WALK\n"), 11.0, 143, 1.0)
+    assert relabelled == labels

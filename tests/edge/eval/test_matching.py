@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from edge.evaluation.matching import match_events
+from edge.evaluation.groundtruth import PassKind
+from edge.evaluation.matching import attribute_to_passes, match_events
+from edge.signal.types import SignalState
 from tests.edge.eval.helpers import expected, recorded
 
 
@@ -58,3 +60,36 @@ def test_rates() -> None:
     assert result.capture_rate == pytest.approx(1 / 3)
     assert result.valid_rate == pytest.approx(1 / 2)
     assert result.hits[0].dt == pytest.approx(0.2)
+
+
+RIDER = PassKind.RIDER
+
+
+@pytest.mark.parametrize(
+    ("passes", "records", "attributed"),
+    [
+        pytest.param([expected(5.0, kind=RIDER)], [recorded(5.6)], [1], id="a crossing near a rider"),
+        pytest.param([expected(5.0, "", kind=PassKind.ALONG)], [recorded(5.6)], [1], id="direction not compared"),
+        pytest.param(
+            [expected(5.0, kind=RIDER)],
+            [recorded(5.6), recorded(5.6, violation=True, state=SignalState.DONT_WALK)],
+            [2],
+            id="a violation and its crossing",
+        ),
+        pytest.param([expected(5.0, kind=RIDER)], [recorded(6.2)], [0], id="beyond the tolerance"),
+        pytest.param([expected(5.0, kind=RIDER)], [recorded(5.0, crosswalk="cw2")], [0], id="another crosswalk"),
+        pytest.param(
+            [expected(5.0, kind=RIDER), expected(5.4, kind=RIDER)], [recorded(5.3)], [0, 1], id="nearest in time"
+        ),
+        pytest.param(
+            [expected(5.0, kind=RIDER, point=(100, 500)), expected(5.4, kind=RIDER, point=(900, 500))],
+            [recorded(5.3, point=(110.0, 500.0))],
+            [1, 0],
+            id="nearest by entry point",
+        ),
+        pytest.param([expected(5.0, kind=RIDER)], [], [0], id="silent, as it must be"),
+    ],
+)
+def test_records_are_attributed_to_the_nearest_pass(passes, records, attributed) -> None:  # type: ignore[no-untyped-def]
+    results = attribute_to_passes(passes, records, tolerance_s=1.0, diagonal=1000.0)
+    assert [len(r.records) for r in results] == attributed

@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from edge.evaluation.report import EvalReport
+import numpy as np
+import pytest
+
+from detection.types import Detections
+from edge.evaluation.groundtruth import PassKind, load_mot
+from edge.evaluation.report import EvalReport, format_table, pool
 from edge.evaluation.runner import EvalInputs, score, write_report
+from edge.evaluation.tracking import TrackingMetrics, TrackingScorer
 from edge.replay import ReplaySummary
 from edge.signal.types import SignalState
+from tests.conftest import require_shared
 from tests.edge.eval.helpers import expected, recorded
 
 INPUTS = EvalInputs(name="unit", video=Path("clip.mp4"), expected=Path("labels.csv"))
@@ -58,3 +65,80 @@ def test_report_files(tmp_path: Path) -> None:
     assert "50.0% 1/2" in text and "n/a 0/0" in text
     assert "miss         crossing  t=  4.00s frame 40" in text
     assert "false record crossing  t=  8.00s frame 80    cw1 north->south track 2" in text
+
+
+def test_record_for_a_rider_counts_against_the_pass() -> None:
+    # A rider passes at 3.0 s and an along-the-road walker at 7.0 s; the stack records the rider.
+    truth = [expected(1.0), expected(3.0, "", kind=PassKind.RIDER), expected(7.0, "", kind=PassKind.ALONG)]
+    records = [
+        recorded(1.1, track=1),
+        recorded(3.3, track=5),
+        recorded(3.3, track=5, violation=True, state=SignalState.DONT_WALK),
+    ]
+    report = _score(truth, records)
+    assert (report.passes.passes, report.passes.with_record) == (2, 1)
+    assert report.crossings.expected == 1 and report.crossings.false_records == 1  # a pass is no crossing
+    assert report.violations.false_records == 1
+    assert [(p.kind, p.records) for p in report.silent_passes] == [
+        ("rider", ["crossing track 5 t=3.30s", "violation track 5 t=3.30s"])
+    ]
+    assert "rider pass t=  3.00s cw1 recorded: crossing track 5" in report.findings_text()
+
+
+def test_violation_for_an_ambiguous_entry_counts_neither_way() -> None:
+    # The entry lies at a phase change: a crossing and a violation recorded for it are no false records.
+    truth = [expected(4.0, required=False, state=SignalState.WALK)]
+    records = [recorded(4.1), recorded(4.1, violation=True, state=SignalState.DONT_WALK)]
+    report = _score(truth, records)
+    assert (report.violations.false_records, report.violations.ambiguous) == (0, 1)
+    assert (report.crossings.false_records, report.crossings.ambiguous) == (0, 1)
+    assert report.false_warnings == []
+
+
+def test_pooled_rates_come_from_summed_counts() -> None:
+    one = _score([expected(1.0, violation=True, state=SignalState.DONT_WALK)], [])
+    two = _score(
+        [expected(1.0), expected(2.0), expected(3.0, "", kind=PassKind.RIDER)],
+        [recorded(1.0), recorded(2.0, track=2), recorded(3.0, track=3)],
+    )
+    two.timeline = "all-dont-walk"
+    (pooled,) = pool([one, two])
+    assert pooled.case == "POOLED" and pooled.variant == "clean"
+    assert (pooled.crossings.hits, pooled.crossings.expected, pooled.crossings.reported) == (2, 3, 3)
+    assert pooled.crossings.capture_rate == pytest.approx(2 / 3)
+    assert (pooled.violations.capture_rate, pooled.violations.valid_rate) == (0.0, None)
+    assert (pooled.passes.passes, pooled.passes.with_record) == (1, 1)
+    assert pooled.frames == SUMMARY.frames  # a timeline re-uses its case's frames
+
+
+def test_pool_and_table_per_variant() -> None:
+    clean, dark = _score([expected(1.0)], [recorded(1.0)]), _score([expected(1.0)], [])
+    dark.variant = "low_light:3"
+    pooled = pool([clean, dark])
+    assert [(p.variant, p.crossings.capture_rate) for p in pooled] == [("clean", 1.0), ("low_light:3", 0.0)]
+    table = format_table([clean, dark, *pooled])
+    assert table.splitlines()[0].split()[:2] == ["case", "variant"]
+    assert "low_light:3" in table.splitlines()[3] and "0.0% 0/1" in table.splitlines()[3]
+    assert "variant" not in format_table([clean])
+
+
+def test_tracking_pooled_over_clips_is_tracking_over_the_joined_clips() -> None:
+    truth = load_mot(require_shared("labels/TUD-Campus_gt.txt"))
+
+    def tracked(index: int, gt: Detections) -> Detections:  # drop every 4th box, swap ids from frame 30
+        keep = np.arange(len(gt)) % 4 != index % 4
+        ids = gt.tracker_id.copy()
+        if index >= 30:
+            ids[ids == 3], ids[ids == 4] = 4, 3
+        return gt.with_tracker_ids(ids)[keep]
+
+    halves, joined = [TrackingScorer(), TrackingScorer()], TrackingScorer()
+    for index in range(truth.frame_count):
+        gt = truth.at(index)
+        offset = 0 if index < 35 else 100  # the second clip's people are other people
+        gt = gt.with_tracker_ids(gt.tracker_id + offset)
+        halves[index >= 35].update(gt, tracked(index, gt))
+        joined.update(gt, tracked(index, gt))
+    pooled, whole = TrackingMetrics.pooled([h.result() for h in halves]), joined.result()
+    assert pooled.mota == pytest.approx(whole.mota) and pooled.idf1 == pytest.approx(whole.idf1)
+    assert (pooled.id_switches, pooled.misses, pooled.objects) == (whole.id_switches, whole.misses, whole.objects)
