@@ -105,23 +105,24 @@ def _refuses(model: Path, size: int) -> str | None:
     return None
 
 
-def run_row(case: EvalCase, setting: Setting, data_dir: Path, work: Path) -> Row:
+def run_rows(case: EvalCase, setting: Setting, data_dir: Path, work: Path) -> list[Row]:
+    """The case and each of its timelines (one perception run): one row each."""
     site = load_case_site(case, data_dir)
     config = setting.detector(site.detector)
     detector = build_detector(config)
     service = site.service.model_copy(update={"performance": SKIPS[setting.skip]})
     site = site.model_copy(update={"detector": config, "service": service})
     out = work / f"{case.name}-{setting.model.stem}-{setting.input_size}-{setting.confidence}-{setting.skip}"
-    report = run_eval(site, detector, case.inputs, EvalOptions(out=out, thumbnails=False))
+    reports = run_eval(site, detector, case.inputs, EvalOptions(out=out, thumbnails=False))
     summary = (out / "replay" / "summary.json").read_text(encoding="utf-8")
     detect_ms = float(json.loads(summary)["stage_ms"]["detect"])
     size = getattr(detector, "input_size", None) or setting.input_size or 0
-    return Row(case.name, setting, int(size), config.confidence, report, detect_ms)
+    return [Row(r.case, setting, int(size), config.confidence, r, detect_ms) for r in reports]
 
 
 def format_rows(rows: list[Row]) -> str:
     header = (
-        f"{'case':<15} {'model':<26} {'size':>4} {'conf':>5} {'viol. capture':>14} {'viol. valid':>12} "
+        f"{'case':<30} {'model':<26} {'size':>4} {'conf':>5} {'viol. capture':>14} {'viol. valid':>12} "
         f"{'cross. capture':>15} {'cross. valid':>13} {'f.warn':>6} {'MOTA':>6} {'IDF1':>6} {'IDsw':>4} "
         f"{'det ms':>7} {'fps':>5}"
     )
@@ -129,7 +130,7 @@ def format_rows(rows: list[Row]) -> str:
     for row in rows:
         r, v, c, t = row.report, row.report.violations, row.report.crossings, row.report.tracking
         lines.append(
-            f"{row.case[:15]:<15} {row.setting.label[:26]:<26} {row.size:>4} {row.confidence:>5.2f} "
+            f"{row.case[:30]:<30} {row.setting.label[:26]:<26} {row.size:>4} {row.confidence:>5.2f} "
             f"{percent(v.capture_rate) + f' {v.hits}/{v.expected}':>14} "
             f"{percent(v.valid_rate) + f' {v.hits}/{v.reported}':>12} "
             f"{percent(c.capture_rate) + f' {c.hits}/{c.expected}':>15} "
@@ -147,7 +148,7 @@ def totals(rows: list[Row]) -> str:
     for row in rows:
         by_setting.setdefault((row.setting.label, row.size, row.setting.confidence), []).append(row)
     lines = [
-        f"{'all cases':<15} {'model':<26} {'size':>4} {'conf':>7} {'viol. capture':>14} {'viol. valid':>12} "
+        f"{'all cases':<30} {'model':<26} {'size':>4} {'conf':>7} {'viol. capture':>14} {'viol. valid':>12} "
         f"{'cross. capture':>15} {'cross. valid':>13} {'f.warn':>6}"
     ]
     for (model, size, conf), group in by_setting.items():
@@ -159,7 +160,7 @@ def totals(rows: list[Row]) -> str:
         cr = sum(r.report.crossings.reported for r in group)
         warn = sum(len(r.report.false_warnings) for r in group)
         lines.append(
-            f"{'':<15} {model[:26]:<26} {size:>4} {conf:>7} "
+            f"{'':<30} {model[:26]:<26} {size:>4} {conf:>7} "
             f"{_pooled(vh, ve):>14} {_pooled(vh, vr):>12} {_pooled(ch, ce):>15} {_pooled(ch, cr):>13} {warn:>6}"
         )
     return "\n".join(lines)
@@ -197,9 +198,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-accuracy-") as work:
         for case in cases:
             for setting in (p for p in plan if isinstance(p, Setting)):
-                row = run_row(case, setting, data_dir, Path(work))
-                rows.append(row)
-                print(format_rows([row]).splitlines()[-1], flush=True)
+                for row in run_rows(case, setting, data_dir, Path(work)):
+                    rows.append(row)
+                    print(format_rows([row]).splitlines()[-1], flush=True)
     print()
     print(format_rows(rows))
     print()

@@ -14,7 +14,7 @@ from detection.base import DetectorError
 from detection.registry import build_detector
 from edge.cli import CommandError
 from edge.config import ConfigError, load_site
-from edge.evaluation.cases import DEFAULT_CASES, load_case_site, load_cases
+from edge.evaluation.cases import DEFAULT_CASES, SharedDetectors, load_case_site, load_cases
 from edge.evaluation.groundtruth import GroundTruthError
 from edge.evaluation.report import EvalReport, format_table, pool
 from edge.evaluation.runner import EvalInputs, EvalOptions, load_ground_truth, run_eval
@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        reports = _run_cases(args) if args.cases else [_run_one(args)]
+        reports = _run_cases(args) if args.cases else _run_one(args)
     except (ConfigError, DetectorError, GroundTruthError, MissingExtraError, TimelineError, VideoError) as exc:
         raise CommandError(str(exc)) from None
     args.out.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,7 @@ def _options(args: argparse.Namespace, out: Path) -> EvalOptions:
     )
 
 
-def _run_one(args: argparse.Namespace) -> EvalReport:
+def _run_one(args: argparse.Namespace) -> list[EvalReport]:
     if args.video is None or args.site is None:
         raise CommandError("give VIDEO and --site (or --cases to run the labelled cases)")
     if args.tracks is None and args.expected is None:
@@ -97,12 +97,13 @@ def _run_cases(args: argparse.Namespace) -> list[EvalReport]:
     unknown = sorted(set(args.only) - {c.name for c in cases})
     if unknown:
         raise CommandError(f"{args.cases}: no case named {', '.join(unknown)}")
+    chosen = [c for c in cases if not args.only or c.name in args.only]
+    sites = [load_case_site(case, args.data) for case in chosen]
+    # Every label file and timeline is checked before the first model loads.
+    truths = [load_ground_truth(site, case.inputs) for case, site in zip(chosen, sites, strict=True)]
+    detectors = SharedDetectors()
     reports = []
-    for case in cases:
-        if args.only and case.name not in args.only:
-            continue
-        site = load_case_site(case, args.data)
-        truth = load_ground_truth(site, case.inputs)
-        detector = build_detector(site.detector)
-        reports.append(run_eval(site, detector, case.inputs, _options(args, args.out / case.name), truth))
+    for case, site, truth in zip(chosen, sites, truths, strict=True):
+        options = _options(args, args.out / case.name)
+        reports += run_eval(site, detectors.for_site(site), case.inputs, options, truth)
     return reports

@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
+from detection.base import Detector
+from detection.registry import build_detector
 from edge.config import ConfigError, load_site
 from edge.config.base import StrictModel
 from edge.config.load import line_of, read_yaml
@@ -149,3 +151,20 @@ def load_case_site(case: EvalCase, data_dir: Path | None = None) -> SiteConfig:
         log.info("%s: model %s not found; using %s", case.site_path, model, shared)
         site = site.model_copy(update={"detector": site.detector.model_copy(update={"model": shared})})
     return site
+
+
+class SharedDetectors:
+    """One detector session per distinct detector setting, shared by every case that uses it.
+
+    Loading a model costs more than a short clip takes to run; a detector keeps no state
+    between frames (tracking and gating live in the pipeline each replay builds).
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Detector] = {}
+
+    def for_site(self, site: SiteConfig) -> Detector:
+        key = site.detector.model_dump_json()
+        if key not in self._sessions:
+            self._sessions[key] = build_detector(site.detector)
+        return self._sessions[key]

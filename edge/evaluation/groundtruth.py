@@ -20,8 +20,9 @@ import numpy as np
 from detection.types import PERSON_CLASS_ID, Detections
 from edge.config.crosswalk import CrosswalkConfig
 from edge.config.site import SiteConfig
+from edge.evaluation.decisions import TrackedFrame, decide_on_tracks
 from edge.events import CrossingEvent, EventType
-from edge.rules import DecisionCore, judge_entry
+from edge.rules import judge_entry
 from edge.signal.hub import SignalHub
 from edge.signal.source import FrameClock
 from edge.signal.types import SignalState
@@ -60,6 +61,7 @@ class ExpectedEvent:
     required: bool = True
     note: str = ""
     kind: PassKind = PassKind.PEDESTRIAN
+    ambiguous_verdict: bool = False  # the crossing is certain, whether it is a violation is not
 
     @property
     def type(self) -> EventType:
@@ -127,13 +129,8 @@ def expected_from_tracks(
     site: SiteConfig, tracks: MotTracks, signals: SignalHub, fps: float, width: int, height: int, frames: int
 ) -> list[ExpectedEvent]:
     """Run the decision core on the labelled tracks frame by frame, as the live path would."""
-    core = DecisionCore(site, width, height, settle_s=signals.revision_window_s)  # as the pipeline builds it
-    decided: list[CrossingEvent] = []
-    for index in range(frames):
-        t = index / fps
-        signals.update(FrameClock(t, t))
-        decided += core.update(index, t, t, tracks.at(index), signals)
-    return expected_from_events(decided)
+    labelled = (TrackedFrame(i, i / fps, i / fps, tracks.at(i)) for i in range(frames))
+    return expected_from_events(decide_on_tracks(site, labelled, signals, width, height))
 
 
 def expected_from_events(events: list[CrossingEvent]) -> list[ExpectedEvent]:
@@ -187,27 +184,39 @@ def labels_under_timeline(
 ) -> list[ExpectedEvent]:
     """The hand labels of a clip under another signal timeline (``signals`` holds it).
 
-    Each pedestrian's verdict is recomputed by the same rules the labels were checked by; an
-    entry within ``tolerance_s`` of a phase change or of the end of the grace period becomes
-    not required (ambiguous): a matched record may lie on either side of it. Riders and
+    Each pedestrian's verdict is recomputed by the same rules the labels were checked by, and
+    entries near a phase change get an ambiguous verdict (``ambiguous_near_changes``). Riders and
     along-the-road passes must produce nothing under any timeline, so they are kept as they are.
     """
     _step_through(signals, fps, max(frames, *(e.entry_frame + 1 for e in labels), 1))
     out = []
     for label in labels:
-        if label.must_be_silent:
-            out.append(label)
-            continue
-        crosswalk = _crosswalk("hand labels", site, label.crosswalk_id)
-        reading = signals.state_at(crosswalk.signal_group, label.entry_t)
-        verdict = judge_entry(crosswalk.rules, reading, label.entry_t, entry_observed=label.entry_frame > 0)
-        near = near_phase_change(signals, crosswalk, label.entry_t, tolerance_s)
-        out.append(
-            replace(
-                label, violation=verdict.violation, signal_state=reading.state, required=label.required and not near
-            )
-        )
-    return out
+        if not label.must_be_silent:
+            crosswalk = _crosswalk("hand labels", site, label.crosswalk_id)
+            reading = signals.state_at(crosswalk.signal_group, label.entry_t)
+            verdict = judge_entry(crosswalk.rules, reading, label.entry_t, entry_observed=label.entry_frame > 0)
+            label = replace(label, violation=verdict.violation, signal_state=reading.state)
+        out.append(label)
+    return ambiguous_near_changes(out, site, signals, tolerance_s)
+
+
+def ambiguous_near_changes(
+    expected: list[ExpectedEvent], site: SiteConfig, signals: SignalHub, tolerance_s: float
+) -> list[ExpectedEvent]:
+    """Entries within ``tolerance_s`` of a phase change or of the end of the grace period get an ambiguous verdict.
+
+    A record matched within the tolerance may lie on the other side of the change, where the
+    verdict differs; so a violation recorded for such an entry is neither a hit nor a false
+    record, and its absence is no miss. The crossing itself is still expected.
+    Passes that must produce nothing are kept as they are.
+    """
+    by_id = {c.id: c for c in site.crosswalks}
+    return [
+        replace(e, ambiguous_verdict=True)
+        if not e.must_be_silent and near_phase_change(signals, by_id[e.crosswalk_id], e.entry_t, tolerance_s)
+        else e
+        for e in expected
+    ]
 
 
 def near_phase_change(signals: SignalHub, crosswalk: CrosswalkConfig, t: float, tolerance_s: float) -> bool:

@@ -2,14 +2,16 @@
 
 The clip goes through ``run_replay`` exactly as ``crossguard replay`` runs it (so
 ``replay/events.jsonl`` and ``replay/summary.json`` are written as usual); a recorder
-observer keeps each frame's tracks for the tracking metrics and the pictures. The
-expected events come from the labels (``groundtruth``), the scores from ``matching``.
+observer keeps each frame's tracks for the tracking metrics, the pictures and the case's
+further timelines. Each of those re-runs only the decision core on the recorded tracks
+(``decisions``) and is scored as its own sub-case. The expected events come from the
+labels (``groundtruth``), the scores from ``matching``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +19,14 @@ import numpy as np
 from detection.base import Detector
 from detection.types import Detections
 from edge.config.site import SiteConfig
+from edge.evaluation.decisions import TrackedFrame, decide_on_tracks
 from edge.evaluation.groundtruth import (
     ExpectedEvent,
     GroundTruthError,
     MotTracks,
+    ambiguous_near_changes,
     expected_from_tracks,
+    labels_under_timeline,
     load_expected,
     load_mot,
 )
@@ -31,12 +36,14 @@ from edge.evaluation.tracking import TrackingScorer
 from edge.evaluation.visual import render_findings
 from edge.events import CrossingEvent, EventType
 from edge.pipeline import FrameResult
-from edge.replay import ReplayOptions, ReplaySummary, run_replay, signal_hub
+from edge.replay import EVENTS_FILE, ReplayOptions, ReplaySummary, run_replay, signal_hub
+from edge.signal.timeline_file import load_timeline
 from edge.signal.types import SignalReading, SignalState
 from edge.video import VideoFile
 
 REPORT_FILE = "report.json"
 TABLE_FILE = "report.txt"
+TIMELINES_DIR = "timelines"
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ class Recorder:
     size: tuple[int, int] = (0, 0)
     events: list[CrossingEvent] = field(default_factory=list)
     frames: list[FrameRecord] = field(default_factory=list)
+    tracked: list[TrackedFrame] = field(default_factory=list)
     scorer: TrackingScorer | None = None
 
     def __post_init__(self) -> None:
@@ -113,8 +121,15 @@ class Recorder:
 
     def on_frame(self, result: FrameResult) -> None:
         self.events += result.events
+        frame = result.frame
+        if self.tracked and self.tracked[-1].index == frame.index:
+            # The end-of-stream result repeats the last frame with the events it flushed.
+            if self.keep_frames and self.frames:
+                self.frames[-1].events.extend(result.events)
+            return
+        self.tracked.append(TrackedFrame(frame.index, frame.t, frame.utc, result.tracks))
         if self.scorer is not None and self.truth is not None:
-            self.scorer.update(self.truth.at(result.frame.index), result.tracks)
+            self.scorer.update(self.truth.at(frame.index), result.tracks)
         if self.keep_frames:
             self.frames.append(FrameRecord(result.tracks, result.signal_readings, result.events))
 
@@ -131,7 +146,9 @@ class GroundTruth:
 
 
 def load_ground_truth(site: SiteConfig, inputs: EvalInputs) -> GroundTruth:
-    """Read and check the labels before anything slow runs, so a bad file fails at once."""
+    """Read and check the labels and timelines before anything slow runs, so a bad file fails at once."""
+    for timeline in inputs.timelines:
+        _check_groups(site, timeline, inputs.start_time)
     if inputs.tracks is not None:
         return GroundTruth(tracks=load_mot(inputs.tracks))
     assert inputs.expected is not None
@@ -142,6 +159,16 @@ def load_ground_truth(site: SiteConfig, inputs: EvalInputs) -> GroundTruth:
         return GroundTruth(labels=load_expected(inputs.expected, site, signals, probe.fps, probe.frame_count))
     finally:
         signals.close()
+
+
+def _check_groups(site: SiteConfig, timeline: TimelineCase, start_time: str | None) -> None:
+    """A timeline silent about a crosswalk's group would leave it UNKNOWN, so nothing there is enforced."""
+    given = {c.group for c in load_timeline(timeline.signal, start_time)}
+    missing = sorted({c.signal_group for c in site.crosswalks} - given)
+    if missing:
+        raise GroundTruthError(
+            f"{timeline.signal}: gives no state for signal group(s) {', '.join(missing)} of the site's crosswalks"
+        )
 
 
 def _replay_options(inputs: EvalInputs, out: Path, progress: bool, max_frames: int | None) -> ReplayOptions:
@@ -161,15 +188,19 @@ def run_eval(
     inputs: EvalInputs,
     options: EvalOptions,
     truth: GroundTruth | None = None,
-) -> EvalReport:
-    """Replay, score and write ``report.json`` / ``report.txt`` (plus thumbnails, annotated video)."""
+) -> list[EvalReport]:
+    """Replay once, then score the case and each of its timelines: one report each, the case's first.
+
+    Writes ``report.json`` / ``report.txt`` (plus thumbnails, annotated video) in ``options.out``,
+    and those of each timeline, with its ``events.jsonl``, in ``options.out/timelines/<name>``.
+    """
     truth = truth or load_ground_truth(site, inputs)
     recorder = Recorder(truth.tracks, keep_frames=options.annotate)
     limits = [n for n in (inputs.max_frames, options.max_frames) if n]
     replay = _replay_options(inputs, options.out / "replay", options.progress, min(limits) if limits else None)
     replay.extra_observers.append(recorder.bind)
     summary = run_replay(site, detector, replay)
-    expected = _expected(site, replay, recorder, truth, summary.frames)
+    expected = _expected(site, replay, recorder, truth, summary.frames, inputs.tolerance_s)
     diagonal = float(np.hypot(*recorder.size))
     report = score(inputs, summary, expected, recorder.events, inputs.tolerance_s, diagonal)
     if recorder.scorer is not None:
@@ -177,19 +208,65 @@ def run_eval(
     if options.thumbnails or options.annotate:
         render_findings(site, inputs.video, report, recorder.frames, options.out, options.thumbnails, options.annotate)
     write_report(report, options.out)
+    seen = (recorder, summary, report.variant)  # each timeline is scored on the pictures this run saw
+    return [report, *(_run_timeline(site, inputs, options, truth, *seen, t) for t in inputs.timelines)]
+
+
+def _run_timeline(
+    site: SiteConfig,
+    inputs: EvalInputs,
+    options: EvalOptions,
+    truth: GroundTruth,
+    recorder: Recorder,
+    summary: ReplaySummary,
+    variant: str,
+    timeline: TimelineCase,
+) -> EvalReport:
+    """The decision core alone on the recorded tracks under another timeline, scored as ``<case>@<name>``."""
+    out = options.out / TIMELINES_DIR / timeline.name
+    replay = _replay_options(replace(inputs, signal=timeline.signal), out, False, None)
+    signals = signal_hub(site, replay)
+    try:
+        events = decide_on_tracks(site, recorder.tracked, signals, *recorder.size)
+    finally:
+        signals.close()
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(e.to_dict(), sort_keys=True, separators=(",", ":")) + "\n" for e in events]
+    (out / EVENTS_FILE).write_text("".join(lines), encoding="utf-8")
+    expected = _expected(site, replay, recorder, truth, summary.frames, inputs.tolerance_s, alternate=True)
+    diagonal = float(np.hypot(*recorder.size))
+    report = score(inputs, summary, expected, events, inputs.tolerance_s, diagonal)
+    report.case, report.timeline, report.variant = inputs.sub_case(timeline), timeline.name, variant
+    if options.thumbnails and report.findings:
+        render_findings(site, inputs.video, report, recorder.frames, out, thumbnails=True, annotate=False)
+    write_report(report, out)
     return report
 
 
 def _expected(
-    site: SiteConfig, replay: ReplayOptions, recorder: Recorder, truth: GroundTruth, frames: int
+    site: SiteConfig,
+    replay: ReplayOptions,
+    recorder: Recorder,
+    truth: GroundTruth,
+    frames: int,
+    tolerance_s: float,
+    alternate: bool = False,
 ) -> list[ExpectedEvent]:
-    if truth.labels is not None:
+    """What should have been recorded under ``replay``'s timeline, on the frames the run saw.
+
+    Under an alternate timeline, entries near a phase change are ambiguous (``labels_under_timeline``).
+    """
+    if truth.labels is not None and not alternate:
         return [e for e in truth.labels if e.entry_frame < frames]  # a --max-frames run is scored on what it saw
-    assert truth.tracks is not None
     signals = signal_hub(site, replay)
     try:
+        if truth.labels is not None:
+            labels = labels_under_timeline(truth.labels, site, signals, recorder.fps, frames, tolerance_s)
+            return [e for e in labels if e.entry_frame < frames]
+        assert truth.tracks is not None
         width, height = recorder.size
-        return expected_from_tracks(site, truth.tracks, signals, recorder.fps, width, height, frames)
+        expected = expected_from_tracks(site, truth.tracks, signals, recorder.fps, width, height, frames)
+        return ambiguous_near_changes(expected, site, signals, tolerance_s) if alternate else expected
     finally:
         signals.close()
 
@@ -205,14 +282,20 @@ def score(
     """Match violations and crossings separately; count warnings given to people who had WALK.
 
     An ambiguous entry takes part in both matchings, so neither a crossing nor a violation
-    recorded for it counts either way. Records that match no pedestrian are attributed to a
-    rider or along-the-road pass nearby, which must have produced none.
+    recorded for it counts either way; one whose verdict alone is ambiguous (near a phase
+    change) is a required crossing and an ambiguous violation. Records that match no
+    pedestrian are attributed to a rider or along-the-road pass nearby, which must have
+    produced none.
     """
     people = [e for e in expected if not e.must_be_silent]
     crossings = [e for e in reported if e.type is EventType.CROSSING]
     violations = [e for e in reported if e.type is EventType.VIOLATION]
     by_crossings = match_events(people, crossings, tolerance_s, diagonal)
-    judged = [e for e in people if e.violation or not e.required]
+    judged = [
+        replace(e, required=e.required and not e.ambiguous_verdict)
+        for e in people
+        if e.violation or not e.required or e.ambiguous_verdict
+    ]
     by_violations = match_events(judged, violations, tolerance_s, diagonal)
     unmatched = by_crossings.false_records + by_violations.false_records
     passes = attribute_to_passes([e for e in expected if e.must_be_silent], unmatched, tolerance_s, diagonal)

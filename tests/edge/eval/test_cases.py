@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from edge.config import load_site
 from edge.evaluation.cases import load_cases
 from edge.evaluation.groundtruth import GroundTruthError
+from edge.evaluation.runner import EvalInputs, TimelineCase, load_ground_truth
+from tests.conftest import REPO
 
 CASE = "cases:\n  - name: clip\n    video: v.mp4\n    site: s.yaml\n    expected: e.csv\n"
 TIMELINE = "t,group,state\n0,ped-main,WALK\n"
@@ -70,3 +74,13 @@ def test_timelines_and_max_frames_are_read(tmp_path: Path) -> None:
 def test_bad_cases_file_names_line_and_key(tmp_path: Path, extra: str, message: str) -> None:
     with pytest.raises(GroundTruthError, match=message):
         load_cases(_cases(tmp_path, CASE + extra), data_dir=tmp_path)
+
+
+def test_timeline_silent_about_a_crosswalk_group_is_refused(tmp_path: Path) -> None:
+    # The crosswalk's group would stay UNKNOWN under it, so nothing there would be enforced.
+    site = load_site(REPO / "sites" / "eval" / "tud-campus" / "site.yaml")
+    timeline = tmp_path / "other.csv"
+    timeline.write_text("t,group,state\n0,elsewhere,DONT_WALK\n")
+    inputs = EvalInputs("campus", tmp_path / "v.mp4", tracks=tmp_path / "gt.txt")
+    with pytest.raises(GroundTruthError, match=r"other.csv: gives no state for signal group\(s\) walkway"):
+        load_ground_truth(site, replace(inputs, timelines=(TimelineCase("other", timeline),)))

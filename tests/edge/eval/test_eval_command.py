@@ -39,9 +39,15 @@ def test_case_run_writes_report_table_and_annotated_video(tmp_path: Path) -> Non
     assert report["tracking"]["frames"] == 12 and 0.0 < report["tracking"]["idf1"] <= 1.0
     assert (tmp_path / "tud-campus" / "replay" / "events.jsonl").exists()
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert [r["case"] for r in summary["reports"]] == ["tud-campus"]
-    assert [p["case"] for p in summary["pooled"]] == ["POOLED"]
-    assert summary["pooled"][0]["crossings"] == report["crossings"]
+    cases = ["tud-campus", "tud-campus@dont-walk", "tud-campus@walk-from-1.5s"]
+    assert [r["case"] for r in summary["reports"]] == cases
+    assert all(f"\n{case} " in done.stdout for case in cases) and "\nPOOLED " in done.stdout
+    # Pooled: every case and timeline counted together, each entry once per timeline.
+    (pooled,) = summary["pooled"]
+    assert (pooled["case"], pooled["variant"], pooled["crossings"]["expected"]) == ("POOLED", "clean", 6)
+    assert pooled["violations"]["expected"] == sum(r["violations"]["expected"] for r in summary["reports"])
+    red = json.loads((tmp_path / "tud-campus" / "timelines" / "walk-from-1.5s" / "report.json").read_text())
+    assert (red["violations"]["expected"], red["timeline"], red["tracking"]) == (2, "walk-from-1.5s", None)
     for finding in report["findings"]:
         assert cv2.imread(str(tmp_path / "tud-campus" / finding["thumbnail"])) is not None
     video = cv2.VideoCapture(str(tmp_path / "tud-campus" / "annotated.mp4"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,15 @@ def test_violation_for_an_ambiguous_entry_counts_neither_way() -> None:
     assert (report.violations.false_records, report.violations.ambiguous) == (0, 1)
     assert (report.crossings.false_records, report.crossings.ambiguous) == (0, 1)
     assert report.false_warnings == []
+
+
+def test_entry_at_a_phase_change_is_a_crossing_with_an_ambiguous_verdict() -> None:
+    truth = [replace(expected(4.0), ambiguous_verdict=True), replace(expected(8.0), ambiguous_verdict=True)]
+    records = [recorded(4.1), recorded(4.1, violation=True, state=SignalState.DONT_WALK), recorded(8.1, track=2)]
+    report = _score(truth, records)
+    assert (report.crossings.hits, report.crossings.expected) == (2, 2)
+    assert (report.violations.expected, report.violations.reported, report.violations.ambiguous) == (0, 0, 1)
+    assert report.findings == [] and report.false_warnings == []
 
 
 def test_pooled_rates_come_from_summed_counts() -> None:
