@@ -29,6 +29,10 @@ from tests.conftest import REPO, require_shared, shared_data_dir
 
 CASES = REPO / "sites" / "eval" / "cases.yaml"
 
+# The cases replay about 1,800 frames, one clip at 1080p: several minutes on a 2-core box, far
+# more while other jobs share it.
+pytestmark = pytest.mark.timeout(2400)
+
 
 @dataclass(frozen=True)
 class Floor:
