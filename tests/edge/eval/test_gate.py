@@ -30,6 +30,10 @@ from tests.conftest import REPO, require_shared, shared_data_dir
 
 CASES = REPO / "sites" / "eval" / "cases.yaml"
 
+# The cases replay about 1,800 frames, one clip at 1080p: several minutes on a 2-core box, far
+# more while other jobs share it.
+pytestmark = pytest.mark.timeout(2400)
+
 
 @dataclass(frozen=True)
 class Floor:
@@ -65,9 +69,31 @@ FLOORS = {
     "tud-campus": Floor(1.0, 1.0, 1.0, 1.0, mota=0.60, idf1=0.75),  # reached: MOTA 0.6045, IDF1 0.7551
     "tud-campus@dont-walk": Floor(1.0, 1.0, 1.0, 1.0),
     "tud-campus@walk-from-1.5s": Floor(1.0, 1.0, 1.0, 1.0),
-    # Every case and timeline together: violations 16/18, crossings 45/45; MOTA 0.752, IDF1 0.743.
-    # Tracking raised with the torso colour cue: MOTA 0.7551, IDF1 0.8230.
-    POOLED: Floor(0.88, 1.0, 1.0, 1.0, mota=0.75, idf1=0.82),
+    "towncentre-excerpt": Floor(1.0, 1.0, 1.0, 1.0, mota=0.56, idf1=0.75),  # reached: MOTA 0.5673, IDF1 0.7599
+    "towncentre-excerpt@walk": Floor(0.0, 0.0, 1.0, 1.0),
+    "towncentre-excerpt@dont-walk": Floor(1.0, 1.0, 1.0, 1.0),
+    "towncentre-excerpt@swapped": Floor(1.0, 1.0, 1.0, 1.0),
+    # All five people walking along the street through the crosswalks drawn across it are
+    # recorded as crossing sideways (a side entry takes the direction of motion).
+    "towncentre-along": Floor(0.0, 0.0, 0.0, 0.0, silent=5),
+    # Crossings 19/19, valid 19/22: the box of a man whose feet are below the picture (frame 19),
+    # and twice a box bottom jumping over the band's edge (frames 102 and 214).
+    "intersection-crowd": Floor(1.0, 1.0, 1.0, 0.86),
+    "intersection-crowd@walk": Floor(0.0, 0.0, 1.0, 0.86),
+    # Under DON'T WALK 14/19 and 10/13: every crossing is recorded, but "one violation per person"
+    # silences five violations (three under @reverse): in the crowd a new track born near a lost
+    # violator's is taken for that person, and one track holds two people in turn.
+    "intersection-crowd@dont-walk": Floor(0.73, 1.0, 1.0, 0.86),
+    "intersection-crowd@reverse": Floor(0.76, 1.0, 1.0, 0.86),
+    # Crossings valid 5/6: a man walking along the near pavement, his legs hidden by his bag,
+    # is recorded crossing at frame 119. The three riders produce no record.
+    "zebra-streetlevel": Floor(1.0, 1.0, 1.0, 0.83),
+    "zebra-streetlevel@walk": Floor(0.0, 0.0, 1.0, 0.83),
+    "zebra-streetlevel@dont-walk": Floor(1.0, 0.83, 1.0, 0.83),
+    "zebra-streetlevel@reverse": Floor(1.0, 0.8, 1.0, 0.83),
+    # Every case and timeline together: violations 59/69 (valid 59/66), crossings 161/161
+    # (valid 161/182), passes with a record 5/17; MOTA 0.666, IDF1 0.751.
+    POOLED: Floor(0.85, 0.89, 1.0, 0.88, mota=0.66, idf1=0.75, silent=5),
 }
 
 
