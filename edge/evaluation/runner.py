@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from detection.base import Detector
+from detection.region import Region
 from detection.types import Detections
 from edge.config.site import SiteConfig
 from edge.evaluation.corruptions import Variant, frame_rng
@@ -131,12 +132,27 @@ class Recorder:
             return
         self.tracked.append(TrackedFrame(frame.index, frame.t, frame.utc, result.tracks, result.riders))
         if self.scorer is not None and self.truth is not None:
-            self.scorer.update(self.truth.at(frame.index), result.tracks)
+            self.scorer.update(_in_region(self.truth.at(frame.index), result.region), result.tracks)
         if self.keep_frames:
             self.frames.append(FrameRecord(result.tracks, result.signal_readings, result.events))
 
     def close(self) -> None:
         pass
+
+
+def _in_region(truth: Detections, region: Region | None) -> Detections:
+    """The labelled people the detector was shown: those standing inside its detection region.
+
+    On a large frame the detector looks only at the zones plus margins (``detector.crop``), by
+    design; people elsewhere are never tracked, so counting them as misses would measure the
+    crop, not the tracker. Like a MOTChallenge ignore region, they are left out of the figures.
+    """
+    if region is None or not len(truth):
+        return truth
+    feet = truth.foot_points()
+    x, y = feet[:, 0], feet[:, 1]
+    inside = (x >= region.x0) & (x < region.x1) & (y >= region.y0) & (y <= region.y1)
+    return truth[inside]
 
 
 @dataclass(frozen=True)

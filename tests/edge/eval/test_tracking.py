@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from detection.region import Region
 from detection.types import Detections
 from edge.evaluation.groundtruth import load_mot
+from edge.evaluation.runner import _in_region
 from edge.evaluation.tracking import TrackingScorer, edge_distance
 from tests.conftest import require_shared
 
@@ -97,3 +99,16 @@ def test_edge_distance() -> None:
     square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)
     points = np.array([[5, 5], [5, -3], [14, 10], [0, 0]], float)
     assert edge_distance(points, square).tolist() == [5.0, 3.0, 4.0, 0.0]
+
+
+def test_people_outside_the_detection_region_are_left_out_of_the_figures(truth) -> None:  # type: ignore[no-untyped-def]
+    region = Region(0, 0, 320, 480, 640, 480)  # the left half: the detector never sees the right
+    full = _score(truth, lambda i, gt: gt[gt.foot_points()[:, 0] < 320])
+    scorer = TrackingScorer()
+    for index in range(truth.frame_count):
+        gt = truth.at(index)
+        scorer.update(_in_region(gt, region), gt[gt.foot_points()[:, 0] < 320])
+    ignored = scorer.result()
+    assert full.misses > 0 and full.mota < 1.0  # scored over the whole frame: the right half is missed
+    assert (ignored.misses, ignored.mota) == (0, 1.0)
+    assert _in_region(truth.at(0), None) is not None and len(_in_region(truth.at(0), None)) == len(truth.at(0))
