@@ -144,9 +144,11 @@ def test_rtsp_pulled_from_an_rtsp_server_as_from_an_ip_camera(tmp_path) -> None:
     assert (source.width, source.height) == (640, 352)  # type: ignore[attr-defined]
     assert all(img is not None and img.shape == (352, 640, 3) for img in images)
     # The pictures FFmpeg decoded from its probe came as a burst and were skipped: from the first
-    # picture on, they arrive at the camera's pace (11 fps, ~90 ms apart), not back to back.
+    # picture on, they arrive at the camera's pace (11 fps, ~90 ms apart), not back to back:
+    # nine gaps span about 0.8 s (a burst takes a few ms). Judged over the whole run, since on a
+    # loaded machine one late picture is followed by one that comes sooner.
     assert source.stale_skipped > 0  # type: ignore[attr-defined]
-    assert min(b - a for a, b in itertools.pairwise(arrivals)) > 0.03
+    assert arrivals[-1] - arrivals[0] > 0.4
 
 
 def test_camera_password_never_reaches_the_ffmpeg_command_line(tmp_path) -> None:
