@@ -5,8 +5,11 @@ cyclist passing through the crosswalk would be judged as a pedestrian. A person 
 vehicle when they are over it — most of their box's width lies over the vehicle box and
 their feet within its height — and stay at the same place along it while time passes: a
 rider moves with the vehicle, while a bicycle passing someone who stands or walks slides
-along them and lines up with them only for a moment. Someone pushing a bicycle can line up
-the same way and is then treated as a rider.
+along them and lines up with them only for a moment. Someone pushing a bicycle lines up the
+same way, but at walking pace: only a person over a vehicle who moves faster than anyone
+walks (``RIDING_SPEED``) is riding, so people walking their bicycles across are pedestrians.
+A cyclist rolling across at walking pace is judged as a pedestrian too, which is how they use
+the crosswalk.
 
 The evidence is time, with hysteresis: seconds over a vehicle add up and seconds without one
 count down (within 0..``confirm_s``); a person becomes a rider when it reaches ``confirm_s``
@@ -35,6 +38,11 @@ EPSILON_S = 1e-6  # frame times are floats: 3 x 0.1 s must reach 0.3 s
 
 
 FEET_TOLERANCE = 0.25  # of the person's height: box jitter, and a foot on a raised pedal
+# Speed in the person's own box heights per second, so it needs no camera calibration: a brisk
+# walk (1.8 m/s for a 1.7 m person) is about 1.1; a bicycle at 9 km/h (2.5 m/s, slow cycling)
+# about 1.5. Someone pushing a bicycle walks; someone riding one through the crossing does not.
+RIDING_SPEED = 1.5
+SPEED_SMOOTHING = 0.5  # weight of the newest frame in the running speed (box jitter)
 
 
 def coverage(people: np.ndarray, vehicles: np.ndarray) -> np.ndarray:
@@ -66,6 +74,9 @@ class _Evidence:
     riding: bool = False
     last_t: float = 0.0
     anchor: float | None = None  # where the person sat across the vehicle when this run began
+    foot: tuple[float, float] | None = None  # foot point at the last detected frame
+    speed: float = 0.0  # running speed, box heights per second
+    paced: bool = False  # speed measured at least once (from the second detected frame on)
 
 
 class RiderAssociator:
@@ -73,11 +84,11 @@ class RiderAssociator:
 
     Example:
         >>> riders = RiderAssociator(min_overlap=0.5, confirm_s=0.2)
-        >>> person = Detections.from_lists([[100, 0, 120, 60]], [0.9], [0], [7])
-        >>> bike = Detections.from_lists([[95, 30, 125, 62]], [0.6], [1])
-        >>> [sorted(riders.update(person, bike, t)) for t in (0.0, 0.1, 0.2)]
-        [[], [], [7]]
-        >>> sorted(riders.update(person, Detections.empty(), 0.3))  # one missed bicycle box
+        >>> def person(k): return Detections.from_lists([[100 + 15 * k, 0, 120 + 15 * k, 60]], [0.9], [0], [7])
+        >>> def bike(k): return Detections.from_lists([[95 + 15 * k, 30, 125 + 15 * k, 62]], [0.6], [1])
+        >>> [sorted(riders.update(person(k), bike(k), k / 10)) for k in range(4)]  # 2.5 heights/s
+        [[], [], [7], [7]]
+        >>> sorted(riders.update(person(4), Detections.empty(), 0.4))  # one missed bicycle box
         [7]
     """
 
@@ -96,12 +107,25 @@ class RiderAssociator:
         step = 0.0 if self._t is None else min(max(t - self._t, 0.0), self.confirm_s)
         self._t = t
         seats = self._seats(tracks, vehicles)
-        for track_id, seat in zip(tracks.tracker_id.tolist(), seats, strict=True):
+        feet, heights = tracks.foot_points(), tracks.xyxy[:, 3] - tracks.xyxy[:, 1]
+        for row, (track_id, seat) in enumerate(zip(tracks.tracker_id.tolist(), seats, strict=True)):
             evidence = self._evidence.setdefault(track_id, _Evidence())
+            self._pace(evidence, (float(feet[row, 0]), float(feet[row, 1])), float(heights[row]), t)
             evidence.last_t = t
-            self._weigh(evidence, seat, step)
+            self._weigh(evidence, seat if evidence.speed >= RIDING_SPEED else None, step)
         self._forget(t - FORGET_AFTER_S)
         return self.riding(tracks)
+
+    @staticmethod
+    def _pace(evidence: _Evidence, foot: tuple[float, float], height: float, t: float) -> None:
+        """Update the person's running speed in box heights per second from their foot point."""
+        dt = t - evidence.last_t
+        if evidence.foot is not None and dt > 0:
+            now = float(np.hypot(foot[0] - evidence.foot[0], foot[1] - evidence.foot[1])) / max(height, 1.0) / dt
+            paced = evidence.paced
+            evidence.speed = now if not paced else evidence.speed + SPEED_SMOOTHING * (now - evidence.speed)
+            evidence.paced = True
+        evidence.foot = foot
 
     def _weigh(self, evidence: _Evidence, seat: float | None, step: float) -> None:
         """Add ``step`` seconds for or against one person riding, given where they sit now."""

@@ -1,4 +1,4 @@
-"""Person ↔ vehicle association: overlap of the lower body, confirmed over frames, with hysteresis."""
+"""Person ↔ vehicle association: over the vehicle, faster than walking, confirmed over time, with hysteresis."""
 
 from __future__ import annotations
 
@@ -28,16 +28,24 @@ def test_how_much_a_person_is_over_a_vehicle(vehicle: list[float], expected: flo
     assert coverage(np.array([PERSON]), np.array([vehicle]))[0, 0] == pytest.approx(expected)
 
 
-def person(track_id: int = 7) -> Detections:
-    return Detections.from_lists([PERSON], [0.9], [0], [track_id])
+def moved(box: list[float], dx: float) -> list[float]:
+    return [box[0] + dx, box[1], box[2] + dx, box[3]]
 
 
-def vehicles(*boxes: list[float]) -> Detections:
-    return Detections.from_lists(list(boxes), [0.5] * len(boxes), [1] * len(boxes))
+def person(track_id: int = 7, dx: float = 0.0) -> Detections:
+    return Detections.from_lists([moved(PERSON, dx)], [0.9], [0], [track_id])
 
 
-# One letter per frame, 10 frames a second: B = the vehicle box is under the person, b = a box
-# beside them, - = no vehicle box. Expected: R = rider on that frame, . = pedestrian. confirm_s = 0.3.
+def vehicles(*boxes: list[float], dx: float = 0.0) -> Detections:
+    return Detections.from_lists([moved(b, dx) for b in boxes], [0.5] * len(boxes), [1] * len(boxes))
+
+
+RIDING = 250.0  # px a second: 2.5 of the person's 100 px height a second, cycling pace
+
+
+# One letter per frame, 10 frames a second, everyone moving at cycling pace: B = the vehicle box
+# is under the person, b = a box beside them, - = no vehicle box. Expected: R = rider on that
+# frame, . = pedestrian. confirm_s = 0.3.
 
 
 @pytest.mark.parametrize(
@@ -56,10 +64,21 @@ def vehicles(*boxes: list[float]) -> Detections:
 def test_rider_table(frames: str, expected: str) -> None:
     riders = RiderAssociator(min_overlap=0.5, confirm_s=0.3)
     boxes = {"B": [ON_BIKE], "b": [BESIDE], "-": []}
-    got = "".join(
-        "R" if 7 in riders.update(person(), vehicles(*boxes[f]), index / 10) else "." for index, f in enumerate(frames)
-    )
+    got = ""
+    for index, f in enumerate(frames):
+        dx = RIDING * index / 10
+        got += "R" if 7 in riders.update(person(dx=dx), vehicles(*boxes[f], dx=dx), index / 10) else "."
     assert got == expected
+
+
+@pytest.mark.parametrize(("pace", "rides"), [(0.8 * 100, False), (1.1 * 100, False), (RIDING, True)])
+def test_only_faster_than_walking_is_riding(pace: float, rides: bool) -> None:
+    """Someone pushing a bicycle across is over it the whole way, at walking pace: a pedestrian."""
+    riders = RiderAssociator(min_overlap=0.5, confirm_s=0.3)
+    flags = [
+        7 in riders.update(person(dx=pace * i / 10), vehicles(ON_BIKE, dx=pace * i / 10), i / 10) for i in range(10)
+    ]
+    assert any(flags) is rides
 
 
 @pytest.mark.parametrize("fps", [10, 30])
@@ -77,7 +96,9 @@ def test_a_bicycle_sliding_past_someone_does_not_make_them_a_rider(fps: int) -> 
 def test_seconds_not_frames_confirm_a_rider() -> None:
     """At 30 frames a second a bicycle lines up with someone for many more frames, not for longer."""
     riders = RiderAssociator(min_overlap=0.5, confirm_s=0.3)
-    flags = [7 in riders.update(person(), vehicles(ON_BIKE), i / 30) for i in range(10)]
+    flags = [
+        7 in riders.update(person(dx=RIDING * i / 30), vehicles(ON_BIKE, dx=RIDING * i / 30), i / 30) for i in range(10)
+    ]
     assert flags == [False] * 9 + [True]
 
 
@@ -85,9 +106,9 @@ def test_each_track_has_its_own_evidence() -> None:
     riders = RiderAssociator(min_overlap=0.5, confirm_s=0.1)
     cyclist = [100.0, 0.0, 140.0, 100.0]
     walker = [400.0, 0.0, 440.0, 100.0]
-    people = Detections.from_lists([cyclist, walker], [0.9, 0.9], [0, 0], [1, 2])
     for t in (0.0, 0.1):
-        riding = riders.update(people, vehicles(ON_BIKE), t)
+        people = Detections.from_lists([moved(cyclist, RIDING * t), walker], [0.9, 0.9], [0, 0], [1, 2])
+        riding = riders.update(people, vehicles(ON_BIKE, dx=RIDING * t), t)
     assert riding == frozenset({1})
     # A frame the detector skipped brings no evidence: the rider stays a rider, nothing changes.
     assert riders.riding(people) == frozenset({1})
