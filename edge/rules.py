@@ -22,8 +22,7 @@ is truly the same crossing by the same person is recorded once:
 * feet hidden mid-crossing: a step out sideways and back without reaching a curb continues
   the crossing already counted;
 * hesitating at the curb edge: a re-entry from the same curb within ``repeat_window_s`` of
-  the previous entry and within ``repeat_radius`` of the depth (or the person's height, if
-  more: a step or two) of its entry point is the same crossing.
+  the previous entry and within ``repeat_radius`` of its entry point is the same crossing.
   It is recorded again only if it is a violation and the entry it repeats was not, so a
   step back onto the curb never hides a violation.
 
@@ -132,7 +131,6 @@ class _CountedCrossing:
     origin: Zone
     entry_t: float
     entry_point: tuple[float, float]
-    height: float  # the person's box height at the entry: their size in the picture
     violation: bool = False  # set once judged
 
 
@@ -320,7 +318,7 @@ class DecisionCore:
         observed = state.entry_observed
         if state.entry.previous is None and state.edge_curb is not None and origin is state.edge_curb:
             observed = True  # first seen at that curb's edge and walking away from it: stepped in from it
-        record = _CountedCrossing(origin, state.entry.t, state.entry.point, state.entry.box[3] - state.entry.box[1])
+        record = _CountedCrossing(origin, state.entry.t, state.entry.point)
         repeats = state.last_crossing if self._same_crossing(cw.rules, geo, state.last_crossing, record) else None
         state.last_crossing = record
         self._pending.append(_PendingCrossing(cw, state.entry, observed, origin, obs, record, repeats))
@@ -356,9 +354,7 @@ class DecisionCore:
         if now.entry_t - earlier.entry_t > rules.repeat_window_s:
             return False
         gap = np.hypot(now.entry_point[0] - earlier.entry_point[0], now.entry_point[1] - earlier.entry_point[1])
-        # A step or two is about the person's own height in the picture; on a crosswalk drawn
-        # thin, a fraction of its depth would be less than one step.
-        return float(gap) <= max(rules.repeat_radius * geo.depth_px, earlier.height)
+        return float(gap) / geo.depth_px <= rules.repeat_radius
 
     @staticmethod
     def _on_switch(state: _CrosswalkTrack, switch: ZoneSwitch, entry_depth: float) -> None:

@@ -66,9 +66,8 @@ class RuleConfig(StrictModel):
         0.3,
         ge=0,
         le=2,
-        description="How near the previous entry point (fraction of the crosswalk's depth, or the person's own "
-        "height if that is more) a re-entry must be to be the same crossing: someone hesitating at the curb edge "
-        "stays within a step or two of where they stepped in",
+        description="How near the previous entry point (fraction of the crosswalk's depth) a re-entry must be to be "
+        "the same crossing: someone hesitating at the curb edge stays within a step or two of where they stepped in",
     )
     curb_edge_margin: float = Field(
         0.1,

@@ -285,8 +285,6 @@ def in_back_in(reentry_after_s: float, x_again: float = 500.0) -> list[tuple[flo
     [
         pytest.param(2.0, 500.0, 1, id="hesitating-at-the-edge"),
         pytest.param(4.5, 520.0, 1, id="hesitating-a-step-aside"),
-        # 90 px: more than 0.3 of the 200 px depth, less than the person's 100 px height (a step or two)
-        pytest.param(2.0, 590.0, 1, id="hesitating-a-stride-aside"),
         pytest.param(2.0, 700.0, 2, id="re-entering-far-along-the-curb"),
         pytest.param(10.0, 500.0, 2, id="back-10s-later"),
         pytest.param(40.0, 500.0, 2, id="back-40s-later"),
