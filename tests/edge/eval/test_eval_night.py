@@ -24,7 +24,7 @@ def night_run(tmp_path: Path, low_light: str) -> EvalReport:
     site = load_case_site(case)
     detector = build_detector(site.detector.model_copy(update={"low_light": low_light}))
     options = EvalOptions(out=tmp_path / low_light, thumbnails=False, variant=Variant.parse("low_light:3"))
-    return run_eval(site, detector, case.inputs, options)
+    return run_eval(site, detector, case.inputs, options)[0]  # the case's own timeline
 
 
 @pytest.fixture(scope="module")

@@ -69,31 +69,35 @@ FLOORS = {
     "tud-campus": Floor(1.0, 1.0, 1.0, 1.0, mota=0.60, idf1=0.75),  # reached: MOTA 0.6045, IDF1 0.7551
     "tud-campus@dont-walk": Floor(1.0, 1.0, 1.0, 1.0),
     "tud-campus@walk-from-1.5s": Floor(1.0, 1.0, 1.0, 1.0),
-    "towncentre-excerpt": Floor(1.0, 1.0, 1.0, 1.0, mota=0.56, idf1=0.75),  # reached: MOTA 0.5673, IDF1 0.7599
-    "towncentre-excerpt@walk": Floor(0.0, 0.0, 1.0, 1.0),
-    "towncentre-excerpt@dont-walk": Floor(1.0, 1.0, 1.0, 1.0),
-    "towncentre-excerpt@swapped": Floor(1.0, 1.0, 1.0, 1.0),
-    # All five people walking along the street through the crosswalks drawn across it are
-    # recorded as crossing sideways (a side entry takes the direction of motion).
-    "towncentre-along": Floor(0.0, 0.0, 0.0, 0.0, silent=5),
+    # Person 6 pushes a bicycle across the lower crosswalk: a pedestrian (riding needs more than
+    # walking pace). Crossing valid 5/6: at 3.28 s the same person's feet jitter back over the
+    # curb edge of this thin virtual crosswalk (36 px deep) and in again farther along than the
+    # curb-edge hesitation radius (0.3 of the depth), so a second crossing is recorded.
+    # Tracking figures leave out people outside the detection region (the crop on this 1080p frame).
+    "towncentre-excerpt": Floor(1.0, 0.66, 1.0, 0.83, mota=0.62, idf1=0.82),  # reached: MOTA 0.6250, IDF1 0.8220
+    "towncentre-excerpt@walk": Floor(0.0, 0.0, 1.0, 0.83),
+    "towncentre-excerpt@dont-walk": Floor(1.0, 0.75, 1.0, 0.83),
+    "towncentre-excerpt@swapped": Floor(1.0, 1.0, 1.0, 0.83),
+    # The five people walking along the street through the crosswalks drawn across it: no record,
+    # since from the side only the way across counts and it must outweigh the way along.
+    "towncentre-along": Floor(0.0, 0.0, 0.0, 0.0, silent=0),
     # Crossings 19/19, valid 19/22: the box of a man whose feet are below the picture (frame 19),
     # and twice a box bottom jumping over the band's edge (frames 102 and 214).
     "intersection-crowd": Floor(1.0, 1.0, 1.0, 0.86),
     "intersection-crowd@walk": Floor(0.0, 0.0, 1.0, 0.86),
-    # Under DON'T WALK 14/19 and 10/13: every crossing is recorded, but "one violation per person"
-    # silences five violations (three under @reverse): in the crowd a new track born near a lost
-    # violator's is taken for that person, and one track holds two people in turn.
-    "intersection-crowd@dont-walk": Floor(0.73, 1.0, 1.0, 0.86),
-    "intersection-crowd@reverse": Floor(0.76, 1.0, 1.0, 0.86),
+    # Under DON'T WALK every violation is recorded (19/19, 13/13) now that each crossing is
+    # judged on its own; the false crossings above are false violations here (valid 19/21, 13/15).
+    "intersection-crowd@dont-walk": Floor(1.0, 0.90, 1.0, 0.86),
+    "intersection-crowd@reverse": Floor(1.0, 0.86, 1.0, 0.86),
     # Crossings valid 5/6: a man walking along the near pavement, his legs hidden by his bag,
     # is recorded crossing at frame 119. The three riders produce no record.
     "zebra-streetlevel": Floor(1.0, 1.0, 1.0, 0.83),
     "zebra-streetlevel@walk": Floor(0.0, 0.0, 1.0, 0.83),
     "zebra-streetlevel@dont-walk": Floor(1.0, 0.83, 1.0, 0.83),
     "zebra-streetlevel@reverse": Floor(1.0, 0.8, 1.0, 0.83),
-    # Every case and timeline together: violations 59/69 (valid 59/66), crossings 161/161
-    # (valid 161/182), passes with a record 5/17; MOTA 0.666, IDF1 0.751.
-    POOLED: Floor(0.85, 0.89, 1.0, 0.88, mota=0.66, idf1=0.75, silent=5),
+    # Every case and timeline together: violations 69/69 (valid 69/77), crossings 159/159
+    # (valid 159/179), passes with a record 0/17; MOTA 0.710, IDF1 0.823.
+    POOLED: Floor(1.0, 0.89, 1.0, 0.88, mota=0.70, idf1=0.82, silent=0),
 }
 
 
