@@ -39,6 +39,25 @@ class Answer:
     rss_growth: int
 
 
+def _read_answer(sock: socket.socket) -> bytes:
+    """The status line, headers and the whole body: the reason may come in a later TCP segment than the head."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        more = sock.recv(65536)
+        if not more:
+            return answer
+        answer += more
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        more = sock.recv(65536)
+        if not more:
+            break
+        body += more
+    return head + b"\r\n\r\n" + body
+
+
 def stream(server: Server, method: str, path: str, headers: dict[str, str], chunked: bool = True) -> Answer:
     """Send a HUGE body over a raw socket, stopping as soon as the server answers; the answer and RSS growth."""
     url = urlsplit(server.url)
@@ -58,12 +77,7 @@ def stream(server: Server, method: str, path: str, headers: dict[str, str], chun
                 peak = max(peak, rss_bytes())
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server answered and closed: the answer is waiting to be read
-        head = b""
-        while b"\r\n\r\n" not in head:
-            more = sock.recv(65536)
-            if not more:
-                break
-            head += more
+        head = _read_answer(sock)
     peak = max(peak, rss_bytes())
     text = head.decode("latin-1")
     return Answer(int(text.split(" ", 2)[1]), text, sent, peak - before)
