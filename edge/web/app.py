@@ -75,6 +75,13 @@ def local_clock(seconds: Any, zone: str) -> str:
     return datetime.fromtimestamp(seconds, ZoneInfo(zone)).strftime("%H:%M:%S")
 
 
+def local_time(seconds: Any, zone: str) -> str:
+    """Jinja filter: a UTC epoch time as the site's local date and time with its zone, ``2026-11-23 11:06:08 CST``."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return ""
+    return datetime.fromtimestamp(seconds, ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 def duration_text(seconds: Any) -> str:
     """Jinja filter: seconds as ``45 s``, ``3 min 20 s`` or ``2 h 05 min``."""
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
@@ -91,6 +98,7 @@ def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["utc"] = utc_text
     templates.env.filters["local_clock"] = local_clock
+    templates.env.filters["local_time"] = local_time
     templates.env.filters["duration"] = duration_text
     return templates
 

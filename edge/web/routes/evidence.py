@@ -14,20 +14,23 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
+from ruamel.yaml.error import YAMLError
 from starlette.background import BackgroundTask
 
 from edge.web.app import WebState, web_state
 from edge.web.auth import current_session
 from edge.web.context import jsonable
 from edge.web.routes.table import Routes
+from edge.web.site_file import site_data
 
 router = Routes()
 _DESK_LOCK = threading.Lock()
@@ -50,10 +53,29 @@ class ReasonCode(str, Enum):
     OTHER = "other"
 
 
+# The reasons that fit each decision: a confirmation says the violation is clear, a rejection says why not.
+FITTING_REASONS: dict[Decision, tuple[ReasonCode, ...]] = {
+    Decision.CONFIRMED: (ReasonCode.CLEAR_VIOLATION,),
+    Decision.REJECTED: tuple(r for r in ReasonCode if r is not ReasonCode.CLEAR_VIOLATION),
+}
+
+
 class ReviewRequest(BaseModel):
     state: Decision
     reason: ReasonCode
     note: str = Field("", max_length=500)
+
+    def refusal(self, current: str) -> str | None:
+        """Why this decision cannot be recorded on an event now in review state ``current``; None when it can."""
+        note = self.note.strip()
+        if self.reason not in FITTING_REASONS[self.state]:
+            fitting = ", ".join(r.value for r in FITTING_REASONS[self.state])
+            return f"reason '{self.reason.value}' does not fit '{self.state.value}'; choose one of: {fitting}"
+        if self.reason is ReasonCode.OTHER and not note:
+            return "reason 'other' needs a note saying what it is"
+        if current != "new" and not note:
+            return f"this event was already {current}; changing or repeating a decision needs a note saying why"
+        return None
 
 
 @dataclass
@@ -94,14 +116,37 @@ def _states(desk: Desk, wanted: str | None) -> list[Any]:
     return [s for s in desk.states if wanted in (None, "", s.value)]
 
 
-def _items(desk: Desk, state: str | None, crosswalk: str | None, day: date | None) -> list[dict[str, Any]]:
+def site_zone(state: WebState) -> ZoneInfo:
+    """The site's time zone (``site.timezone``), UTC when the site file cannot say."""
+    try:
+        name = (site_data(state.context.site_path.read_text(encoding="utf-8")).get("site") or {}).get("timezone")
+        return ZoneInfo(str(name)) if name else ZoneInfo("UTC")
+    except (OSError, ValueError, YAMLError, ZoneInfoNotFoundError, AttributeError):
+        return ZoneInfo("UTC")
+
+
+def parse_day(text: str | None) -> date | None:
+    """A filter's ``YYYY-MM-DD``; an empty box means any day. Raises 422 naming the bad value."""
+    if not text or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise HTTPException(422, f"day '{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def _items(
+    desk: Desk, state: str | None, crosswalk: str | None, day: date | None, zone: ZoneInfo | None = None
+) -> list[dict[str, Any]]:
+    """The events in ``state``, newest first; ``day`` is a local day of ``zone`` (the site's)."""
     items = []
     for review_state in _states(desk, state):
         items += [jsonable(i) for i in desk.queue(review_state, limit=10_000)]
     if crosswalk:
         items = [i for i in items if i.get("crosswalk_id") == crosswalk]
     if day is not None:
-        items = [i for i in items if datetime.fromtimestamp(i["entry_utc"], timezone.utc).date() == day]
+        zone = zone or ZoneInfo("UTC")
+        items = [i for i in items if datetime.fromtimestamp(i["entry_utc"], zone).date() == day]
     return sorted(items, key=lambda i: i.get("entry_utc", 0), reverse=True)
 
 
@@ -114,12 +159,17 @@ def _find(desk: Desk, event_id: str) -> dict[str, Any]:
 
 @router.get("/evidence", name="evidence_queue", include_in_schema=False)
 def evidence_queue(
-    request: Request, state: State, review_state: str = "new", crosswalk: str = "", day: date | None = None
+    request: Request, state: State, review_state: str = "new", crosswalk: str = "", day: str = ""
 ) -> Response:
+    filters = {"review_state": review_state, "crosswalk": crosswalk, "day": day}
+    zone = site_zone(state)
+    try:
+        wanted = parse_day(day)
+    except HTTPException as exc:  # a bad day is said on the page, beside the filter, not as raw JSON
+        return state.render(request, "evidence.html", 422, items=[], filters=filters, error=exc.detail, zone=zone.key)
     with review_desk(state) as desk:
-        items = _items(desk, review_state, crosswalk, day)[:200]
-    filters = {"review_state": review_state, "crosswalk": crosswalk, "day": day.isoformat() if day else ""}
-    return state.render(request, "evidence.html", items=items, filters=filters)
+        items = _items(desk, review_state, crosswalk, wanted, zone)[:200]
+    return state.render(request, "evidence.html", items=items, filters=filters, error="", zone=zone.key)
 
 
 @router.get("/evidence/{event_id}", name="evidence_detail", include_in_schema=False)
@@ -131,8 +181,16 @@ def evidence_detail(event_id: str, request: Request, state: State) -> Response:
         integrity = api_evidence_integrity(event_id, state)
     except HTTPException as exc:  # no key on this box: the page still works, the status says why
         integrity = {"status": "unknown", "problems": [str(exc.detail)]}
+    decisions = [a for a in audit if a.get("action") != "viewed"]  # file views are folded away on the page
     return state.render(
-        request, "evidence_detail.html", item=item, audit=audit, integrity=integrity, reasons=list(ReasonCode)
+        request,
+        "evidence_detail.html",
+        item=item,
+        audit=decisions,
+        views=[a for a in audit if a.get("action") == "viewed"],
+        integrity=integrity,
+        fitting={d.value: [r.value for r in FITTING_REASONS[d]] for d in Decision},
+        zone=site_zone(state).key,
     )
 
 
@@ -141,13 +199,14 @@ def api_evidence_queue(
     state: State,
     review_state: Annotated[str | None, Query(max_length=16)] = "new",
     crosswalk: Annotated[str | None, Query(max_length=64)] = None,
-    day: date | None = None,
+    day: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD, the site's local day; empty: any")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**6)] = 0,
 ) -> list[dict[str, Any]]:
-    """Violations newest first, filtered by review state, crosswalk and UTC day."""
+    """Violations newest first, filtered by review state, crosswalk and the site's local day."""
+    wanted = parse_day(day)
     with review_desk(state) as desk:
-        return _items(desk, review_state, crosswalk, day)[offset : offset + limit]
+        return _items(desk, review_state, crosswalk, wanted, site_zone(state))[offset : offset + limit]
 
 
 @router.get("/api/evidence/{event_id}", name="api_evidence_item", responses=ERRORS)
@@ -221,8 +280,15 @@ def api_evidence_export(event_id: str, request: Request, state: State) -> FileRe
 
 @router.post("/api/evidence/{event_id}/review", name="api_evidence_review", responses=ERRORS)
 def api_evidence_review(event_id: str, body: ReviewRequest, request: Request, state: State) -> dict[str, Any]:
-    """Confirm or reject with a reason code and note; the decision is audited."""
+    """Confirm or reject with a reason that fits the decision; a decided event changes only with a note.
+
+    The decision is audited; a change of an earlier decision is audited as a change (from → to).
+    """
     with review_desk(state) as desk:
+        current = _find(desk, event_id)["state"]
+        refusal = body.refusal(current)
+        if refusal:
+            raise HTTPException(422, refusal)
         target = next(s for s in _states(desk, body.state.value))
         reason = body.reason.value + (f": {body.note.strip()}" if body.note.strip() else "")
         desk.set_state(event_id, target, current_session(request).user.name, reason)

@@ -15,3 +15,15 @@ async function api(method, url, body) {
   try { data = await response.json(); } catch (e) { data = null; }
   return { ok: response.ok, status: response.status, data };
 }
+// The server's reason for a refusal, in words: a message, or the fields a 422 names with what is wrong.
+function detailText(r) {
+  const detail = r.data && r.data.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail) && detail.length) {
+    return detail.map((e) => {
+      const field = (e.loc || []).filter((p) => p !== "body").join(".");
+      return (field ? field + ": " : "") + String(e.msg || "").replace(/^Value error, /, "");
+    }).join("; ");
+  }
+  return "refused: HTTP " + r.status;
+}

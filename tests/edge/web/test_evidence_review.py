@@ -113,3 +113,61 @@ def test_police_confirms_in_the_browser(browser, review_server: Server) -> None:
     assert "review:confirmed" in audit and "police" in audit
     page.screenshot(path=ARTIFACTS / "evidence-confirmed.png", full_page=True)
     page.close()
+
+
+def test_filter_with_an_empty_day_lists_every_day(review_server: Server) -> None:
+    """The filter form sends ``day=`` when no day is picked: that means any day, not a 422."""
+    with review_server.login(Role.POLICE) as police:
+        page = police.get("/evidence", params={"review_state": "new", "crosswalk": "", "day": ""})
+        assert page.status_code == 200, page.text
+        assert page.text.count('href="/evidence/') == 3
+        assert len(police.get("/api/evidence", params={"day": ""}).json()) == 3
+        bad = police.get("/evidence", params={"day": "2026-13-40"})
+        assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
+        assert "is not a date" in bad.text and 'id="filter-error"' in bad.text
+        # The day is the site's local day (America/Chicago), and the page names the zone.
+        item = police.get("/api/evidence").json()[0]
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        local_day = datetime.fromtimestamp(item["entry_utc"], ZoneInfo("America/Chicago")).date().isoformat()
+        that_day = police.get("/api/evidence", params={"day": local_day}).json()
+        assert item["event_id"] in [i["event_id"] for i in that_day]
+        assert "America/Chicago" in page.text
+
+
+def test_reasons_must_fit_the_decision_and_a_change_needs_a_note(review_server: Server) -> None:
+    with review_server.login(Role.POLICE) as police:
+        event = police.get("/api/evidence").json()[0]["event_id"]
+        url = f"/api/evidence/{event}/review"
+        r = police.post(url, json={"state": "rejected", "reason": "clear-violation"})
+        assert r.status_code == 422 and "does not fit 'rejected'" in r.json()["detail"]
+        r = police.post(url, json={"state": "confirmed", "reason": "poor-image"})
+        assert r.status_code == 422 and "does not fit 'confirmed'" in r.json()["detail"]
+        r = police.post(url, json={"state": "rejected", "reason": "other"})
+        assert r.status_code == 422 and "needs a note" in r.json()["detail"]
+        assert police.post(url, json={"state": "confirmed", "reason": "clear-violation"}).status_code == 200
+        # Decided: changing it without a note is refused and changes nothing.
+        r = police.post(url, json={"state": "rejected", "reason": "poor-image", "note": " "})
+        assert r.status_code == 422 and "already confirmed" in r.json()["detail"]
+        assert police.get(f"/api/evidence/{event}").json()["state"] == "confirmed"
+        r = police.post(url, json={"state": "rejected", "reason": "wrong-signal", "note": "the WALK was on"})
+        assert r.status_code == 200 and r.json()["state"] == "rejected"
+        actions = [a["action"] for a in police.get(f"/api/evidence/{event}/audit").json() if "review" in a["action"]]
+        assert actions == ["review:confirmed", "review-changed:confirmed->rejected"]
+        page = police.get(f"/evidence/{event}").text
+        assert "review-changed:confirmed-&gt;rejected" in page and 'id="change-notice"' in page
+        assert '<option value="" selected>' in page  # the form does not default to a decision
+
+
+def test_decision_form_offers_only_fitting_reasons(browser, review_server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, review_server, "police", "/evidence")
+    page.click("#evidence-queue a >> nth=0")
+    page.wait_for_selector("#review-form")
+    assert page.input_value("#decision") == "" and page.is_disabled("#reason")
+    page.select_option("#decision", "rejected")
+    reasons = page.eval_on_selector_all("#reason option", "os => os.map(o => o.value)")
+    assert "clear-violation" not in reasons and "poor-image" in reasons
+    page.select_option("#decision", "confirmed")
+    assert page.eval_on_selector_all("#reason option", "os => os.map(o => o.value)") == ["clear-violation"]
+    page.close()
