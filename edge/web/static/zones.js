@@ -187,9 +187,13 @@
       return;
     }
     state.sha256 = r.data.sha256;
-    const applied = r.data.applied ? "applied" : `NOT applied: ${r.data.apply_error}`;
-    setStatus(`saved as version ${r.data.version.version}; ${applied}`, !r.data.applied);
+    setStatus(`saved as version ${r.data.version.version}; ${appliedText(r.data)}`, !r.data.applied);
     loadHistory();
+  }
+  // Whether the running service took the saved zones; without one they apply when it starts.
+  function appliedText(data) {
+    if (!data.applied) return `NOT applied: ${data.apply_error}`;
+    return data.live ? "applied" : "will apply when the service starts (no live service is attached)";
   }
   async function loadHistory() {
     const r = await api("GET", "/api/zones/history");
@@ -218,9 +222,14 @@
   async function revert(version) {
     if (!confirm(`Write version ${version} back and apply it?`)) return;
     const r = await api("POST", "/api/zones/revert", { version });
-    if (!r.ok) { setStatus((r.data && r.data.detail) || `revert failed: HTTP ${r.status}`, true); return; }
+    if (!r.ok) {
+      setStatus(`revert to version ${version} refused: ${detailText(r)}`, true);
+      if (r.data && r.data.issues) showIssues(r.data.issues);
+      return;
+    }
     await load();
-    setStatus(`reverted to version ${version} (now version ${r.data.version.version})`);
+    setStatus(`zones of version ${version} written back as version ${r.data.version.version}; ${appliedText(r.data)}`,
+      !r.data.applied);
   }
 
   // ---- side panel ----------------------------------------------------------------------------

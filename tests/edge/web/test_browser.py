@@ -174,3 +174,30 @@ def test_no_script_errors_on_any_page(browser, server: Server) -> None:  # type:
         page.wait_for_load_state("networkidle")
     page.close()
     assert errors == []
+
+
+def test_revert_shows_whether_the_service_took_it(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, server, "operator", "/zones")
+    page.wait_for_function("() => document.getElementById('zone-canvas').width === 640")
+    page.evaluate(
+        """async () => {
+          const z = await (await fetch('/api/zones')).json();
+          z.crosswalks[0].polygon[0] = [0.31, 0.74];
+          const body = {crosswalks: z.crosswalks, base_sha256: z.sha256, note: 'moved'};
+          await api('PUT', '/api/zones', body);
+        }"""
+    )
+
+    def refuse(site: object) -> None:
+        raise RuntimeError("camera pipeline is restarting")
+
+    server.context.apply_site = refuse
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#history button.revert').length === 1")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#history button.revert")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('version 3')")
+    status = page.inner_text("#save-status")
+    assert "NOT applied" in status and "restarting" in status, status
+    page.screenshot(path=ARTIFACTS / "zones-revert-not-applied.png")
+    page.close()
