@@ -143,6 +143,7 @@ def test_admin_adds_an_account_in_the_browser(browser, server: Server) -> None: 
 def test_admin_disables_an_account_and_it_can_no_longer_log_in(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
     officer = login_page(browser, server, "police")
     page = login_page(browser, server, "admin", "/users")
+    page.on("dialog", lambda dialog: dialog.accept())  # "Disable police? ..." is asked first
     page.click("#user-police .user-toggle")
     page.wait_for_function("() => document.querySelector('#user-police .user-state').textContent === 'disabled'")
     assert page.inner_text("#user-police .user-toggle") == "Enable"
@@ -200,4 +201,32 @@ def test_revert_shows_whether_the_service_took_it(browser, server: Server) -> No
     status = page.inner_text("#save-status")
     assert "NOT applied" in status and "restarting" in status, status
     page.screenshot(path=ARTIFACTS / "zones-revert-not-applied.png")
+    page.close()
+
+
+def test_users_page_shows_the_servers_reason_and_asks_before_destructive_changes(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, server, "admin", "/users")
+    assert page.input_value("#new-role") == ""  # no default role, least of all admin
+    page.fill("#new-name", "officer 7")
+    page.select_option("#new-role", "police")
+    page.fill("#new-password", PASSWORD)
+    page.click("#add-user button")
+    page.wait_for_function("() => document.getElementById('add-user-result').textContent.includes('user name')")
+    assert "HTTP" not in page.inner_text("#add-user-result")
+    page.fill("#user-viewer .user-password", "")
+    page.click("#user-viewer .user-reset")
+    page.wait_for_function("() => document.getElementById('users-result').textContent.includes('at least 12')")
+
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("#user-operator .user-toggle")  # cancelled: nothing changes
+    assert asked and "Disable operator" in asked[0]
+    assert page.inner_text("#user-operator .user-state") == "enabled"
+
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.select_option("#user-admin .user-role", "viewer")  # the last admin: refused by the server
+    page.wait_for_function("() => document.getElementById('users-result').textContent.includes('last enabled admin')")
+    assert "Take admin rights" in asked[-1]
+    assert page.input_value("#user-admin .user-role") == "admin"  # the refused value is not left showing
+    page.screenshot(path=ARTIFACTS / "users-refused.png", full_page=True)
     page.close()
