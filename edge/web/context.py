@@ -27,6 +27,8 @@ class DeviceHub(Protocol):
 
     def virtual_board_texts(self) -> dict[str, str]: ...
 
+    def health(self) -> dict[str, Any]: ...  # device name → actuators.base.DeviceHealth
+
 
 @dataclass(frozen=True)
 class SourceView:

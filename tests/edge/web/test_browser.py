@@ -230,3 +230,16 @@ def test_users_page_shows_the_servers_reason_and_asks_before_destructive_changes
     assert page.input_value("#user-admin .user-role") == "admin"  # the refused value is not left showing
     page.screenshot(path=ARTIFACTS / "users-refused.png", full_page=True)
     page.close()
+
+
+def test_standalone_save_says_it_applies_when_the_service_starts(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    server.context.live = None  # as under `crossguard ui`
+    page = login_page(browser, server, "operator", "/zones")
+    page.wait_for_function("() => document.getElementById('zone-canvas').width === 640")
+    page.fill("#save-note", "checked the curb")
+    page.click("#save")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('saved as version')")
+    assert "will apply when the service starts" in page.inner_text("#save-status")
+    page.goto("/live")
+    assert "No live service is attached" in page.inner_text("#live-notice")
+    page.close()

@@ -305,3 +305,12 @@ def test_revert_says_whether_it_was_applied(server: Server) -> None:
         server.context.apply_site = refuse
         body = client.post("/api/zones/revert", json={"version": 1}).json()
     assert body["applied"] is False and "restarting" in body["apply_error"] and body["live"] is True
+
+
+def test_without_a_live_service_a_save_says_it_applies_at_start(server: Server) -> None:
+    server.context.live = None  # as under `crossguard ui`
+    zones = _zones(server)
+    with server.login(Role.OPERATOR) as client:
+        body = client.put("/api/zones", json={"crosswalks": _moved(zones), "base_sha256": zones["sha256"]}).json()
+        assert body["applied"] is True and body["live"] is False
+        assert 'id="live-notice"' in client.get("/live").text
