@@ -75,11 +75,14 @@ def local_clock(seconds: Any, zone: str) -> str:
     return datetime.fromtimestamp(seconds, ZoneInfo(zone)).strftime("%H:%M:%S")
 
 
-def local_time(seconds: Any, zone: str) -> str:
-    """Jinja filter: a UTC epoch time as the site's local date and time with its zone, ``2026-11-23 11:06:08 CST``."""
+def local_time(seconds: Any, zone: str, ms: bool = False) -> str:
+    """Jinja filter: a UTC epoch time as the site's local date and time with its zone, ``2026-11-23 11:06:08 CST``
+    (``11:06:08.164`` with ``ms``)."""
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
         return ""
-    return datetime.fromtimestamp(seconds, ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    moment = datetime.fromtimestamp(seconds, ZoneInfo(zone))
+    clock = moment.strftime("%H:%M:%S") + (f".{moment.microsecond // 1000:03d}" if ms else "")
+    return f"{moment:%Y-%m-%d} {clock} {moment:%Z}"
 
 
 def duration_text(seconds: Any) -> str:

@@ -8,6 +8,7 @@ by the review desk itself.
 from __future__ import annotations
 
 import importlib
+import json
 import shutil
 import tempfile
 import threading
@@ -157,19 +158,80 @@ def _find(desk: Desk, event_id: str) -> dict[str, Any]:
     raise HTTPException(404, f"event {event_id} is not in the evidence index")
 
 
+PAGE_SIZE = 25  # queue rows per page
+PICTURE_NAMES = {"1_curb": "at the curb", "2_entry": "entering", "3_inside": "inside"}
+
+
 @router.get("/evidence", name="evidence_queue", include_in_schema=False)
 def evidence_queue(
-    request: Request, state: State, review_state: str = "new", crosswalk: str = "", day: str = ""
+    request: Request,
+    state: State,
+    review_state: str = "new",
+    crosswalk: str = "",
+    day: str = "",
+    sort: str = "newest",
+    page: Annotated[int, Query(ge=1, le=10**5)] = 1,
 ) -> Response:
-    filters = {"review_state": review_state, "crosswalk": crosswalk, "day": day}
+    filters = {"review_state": review_state, "crosswalk": crosswalk, "day": day, "sort": sort}
     zone = site_zone(state)
+    values: dict[str, Any] = {"filters": filters, "zone": zone.key, "page": page, "pages": 1, "total": 0}
     try:
         wanted = parse_day(day)
     except HTTPException as exc:  # a bad day is said on the page, beside the filter, not as raw JSON
-        return state.render(request, "evidence.html", 422, items=[], filters=filters, error=exc.detail, zone=zone.key)
+        return state.render(request, "evidence.html", 422, items=[], error=exc.detail, **values)
     with review_desk(state) as desk:
-        items = _items(desk, review_state, crosswalk, wanted, zone)[:200]
-    return state.render(request, "evidence.html", items=items, filters=filters, error="", zone=zone.key)
+        items = _items(desk, review_state, crosswalk, wanted, zone)
+    if sort == "oldest":
+        items.reverse()
+    values |= {"total": len(items), "pages": max(1, -(-len(items) // PAGE_SIZE))}
+    shown = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return state.render(request, "evidence.html", items=shown, error="", **values)
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One picture of the event on the review page: its file, what it shows and when (UTC)."""
+
+    path: str
+    label: str
+    utc: float | None
+
+
+def _shots(state: WebState, item: dict[str, Any]) -> list[Shot]:
+    """Pictures 1-3 in time order and the close-up, with their times from the manifest.
+
+    The manifest is read from the event folder directly: its times label the pictures, and the
+    pictures' own views are audited when the browser fetches them.
+    """
+    root = state.context.evidence_root
+    try:
+        manifest = json.loads((root / item["folder"] / "manifest.json").read_bytes()) if root else {}
+    except (OSError, ValueError):
+        manifest = {}
+    files = set(item["files"])
+    pictures = [p for p in manifest.get("pictures") or [] if isinstance(p, dict) and p.get("path") in files]
+    shots = [Shot(p["path"], PICTURE_NAMES.get(p.get("name", ""), p.get("name", "")), p.get("utc")) for p in pictures]
+    closeup = manifest.get("closeup") if isinstance(manifest.get("closeup"), dict) else None
+    if closeup and closeup.get("path") in files:
+        offsets = [p["utc"] - p["t"] for p in pictures if isinstance(p.get("utc"), float) and "t" in p]
+        utc = closeup["t"] + offsets[0] if offsets and isinstance(closeup.get("t"), float) else None
+        shots.append(Shot(closeup["path"], "close-up", utc))
+    if not shots:  # an event without a readable manifest: its pictures as stored
+        shots = [Shot(f, f, None) for f in sorted(files) if f.endswith((".jpg", ".png")) and f != "sheet.jpg"]
+    # Pictures 1-3 in time order, then the close-up (its frame is one of theirs or between them).
+    return sorted(shots, key=lambda shot: (shot.label == "close-up", shot.utc is None, shot.utc or 0.0))
+
+
+def _neighbours(desk: Desk, event_id: str) -> dict[str, str | None]:
+    """The events before and after this one in the queue (newest first), and the next one still undecided."""
+    ids = [(i["event_id"], i["state"]) for i in _items(desk, None, None, None)]
+    at = next(n for n, (ident, _) in enumerate(ids) if ident == event_id)
+    later_new = [ident for ident, st in ids[at + 1 :] + ids[:at] if st == "new"]
+    return {
+        "previous": ids[at - 1][0] if at > 0 else None,
+        "next": ids[at + 1][0] if at + 1 < len(ids) else None,
+        "next_undecided": later_new[0] if later_new else None,
+    }
 
 
 @router.get("/evidence/{event_id}", name="evidence_detail", include_in_schema=False)
@@ -177,15 +239,23 @@ def evidence_detail(event_id: str, request: Request, state: State) -> Response:
     with review_desk(state) as desk:
         item = _find(desk, event_id)
         audit = [jsonable(a) for a in desk.audit(event_id)]
+        neighbours = _neighbours(desk, event_id)
     try:
         integrity = api_evidence_integrity(event_id, state)
     except HTTPException as exc:  # no key on this box: the page still works, the status says why
         integrity = {"status": "unknown", "problems": [str(exc.detail)]}
     decisions = [a for a in audit if a.get("action") != "viewed"]  # file views are folded away on the page
+    shots = _shots(state, item)
+    shown = {s.path for s in shots} | {"sheet.jpg"}
     return state.render(
         request,
         "evidence_detail.html",
         item=item,
+        shots=shots,
+        clip=next((f for f in item["files"] if f.endswith(".mp4")), None),
+        poster=next((s.path for s in shots if "entry" in s.path), shots[0].path if shots else None),
+        others=[f for f in item["files"] if f not in shown and not f.endswith(".mp4")],
+        neighbours=neighbours,
         audit=decisions,
         views=[a for a in audit if a.get("action") == "viewed"],
         integrity=integrity,

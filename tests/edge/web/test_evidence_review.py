@@ -104,14 +104,65 @@ def test_police_confirms_in_the_browser(browser, review_server: Server) -> None:
     page.screenshot(path=ARTIFACTS / "evidence-queue.png")
     page.click("#evidence-queue a >> nth=0")
     page.wait_for_selector("#review-form")
+    first = page.url
     page.select_option("select[name=state]", "confirmed")
     page.fill("input[name=note]", "seen on the sheet")
     page.click("#review-form button")
-    page.wait_for_function("() => document.getElementById('review-state').textContent === 'confirmed'")
+    page.wait_for_url(lambda url: url != first)  # the next undecided event opens
+    page.goto(first)
+    assert page.inner_text("#review-state") == "confirmed"
     assert page.inner_text("#integrity") == "verified"
     audit = page.inner_text("#audit")
-    assert "review:confirmed" in audit and "police" in audit
+    assert "review:confirmed" in audit and "police" in audit and "viewed" not in audit  # views are folded
+    assert "file view(s)" in page.inner_text("#audit-views summary")
     page.screenshot(path=ARTIFACTS / "evidence-confirmed.png", full_page=True)
+    page.close()
+
+
+def test_police_reviews_the_whole_queue_with_the_keyboard_only(browser, review_server: Server) -> None:  # type: ignore[no-untyped-def]
+    """Open the queue, then confirm, reject with a reason and zoom without touching the mouse."""
+    page = login_page(browser, review_server, "police", "/evidence")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert "3" in page.inner_text("#queue-count")
+    page.keyboard.press("Tab")
+    for _ in range(40):  # Tab through the header and filters to the first event's link
+        if page.evaluate("document.activeElement.closest('#evidence-queue') !== null"):
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#review-form")
+    heading = page.inner_text("#event-heading")
+    assert heading.startswith("xw1, south->north, 20") and heading.endswith("CST"), heading  # local time
+    assert "DON'T WALK" in page.inner_text(".event-facts")
+    labels = page.eval_on_selector_all(".shot figcaption strong", "fs => fs.map(f => f.textContent)")
+    assert labels[:3] == ["1. at the curb", "2. entering", "3. inside"] and "close-up" in labels[-1], labels
+    assert page.get_attribute(".clip video", "poster")
+    page.keyboard.press("z")
+    page.wait_for_function("() => document.getElementById('zoom').open")
+    page.screenshot(path=ARTIFACTS / "evidence-zoomed.png")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.getElementById('zoom').open")
+    page.screenshot(path=ARTIFACTS / "evidence-detail.png", full_page=True)
+
+    decided = []
+    first = page.url
+    page.keyboard.press("c")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: url != first)
+    decided.append(first)
+    second = page.url
+    page.keyboard.press("r")  # focus lands on the reason list
+    page.keyboard.press("ArrowDown")  # the second rejection reason
+    page.keyboard.press("Tab")
+    page.keyboard.type("a cyclist, not a pedestrian")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: url != second)
+    decided.append(second)
+    with review_server.login(Role.POLICE) as police:
+        states = {i["event_id"]: i["state"] for i in police.get("/api/evidence", params={"review_state": ""}).json()}
+    first_id, second_id = (url.rsplit("/", 1)[1] for url in decided)
+    assert states[first_id] == "confirmed" and states[second_id] == "rejected"
+    assert page.url.rsplit("/", 1)[1] not in (first_id, second_id)  # the next undecided one
     page.close()
 
 
@@ -120,7 +171,7 @@ def test_filter_with_an_empty_day_lists_every_day(review_server: Server) -> None
     with review_server.login(Role.POLICE) as police:
         page = police.get("/evidence", params={"review_state": "new", "crosswalk": "", "day": ""})
         assert page.status_code == 200, page.text
-        assert page.text.count('href="/evidence/') == 3
+        assert page.text.count('<tr><td class="thumb">') == 3 and '<strong>3</strong> event(s)' in page.text
         assert len(police.get("/api/evidence", params={"day": ""}).json()) == 3
         bad = police.get("/evidence", params={"day": "2026-13-40"})
         assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
@@ -170,4 +221,17 @@ def test_decision_form_offers_only_fitting_reasons(browser, review_server: Serve
     assert "clear-violation" not in reasons and "poor-image" in reasons
     page.select_option("#decision", "confirmed")
     assert page.eval_on_selector_all("#reason option", "os => os.map(o => o.value)") == ["clear-violation"]
+    page.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_evidence_pages_fit_the_screen(browser, review_server: Server, width: int) -> None:  # type: ignore[no-untyped-def]
+    from tests.edge.web.test_layout import check_layout
+
+    page = login_page(browser, review_server, "police", "/evidence")
+    page.set_viewport_size({"width": width, "height": 860})
+    check_layout(page, width, "police-evidence_queue")
+    page.click("#evidence-queue a >> nth=0")
+    page.wait_for_selector("#review-form")
+    check_layout(page, width, "police-evidence_detail")
     page.close()
