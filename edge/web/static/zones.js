@@ -40,11 +40,14 @@
     return `crosswalks[${index}].curbs[${layer === "curb0" ? 0 : 1}].polygon`;
   }
   function toCanvas([x, y]) { return [x * canvas.width, y * canvas.height]; }
-  function eventPoint(event) {
+  // A corner dragged past the picture's edge keeps its real position (up to a margin), so the check
+  // says "corner N lies outside the picture" instead of the corner silently stopping at the edge.
+  function eventPoint(event, margin = 0) {
     const rect = canvas.getBoundingClientRect();
     const x = (event.clientX - rect.left) / rect.width;
     const y = (event.clientY - rect.top) / rect.height;
-    return [Math.round(Math.min(Math.max(x, 0), 1) * 10000) / 10000, Math.round(Math.min(Math.max(y, 0), 1) * 10000) / 10000];
+    const clamp = (v) => Math.round(Math.min(Math.max(v, -margin), 1 + margin) * 10000) / 10000;
+    return [clamp(x), clamp(y)];
   }
   function pixelsPerCanvasUnit() { return canvas.getBoundingClientRect().width / canvas.width; }
   function nearVertex(points, p) {
@@ -82,15 +85,23 @@
     if (closed) ctx.fill();
     ctx.stroke();
     if (!selected) return;
+    const unit = 1 / pixelsPerCanvasUnit();
     points.forEach((p, i) => {
       const [x, y] = toCanvas(p);
       ctx.beginPath();
-      ctx.arc(x, y, (HANDLE_PX - 3) / pixelsPerCanvasUnit(), 0, 2 * Math.PI);
+      ctx.arc(x, y, (HANDLE_PX - 3) * unit, 0, 2 * Math.PI);
       ctx.fillStyle = i === 0 ? "#ffffff" : colour;
       ctx.fill();
       ctx.strokeStyle = "#000";
-      ctx.lineWidth = 1 / pixelsPerCanvasUnit();
+      ctx.lineWidth = unit;
       ctx.stroke();
+      // The corner's number, as the checks name it ("corner 3 lies outside the picture").
+      ctx.font = `bold ${Math.round(13 * unit)}px system-ui, sans-serif`;
+      ctx.lineWidth = 3 * unit;
+      ctx.strokeStyle = "#000";
+      ctx.strokeText(String(i + 1), x + 7 * unit, y - 7 * unit);
+      ctx.fillStyle = "#fff";
+      ctx.fillText(String(i + 1), x + 7 * unit, y - 7 * unit);
     });
   }
   function render() {
@@ -124,11 +135,33 @@
     list.replaceChildren(...issues.map((i) => {
       const li = document.createElement("li");
       li.className = i.severity;
-      li.textContent = `${i.key}: ${i.message}`;
+      const where = plainKey(i.key);  // the message names the corner itself when it is about one
+      li.textContent = `${i.message.startsWith("corner ") ? where.replace(/, corner \d+$/, "") : where}: ${i.message}`;
       return li;
     }));
+    document.getElementById("issues-none").hidden = issues.length > 0;
     document.getElementById("save").disabled = issues.some((i) => i.severity === "error") || !!state.drawing;
     render();
+  }
+  // "crosswalks[0].curbs[1].polygon[3]" as a person says it: 'cw-main, curb "far", corner 4'.
+  function plainKey(key) {
+    const m = /^crosswalks\[(\d+)\](.*)$/.exec(key);
+    if (!m) { const head = state.heads.find((h) => h.key === key); return head ? `signal head ${head.group}` : key; }
+    const cw = state.crosswalks[Number(m[1])];
+    const parts = [cw ? cw.id : `crosswalk ${Number(m[1]) + 1}`];
+    let rest = m[2];
+    const curb = /^\.curbs\[(\d)\](.*)$/.exec(rest);
+    if (curb) {
+      const name = cw && cw.curbs[Number(curb[1])] ? cw.curbs[Number(curb[1])].name : curb[1];
+      parts.push(`curb "${name}"`);
+      rest = curb[2];
+    } else if (rest.startsWith(".polygon")) parts.push("crosswalk shape");
+    const corner = /\.polygon\[(\d+)\]/.exec(rest);
+    if (corner) parts.push(`corner ${Number(corner[1]) + 1}`);
+    const rule = /^\.rules\.(\w+)/.exec(rest);
+    if (rule) parts.push(RULE_TEXT[rule[1]] ? RULE_TEXT[rule[1]].label : rule[1]);
+    if (!curb && !corner && !rule && rest && !rest.startsWith(".polygon")) parts.push(rest.replace(/^\./, ""));
+    return parts.join(", ");
   }
   function scheduleValidate() {
     clearTimeout(state.validateTimer);
@@ -174,8 +207,17 @@
     fillCrosswalkSelect();
     selectCrosswalk(state.selected);
     loadHistory();
+    markSaved();
     scheduleValidate();
   }
+  // Unsaved edits: what the editor holds differs from what was last loaded or saved.
+  function snapshot() { return JSON.stringify([state.crosswalks, headBoxes()]); }
+  function markSaved() { state.saved = snapshot(); }
+  window.addEventListener("beforeunload", (event) => {
+    if (state.saved === undefined || snapshot() === state.saved) return;
+    event.preventDefault();
+    event.returnValue = "";  // the browser asks "Leave site? Changes you made may not be saved."
+  });
   async function save() {
     const note = document.getElementById("save-note").value;
     setStatus("saving…");
@@ -187,6 +229,8 @@
       return;
     }
     state.sha256 = r.data.sha256;
+    document.getElementById("save-note").value = "";
+    markSaved();
     setStatus(`saved as version ${r.data.version.version}; ${appliedText(r.data)}`, !r.data.applied);
     loadHistory();
   }
@@ -253,14 +297,31 @@
     fillRules(cw);
     render();
   }
+  // Plain labels, units and a help line per rule; "percent" fields are stored as fractions.
+  const RULE_TEXT = {
+    grace_s: { label: "Grace after DON'T WALK", unit: "s", help: "Entries this soon after DON'T WALK begins are not enforced." },
+    inertia_frames: { label: "Frames to change zone", unit: "frames", help: "A person must be seen this many frames in a row in a zone before they count as in it." },
+    min_penetration: { label: "How far in counts as crossing", unit: "%", percent: true, help: "Share of the crosswalk's depth (curb to curb) a person must walk in." },
+    clearance: { label: "Entering while flashing", unit: "", help: "allow: entering during the flashing (clearance) phase is not a violation; violation: it is." },
+    id_switch_window_s: { label: "Same person if lost within", unit: "s", help: "A new track starting near one lost this recently is the same person." },
+    id_switch_radius: { label: "Same person if within", unit: "% of diagonal", percent: true, help: "How near the lost track (share of the picture's diagonal) a new one must start." },
+    track_timeout_s: { label: "Forget a person unseen for", unit: "s", help: "A track not seen for this long is dropped." },
+    repeat_window_s: { label: "Re-entry counts once within", unit: "s", help: "Stepping back and in again from the same curb this soon is the same crossing." },
+    repeat_radius: { label: "Re-entry counts once within", unit: "% of depth", percent: true, help: "How near the earlier entry point (share of the crosswalk's depth) a re-entry must be." },
+    curb_edge_margin: { label: "Curb edge width", unit: "% of depth", percent: true, help: "The strip of crosswalk next to a curb that still counts as that curb's edge." },
+  };
   function fillRules(cw) {
     const holder = document.getElementById("rules");
     const schema = state.ruleSchema;
     cw.rules = cw.rules || {};
     holder.replaceChildren(...Object.entries(schema.properties).map(([key, field]) => {
+      const text = RULE_TEXT[key] || { label: key, unit: "", help: field.description || "" };
+      const scale = text.percent ? 100 : 1;
+      const row = document.createElement("div");
+      row.className = "rule";
       const label = document.createElement("label");
-      label.title = field.description || "";
-      label.append(document.createTextNode(key));
+      label.htmlFor = `rule-${key}`;
+      label.textContent = text.label;
       const ref = field.$ref || (field.allOf && field.allOf[0].$ref);
       const enumValues = ref ? schema.$defs[ref.split("/").pop()].enum : field.enum;
       const value = cw.rules[key] !== undefined ? cw.rules[key] : field.default;
@@ -268,25 +329,34 @@
       if (enumValues) {
         input = document.createElement("select");
         for (const v of enumValues) { const o = document.createElement("option"); o.textContent = v; input.append(o); }
+        input.value = value;
       } else {
         input = document.createElement("input");
         input.type = "number";
         input.step = field.type === "integer" ? "1" : "any";
         for (const [attr, bound] of [["min", "minimum"], ["max", "maximum"], ["min", "exclusiveMinimum"]]) {
-          if (field[bound] !== undefined) input[attr] = field[bound];
+          if (field[bound] !== undefined) input[attr] = field[bound] * scale;
         }
+        input.value = typeof value === "number" ? Math.round(value * scale * 1e6) / 1e6 : value;
       }
       input.name = key;
       input.id = `rule-${key}`;
-      input.value = value;
+      const help = document.createElement("p");
+      help.className = "help";
+      help.id = `rule-${key}-help`;
+      help.textContent = text.help;
+      input.setAttribute("aria-describedby", help.id);
       input.addEventListener("change", () => {
         const raw = input.value;
-        cw.rules[key] = enumValues ? raw : raw === "" ? raw : Number(raw);
+        cw.rules[key] = enumValues ? raw : raw === "" ? raw : Number(raw) / scale;
         input.classList.toggle("invalid", !enumValues && !input.checkValidity());
         scheduleValidate();
       });
-      label.append(input);
-      return label;
+      const unit = document.createElement("span");
+      unit.className = "unit";
+      unit.textContent = text.unit;
+      row.append(label, input, unit, help);
+      return row;
     }));
   }
 
@@ -315,9 +385,9 @@
     const index = nearVertex(shapeOf(cw, state.layer), p);
     if (index >= 0) state.drag = index;
   });
-  canvas.addEventListener("mousemove", (event) => {
+  window.addEventListener("mousemove", (event) => {
     if (state.drag === null) return;
-    moveVertex(state.crosswalks[state.selected], state.layer, state.drag, eventPoint(event));
+    moveVertex(state.crosswalks[state.selected], state.layer, state.drag, eventPoint(event, 0.25));
     render();
   });
   window.addEventListener("mouseup", () => {

@@ -243,3 +243,52 @@ def test_standalone_save_says_it_applies_when_the_service_starts(browser, server
     page.goto("/live")
     assert "No live service is attached" in page.inner_text("#live-notice")
     page.close()
+
+
+def test_zone_editor_explains_itself(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    """Plain rule labels with units, errors beside the picture naming the corner, a legend, the note
+    cleared after saving, and a question before leaving with unsaved edits."""
+    page = login_page(browser, server, "operator", "/zones")
+    page.wait_for_function("() => document.getElementById('zone-canvas').width === 640")
+    page.wait_for_function("() => document.querySelectorAll('#rules .rule').length > 5")
+    assert page.inner_text("label[for=rule-min_penetration]") == "How far in counts as crossing"
+    assert page.input_value("#rule-min_penetration") == "8"  # the demo site's 0.08 of the depth, shown as %
+    assert "depth" in page.inner_text("#rule-min_penetration-help")
+    assert page.inner_text("label[for=rule-grace_s] ~ .unit") == "s"
+    assert page.locator("#zone-legend").is_visible() and "crosswalk" in page.inner_text("#zone-legend")
+
+    # Drag corner 1 of the crosswalk past the picture's left edge: the error names it, beside the picture.
+    zones = page.evaluate("fetch('/api/zones').then(r => r.json())")
+    x, y = zones["crosswalks"][0]["polygon"][0]
+    box = page.locator("#zone-canvas").bounding_box()
+    page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] - 40, box["y"] + y * box["height"], steps=6)
+    page.mouse.up()
+    page.wait_for_function("() => document.getElementById('issues').textContent.includes('outside the picture')")
+    issue = page.inner_text("#issues")
+    assert "cw-main, crosswalk shape: corner 1 (" in issue, issue
+    assert page.is_disabled("#save")
+    canvas, issues = page.locator("#zone-canvas").bounding_box(), page.locator("#issues").bounding_box()
+    assert issues["y"] < canvas["y"] + canvas["height"]  # beside the picture, not below the fold
+    page.screenshot(path=ARTIFACTS / "zones-corner-outside.png")
+    page.click("#reload")  # Discard
+    page.wait_for_function("() => document.getElementById('issues').textContent === ''")
+
+    page.fill("#rule-min_penetration", "20")
+    page.press("#rule-min_penetration", "Tab")
+    page.wait_for_function("() => !document.getElementById('save').disabled")
+    page.fill("#save-note", "deeper entry before it counts")
+    page.click("#save")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('saved as version')")
+    assert page.input_value("#save-note") == ""
+    assert load_site(server.site_path).crosswalks[0].rules.min_penetration == pytest.approx(0.2)
+
+    page.fill("#rule-grace_s", "2")
+    page.press("#rule-grace_s", "Tab")
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
+    page.click("#nav-dashboard")
+    page.wait_for_url(f"{server.url}/")
+    assert asked == ["beforeunload"]
+    page.close()
