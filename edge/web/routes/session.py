@@ -64,10 +64,19 @@ def _open_session(state: WebState, user: User, response: Response) -> str:
     return session.csrf_token
 
 
+def _first_run(state: WebState) -> str | None:
+    """The command that creates the first admin, when the box has no account yet; else None."""
+    if state.users.list():
+        return None
+    return f"crossguard users add NAME --role admin --site {state.context.site_path}"
+
+
 @router.get("/login", name="login_page", include_in_schema=False)
 def login_page(request: Request, state: State, next: str = "/") -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = state.render(request, "login.html", csrf_token=token, next=_safe_next(next), error=None)
+    response = state.render(
+        request, "login.html", csrf_token=token, next=_safe_next(next), error=None, first_run=_first_run(state)
+    )
     state.cookies.set_login_csrf(response, token)
     return response
 
@@ -86,7 +95,10 @@ def login_form(
     try:
         user = _check_credentials(state, request, name, password)
     except HTTPException as exc:
-        page = state.render(request, "login.html", exc.status_code, csrf_token=csrf_token, next=next, error=exc.detail)
+        page = state.render(
+            request, "login.html", exc.status_code, csrf_token=csrf_token, next=next, error=exc.detail,
+            first_run=_first_run(state),
+        )
         page.headers.update(exc.headers or {})
         return page
     response = RedirectResponse(_safe_next(next), status_code=303)
