@@ -235,3 +235,17 @@ def test_evidence_pages_fit_the_screen(browser, review_server: Server, width: in
     page.wait_for_selector("#review-form")
     check_layout(page, width, "police-evidence_detail")
     page.close()
+
+
+def test_evidence_pages_have_no_serious_accessibility_violations(browser, review_server: Server) -> None:  # type: ignore[no-untyped-def]
+    from tests.edge.web.test_layout import serious_violations
+
+    page = login_page(browser, review_server, "police", "/evidence")
+    assert serious_violations(page) == []
+    page.click("#evidence-queue a >> nth=0")
+    page.wait_for_selector("#review-form")
+    assert serious_violations(page) == []
+    page.keyboard.press("z")
+    page.wait_for_function("() => document.getElementById('zoom').open")
+    assert serious_violations(page) == []
+    page.close()

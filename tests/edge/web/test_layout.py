@@ -65,3 +65,36 @@ def test_login_page_fits_the_screen(browser, shared_server: Server, width: int) 
     page.goto("/login")
     check_layout(page, width, "login")
     page.close()
+
+
+def serious_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's critical and serious findings on the page, one line each (rule, where)."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    results = axe.Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]} {v['help']}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("critical", "serious")
+    ]
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_no_serious_accessibility_violations(browser, shared_server: Server, role: str) -> None:  # type: ignore[no-untyped-def]
+    from edge.web.auth import ROUTE_ROLES
+
+    page = login_page(browser, shared_server, role)
+    found = {}
+    for path, route in PAGES.items():
+        if Role(role) in ROUTE_ROLES[route]:
+            page.goto(path)
+            page.wait_for_load_state("load")
+            found[path] = serious_violations(page)
+    assert not any(found.values()), found
+    page.close()
+
+
+def test_login_page_has_no_serious_accessibility_violations(browser, shared_server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(base_url=shared_server.url)
+    page.goto("/login")
+    assert serious_violations(page) == []
+    page.close()
