@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from edge.config import ConfigError, load_site
 from edge.config.web import WebConfig
 from edge.users import UserStore
+from edge.web import i18n
 from edge.web.auth import ROUTE_ROLES, CookiePolicy, LoginGate, NotLoggedIn, enforce_access, uncovered_routes
 from edge.web.context import WebContext
 from edge.web.dashboard import JournalReader
@@ -57,7 +58,18 @@ class WebState:
 
     def render(self, request: Request, name: str, status_code: int = 200, **values: Any) -> Response:
         session = getattr(request.state, "session", None)
-        values |= {"session": session, "roles": ROUTE_ROLES}
+        locale = i18n.choose_locale(request)
+        i18n.set_current(locale)  # the template's _() and {% trans %} read it while it renders, below
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        values |= {
+            "session": session,
+            "roles": ROUTE_ROLES,
+            "locale": locale,
+            "html_lang": i18n.html_lang(locale),
+            "languages": i18n.LANGUAGES,
+            "here": here,
+            "js_messages": i18n.js_catalogue(locale),
+        }
         return self.templates.TemplateResponse(request, name, values, status_code=status_code)
 
 
@@ -99,6 +111,8 @@ def duration_text(seconds: Any) -> str:
 
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     templates.env.filters["utc"] = utc_text
     templates.env.filters["local_clock"] = local_clock
     templates.env.filters["local_time"] = local_time

@@ -1,5 +1,11 @@
 // Shared helper: JSON calls to the UI's API carrying the CSRF token (double-submit with the cookie).
 "use strict";
+// The page's language: t("text {n}", {n: 3}) is the translation of "text {n}" with {n} filled in.
+const I18N = JSON.parse((document.getElementById("i18n-messages") || { textContent: "{}" }).textContent || "{}");
+function t(text, values) {
+  const found = I18N[text] || text;
+  return found.replace(/\{(\w+)\}/g, (whole, key) => (values && key in values ? String(values[key]) : whole));
+}
 function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.content : "";
@@ -25,5 +31,5 @@ function detailText(r) {
       return (field ? field + ": " : "") + String(e.msg || "").replace(/^Value error, /, "");
     }).join("; ");
   }
-  return "refused: HTTP " + r.status;
+  return t("refused: HTTP {status}", { status: r.status });
 }

@@ -12,7 +12,7 @@
     reason.disabled = wanted.length === 0;
     reason.replaceChildren(...(wanted.length ? wanted : [""]).map((value) => {
       const o = document.createElement("option");
-      o.value = value; o.textContent = value || "— choose a decision first —"; return o;
+      o.value = value; o.textContent = value ? t(value) : "— " + t("choose a decision first") + " —"; return o;
     }));
   }
   decision.addEventListener("change", fillReasons);

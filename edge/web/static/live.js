@@ -19,9 +19,9 @@
       const td = document.createElement("td");
       if (health.state === "down") {
         td.className = "board-down";
-        const badge = document.createElement("span"); badge.className = "health health-down"; badge.textContent = "down";
+        const badge = document.createElement("span"); badge.className = "health health-down"; badge.textContent = t("down");
         const why = document.createElement("span"); why.className = "muted";
-        why.textContent = ` ${health.detail || "unreachable"}; what it shows is not known`;
+        why.textContent = ` ${health.detail || t("unreachable")}; ${t("what it shows is not known")}`;
         td.append(badge, why);
       } else { td.className = "board"; td.textContent = text; }
       tr.append(th, td); return tr;

@@ -28,8 +28,8 @@ table.addEventListener("change", async (event) => {
   const row = select.closest("tr");
   const before = row.dataset.role;
   const question = before === "admin"
-    ? `Take admin rights from ${row.dataset.name} and make them ${select.value}?`
-    : `Give ${row.dataset.name} the role ${select.value} (now ${before})?`;
+    ? t("Take admin rights from {name} and make them {role}?", { name: row.dataset.name, role: t(select.value) })
+    : t("Give {name} the role {role} (now {before})?", { name: row.dataset.name, role: t(select.value), before: t(before) });
   if (!confirm(question) || !(await change(row, "PUT", "/role", { role: select.value }))) {
     select.value = before;  // refused or cancelled: show the role the account really has
   }
@@ -40,13 +40,13 @@ table.addEventListener("click", (event) => {
   const name = row.dataset.name;
   if (event.target.classList.contains("user-toggle")) {
     const disabling = !row.classList.contains("disabled");
-    if (disabling && !confirm(`Disable ${name}? They are logged out at once and cannot log in.`)) return;
+    if (disabling && !confirm(t("Disable {name}? They are logged out at once and cannot log in.", { name }))) return;
     change(row, "PUT", "/disabled", { disabled: disabling });
   } else if (event.target.classList.contains("user-delete")) {
-    if (confirm(`Delete the account ${name}? Its sessions end at once.`)) change(row, "DELETE", "");
+    if (confirm(t("Delete the account {name}? Its sessions end at once.", { name }))) change(row, "DELETE", "");
   } else if (event.target.classList.contains("user-reset")) {
     const input = row.querySelector(".user-password");
-    change(row, "PUT", "/password", { password: input.value }, name + ": new password set; their sessions ended");
+    change(row, "PUT", "/password", { password: input.value }, t("{name}: new password set; their sessions ended", { name }));
     input.value = "";
   }
 });

@@ -175,7 +175,7 @@ def test_filter_with_an_empty_day_lists_every_day(review_server: Server) -> None
         assert len(police.get("/api/evidence", params={"day": ""}).json()) == 3
         bad = police.get("/evidence", params={"day": "2026-13-40"})
         assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
-        assert "is not a date" in bad.text and 'id="filter-error"' in bad.text
+        assert "Not a date: 2026-13-40" in bad.text and 'id="filter-error"' in bad.text
         # The day is the site's local day (America/Chicago), and the page names the zone.
         item = police.get("/api/evidence").json()[0]
         from datetime import datetime
