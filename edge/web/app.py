@@ -98,15 +98,16 @@ def local_time(seconds: Any, zone: str, ms: bool = False) -> str:
 
 
 def duration_text(seconds: Any) -> str:
-    """Jinja filter: seconds as ``45 s``, ``3 min 20 s`` or ``2 h 05 min``."""
+    """Jinja filter: seconds as ``45 s``, ``3 min 20 s`` or ``2 h 05 min`` (in the page's language)."""
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
         return ""
     whole = max(0, int(seconds))
+    _ = i18n.gettext  # in the page's language
     if whole < 60:
-        return f"{whole} s"
+        return _("{s} s").format(s=whole)
     if whole < 3600:
-        return f"{whole // 60} min {whole % 60:02d} s"
-    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+        return _("{m} min {s} s").format(m=whole // 60, s=f"{whole % 60:02d}")
+    return _("{h} h {m} min").format(h=whole // 3600, m=f"{whole % 3600 // 60:02d}")
 
 
 def _templates() -> Jinja2Templates:

@@ -108,4 +108,6 @@ DATA_WORDS = (
     N_("at the curb"), N_("entering"), N_("inside"), N_("close-up"),
     N_("clear-violation"), N_("not-a-person"), N_("wrong-signal"), N_("emergency-or-exempt"), N_("poor-image"),
     N_("zone-error"), N_("other"),
+    N_("ok"), N_("degraded"), N_("down"), N_("connecting"), N_("live"), N_("lost"), N_("ended"), N_("stopped"),
+    N_("frozen"), N_("uniform"), N_("missing"),
 )  # fmt: skip

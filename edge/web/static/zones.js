@@ -146,18 +146,18 @@
   // "crosswalks[0].curbs[1].polygon[3]" as a person says it: 'cw-main, curb "far", corner 4'.
   function plainKey(key) {
     const m = /^crosswalks\[(\d+)\](.*)$/.exec(key);
-    if (!m) { const head = state.heads.find((h) => h.key === key); return head ? `signal head ${head.group}` : key; }
+    if (!m) { const head = state.heads.find((h) => h.key === key); return head ? t("signal head {group}", { group: head.group }) : key; }
     const cw = state.crosswalks[Number(m[1])];
-    const parts = [cw ? cw.id : `crosswalk ${Number(m[1]) + 1}`];
+    const parts = [cw ? cw.id : t("crosswalk {n}", { n: Number(m[1]) + 1 })];
     let rest = m[2];
     const curb = /^\.curbs\[(\d)\](.*)$/.exec(rest);
     if (curb) {
       const name = cw && cw.curbs[Number(curb[1])] ? cw.curbs[Number(curb[1])].name : curb[1];
-      parts.push(`curb "${name}"`);
+      parts.push(t("curb \"{name}\"", { name }));
       rest = curb[2];
-    } else if (rest.startsWith(".polygon")) parts.push("crosswalk shape");
+    } else if (rest.startsWith(".polygon")) parts.push(t("crosswalk shape"));
     const corner = /\.polygon\[(\d+)\]/.exec(rest);
-    if (corner) parts.push(`corner ${Number(corner[1]) + 1}`);
+    if (corner) parts.push(t("corner {n}", { n: Number(corner[1]) + 1 }));
     const rule = /^\.rules\.(\w+)/.exec(rest);
     if (rule) parts.push(RULE_TEXT[rule[1]] ? RULE_TEXT[rule[1]].label : rule[1]);
     if (!curb && !corner && !rule && rest && !rest.startsWith(".polygon")) parts.push(rest.replace(/^\./, ""));
@@ -168,7 +168,7 @@
     state.validateTimer = setTimeout(async () => {
       const r = await api("POST", "/api/zones/validate", { crosswalks: state.crosswalks, signal_heads: headBoxes() });
       if (r.ok) showIssues(r.data.issues);
-      else setStatus(`validation failed: HTTP ${r.status}`, true);
+      else setStatus(t("validation failed: {reason}", { reason: detailText(r) }), true);
     }, 150);
   }
   function setStatus(text, bad) {
@@ -186,13 +186,13 @@
       const radio = document.createElement("input");
       radio.type = "radio"; radio.name = "layer"; radio.value = "head:" + head.key;
       radio.addEventListener("change", () => { state.layer = radio.value; state.drawing = null; render(); });
-      label.append(radio, ` signal head ${head.group}` + (head.kind === "region" ? "" : " (countdown)"));
+      label.append(radio, " " + (head.kind === "region" ? t("signal head {group}", { group: head.group }) : t("signal head {group} (countdown)", { group: head.group })));
       fieldset.append(label);
     }
   }
   async function load() {
     const r = await api("GET", "/api/zones");
-    if (!r.ok) { setStatus((r.data && r.data.detail) || `cannot load zones: HTTP ${r.status}`, true); return; }
+    if (!r.ok) { setStatus(t("cannot load zones: {reason}", { reason: detailText(r) }), true); return; }
     state.sha256 = r.data.sha256;
     state.crosswalks = r.data.crosswalks;
     state.heads = r.data.signal_heads;
@@ -220,31 +220,33 @@
   });
   async function save() {
     const note = document.getElementById("save-note").value;
-    setStatus("saving…");
+    setStatus(t("saving…"));
     const body = { crosswalks: state.crosswalks, signal_heads: headBoxes(), base_sha256: state.sha256, note };
     const r = await api("PUT", "/api/zones", body);
     if (!r.ok) {
-      setStatus((r.data && r.data.detail) || `save failed: HTTP ${r.status}`, true);
+      setStatus(t("save refused: {reason}", { reason: detailText(r) }), true);
       if (r.data && r.data.issues) showIssues(r.data.issues);
       return;
     }
     state.sha256 = r.data.sha256;
     document.getElementById("save-note").value = "";
     markSaved();
-    setStatus(`saved as version ${r.data.version.version}; ${appliedText(r.data)}`, !r.data.applied);
+    setStatus(t("saved as version {version}; {applied}", { version: r.data.version.version, applied: appliedText(r.data) }), !r.data.applied);
     loadHistory();
   }
   // Whether the running service took the saved zones; without one they apply when it starts.
   function appliedText(data) {
-    if (!data.applied) return `NOT applied: ${data.apply_error}`;
-    return data.live ? "applied" : "will apply when the service starts (no live service is attached)";
+    if (!data.applied) return t("NOT applied: {reason}", { reason: data.apply_error });
+    return data.live ? t("applied") : t("will apply when the service starts (no live service is attached)");
   }
   async function loadHistory() {
     const r = await api("GET", "/api/zones/history");
     const table = document.getElementById("history");
     if (!r.ok) return;
     const header = document.createElement("tr");
-    header.innerHTML = "<th>version</th><th>saved (UTC)</th><th>by</th><th>note</th><th></th>";
+    header.replaceChildren(...[t("version"), t("saved (UTC)"), t("by"), t("note"), ""].map((text) => {
+      const th = document.createElement("th"); th.textContent = text; return th;
+    }));
     table.replaceChildren(header, ...r.data.map((v, i) => {
       const tr = document.createElement("tr");
       for (const text of [v.version, v.saved_at, v.user, v.note]) {
@@ -253,26 +255,26 @@
       const td = document.createElement("td");
       if (i > 0) {
         const button = document.createElement("button");
-        button.textContent = "Revert";
+        button.textContent = t("Revert");
         button.className = "revert";
         button.dataset.version = v.version;
         button.addEventListener("click", () => revert(v.version));
         td.append(button);
-      } else td.textContent = "current";
+      } else td.textContent = t("current");
       tr.append(td);
       return tr;
     }));
   }
   async function revert(version) {
-    if (!confirm(`Write version ${version} back and apply it?`)) return;
+    if (!confirm(t("Write the zones of version {version} back and apply them?", { version }))) return;
     const r = await api("POST", "/api/zones/revert", { version });
     if (!r.ok) {
-      setStatus(`revert to version ${version} refused: ${detailText(r)}`, true);
+      setStatus(t("revert to version {version} refused: {reason}", { version, reason: detailText(r) }), true);
       if (r.data && r.data.issues) showIssues(r.data.issues);
       return;
     }
     await load();
-    setStatus(`zones of version ${version} written back as version ${r.data.version.version}; ${appliedText(r.data)}`,
+    setStatus(t("zones of version {version} written back as version {now}; {applied}", { version, now: r.data.version.version, applied: appliedText(r.data) }),
       !r.data.applied);
   }
 
@@ -288,8 +290,8 @@
     const cw = state.crosswalks[index];
     if (!cw) return;
     document.getElementById("crosswalk-select").value = index;
-    document.getElementById("curb0-name").textContent = `curb "${cw.curbs[0].name}"`;
-    document.getElementById("curb1-name").textContent = `curb "${cw.curbs[1].name}"`;
+    document.getElementById("curb0-name").textContent = t("curb \"{name}\"", { name: cw.curbs[0].name });
+    document.getElementById("curb1-name").textContent = t("curb \"{name}\"", { name: cw.curbs[1].name });
     document.getElementById("signal-group").value = cw.signal_group;
     document.getElementById("curb0-input").value = cw.curbs[0].name;
     document.getElementById("curb1-input").value = cw.curbs[1].name;
@@ -299,16 +301,16 @@
   }
   // Plain labels, units and a help line per rule; "percent" fields are stored as fractions.
   const RULE_TEXT = {
-    grace_s: { label: "Grace after DON'T WALK", unit: "s", help: "Entries this soon after DON'T WALK begins are not enforced." },
-    inertia_frames: { label: "Frames to change zone", unit: "frames", help: "A person must be seen this many frames in a row in a zone before they count as in it." },
-    min_penetration: { label: "How far in counts as crossing", unit: "%", percent: true, help: "Share of the crosswalk's depth (curb to curb) a person must walk in." },
-    clearance: { label: "Entering while flashing", unit: "", help: "allow: entering during the flashing (clearance) phase is not a violation; violation: it is." },
-    id_switch_window_s: { label: "Same person if lost within", unit: "s", help: "A new track starting near one lost this recently is the same person." },
-    id_switch_radius: { label: "Same person if within", unit: "% of diagonal", percent: true, help: "How near the lost track (share of the picture's diagonal) a new one must start." },
-    track_timeout_s: { label: "Forget a person unseen for", unit: "s", help: "A track not seen for this long is dropped." },
-    repeat_window_s: { label: "Re-entry counts once within", unit: "s", help: "Stepping back and in again from the same curb this soon is the same crossing." },
-    repeat_radius: { label: "Re-entry counts once within", unit: "% of depth", percent: true, help: "How near the earlier entry point (share of the crosswalk's depth) a re-entry must be." },
-    curb_edge_margin: { label: "Curb edge width", unit: "% of depth", percent: true, help: "The strip of crosswalk next to a curb that still counts as that curb's edge." },
+    grace_s: { label: t("Grace after DON'T WALK"), unit: t("s"), help: t("Entries this soon after DON'T WALK begins are not enforced.") },
+    inertia_frames: { label: t("Frames to change zone"), unit: t("frames"), help: t("A person must be seen this many frames in a row in a zone before they count as in it.") },
+    min_penetration: { label: t("How far in counts as crossing"), unit: "%", percent: true, help: t("Share of the crosswalk's depth (curb to curb) a person must walk in.") },
+    clearance: { label: t("Entering while flashing"), unit: "", help: t("allow: entering during the flashing (clearance) phase is not a violation; violation: it is.") },
+    id_switch_window_s: { label: t("Same person if lost within"), unit: t("s"), help: t("A new track starting near one lost this recently is the same person.") },
+    id_switch_radius: { label: t("Same person if within"), unit: t("% of diagonal"), percent: true, help: t("How near the lost track (share of the picture's diagonal) a new one must start.") },
+    track_timeout_s: { label: t("Forget a person unseen for"), unit: t("s"), help: t("A track not seen for this long is dropped.") },
+    repeat_window_s: { label: t("Re-entry counts once within"), unit: t("s"), help: t("Stepping back and in again from the same curb this soon is the same crossing.") },
+    repeat_radius: { label: t("Re-entry counts once within"), unit: t("% of depth"), percent: true, help: t("How near the earlier entry point (share of the crosswalk's depth) a re-entry must be.") },
+    curb_edge_margin: { label: t("Curb edge width"), unit: t("% of depth"), percent: true, help: t("The strip of crosswalk next to a curb that still counts as that curb's edge.") },
   };
   function fillRules(cw) {
     const holder = document.getElementById("rules");
@@ -364,7 +366,7 @@
   function finishDrawing() {
     if (!state.drawing) return;
     const needed = state.layer.startsWith("head:") ? 2 : 3;  // a box needs two opposite corners
-    if (state.drawing.length < needed) { setStatus(`this shape needs at least ${needed} corners`, true); return; }
+    if (state.drawing.length < needed) { setStatus(t("this shape needs at least {n} corners", { n: needed }), true); return; }
     setShape(state.crosswalks[state.selected], state.layer, state.drawing);
     state.drawing = null;
     document.getElementById("finish").disabled = true;
@@ -430,7 +432,7 @@
   document.getElementById("create-crosswalk").addEventListener("click", () => {
     const id = document.getElementById("new-id").value.trim();
     const group = document.getElementById("new-group").value.trim();
-    if (!id || !group) { setStatus("a new crosswalk needs an id and a signal group", true); return; }
+    if (!id || !group) { setStatus(t("a new crosswalk needs an id and a signal group"), true); return; }
     state.crosswalks.push(newCrosswalk(id, group));
     document.getElementById("new-crosswalk").hidden = true;
     fillCrosswalkSelect();
@@ -439,7 +441,7 @@
   });
   document.getElementById("remove-crosswalk").addEventListener("click", () => {
     const cw = state.crosswalks[state.selected];
-    if (!cw || state.crosswalks.length < 2 || !confirm(`Remove crosswalk ${cw.id}? (Only when you save.)`)) return;
+    if (!cw || state.crosswalks.length < 2 || !confirm(t("Remove crosswalk {id}? (Only when you save.)", { id: cw.id }))) return;
     state.crosswalks.splice(state.selected, 1);
     fillCrosswalkSelect();
     selectCrosswalk(0);
@@ -466,7 +468,7 @@
     state.drawing = [];
     document.getElementById("finish").disabled = false;
     document.getElementById("save").disabled = true;
-    setStatus("click the corners of the new shape, then Finish");
+    setStatus(t("click the corners of the new shape, then Finish"));
     render();
   });
   document.getElementById("finish").addEventListener("click", finishDrawing);

@@ -249,3 +249,21 @@ def test_evidence_pages_have_no_serious_accessibility_violations(browser, review
     page.wait_for_function("() => document.getElementById('zoom').open")
     assert serious_violations(page) == []
     page.close()
+
+
+def test_evidence_pages_in_chinese_have_no_english_words(review_server: Server) -> None:
+    import re
+
+    from tests.edge.web.test_i18n import DATA, english_words
+
+    with review_server.login(Role.POLICE, headers={"Accept-Language": "zh-CN"}) as police:
+        queue = police.get("/evidence")
+        event = police.get("/api/evidence").json()[0]
+        detail = police.get(f"/evidence/{event['event_id']}")
+    # The event's own data: crosswalk, direction, zone, file names, the recorder's audit entries.
+    data = DATA | {"seq", "xw", "xw1", "south-", "north", "CST", "manifest", "json", "sig", "recorder", "committed"}
+    data |= {"z", "j", "k"}  # the keys
+    strip = lambda text: re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "", text)  # noqa: E731 (event ids and hashes are data)
+    assert english_words(strip(queue.text), data) == set()
+    assert english_words(strip(detail.text), data) == set()
+    assert "记录决定" in detail.text and "待审核" in queue.text

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from edge.users import Role
-from tests.edge.web.conftest import ARTIFACTS, Server, login_page
+from tests.edge.web.conftest import ARTIFACTS, PASSWORD, Server, login_page
 
 WIDTHS = (1280, 390)
 PAGES = {"/": "dashboard", "/live": "live", "/zones": "zone_editor", "/devices": "devices", "/users": "users_page"}
@@ -97,4 +97,26 @@ def test_login_page_has_no_serious_accessibility_violations(browser, shared_serv
     page = browser.new_page(base_url=shared_server.url)
     page.goto("/login")
     assert serious_violations(page) == []
+    page.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_the_screen_in_chinese(browser, shared_server: Server, width: int) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(
+        viewport={"width": width, "height": 860}, base_url=shared_server.url, locale="zh-CN",
+        extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+    )  # fmt: skip
+    page.goto("/login")
+    assert page.inner_text("#login-submit") == "登录"
+    page.fill("#name", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(f"{shared_server.url}/")
+    for path, route in PAGES.items():
+        page.goto(path)
+        check_layout(page, width, f"zh-admin-{route}")
+        assert serious_violations(page) == [], path
+    page.click("#language-en")  # the header's switch: English from now on, on the same page
+    page.wait_for_url(f"{shared_server.url}/users")
+    assert page.inner_text("#nav-dashboard") == "Dashboard"
     page.close()
