@@ -106,8 +106,13 @@ class WarningObserver:
         if self.hub is None:
             return AdapterHealth(True, "no warning outputs configured")
         devices = self.hub.health()
-        bad = [name for name, h in devices.items() if not getattr(h, "ok", True)]
-        return AdapterHealth(not bad, f"devices down: {', '.join(bad)}" if bad else f"{len(devices)} device(s) ok")
+        # DeviceHealth says ok / degraded / down in ``state``; anything but ok is worth saying here,
+        # and "down" makes the whole output not ok, as the dashboard's device list shows it.
+        down = [name for name, h in devices.items() if str(getattr(h.state, "value", h.state)) == "down"]
+        degraded = [name for name, h in devices.items() if str(getattr(h.state, "value", h.state)) == "degraded"]
+        parts = [f"devices down: {', '.join(down)}"] if down else []
+        parts += [f"degraded: {', '.join(degraded)}"] if degraded else []
+        return AdapterHealth(not down, "; ".join(parts) or f"{len(devices)} device(s) ok")
 
     def close(self) -> None:
         if self.hub is not None:

@@ -150,7 +150,7 @@ class UserStore:
     # ---- accounts ---------------------------------------------------------------------------
 
     def add(self, name: str, role: Role, password: str, by: str = LOCAL_ACTOR) -> User:
-        if not re.match(NAME_PATTERN, name):
+        if not re.fullmatch(NAME_PATTERN, name):  # fullmatch: "$" alone would let a trailing newline in
             raise UserError(f"user name '{name}' must be 1-64 letters, digits or . _ @ -")
         check_password_policy(password)
         user = User(name, role, time.time())

@@ -261,7 +261,10 @@ class EvidenceIndex:
             {"utc": utc, "event_id": event_id, "action": action, "actor": actor, "detail": detail}
         )
 
-    def set_review(self, event_id: str, state: ReviewState, reviewer: str, reason: str) -> None:
+    def set_review(
+        self, event_id: str, state: ReviewState, reviewer: str, reason: str, action: str | None = None
+    ) -> None:
+        """Record a decision; ``action`` names the audit row (default ``review:<state>``)."""
         now = time.time()
         with self.transaction() as db:
             db.execute(
@@ -269,7 +272,7 @@ class EvidenceIndex:
                 " WHERE event_id=?",
                 [state.value, reviewer, reason, now, event_id],
             )
-            self._audit(db, event_id, f"review:{state.value}", reviewer, reason, now)
+            self._audit(db, event_id, action or f"review:{state.value}", reviewer, reason, now)
 
     def mark_exported(self, event_id: str, actor: str, detail: str) -> None:
         now = time.time()

@@ -75,16 +75,23 @@ class ReviewDesk:
         )
 
     def set_state(self, event_id: str, state: ReviewState, reviewer: str, reason: str = "") -> None:
-        """Confirm or reject; a reviewer name is always needed and a rejection needs a reason."""
+        """Confirm or reject; a reviewer name is always needed and a rejection needs a reason.
+
+        A decision on an event already decided is audited as a change, ``review-changed:<from>-><to>``,
+        so the trail shows the earlier decision was overturned (or repeated) and by whom.
+        """
         if not reviewer.strip():
             raise ReviewError("a reviewer name is required")
         if state is ReviewState.NEW:
             raise ReviewError("evidence cannot be sent back to 'new'; confirm or reject it")
         if state is ReviewState.REJECTED and not reason.strip():
             raise ReviewError("rejecting evidence needs a reason")
-        if self.index.event(event_id) is None:
+        row = self.index.event(event_id)
+        if row is None:
             raise ReviewError(f"event {event_id} is not in the evidence index")
-        self.index.set_review(event_id, state, reviewer.strip(), reason.strip())
+        before = ReviewState(row.review_state)
+        action = None if before is ReviewState.NEW else f"review-changed:{before.value}->{state.value}"
+        self.index.set_review(event_id, state, reviewer.strip(), reason.strip(), action)
 
     def manifest(self, event_id: str, actor: str) -> dict[str, Any]:
         return json.loads(self.open_file(event_id, MANIFEST_NAME, actor).read_bytes())

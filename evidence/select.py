@@ -11,8 +11,7 @@ from edge.events import CrossingEvent
 from evidence.types import BufferedFrame
 
 Box = tuple[float, float, float, float]
-MAX_CLOSEUP_CANDIDATES = 30  # bounds the decoding work per event
-NEAR_LARGEST = 0.85  # close-up candidates: boxes at least this fraction of the largest one's area
+CLEAR_OVERLAP = 0.02  # a close-up view counts as clear while no other person's box covers more of the violator's
 CLOSEUP_MARGIN = 0.15  # context kept around the person in the close-up, fraction of the box size
 
 
@@ -69,11 +68,6 @@ def _last_tracked(frames: list[BufferedFrame], event: CrossingEvent) -> Buffered
     return tracked[-1] if tracked else frames[-1]
 
 
-def sharpness(image: np.ndarray) -> float:
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
-
-
 @dataclass(frozen=True)
 class Closeup:
     frame: BufferedFrame
@@ -92,24 +86,34 @@ def crop_with_margin(image: np.ndarray, box: Box) -> tuple[np.ndarray, tuple[int
     return image[cy1:cy2, cx1:cx2].copy(), (cx1, cy1)
 
 
-def choose_closeup(frames: list[BufferedFrame], track_id: int) -> Closeup | None:
-    """The violator's crop from among the largest views (within ``NEAR_LARGEST`` of the largest box),
-    the sharpest of those. Size comes first: sharpness alone favours frames where an edge-rich
-    occluder (a sign, a pole) stands in front of the person."""
+def choose_closeup(frames: list[BufferedFrame], track_id: int, entry_frame: int) -> Closeup | None:
+    """The violator's crop from the frame nearest to the entry where no other person's box overlaps
+    theirs (at most ``CLEAR_OVERLAP`` of their box covered), so the close-up shows the violator and
+    nobody standing in front of or behind them; at equal distance, the larger view. When every view
+    is overlapped, the least overlapped one, nearest to the entry."""
     tracked = [(f, f.box_of(track_id)) for f in frames]
     tracked = [(f, b) for f, b in tracked if b is not None and b[2] - b[0] >= 2 and b[3] - b[1] >= 2]
     if not tracked:
         return None
-    largest = max(_area(b) for _, b in tracked)
-    candidates = [(f, b) for f, b in tracked if _area(b) >= NEAR_LARGEST * largest]
-    step = max(1, len(candidates) // MAX_CLOSEUP_CANDIDATES)
-    best, best_score = None, -1.0
-    for frame, box in candidates[::step]:
-        crop, origin = crop_with_margin(decode(frame), box)
-        score = sharpness(crop)
-        if score > best_score:
-            best, best_score = Closeup(frame, box, crop, origin), score
-    return best
+
+    def rank(item: tuple[BufferedFrame, Box]) -> tuple[float, int, float]:
+        frame, box = item
+        covered = covered_fraction(box, frame.other_boxes(track_id))
+        return (0.0 if covered <= CLEAR_OVERLAP else covered, abs(frame.frame_index - entry_frame), -_area(box))
+
+    frame, box = min(tracked, key=rank)
+    crop, origin = crop_with_margin(decode(frame), box)
+    return Closeup(frame, box, crop, origin)
+
+
+def covered_fraction(box: Box, others: np.ndarray) -> float:
+    """The largest fraction of ``box``'s area that any one of ``others`` (n × xyxy) covers."""
+    if not len(others):
+        return 0.0
+    x1, y1, x2, y2 = box
+    w = np.clip(np.minimum(others[:, 2], x2) - np.maximum(others[:, 0], x1), 0, None)
+    h = np.clip(np.minimum(others[:, 3], y2) - np.maximum(others[:, 1], y1), 0, None)
+    return float((w * h).max() / max(_area(box), 1e-6))
 
 
 def _area(box: Box) -> float:

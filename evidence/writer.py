@@ -155,7 +155,7 @@ class EventWriter:
         pictures = select_pictures(job.frames, event, self.config.inside_delay_s)
         for pic in pictures:  # the clean original, byte for byte as buffered
             staging.add(f"originals/{pic.name}.jpg", FileKind.ORIGINAL, pic.frame.jpeg)
-        closeup = choose_closeup(job.frames, event.track_id)
+        closeup = choose_closeup(job.frames, event.track_id, event.entry_frame)
         closeup_info = None
         panels = [self._panel(p, event.track_id) for p in pictures]
         if closeup is not None:

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from edge.config import ConfigError, load_site
 from edge.config.web import WebConfig
 from edge.users import UserStore
+from edge.web import i18n
 from edge.web.auth import ROUTE_ROLES, CookiePolicy, LoginGate, NotLoggedIn, enforce_access, uncovered_routes
 from edge.web.context import WebContext
 from edge.web.dashboard import JournalReader
@@ -57,7 +58,18 @@ class WebState:
 
     def render(self, request: Request, name: str, status_code: int = 200, **values: Any) -> Response:
         session = getattr(request.state, "session", None)
-        values |= {"session": session, "roles": ROUTE_ROLES}
+        locale = i18n.choose_locale(request)
+        i18n.set_current(locale)  # the template's _() and {% trans %} read it while it renders, below
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        values |= {
+            "session": session,
+            "roles": ROUTE_ROLES,
+            "locale": locale,
+            "html_lang": i18n.html_lang(locale),
+            "languages": i18n.LANGUAGES,
+            "here": here,
+            "js_messages": i18n.js_catalogue(locale),
+        }
         return self.templates.TemplateResponse(request, name, values, status_code=status_code)
 
 
@@ -75,22 +87,36 @@ def local_clock(seconds: Any, zone: str) -> str:
     return datetime.fromtimestamp(seconds, ZoneInfo(zone)).strftime("%H:%M:%S")
 
 
+def local_time(seconds: Any, zone: str, ms: bool = False) -> str:
+    """Jinja filter: a UTC epoch time as the site's local date and time with its zone, ``2026-11-23 11:06:08 CST``
+    (``11:06:08.164`` with ``ms``)."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return ""
+    moment = datetime.fromtimestamp(seconds, ZoneInfo(zone))
+    clock = moment.strftime("%H:%M:%S") + (f".{moment.microsecond // 1000:03d}" if ms else "")
+    return f"{moment:%Y-%m-%d} {clock} {moment:%Z}"
+
+
 def duration_text(seconds: Any) -> str:
-    """Jinja filter: seconds as ``45 s``, ``3 min 20 s`` or ``2 h 05 min``."""
+    """Jinja filter: seconds as ``45 s``, ``3 min 20 s`` or ``2 h 05 min`` (in the page's language)."""
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
         return ""
     whole = max(0, int(seconds))
+    _ = i18n.gettext  # in the page's language
     if whole < 60:
-        return f"{whole} s"
+        return _("{s} s").format(s=whole)
     if whole < 3600:
-        return f"{whole // 60} min {whole % 60:02d} s"
-    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+        return _("{m} min {s} s").format(m=whole // 60, s=f"{whole % 60:02d}")
+    return _("{h} h {m} min").format(h=whole // 3600, m=f"{whole % 3600 // 60:02d}")
 
 
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     templates.env.filters["utc"] = utc_text
     templates.env.filters["local_clock"] = local_clock
+    templates.env.filters["local_time"] = local_time
     templates.env.filters["duration"] = duration_text
     return templates
 

@@ -37,6 +37,7 @@ ROUTE_ROLES: dict[str, frozenset[Role] | None] = {
     "login_form": None,  # checks its own double-submit token: there is no session yet
     "api_login": None,  # JSON only, so a cross-site form cannot post it
     "static_asset": None,  # the packaged CSS/JS, needed to draw the login page
+    "set_language": None,  # the header's language switch: a cookie, on the login page too
     "openapi": EVERYONE,
     "logout": EVERYONE,
     "api_logout": EVERYONE,

@@ -7,6 +7,7 @@ optional that is None switches its pages to a "not available on this box" notice
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -25,6 +26,8 @@ class DeviceHub(Protocol):
     def test(self, device: str | None = None) -> list[Any]: ...
 
     def virtual_board_texts(self) -> dict[str, str]: ...
+
+    def health(self) -> dict[str, Any]: ...  # device name → actuators.base.DeviceHealth
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,13 @@ class WebContext:
     journal_dir: Path | None = None
 
     def site_history_dir(self) -> Path:
-        return self.history_dir or self.users_db.parent / "site-history" / self.site_path.stem
+        """This site file's own history: keyed by the site's id and the file's resolved path, so two
+        files both named ``site.yaml`` (or two sites sharing an accounts database) never share one."""
+        if self.history_dir is not None:
+            return self.history_dir
+        resolved = str(self.site_path.resolve())
+        key = hashlib.sha256(resolved.encode()).hexdigest()[:12]
+        return self.users_db.parent / "site-history" / f"{_site_id(self.site_path)}-{key}"
 
     def status_dict(self) -> dict[str, Any]:
         """The host's status as plain JSON-ready data, whichever shape the host returns."""
@@ -128,6 +137,17 @@ class WebContext:
         if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
             raw = dataclasses.asdict(raw)
         return jsonable(raw) if isinstance(raw, Mapping) else {"status": jsonable(raw)}
+
+
+def _site_id(site_path: Path) -> str:
+    """``site.id`` of the file, for naming its history; ``site`` when the file cannot say (yet)."""
+    from edge.web.site_file import site_data
+
+    try:
+        ident = str((site_data(site_path.read_text(encoding="utf-8")).get("site") or {}).get("id") or "")
+    except Exception:  # an unreadable file still gets a history; its path keeps it apart
+        ident = ""
+    return ident if ident.replace("-", "").replace("_", "").replace(".", "").isalnum() else "site"
 
 
 def jsonable(value: Any) -> Any:

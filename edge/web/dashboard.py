@@ -263,6 +263,15 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _devices_output(devices: list[DeviceView]) -> OutputView:
+    """The "actuators" output line as the warning devices' own health says it."""
+    down = [d.name for d in devices if d.state == "down"]
+    degraded = [d.name for d in devices if d.state == "degraded"]
+    parts = [f"devices down: {', '.join(down)}"] if down else []
+    parts += [f"degraded: {', '.join(degraded)}"] if degraded else []
+    return OutputView("actuators", not down, "; ".join(parts) or f"{len(devices)} device(s) ok")
+
+
 def box_health(status: dict[str, Any], live: LiveReadings | None) -> BoxHealth:
     """The status report (``edge.ops.status.ServiceStatus`` as a dict) and live readings as one card set."""
     adapters = status.get("adapters") if isinstance(status.get("adapters"), dict) else {}
@@ -271,6 +280,8 @@ def box_health(status: dict[str, Any], live: LiveReadings | None) -> BoxHealth:
         for name, h in sorted(adapters.items())
         if isinstance(h, dict)
     ]
+    if live is not None and live.devices:  # one source for both cards, so they cannot disagree
+        outputs = [_devices_output(live.devices) if o.name == "actuators" else o for o in outputs]
     clock = status.get("clock") if isinstance(status.get("clock"), dict) else {}
     dropped = _number(status.get("frames_dropped"))
     return BoxHealth(

@@ -141,12 +141,17 @@ def _raw_geometry_issues(crosswalks: Any) -> list[ZoneIssue]:
         for k, (x, y) in enumerate(pts):
             if not (0 <= x <= 1 and 0 <= y <= 1):
                 issues.append(
-                    ZoneIssue(Severity.ERROR, f"{key}[{k}]", f"vertex {k} ({x:.3f}, {y:.3f}) lies outside the picture")
+                    ZoneIssue(
+                        Severity.ERROR, f"{key}[{k}]", f"corner {k + 1} ({x:.3f}, {y:.3f}) lies outside the picture"
+                    )
                 )
         crossing = self_intersection(pts)
         if crossing is not None:
             a, b = crossing
-            issues.append(ZoneIssue(Severity.ERROR, key, f"edges {a}-{a + 1} and {b}-{(b + 1) % len(pts)} cross"))
+            # Corners numbered from 1, as the editor labels them on the picture.
+            edge_a, edge_b = f"{a + 1}-{a + 2}", f"{b + 1}-{(b + 1) % len(pts) + 1}"
+            message = f"the edges between corners {edge_a} and {edge_b} cross each other"
+            issues.append(ZoneIssue(Severity.ERROR, key, message))
     return issues
 
 

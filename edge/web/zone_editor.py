@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +40,15 @@ class SaveResult:
     applied: bool
     apply_error: str | None = None
     issues: list[ZoneIssue] = field(default_factory=list)
+    live: bool = True  # a running pipeline took (or refused) it; False under ``crossguard ui``: applies at start
+
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version.to_dict(),
             "sha256": self.sha256,
             "applied": self.applied,
+            "live": self.live,
             "apply_error": self.apply_error,
             "issues": [i.to_dict() for i in self.issues],
         }
@@ -56,7 +60,23 @@ class ZoneEditor:
     def __init__(self, context: WebContext) -> None:
         self.context = context
         self.history = SiteHistory(context.site_history_dir())
+        self._adopt_legacy_history()
         self._lock = threading.Lock()
+
+    def _adopt_legacy_history(self) -> None:
+        """Carry over a history kept under the file's bare name (``site-history/site``) by earlier
+        versions, but only when its newest version is this very file: that folder may be another site's."""
+        legacy = self.history.folder.parent / self.path.stem
+        if self.history.folder.exists() or not legacy.is_dir() or self.context.history_dir is not None:
+            return
+        versions = SiteHistory(legacy).versions()
+        try:
+            ours = bool(versions) and SiteHistory(legacy).text(versions[-1].version) == self.read()[0]
+        except ZoneEditError:
+            ours = False
+        if ours:
+            shutil.copytree(legacy, self.history.folder)
+            log.info("site history of %s carried over from %s", self.path, legacy)
 
     @property
     def path(self) -> Path:
@@ -121,7 +141,9 @@ class ZoneEditor:
         with self._lock:
             text, digest = self.read()
             if base_sha256 and base_sha256 != digest:
-                raise ZoneEditError(409, "the site file changed since you loaded it; reload and redo your edit")
+                raise ZoneEditError(
+                    409, "the site file changed since you loaded it; press Discard to load it and redo your edit"
+                )
             site, issues = self._validate(text, crosswalks, boxes or {})
             if site is None:
                 raise ZoneEditError(422, "the zones have errors; nothing was saved", issues)
@@ -164,7 +186,7 @@ class ZoneEditor:
         version = self.history.record(after, user, note)
         log.info("site file %s saved by %s (version %d): %s", self.path, user, version.version, note)
         applied, error = self._apply(site)
-        return SaveResult(version, sha256_text(after), applied, error, issues)
+        return SaveResult(version, sha256_text(after), applied, error, issues, live=self.context.live is not None)
 
     def _apply(self, site: SiteConfig) -> tuple[bool, str | None]:
         try:

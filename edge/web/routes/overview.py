@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -74,7 +75,7 @@ def api_status(state: State) -> dict[str, Any]:
 
 @router.get("/live", name="live", include_in_schema=False)
 def live(request: Request, state: State) -> Response:
-    return state.render(request, "live.html", boards=_boards(state))
+    return state.render(request, "live.html", boards=_boards(state), live=state.context.live is not None)
 
 
 @router.get("/api/snapshot.jpg", name="api_snapshot", response_class=Response, responses=JPEG)
@@ -86,13 +87,41 @@ def api_snapshot(state: State) -> Response:
     return Response(jpeg, media_type="image/jpeg")
 
 
-def _boards(state: WebState) -> dict[str, str] | None:
+@dataclass(frozen=True)
+class BoardView:
+    """One LED board on the live view: its last text, and whether it can be believed to show it."""
+
+    name: str
+    text: str
+    state: str  # ok, degraded, down; "unknown" when the hub does not say
+    detail: str = ""
+
+    @property
+    def down(self) -> bool:
+        return self.state == "down"
+
+
+def _boards(state: WebState) -> list[BoardView] | None:
+    """The boards' texts with their health: a board that is down is not shown as displaying anything."""
     devices = state.context.devices
-    return None if devices is None else devices.virtual_board_texts()
+    if devices is None:
+        return None
+    health = devices.health()
+    out = []
+    for name, text in devices.virtual_board_texts().items():
+        h = health.get(name)
+        board_state = str(getattr(h.state, "value", h.state)) if h is not None else "unknown"
+        out.append(BoardView(name, text, board_state, str(getattr(h, "last_error", "") or "")))
+    return out
 
 
 @router.get("/api/boards", name="api_boards", responses={401: {}})
 def api_boards(state: State) -> dict[str, Any]:
-    """What each LED board shows now; ``available`` is false on a box without actuators."""
+    """What each LED board shows now (``""`` for a board that is down: it shows nothing anyone can
+    count on) and each board's health; ``available`` is false on a box without actuators."""
     boards = _boards(state)
-    return {"available": boards is not None, "boards": boards or {}}
+    return {
+        "available": boards is not None,
+        "boards": {b.name: "" if b.down else b.text for b in boards or []},
+        "health": {b.name: {"state": b.state, "detail": b.detail} for b in boards or []},
+    }

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from edge.users import MAX_PASSWORD_LENGTH, User
 from edge.web.app import WebState, web_state
 from edge.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current_session, printable, tokens_match
+from edge.web.i18n import LANG_COOKIE, LANGUAGES, N_
 from edge.web.routes.table import Routes
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def _check_credentials(state: WebState, request: Request, name: str, password: s
             address,
             f"; further attempts refused for {state.config.login_window_s:.0f} s" if blocked else "",
         )
-        raise HTTPException(401, "wrong name or password")
+        raise HTTPException(401, N_("wrong name or password"))
     state.limiter.succeeded(address, name)
     log.info("web login: %s (%s) from %s", user.name, user.role.value, address)
     return user
@@ -64,10 +65,29 @@ def _open_session(state: WebState, user: User, response: Response) -> str:
     return session.csrf_token
 
 
+def _first_run(state: WebState) -> str | None:
+    """The command that creates the first admin, when the box has no account yet; else None."""
+    if state.users.list():
+        return None
+    return f"crossguard users add NAME --role admin --site {state.context.site_path}"
+
+
+@router.get("/language/{code}", name="set_language", include_in_schema=False)
+def set_language(code: str, request: Request, next: str = "/") -> Response:
+    """The header's language switch: remember the choice in a cookie, back to the page it came from."""
+    if code not in LANGUAGES:
+        raise HTTPException(404, f"no such language: {code} (have {', '.join(LANGUAGES)})")
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", path="/")
+    return response
+
+
 @router.get("/login", name="login_page", include_in_schema=False)
 def login_page(request: Request, state: State, next: str = "/") -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = state.render(request, "login.html", csrf_token=token, next=_safe_next(next), error=None)
+    response = state.render(
+        request, "login.html", csrf_token=token, next=_safe_next(next), error=None, first_run=_first_run(state)
+    )
     state.cookies.set_login_csrf(response, token)
     return response
 
@@ -86,7 +106,10 @@ def login_form(
     try:
         user = _check_credentials(state, request, name, password)
     except HTTPException as exc:
-        page = state.render(request, "login.html", exc.status_code, csrf_token=csrf_token, next=next, error=exc.detail)
+        page = state.render(
+            request, "login.html", exc.status_code, csrf_token=csrf_token, next=next, error=exc.detail,
+            first_run=_first_run(state),
+        )
         page.headers.update(exc.headers or {})
         return page
     response = RedirectResponse(_safe_next(next), status_code=303)

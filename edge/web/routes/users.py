@@ -46,10 +46,12 @@ class UserOut(BaseModel):
         return cls(name=user.name, role=user.role, created_utc=user.created_utc, disabled=user.disabled)
 
 
+# Name and password rules are checked by the account store, which says what is wrong in words
+# ("user name 'a b' must be 1-64 letters, ..."); a schema pattern would only say "should match pattern".
 class NewUser(BaseModel):
-    name: str = Field(..., pattern=NAME_PATTERN)
+    name: str = Field(..., max_length=64, description=f"login name, {NAME_PATTERN}")
     role: Role
-    password: str = Field(..., min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    password: str = Field(..., max_length=MAX_PASSWORD_LENGTH)
 
 
 class NewRole(BaseModel):
@@ -61,7 +63,7 @@ class Disabled(BaseModel):
 
 
 class NewPassword(BaseModel):
-    password: str = Field(..., min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    password: str = Field(..., max_length=MAX_PASSWORD_LENGTH)
 
 
 class ChangeOut(BaseModel):

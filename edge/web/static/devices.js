@@ -4,12 +4,13 @@ document.querySelectorAll("button.test-device").forEach((button) => {
   button.addEventListener("click", async () => {
     const name = button.dataset.device;
     const cell = document.getElementById("result-" + name);
-    cell.textContent = "testing…";
+    cell.textContent = t("testing…");
     button.disabled = true;
     const r = await api("POST", "/api/devices/test", { device: name });
     button.disabled = false;
-    if (!r.ok) { cell.textContent = (r.data && r.data.detail) || ("failed: HTTP " + r.status); return; }
-    cell.textContent = r.data.map((t) => `${t.success ? "ok" : "FAILED"}` +
-      (t.latency_s != null ? ` in ${(t.latency_s * 1000).toFixed(0)} ms` : "") + (t.detail ? ` (${t.detail})` : "")).join("; ");
+    if (!r.ok) { cell.textContent = detailText(r); return; }
+    cell.textContent = r.data.map((x) => (x.success ? t("ok") : t("FAILED")) +
+      (x.latency_s != null ? " " + t("in {ms} ms", { ms: (x.latency_s * 1000).toFixed(0) }) : "") +
+      (x.detail ? ` (${x.detail})` : "")).join("; ");
   });
 });

@@ -1,4 +1,5 @@
 // Refreshes the live picture about once a second and the LED board texts every few seconds.
+// A board that is down shows "down" and why, never its last text: nobody can count on it showing that.
 "use strict";
 (function () {
   const img = document.getElementById("live-picture");
@@ -12,9 +13,17 @@
     const r = await api("GET", "/api/boards");
     if (!r.ok) return;
     boards.replaceChildren(...Object.entries(r.data.boards).map(([name, text]) => {
+      const health = (r.data.health || {})[name] || {};
       const tr = document.createElement("tr");
       const th = document.createElement("th"); th.textContent = name;
-      const td = document.createElement("td"); td.className = "board"; td.textContent = text;
+      const td = document.createElement("td");
+      if (health.state === "down") {
+        td.className = "board-down";
+        const badge = document.createElement("span"); badge.className = "health health-down"; badge.textContent = t("down");
+        const why = document.createElement("span"); why.className = "muted";
+        why.textContent = ` ${health.detail || t("unreachable")}; ${t("what it shows is not known")}`;
+        td.append(badge, why);
+      } else { td.className = "board"; td.textContent = text; }
       tr.append(th, td); return tr;
     }));
   }, 3000);

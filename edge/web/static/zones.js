@@ -40,11 +40,14 @@
     return `crosswalks[${index}].curbs[${layer === "curb0" ? 0 : 1}].polygon`;
   }
   function toCanvas([x, y]) { return [x * canvas.width, y * canvas.height]; }
-  function eventPoint(event) {
+  // A corner dragged past the picture's edge keeps its real position (up to a margin), so the check
+  // says "corner N lies outside the picture" instead of the corner silently stopping at the edge.
+  function eventPoint(event, margin = 0) {
     const rect = canvas.getBoundingClientRect();
     const x = (event.clientX - rect.left) / rect.width;
     const y = (event.clientY - rect.top) / rect.height;
-    return [Math.round(Math.min(Math.max(x, 0), 1) * 10000) / 10000, Math.round(Math.min(Math.max(y, 0), 1) * 10000) / 10000];
+    const clamp = (v) => Math.round(Math.min(Math.max(v, -margin), 1 + margin) * 10000) / 10000;
+    return [clamp(x), clamp(y)];
   }
   function pixelsPerCanvasUnit() { return canvas.getBoundingClientRect().width / canvas.width; }
   function nearVertex(points, p) {
@@ -82,15 +85,23 @@
     if (closed) ctx.fill();
     ctx.stroke();
     if (!selected) return;
+    const unit = 1 / pixelsPerCanvasUnit();
     points.forEach((p, i) => {
       const [x, y] = toCanvas(p);
       ctx.beginPath();
-      ctx.arc(x, y, (HANDLE_PX - 3) / pixelsPerCanvasUnit(), 0, 2 * Math.PI);
+      ctx.arc(x, y, (HANDLE_PX - 3) * unit, 0, 2 * Math.PI);
       ctx.fillStyle = i === 0 ? "#ffffff" : colour;
       ctx.fill();
       ctx.strokeStyle = "#000";
-      ctx.lineWidth = 1 / pixelsPerCanvasUnit();
+      ctx.lineWidth = unit;
       ctx.stroke();
+      // The corner's number, as the checks name it ("corner 3 lies outside the picture").
+      ctx.font = `bold ${Math.round(13 * unit)}px system-ui, sans-serif`;
+      ctx.lineWidth = 3 * unit;
+      ctx.strokeStyle = "#000";
+      ctx.strokeText(String(i + 1), x + 7 * unit, y - 7 * unit);
+      ctx.fillStyle = "#fff";
+      ctx.fillText(String(i + 1), x + 7 * unit, y - 7 * unit);
     });
   }
   function render() {
@@ -124,18 +135,40 @@
     list.replaceChildren(...issues.map((i) => {
       const li = document.createElement("li");
       li.className = i.severity;
-      li.textContent = `${i.key}: ${i.message}`;
+      const where = plainKey(i.key);  // the message names the corner itself when it is about one
+      li.textContent = `${i.message.startsWith("corner ") ? where.replace(/, corner \d+$/, "") : where}: ${i.message}`;
       return li;
     }));
+    document.getElementById("issues-none").hidden = issues.length > 0;
     document.getElementById("save").disabled = issues.some((i) => i.severity === "error") || !!state.drawing;
     render();
+  }
+  // "crosswalks[0].curbs[1].polygon[3]" as a person says it: 'cw-main, curb "far", corner 4'.
+  function plainKey(key) {
+    const m = /^crosswalks\[(\d+)\](.*)$/.exec(key);
+    if (!m) { const head = state.heads.find((h) => h.key === key); return head ? t("signal head {group}", { group: head.group }) : key; }
+    const cw = state.crosswalks[Number(m[1])];
+    const parts = [cw ? cw.id : t("crosswalk {n}", { n: Number(m[1]) + 1 })];
+    let rest = m[2];
+    const curb = /^\.curbs\[(\d)\](.*)$/.exec(rest);
+    if (curb) {
+      const name = cw && cw.curbs[Number(curb[1])] ? cw.curbs[Number(curb[1])].name : curb[1];
+      parts.push(t("curb \"{name}\"", { name }));
+      rest = curb[2];
+    } else if (rest.startsWith(".polygon")) parts.push(t("crosswalk shape"));
+    const corner = /\.polygon\[(\d+)\]/.exec(rest);
+    if (corner) parts.push(t("corner {n}", { n: Number(corner[1]) + 1 }));
+    const rule = /^\.rules\.(\w+)/.exec(rest);
+    if (rule) parts.push(RULE_TEXT[rule[1]] ? RULE_TEXT[rule[1]].label : rule[1]);
+    if (!curb && !corner && !rule && rest && !rest.startsWith(".polygon")) parts.push(rest.replace(/^\./, ""));
+    return parts.join(", ");
   }
   function scheduleValidate() {
     clearTimeout(state.validateTimer);
     state.validateTimer = setTimeout(async () => {
       const r = await api("POST", "/api/zones/validate", { crosswalks: state.crosswalks, signal_heads: headBoxes() });
       if (r.ok) showIssues(r.data.issues);
-      else setStatus(`validation failed: HTTP ${r.status}`, true);
+      else setStatus(t("validation failed: {reason}", { reason: detailText(r) }), true);
     }, 150);
   }
   function setStatus(text, bad) {
@@ -153,13 +186,13 @@
       const radio = document.createElement("input");
       radio.type = "radio"; radio.name = "layer"; radio.value = "head:" + head.key;
       radio.addEventListener("change", () => { state.layer = radio.value; state.drawing = null; render(); });
-      label.append(radio, ` signal head ${head.group}` + (head.kind === "region" ? "" : " (countdown)"));
+      label.append(radio, " " + (head.kind === "region" ? t("signal head {group}", { group: head.group }) : t("signal head {group} (countdown)", { group: head.group })));
       fieldset.append(label);
     }
   }
   async function load() {
     const r = await api("GET", "/api/zones");
-    if (!r.ok) { setStatus((r.data && r.data.detail) || `cannot load zones: HTTP ${r.status}`, true); return; }
+    if (!r.ok) { setStatus(t("cannot load zones: {reason}", { reason: detailText(r) }), true); return; }
     state.sha256 = r.data.sha256;
     state.crosswalks = r.data.crosswalks;
     state.heads = r.data.signal_heads;
@@ -174,29 +207,46 @@
     fillCrosswalkSelect();
     selectCrosswalk(state.selected);
     loadHistory();
+    markSaved();
     scheduleValidate();
   }
+  // Unsaved edits: what the editor holds differs from what was last loaded or saved.
+  function snapshot() { return JSON.stringify([state.crosswalks, headBoxes()]); }
+  function markSaved() { state.saved = snapshot(); }
+  window.addEventListener("beforeunload", (event) => {
+    if (state.saved === undefined || snapshot() === state.saved) return;
+    event.preventDefault();
+    event.returnValue = "";  // the browser asks "Leave site? Changes you made may not be saved."
+  });
   async function save() {
     const note = document.getElementById("save-note").value;
-    setStatus("saving…");
+    setStatus(t("saving…"));
     const body = { crosswalks: state.crosswalks, signal_heads: headBoxes(), base_sha256: state.sha256, note };
     const r = await api("PUT", "/api/zones", body);
     if (!r.ok) {
-      setStatus((r.data && r.data.detail) || `save failed: HTTP ${r.status}`, true);
+      setStatus(t("save refused: {reason}", { reason: detailText(r) }), true);
       if (r.data && r.data.issues) showIssues(r.data.issues);
       return;
     }
     state.sha256 = r.data.sha256;
-    const applied = r.data.applied ? "applied" : `NOT applied: ${r.data.apply_error}`;
-    setStatus(`saved as version ${r.data.version.version}; ${applied}`, !r.data.applied);
+    document.getElementById("save-note").value = "";
+    markSaved();
+    setStatus(t("saved as version {version}; {applied}", { version: r.data.version.version, applied: appliedText(r.data) }), !r.data.applied);
     loadHistory();
+  }
+  // Whether the running service took the saved zones; without one they apply when it starts.
+  function appliedText(data) {
+    if (!data.applied) return t("NOT applied: {reason}", { reason: data.apply_error });
+    return data.live ? t("applied") : t("will apply when the service starts (no live service is attached)");
   }
   async function loadHistory() {
     const r = await api("GET", "/api/zones/history");
     const table = document.getElementById("history");
     if (!r.ok) return;
     const header = document.createElement("tr");
-    header.innerHTML = "<th>version</th><th>saved (UTC)</th><th>by</th><th>note</th><th></th>";
+    header.replaceChildren(...[t("version"), t("saved (UTC)"), t("by"), t("note"), ""].map((text) => {
+      const th = document.createElement("th"); th.textContent = text; return th;
+    }));
     table.replaceChildren(header, ...r.data.map((v, i) => {
       const tr = document.createElement("tr");
       for (const text of [v.version, v.saved_at, v.user, v.note]) {
@@ -205,22 +255,27 @@
       const td = document.createElement("td");
       if (i > 0) {
         const button = document.createElement("button");
-        button.textContent = "Revert";
+        button.textContent = t("Revert");
         button.className = "revert";
         button.dataset.version = v.version;
         button.addEventListener("click", () => revert(v.version));
         td.append(button);
-      } else td.textContent = "current";
+      } else td.textContent = t("current");
       tr.append(td);
       return tr;
     }));
   }
   async function revert(version) {
-    if (!confirm(`Write version ${version} back and apply it?`)) return;
+    if (!confirm(t("Write the zones of version {version} back and apply them?", { version }))) return;
     const r = await api("POST", "/api/zones/revert", { version });
-    if (!r.ok) { setStatus((r.data && r.data.detail) || `revert failed: HTTP ${r.status}`, true); return; }
+    if (!r.ok) {
+      setStatus(t("revert to version {version} refused: {reason}", { version, reason: detailText(r) }), true);
+      if (r.data && r.data.issues) showIssues(r.data.issues);
+      return;
+    }
     await load();
-    setStatus(`reverted to version ${version} (now version ${r.data.version.version})`);
+    setStatus(t("zones of version {version} written back as version {now}; {applied}", { version, now: r.data.version.version, applied: appliedText(r.data) }),
+      !r.data.applied);
   }
 
   // ---- side panel ----------------------------------------------------------------------------
@@ -235,8 +290,8 @@
     const cw = state.crosswalks[index];
     if (!cw) return;
     document.getElementById("crosswalk-select").value = index;
-    document.getElementById("curb0-name").textContent = `curb "${cw.curbs[0].name}"`;
-    document.getElementById("curb1-name").textContent = `curb "${cw.curbs[1].name}"`;
+    document.getElementById("curb0-name").textContent = t("curb \"{name}\"", { name: cw.curbs[0].name });
+    document.getElementById("curb1-name").textContent = t("curb \"{name}\"", { name: cw.curbs[1].name });
     document.getElementById("signal-group").value = cw.signal_group;
     document.getElementById("curb0-input").value = cw.curbs[0].name;
     document.getElementById("curb1-input").value = cw.curbs[1].name;
@@ -244,14 +299,31 @@
     fillRules(cw);
     render();
   }
+  // Plain labels, units and a help line per rule; "percent" fields are stored as fractions.
+  const RULE_TEXT = {
+    grace_s: { label: t("Grace after DON'T WALK"), unit: t("s"), help: t("Entries this soon after DON'T WALK begins are not enforced.") },
+    inertia_frames: { label: t("Frames to change zone"), unit: t("frames"), help: t("A person must be seen this many frames in a row in a zone before they count as in it.") },
+    min_penetration: { label: t("How far in counts as crossing"), unit: "%", percent: true, help: t("Share of the crosswalk's depth (curb to curb) a person must walk in.") },
+    clearance: { label: t("Entering while flashing"), unit: "", help: t("allow: entering during the flashing (clearance) phase is not a violation; violation: it is.") },
+    id_switch_window_s: { label: t("Same person if lost within"), unit: t("s"), help: t("A new track starting near one lost this recently is the same person.") },
+    id_switch_radius: { label: t("Same person if within"), unit: t("% of diagonal"), percent: true, help: t("How near the lost track (share of the picture's diagonal) a new one must start.") },
+    track_timeout_s: { label: t("Forget a person unseen for"), unit: t("s"), help: t("A track not seen for this long is dropped.") },
+    repeat_window_s: { label: t("Re-entry counts once within"), unit: t("s"), help: t("Stepping back and in again from the same curb this soon is the same crossing.") },
+    repeat_radius: { label: t("Re-entry counts once within"), unit: t("% of depth"), percent: true, help: t("How near the earlier entry point (share of the crosswalk's depth) a re-entry must be.") },
+    curb_edge_margin: { label: t("Curb edge width"), unit: t("% of depth"), percent: true, help: t("The strip of crosswalk next to a curb that still counts as that curb's edge.") },
+  };
   function fillRules(cw) {
     const holder = document.getElementById("rules");
     const schema = state.ruleSchema;
     cw.rules = cw.rules || {};
     holder.replaceChildren(...Object.entries(schema.properties).map(([key, field]) => {
+      const text = RULE_TEXT[key] || { label: key, unit: "", help: field.description || "" };
+      const scale = text.percent ? 100 : 1;
+      const row = document.createElement("div");
+      row.className = "rule";
       const label = document.createElement("label");
-      label.title = field.description || "";
-      label.append(document.createTextNode(key));
+      label.htmlFor = `rule-${key}`;
+      label.textContent = text.label;
       const ref = field.$ref || (field.allOf && field.allOf[0].$ref);
       const enumValues = ref ? schema.$defs[ref.split("/").pop()].enum : field.enum;
       const value = cw.rules[key] !== undefined ? cw.rules[key] : field.default;
@@ -259,25 +331,34 @@
       if (enumValues) {
         input = document.createElement("select");
         for (const v of enumValues) { const o = document.createElement("option"); o.textContent = v; input.append(o); }
+        input.value = value;
       } else {
         input = document.createElement("input");
         input.type = "number";
         input.step = field.type === "integer" ? "1" : "any";
         for (const [attr, bound] of [["min", "minimum"], ["max", "maximum"], ["min", "exclusiveMinimum"]]) {
-          if (field[bound] !== undefined) input[attr] = field[bound];
+          if (field[bound] !== undefined) input[attr] = field[bound] * scale;
         }
+        input.value = typeof value === "number" ? Math.round(value * scale * 1e6) / 1e6 : value;
       }
       input.name = key;
       input.id = `rule-${key}`;
-      input.value = value;
+      const help = document.createElement("p");
+      help.className = "help";
+      help.id = `rule-${key}-help`;
+      help.textContent = text.help;
+      input.setAttribute("aria-describedby", help.id);
       input.addEventListener("change", () => {
         const raw = input.value;
-        cw.rules[key] = enumValues ? raw : raw === "" ? raw : Number(raw);
+        cw.rules[key] = enumValues ? raw : raw === "" ? raw : Number(raw) / scale;
         input.classList.toggle("invalid", !enumValues && !input.checkValidity());
         scheduleValidate();
       });
-      label.append(input);
-      return label;
+      const unit = document.createElement("span");
+      unit.className = "unit";
+      unit.textContent = text.unit;
+      row.append(label, input, unit, help);
+      return row;
     }));
   }
 
@@ -285,7 +366,7 @@
   function finishDrawing() {
     if (!state.drawing) return;
     const needed = state.layer.startsWith("head:") ? 2 : 3;  // a box needs two opposite corners
-    if (state.drawing.length < needed) { setStatus(`this shape needs at least ${needed} corners`, true); return; }
+    if (state.drawing.length < needed) { setStatus(t("this shape needs at least {n} corners", { n: needed }), true); return; }
     setShape(state.crosswalks[state.selected], state.layer, state.drawing);
     state.drawing = null;
     document.getElementById("finish").disabled = true;
@@ -306,9 +387,9 @@
     const index = nearVertex(shapeOf(cw, state.layer), p);
     if (index >= 0) state.drag = index;
   });
-  canvas.addEventListener("mousemove", (event) => {
+  window.addEventListener("mousemove", (event) => {
     if (state.drag === null) return;
-    moveVertex(state.crosswalks[state.selected], state.layer, state.drag, eventPoint(event));
+    moveVertex(state.crosswalks[state.selected], state.layer, state.drag, eventPoint(event, 0.25));
     render();
   });
   window.addEventListener("mouseup", () => {
@@ -351,7 +432,7 @@
   document.getElementById("create-crosswalk").addEventListener("click", () => {
     const id = document.getElementById("new-id").value.trim();
     const group = document.getElementById("new-group").value.trim();
-    if (!id || !group) { setStatus("a new crosswalk needs an id and a signal group", true); return; }
+    if (!id || !group) { setStatus(t("a new crosswalk needs an id and a signal group"), true); return; }
     state.crosswalks.push(newCrosswalk(id, group));
     document.getElementById("new-crosswalk").hidden = true;
     fillCrosswalkSelect();
@@ -360,7 +441,7 @@
   });
   document.getElementById("remove-crosswalk").addEventListener("click", () => {
     const cw = state.crosswalks[state.selected];
-    if (!cw || state.crosswalks.length < 2 || !confirm(`Remove crosswalk ${cw.id}? (Only when you save.)`)) return;
+    if (!cw || state.crosswalks.length < 2 || !confirm(t("Remove crosswalk {id}? (Only when you save.)", { id: cw.id }))) return;
     state.crosswalks.splice(state.selected, 1);
     fillCrosswalkSelect();
     selectCrosswalk(0);
@@ -387,7 +468,7 @@
     state.drawing = [];
     document.getElementById("finish").disabled = false;
     document.getElementById("save").disabled = true;
-    setStatus("click the corners of the new shape, then Finish");
+    setStatus(t("click the corners of the new shape, then Finish"));
     render();
   });
   document.getElementById("finish").addEventListener("click", finishDrawing);

@@ -224,3 +224,15 @@ def test_https_with_a_configured_certificate_sets_secure_cookies(tmp_path: Path)
             for name in (SESSION_COOKIE, CSRF_COOKIE):
                 assert "secure" in _set_cookies(r)[name].lower()
             assert client.get("/api/me").json()["name"] == "admin"
+
+
+def test_login_page_says_how_to_create_the_first_admin(tmp_path: Path) -> None:
+    """A box without any account says on the login page which command creates the first admin."""
+    context = WebContext(site_path=make_site(tmp_path), users_db=tmp_path / "users.db")
+    for running in serve(context):
+        with httpx.Client(base_url=f"http://127.0.0.1:{running.config.port}") as client:
+            page = client.get("/login").text
+            assert 'id="first-run"' in page
+            assert f"crossguard users add NAME --role admin --site {context.site_path}" in page
+            add_role_users(context.users_db)
+            assert 'id="first-run"' not in client.get("/login").text

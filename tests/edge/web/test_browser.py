@@ -143,6 +143,7 @@ def test_admin_adds_an_account_in_the_browser(browser, server: Server) -> None: 
 def test_admin_disables_an_account_and_it_can_no_longer_log_in(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
     officer = login_page(browser, server, "police")
     page = login_page(browser, server, "admin", "/users")
+    page.on("dialog", lambda dialog: dialog.accept())  # "Disable police? ..." is asked first
     page.click("#user-police .user-toggle")
     page.wait_for_function("() => document.querySelector('#user-police .user-state').textContent === 'disabled'")
     assert page.inner_text("#user-police .user-toggle") == "Enable"
@@ -174,3 +175,120 @@ def test_no_script_errors_on_any_page(browser, server: Server) -> None:  # type:
         page.wait_for_load_state("networkidle")
     page.close()
     assert errors == []
+
+
+def test_revert_shows_whether_the_service_took_it(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, server, "operator", "/zones")
+    page.wait_for_function("() => document.getElementById('zone-canvas').width === 640")
+    page.evaluate(
+        """async () => {
+          const z = await (await fetch('/api/zones')).json();
+          z.crosswalks[0].polygon[0] = [0.31, 0.74];
+          const body = {crosswalks: z.crosswalks, base_sha256: z.sha256, note: 'moved'};
+          await api('PUT', '/api/zones', body);
+        }"""
+    )
+
+    def refuse(site: object) -> None:
+        raise RuntimeError("camera pipeline is restarting")
+
+    server.context.apply_site = refuse
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#history button.revert').length === 1")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#history button.revert")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('version 3')")
+    status = page.inner_text("#save-status")
+    assert "NOT applied" in status and "restarting" in status, status
+    page.screenshot(path=ARTIFACTS / "zones-revert-not-applied.png")
+    page.close()
+
+
+def test_users_page_shows_the_servers_reason_and_asks_before_destructive_changes(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = login_page(browser, server, "admin", "/users")
+    assert page.input_value("#new-role") == ""  # no default role, least of all admin
+    page.fill("#new-name", "officer 7")
+    page.select_option("#new-role", "police")
+    page.fill("#new-password", PASSWORD)
+    page.click("#add-user button")
+    page.wait_for_function("() => document.getElementById('add-user-result').textContent.includes('user name')")
+    assert "HTTP" not in page.inner_text("#add-user-result")
+    page.fill("#user-viewer .user-password", "")
+    page.click("#user-viewer .user-reset")
+    page.wait_for_function("() => document.getElementById('users-result').textContent.includes('at least 12')")
+
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("#user-operator .user-toggle")  # cancelled: nothing changes
+    assert asked and "Disable operator" in asked[0]
+    assert page.inner_text("#user-operator .user-state") == "enabled"
+
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.select_option("#user-admin .user-role", "viewer")  # the last admin: refused by the server
+    page.wait_for_function("() => document.getElementById('users-result').textContent.includes('last enabled admin')")
+    assert "Take admin rights" in asked[-1]
+    assert page.input_value("#user-admin .user-role") == "admin"  # the refused value is not left showing
+    page.screenshot(path=ARTIFACTS / "users-refused.png", full_page=True)
+    page.close()
+
+
+def test_standalone_save_says_it_applies_when_the_service_starts(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    server.context.live = None  # as under `crossguard ui`
+    page = login_page(browser, server, "operator", "/zones")
+    page.wait_for_function("() => document.getElementById('zone-canvas').width === 640")
+    page.fill("#save-note", "checked the curb")
+    page.click("#save")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('saved as version')")
+    assert "will apply when the service starts" in page.inner_text("#save-status")
+    page.goto("/live")
+    assert "No live service is attached" in page.inner_text("#live-notice")
+    page.close()
+
+
+def test_zone_editor_explains_itself(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    """Plain rule labels with units, errors beside the picture naming the corner, a legend, the note
+    cleared after saving, and a question before leaving with unsaved edits."""
+    page = login_page(browser, server, "operator", "/zones")
+    page.wait_for_function("() => document.getElementById('zone-canvas').width === 640")
+    page.wait_for_function("() => document.querySelectorAll('#rules .rule').length > 5")
+    assert page.inner_text("label[for=rule-min_penetration]") == "How far in counts as crossing"
+    assert page.input_value("#rule-min_penetration") == "8"  # the demo site's 0.08 of the depth, shown as %
+    assert "depth" in page.inner_text("#rule-min_penetration-help")
+    assert page.inner_text("label[for=rule-grace_s] ~ .unit") == "s"
+    assert page.locator("#zone-legend").is_visible() and "crosswalk" in page.inner_text("#zone-legend")
+
+    # Drag corner 1 of the crosswalk past the picture's left edge: the error names it, beside the picture.
+    zones = page.evaluate("fetch('/api/zones').then(r => r.json())")
+    x, y = zones["crosswalks"][0]["polygon"][0]
+    box = page.locator("#zone-canvas").bounding_box()
+    page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] - 40, box["y"] + y * box["height"], steps=6)
+    page.mouse.up()
+    page.wait_for_function("() => document.getElementById('issues').textContent.includes('outside the picture')")
+    issue = page.inner_text("#issues")
+    assert "cw-main, crosswalk shape: corner 1 (" in issue, issue
+    assert page.is_disabled("#save")
+    canvas, issues = page.locator("#zone-canvas").bounding_box(), page.locator("#issues").bounding_box()
+    assert issues["y"] < canvas["y"] + canvas["height"]  # beside the picture, not below the fold
+    page.screenshot(path=ARTIFACTS / "zones-corner-outside.png")
+    page.click("#reload")  # Discard
+    page.wait_for_function("() => document.getElementById('issues').textContent === ''")
+
+    page.fill("#rule-min_penetration", "20")
+    page.press("#rule-min_penetration", "Tab")
+    page.wait_for_function("() => !document.getElementById('save').disabled")
+    page.fill("#save-note", "deeper entry before it counts")
+    page.click("#save")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('saved as version')")
+    assert page.input_value("#save-note") == ""
+    assert load_site(server.site_path).crosswalks[0].rules.min_penetration == pytest.approx(0.2)
+
+    page.fill("#rule-grace_s", "2")
+    page.press("#rule-grace_s", "Tab")
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
+    page.click("#nav-dashboard")
+    page.wait_for_url(f"{server.url}/")
+    assert asked == ["beforeunload"]
+    page.close()

@@ -35,7 +35,7 @@ def test_without_actuators_the_api_says_so(server: Server) -> None:
     with server.login(Role.OPERATOR) as client:
         r = client.post("/api/devices/test", json={"device": "north"})
         assert r.status_code == 503 and "no actuators" in r.json()["detail"]
-        assert client.get("/api/boards").json() == {"available": False, "boards": {}}
+        assert client.get("/api/boards").json() == {"available": False, "boards": {}, "health": {}}
 
 
 def test_device_test_reaches_the_board(server: Server, hub: ActuatorHub, board: HttpBoardEmulator) -> None:
@@ -70,3 +70,40 @@ def test_device_test_button_in_the_browser(browser, server: Server, hub: Actuato
     page.wait_for_function("() => document.getElementById('result-north').textContent.startsWith('ok in ')")
     page.screenshot(path=ARTIFACTS / "devices.png")
     page.close()
+
+
+def test_a_board_that_is_down_is_down_everywhere(server: Server, hub: ActuatorHub, board: HttpBoardEmulator) -> None:
+    """The outputs line, the device list and the live view agree: a board that is down shows no text."""
+    from edge.observers import WarningObserver
+
+    server.context.devices = hub
+    with server.login(Role.OPERATOR) as client:
+        assert client.post("/api/devices/test", json={"device": "north"}).json()[0]["success"] is True
+        wait_for(lambda: hub.virtual_board_texts()["north"], what="the board's text")
+        board.stop()
+        assert client.post("/api/devices/test", json={"device": "north"}).json()[0]["success"] is False
+    assert hub.health()["north"].state.value == "down"
+    health = WarningObserver(hub).health()
+    assert health.ok is False and "devices down: north" in health.detail
+    with server.login(Role.VIEWER) as viewer:
+        boards = viewer.get("/api/boards").json()
+        assert boards["boards"] == {"north": ""} and boards["health"]["north"]["state"] == "down"
+        live = viewer.get("/live").text
+        assert "health-down" in live and 'class="board"' not in live
+
+
+def test_dashboard_outputs_agree_with_the_device_list(server: Server) -> None:
+    """A status report claiming the actuators are fine does not outvote the devices' own health."""
+    from tests.edge.web.conftest import service_status
+
+    def status() -> dict[str, object]:
+        report = service_status()
+        report["adapters"] = {**report["adapters"], "actuators": {"ok": True, "detail": "2 device(s) ok"}}  # type: ignore[dict-item]
+        return report
+
+    server.context.status = status
+    with server.login(Role.VIEWER) as viewer:
+        box = viewer.get("/api/dashboard").json()["box"]
+    actuators = next(o for o in box["outputs"] if o["name"] == "actuators")
+    assert actuators == {"name": "actuators", "ok": False, "detail": "devices down: sign"}
+    assert {d["name"]: d["state"] for d in box["devices"]}["sign"] == "down"

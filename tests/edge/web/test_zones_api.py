@@ -266,3 +266,51 @@ def test_a_broken_site_file_is_reported_not_crashed_on(server: Server) -> None:
         for r in (client.get("/api/zones"), client.post("/api/zones/validate", json={"crosswalks": []})):
             assert r.status_code == 503 and "not valid YAML" in r.json()["detail"], r.text
         assert client.get("/zones").status_code == 200  # the page still loads and shows the message
+
+
+def test_two_site_files_of_the_same_name_keep_their_own_history(server: Server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two ``site.yaml`` files sharing an accounts database: neither sees nor reverts the other's versions."""
+    from edge.web import WebContext
+    from tests.edge.web.conftest import make_site, serve
+
+    other_folder = tmp_path / "other"
+    other_folder.mkdir()
+    other_site = make_site(other_folder)
+    other_site.write_text(other_site.read_text().replace("demo-campus-01", "other-site-02"))
+    zones = _zones(server)
+    with server.login(Role.OPERATOR) as client:
+        assert client.put("/api/zones", json={"crosswalks": _moved(zones), "base_sha256": zones["sha256"]}).is_success
+        assert [v["version"] for v in client.get("/api/zones/history").json()] == [2, 1]
+    other = WebContext(site_path=other_site, users_db=server.context.users_db)
+    assert other.site_history_dir() != server.context.site_history_dir()
+    assert "other-site-02" in other.site_history_dir().name
+    before = other_site.read_text()
+    for running in serve(other):
+        other_server = Server(f"http://127.0.0.1:{running.config.port}", other_site, other)
+        with other_server.login(Role.OPERATOR) as client:
+            assert client.get("/api/zones/history").json() == []
+            r = client.post("/api/zones/revert", json={"version": 1})
+            assert r.status_code == 404
+    assert other_site.read_text() == before
+
+
+def test_revert_says_whether_it_was_applied(server: Server) -> None:
+    zones = _zones(server)
+    with server.login(Role.OPERATOR) as client:
+        assert client.put("/api/zones", json={"crosswalks": _moved(zones), "base_sha256": zones["sha256"]}).is_success
+
+        def refuse(site: object) -> None:
+            raise RuntimeError("camera pipeline is restarting")
+
+        server.context.apply_site = refuse
+        body = client.post("/api/zones/revert", json={"version": 1}).json()
+    assert body["applied"] is False and "restarting" in body["apply_error"] and body["live"] is True
+
+
+def test_without_a_live_service_a_save_says_it_applies_at_start(server: Server) -> None:
+    server.context.live = None  # as under `crossguard ui`
+    zones = _zones(server)
+    with server.login(Role.OPERATOR) as client:
+        body = client.put("/api/zones", json={"crosswalks": _moved(zones), "base_sha256": zones["sha256"]}).json()
+        assert body["applied"] is True and body["live"] is False
+        assert 'id="live-notice"' in client.get("/live").text
