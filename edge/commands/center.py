@@ -21,7 +21,7 @@ from edge.logtext import printable
 from edge.mqtt.collector import Collector, center_settings
 from edge.mqtt.link import BrokerSettings, TlsSettings, masked_url
 from edge.mqtt.registry import BoxRegistry, load_registry
-from edge.mqtt.store import EventStore, SiteView, SqliteEventStore
+from edge.mqtt.store import EventStore, SiteView, open_store
 
 log = logging.getLogger(__name__)
 ANY_BOX_WARNING = (
@@ -33,7 +33,9 @@ ANY_BOX_WARNING = (
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("center", help="collect every site's MQTT reports into a database and show them")
     p.add_argument("--broker", help="mqtt://[user:pass@]host:1883 or mqtts://host:8883")
-    p.add_argument("--db", required=True, type=Path, help="SQLite file of the centre (created if missing)")
+    p.add_argument(
+        "--db", required=True, help="SQLite file of the centre (created if missing) or postgresql://user@host/db"
+    )
     p.add_argument("--prefix", default="crossguard", help="topic prefix the boxes use (default: crossguard)")
     p.add_argument("--protocol", choices=("5", "3.1.1"), default="5", help="MQTT protocol version")
     p.add_argument(
@@ -62,9 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        store = SqliteEventStore(args.db)
+        store = open_store(args.db)
     except Exception as exc:
-        raise CommandError(f"{args.db}: cannot open the centre database: {exc}") from None
+        raise CommandError(f"{masked_url(args.db)}: cannot open the centre database: {exc}") from None
     try:
         if args.show:
             print(format_view(store.sites()))
@@ -88,7 +90,8 @@ def _collect(args: argparse.Namespace, store: EventStore) -> int:
         if not collector.link.wait_connected(args.connect_timeout):
             raise CommandError(f"{masked_url(args.broker)}: {collector.link.state.last_error or 'no connection'}")
         known = f"{len(registry.boxes)} known box(es)" if registry is not None else "ANY box"
-        print(f"center: collecting from {masked_url(args.broker)} into {args.db}, accepting {known}", flush=True)
+        where = f"{masked_url(args.broker)} into {masked_url(args.db)}"
+        print(f"center: collecting from {where}, accepting {known}", flush=True)
         deadline = time.monotonic() + args.duration if args.duration else None
         next_print = time.monotonic()
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
