@@ -32,6 +32,18 @@ ANY_BOX_WARNING = (
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("center", help="collect every site's MQTT reports into a database and show them")
+    p.add_argument(
+        "words", nargs="*", metavar="boxes add BOX | boxes list",
+        help="register a box for evidence upload (prints its token once; --pubkey: its evidence key) or list them",
+    )  # fmt: skip
+    p.add_argument("--pubkey", type=Path, help="with 'boxes add': the box's evidence public key (PEM)")
+    p.add_argument(
+        "--web", metavar="[HOST:]PORT", help="serve the centre's web app (evidence upload API, UI) on HOST:PORT"
+    )
+    p.add_argument("--storage", type=Path, default=Path("centre-evidence"),
+                   help="folder for uploaded evidence files (default: ./centre-evidence)")  # fmt: skip
+    p.add_argument("--tls-cert", type=Path, help="with --web: serve HTTPS with this certificate (PEM) ...")
+    p.add_argument("--tls-key", type=Path, help="... and this key")
     p.add_argument("--broker", help="mqtt://[user:pass@]host:1883 or mqtts://host:8883")
     p.add_argument(
         "--db", required=True, help="SQLite file of the centre (created if missing) or postgresql://user@host/db"
@@ -68,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         raise CommandError(f"{masked_url(args.db)}: cannot open the centre database: {exc}") from None
     try:
+        if args.words:
+            return _boxes(args, store)
         if args.show:
             print(format_view(store.sites()))
             return 0
@@ -82,6 +96,7 @@ def _collect(args: argparse.Namespace, store: EventStore) -> int:
     settings, registry = _settings(args), _registry(args.registry)
     collector = Collector(store, settings, prefix=args.prefix, share=args.share, registry=registry)
     server = _serve_http(store, args.http) if args.http else None
+    web = _serve_web(args, store) if args.web else None
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -103,8 +118,51 @@ def _collect(args: argparse.Namespace, store: EventStore) -> int:
         collector.stop()
         if server is not None:
             server.shutdown()
+        if web is not None:
+            web.stop()
     print(format_view(store.sites()), flush=True)
     return 0
+
+
+def _boxes(args: argparse.Namespace, store: EventStore) -> int:
+    """``boxes add BOX --pubkey PEM`` prints the box's new token (kept only hashed); ``boxes list``."""
+    from edge.centre.evidence import add_box
+
+    words = args.words
+    if words[:2] == ["boxes", "add"] and len(words) == 3:
+        if args.pubkey is None:
+            raise CommandError("boxes add: --pubkey is required (the box's key: crossguard evidence pubkey)")
+        try:
+            token = add_box(store, words[2], args.pubkey.read_bytes())  # type: ignore[arg-type]
+        except OSError as exc:
+            raise CommandError(f"--pubkey {args.pubkey}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise CommandError(f"--pubkey {args.pubkey}: {exc}") from None
+        print(token)
+        print(f"box {words[2]} registered; give it this token (evidence.upload.token_env or token_file): it is"
+              " not shown again", file=sys.stderr)  # fmt: skip
+        return 0
+    if words == ["boxes", "list"]:
+        for box in store.boxes():  # type: ignore[attr-defined]
+            print(box)
+        return 0
+    raise CommandError(f"unknown: {' '.join(words)} (try: boxes add BOX --pubkey PEM, boxes list)")
+
+
+def _serve_web(args: argparse.Namespace, store: EventStore) -> object:
+    from edge.centre.app import create_centre_app
+    from edge.centre.evidence import LocalDiskStorage
+    from edge.ops.http import HttpServer
+
+    host, _, port = str(args.web).rpartition(":")
+    try:
+        server = HttpServer(create_centre_app(store, LocalDiskStorage(args.storage)), host or "127.0.0.1", int(port),
+                            what="centre web", certfile=args.tls_cert, keyfile=args.tls_key)  # type: ignore[arg-type]  # fmt: skip
+        server.start()
+    except (ValueError, OSError) as exc:
+        raise CommandError(f"--web {args.web}: {exc}") from None
+    print(f"center: web app on {server.scheme}://{server.host}:{server.port}", flush=True)
+    return server
 
 
 def _settings(args: argparse.Namespace) -> BrokerSettings:

@@ -162,6 +162,40 @@ def _rollup_counts(payload: dict[str, Any]) -> tuple[int, int, int, int] | None:
     return None  # stored, but counted nowhere until the centre knows what it means
 
 
+_UPLOAD_COLUMNS = (
+    "event_id, box, seq, manifest_sha256, prev_manifest_sha256, folder, site, camera, crosswalk, entry_time,"
+    " confirmed_utc, review_state, reviewer, review_reason"
+)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A violation's evidence as uploaded by its box: the manifest's place in the chain, and its review."""
+
+    event_id: str
+    box: str
+    seq: int
+    manifest_sha256: str
+    prev_manifest_sha256: str
+    folder: str
+    site: str
+    camera: str
+    crosswalk: str
+    entry_time: str
+    confirmed_utc: float | None = None
+    review_state: str = "new"
+    reviewer: str = ""
+    review_reason: str = ""
+    files: dict[str, str] | None = None  # path → SHA-256 of the files received
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...], files: dict[str, str]) -> Upload:
+        return cls(*row[:2], int(row[2]), *row[3:], files=files)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
 class SqlEventStore:
     """``EventStore`` over a DB-API connection; the SQL is shared, the dialects differ in a few hooks.
 
@@ -441,6 +475,134 @@ class SqlEventStore:
             if lo <= hi:
                 self._execute("INSERT INTO chain_gaps VALUES (?, ?, ?, ?, ?)", (site, camera, lo, hi, noted))
         log.info("evidence chain of %s/%s: sequence %d arrived late (gap %d-%d)", site, camera, seq, first, last)
+
+    # -- evidence uploads, boxes, alarms, audit (the centre's web side) ------------------------------------
+    def add_box(self, box: str, token_sha256: str, pubkey_pem: str) -> None:
+        """Register (or re-key) a box: its token's hash and its pinned evidence public key."""
+        with self._tx():
+            self._execute(
+                "INSERT INTO boxes VALUES (?, ?, ?, ?) ON CONFLICT (box) DO UPDATE SET"
+                " token_sha256=excluded.token_sha256, pubkey_pem=excluded.pubkey_pem, created_utc=excluded.created_utc",
+                (box, token_sha256, pubkey_pem, time.time()),
+            )
+
+    def boxes(self) -> list[str]:
+        with self._tx():
+            return [r[0] for r in self._execute("SELECT box FROM boxes ORDER BY box").fetchall()]
+
+    def box_by_token(self, token_sha256: str) -> tuple[str, str] | None:
+        """(box, public key PEM) of the token with this hash."""
+        with self._tx():
+            row = self._execute("SELECT box, pubkey_pem FROM boxes WHERE token_sha256=?", (token_sha256,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def upload(self, event_id: str) -> Upload | None:
+        with self._tx():
+            row = self._execute(f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE event_id=?", (event_id,)).fetchone()
+            files = self._execute("SELECT path, sha256 FROM upload_files WHERE event_id=?", (event_id,)).fetchall()
+        return Upload.from_row(row, dict(files)) if row else None
+
+    def chain_neighbour(self, box: str, seq: int) -> tuple[int, str] | None:
+        """(sequence, manifest SHA-256) of the box's highest upload below ``seq``."""
+        with self._tx():
+            row = self._execute(
+                "SELECT seq, manifest_sha256 FROM uploads WHERE box=? AND seq<? ORDER BY seq DESC LIMIT 1", (box, seq)
+            ).fetchone()
+        return (int(row[0]), row[1]) if row else None
+
+    def add_upload(self, upload: Upload) -> bool:
+        """Keep a verified manifest's upload row; False if the event was already there."""
+        u = upload
+        with self._tx():
+            return (
+                self._execute(
+                    "INSERT INTO uploads (event_id, box, seq, manifest_sha256, prev_manifest_sha256, folder, site,"
+                    " camera, crosswalk, entry_time, received_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (u.event_id, u.box, u.seq, u.manifest_sha256, u.prev_manifest_sha256, u.folder, u.site, u.camera,
+                     u.crosswalk, u.entry_time, time.time()),
+                ).rowcount
+                == 1
+            )  # fmt: skip
+
+    def add_upload_file(self, event_id: str, path: str, sha256: str, size: int) -> None:
+        with self._tx():
+            self._execute(
+                "INSERT INTO upload_files VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (event_id, path, sha256, size)
+            )
+
+    def confirm_upload(self, event_id: str) -> None:
+        with self._tx():
+            self._execute(
+                "UPDATE uploads SET confirmed_utc=? WHERE event_id=? AND confirmed_utc IS NULL", (time.time(), event_id)
+            )
+
+    def review_queue(self, state: str | None = None, site: str | None = None, day: str | None = None,
+                     limit: int = 200) -> list[Upload]:  # fmt: skip
+        """Uploaded violations, oldest first, filtered by review state, site and UTC day ('YYYY-MM-DD')."""
+        clauses, args = ["confirmed_utc IS NOT NULL"], []
+        for column, value in (("review_state", state), ("site", site)):
+            if value:
+                clauses.append(f"{column}=?")
+                args.append(value)
+        if day:
+            clauses.append("entry_time >= ? AND entry_time < ?")
+            args += [day, day + "T99"]  # every ISO time of that day sorts between these
+        with self._tx():
+            rows = self._execute(
+                f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE {' AND '.join(clauses)} ORDER BY entry_time LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        return [Upload.from_row(r, {}) for r in rows]
+
+    def set_review(self, event_id: str, state: str, reviewer: str, reason: str) -> None:
+        """A central review decision with its audit entry, in one transaction."""
+        with self._tx():
+            self._execute(
+                "UPDATE uploads SET review_state=?, reviewer=?, review_reason=?, reviewed_utc=? WHERE event_id=?",
+                (state, reviewer, reason, time.time(), event_id),
+            )
+            self._audit(reviewer, f"review:{state}", event_id, reason)
+
+    def decisions(self, box: str, since_utc: float) -> list[tuple[str, str, str, str, float]]:
+        """(event id, state, reviewer, reason, reviewed_utc) of the box's events reviewed after ``since_utc``."""
+        with self._tx():
+            rows = self._execute(
+                "SELECT event_id, review_state, reviewer, review_reason, reviewed_utc FROM uploads"
+                " WHERE box=? AND reviewed_utc > ? ORDER BY reviewed_utc",
+                (box, since_utc),
+            ).fetchall()
+        return [(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
+
+    def add_alarm(self, box: str, kind: str, detail: str) -> None:
+        with self._tx():
+            self._execute("INSERT INTO alarms (utc, box, kind, detail) VALUES (?, ?, ?, ?)",
+                          (time.time(), box, kind, detail[:1000]))  # fmt: skip
+        log.error("ALARM %s: box %s: %s", kind, box, detail)
+
+    def alarms(self, box: str | None = None) -> list[dict[str, Any]]:
+        """Open alarms, newest first."""
+        sql, args = "SELECT id, utc, box, kind, detail FROM alarms WHERE cleared_utc IS NULL", ()
+        if box is not None:
+            sql, args = sql + " AND box=?", (box,)
+        with self._tx():
+            rows = self._execute(sql + " ORDER BY id DESC", args).fetchall()
+        return [dict(zip(("id", "utc", "box", "kind", "detail"), r, strict=True)) for r in rows]
+
+    def audit(self, actor: str, action: str, target: str, detail: str = "") -> None:
+        with self._tx():
+            self._audit(actor, action, target, detail)
+
+    def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
+        with self._tx():
+            rows = self._execute(
+                "SELECT utc, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [dict(zip(("utc", "actor", "action", "target", "detail"), r, strict=True)) for r in rows]
+
+    def _audit(self, actor: str, action: str, target: str, detail: str) -> None:
+        self._execute("INSERT INTO audit (utc, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+                      (time.time(), actor, action, target, detail[:1000]))  # fmt: skip
 
     def _ensure_site(self, site: str, camera: str) -> None:
         self._execute("INSERT INTO sites (site, camera) VALUES (?, ?) ON CONFLICT DO NOTHING", (site, camera))
