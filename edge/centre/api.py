@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import binascii
 
-from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
 from edge.centre.evidence import EvidenceReceiver, UploadRefused
@@ -20,8 +20,8 @@ from edge.mqtt.store import StoreError
 MAX_FILE_BYTES = 256 * 1024 * 1024  # a clip of a few seconds is a few MB; this only stops a runaway body
 
 
-def box_router(receiver: EvidenceReceiver) -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
+def install_box_routes(app: FastAPI, receiver: EvidenceReceiver) -> None:
+    """The routes on ``app`` itself (not an included router, so the access table sees their names)."""
 
     async def body(request: Request) -> bytes:
         size = int(request.headers.get("content-length") or 0)
@@ -29,12 +29,12 @@ def box_router(receiver: EvidenceReceiver) -> APIRouter:
             raise UploadRefused(413, f"body of {size} bytes exceeds {MAX_FILE_BYTES}")
         return await request.body()
 
-    @router.get("/evidence/{event_id}")
+    @app.get("/api/v1/evidence/{event_id}")
     async def evidence_state(event_id: str, authorization: str | None = Header(None)) -> dict:
         box, _ = receiver.authenticate(authorization)
         return receiver.state(box, event_id)
 
-    @router.put("/evidence/{event_id}/manifest")
+    @app.put("/api/v1/evidence/{event_id}/manifest")
     async def put_manifest(event_id: str, request: Request, authorization: str | None = Header(None),
                            x_signature: str = Header("")) -> dict:  # fmt: skip
         box, key = receiver.authenticate(authorization)
@@ -44,25 +44,23 @@ def box_router(receiver: EvidenceReceiver) -> APIRouter:
             raise UploadRefused(400, "X-Signature must be the manifest's Ed25519 signature in hex") from None
         return {"stored": receiver.put_manifest(box, key, event_id, await body(request), signature)}
 
-    @router.put("/evidence/{event_id}/files/{path:path}")
+    @app.put("/api/v1/evidence/{event_id}/files/{path:path}")
     async def put_file(event_id: str, path: str, request: Request, authorization: str | None = Header(None)) -> dict:
         box, _ = receiver.authenticate(authorization)
         return {"stored": receiver.put_file(box, event_id, path, await body(request))}
 
-    @router.post("/evidence/{event_id}/confirm")
+    @app.post("/api/v1/evidence/{event_id}/confirm")
     async def confirm(event_id: str, request: Request, authorization: str | None = Header(None)) -> dict:
         box, _ = receiver.authenticate(authorization)
         purged = (await request.json() or {}).get("purged", []) if await request.body() else []
         return receiver.confirm(box, event_id, [str(p) for p in purged])
 
-    @router.get("/decisions")
+    @app.get("/api/v1/decisions")
     async def decisions(since: float = 0.0, authorization: str | None = Header(None)) -> dict:
         box, _ = receiver.authenticate(authorization)
         rows = receiver.store.decisions(box, since)
         return {"decisions": [dict(zip(("event_id", "state", "reviewer", "reason", "reviewed_utc"), r, strict=True))
                               for r in rows]}  # fmt: skip
-
-    return router
 
 
 def install_error_handlers(app: FastAPI) -> None:

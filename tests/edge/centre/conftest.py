@@ -13,8 +13,11 @@ import uvicorn
 
 from edge.centre.app import create_centre_app
 from edge.centre.evidence import LocalDiskStorage, add_box
+from edge.centre.web import CentreWebSettings
 from edge.mqtt.store import SqliteEventStore
 from evidence import signing
+from edge.users import Role, UserStore
+from tests.edge.web.conftest import FAST_HASHER, PASSWORD
 from tests.mosquitto import free_port
 from tests.postgres import postgres  # noqa: F401  (fixture)
 
@@ -36,6 +39,7 @@ class Centre:
     store: SqliteEventStore
     storage: CountingStorage
     port: int = field(default_factory=free_port)
+    ui: CentreWebSettings | None = None
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
 
@@ -44,7 +48,9 @@ class Centre:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        app = create_centre_app(self.store, self.storage)
+        app = create_centre_app(self.store, self.storage, self.ui)
+        if self.ui is not None:
+            app.state.web.users.hasher = FAST_HASHER
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
@@ -69,6 +75,22 @@ class Centre:
 def centre(tmp_path: Path) -> Iterator[Centre]:
     """A centre on a SQLite store, not started yet."""
     c = Centre(SqliteEventStore(tmp_path / "centre.sqlite"), CountingStorage(tmp_path / "blobs"))
+    try:
+        yield c
+    finally:
+        c.stop()
+        c.store.close()
+
+
+@pytest.fixture
+def centre_ui(tmp_path: Path) -> Iterator[Centre]:
+    """A centre with its web UI and one account per role (named after the role, password ``PASSWORD``)."""
+    users_db = tmp_path / "centre-users.sqlite"
+    users = UserStore(users_db, FAST_HASHER)
+    for role in Role:
+        users.add(role.value, role, PASSWORD)
+    c = Centre(SqliteEventStore(tmp_path / "centre.sqlite"), CountingStorage(tmp_path / "blobs"),
+               ui=CentreWebSettings(users_db=users_db))  # fmt: skip
     try:
         yield c
     finally:
