@@ -42,6 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--storage", type=Path, default=Path("centre-evidence"),
                    help="folder for uploaded evidence files (default: ./centre-evidence)")  # fmt: skip
+    p.add_argument("--users-db", type=Path,
+                   help="with --web: accounts file of the centre's UI (crossguard users add NAME --role police"
+                        " --users-db FILE); without it only the boxes' upload API is served")  # fmt: skip
+    p.add_argument("--map-tiles", default="", help="with --web: a tile URL template (https://…/{z}/{x}/{y}.png) for"
+                   " the overview's Leaflet map; none: the list only")  # fmt: skip
+    p.add_argument("--leaflet-js", default="/static/leaflet.js", help="where the map loads Leaflet's script from")
+    p.add_argument("--leaflet-css", default="/static/leaflet.css", help="... and its style sheet")
+    p.add_argument("--command-key-file", type=Path, help="with --web: key that signs the UI's commands to the boxes")
     p.add_argument("--tls-cert", type=Path, help="with --web: serve HTTPS with this certificate (PEM) ...")
     p.add_argument("--tls-key", type=Path, help="... and this key")
     p.add_argument("--broker", help="mqtt://[user:pass@]host:1883 or mqtts://host:8883")
@@ -155,14 +163,37 @@ def _serve_web(args: argparse.Namespace, store: EventStore) -> object:
     from edge.ops.http import HttpServer
 
     host, _, port = str(args.web).rpartition(":")
+    ui = None
+    if args.users_db is not None:
+        from edge.centre.web import CentreWebSettings
+        from edge.mqtt.commands import read_command_key
+
+        key = None
+        if args.command_key_file is not None:
+            key, why = read_command_key(None, args.command_key_file)
+            if key is None:
+                raise CommandError(f"--command-key-file: {why}")
+        ui = CentreWebSettings(
+            users_db=args.users_db, https=args.tls_cert is not None, registry=_registry_or_none(args.registry),
+            map_tiles=args.map_tiles, leaflet_js=args.leaflet_js, leaflet_css=args.leaflet_css,
+            broker=_settings(args) if args.broker else None, command_key=key, prefix=args.prefix,
+        )  # fmt: skip
     try:
-        server = HttpServer(create_centre_app(store, LocalDiskStorage(args.storage)), host or "127.0.0.1", int(port),
-                            what="centre web", certfile=args.tls_cert, keyfile=args.tls_key)  # type: ignore[arg-type]  # fmt: skip
+        app = create_centre_app(store, LocalDiskStorage(args.storage), ui)  # type: ignore[arg-type]
+        server = HttpServer(app, host or "127.0.0.1", int(port), what="centre web", certfile=args.tls_cert,
+                            keyfile=args.tls_key)  # fmt: skip
         server.start()
     except (ValueError, OSError) as exc:
         raise CommandError(f"--web {args.web}: {exc}") from None
     print(f"center: web app on {server.scheme}://{server.host}:{server.port}", flush=True)
     return server
+
+
+def _registry_or_none(path: Path | None) -> BoxRegistry | None:
+    try:
+        return load_registry(path) if path is not None else None
+    except ConfigError as exc:
+        raise CommandError(f"--registry: {exc}") from None
 
 
 def _settings(args: argparse.Namespace) -> BrokerSettings:

@@ -15,8 +15,8 @@ from edge.centre.app import create_centre_app
 from edge.centre.evidence import LocalDiskStorage, add_box
 from edge.centre.web import CentreWebSettings
 from edge.mqtt.store import SqliteEventStore
-from evidence import signing
 from edge.users import Role, UserStore
+from evidence import signing
 from tests.edge.web.conftest import FAST_HASHER, PASSWORD
 from tests.mosquitto import free_port
 from tests.postgres import postgres  # noqa: F401  (fixture)

@@ -62,7 +62,8 @@ def test_central_review_is_for_police_with_csrf_audited_and_reaches_the_box(cent
                               headers={"X-CSRF-Token": ""})  # fmt: skip
         assert no_csrf.status_code == 403 and "CSRF" in no_csrf.text
         assert police.post(f"/api/review/{second['event_id']}", json={"state": "rejected"}).status_code == 422
-        assert police.post(f"/api/review/{first['event_id']}", json={"state": "confirmed"}).json()["reviewer"] == "police"
+        confirmed = police.post(f"/api/review/{first['event_id']}", json={"state": "confirmed"})
+        assert confirmed.json()["reviewer"] == "police"
         r = police.post(f"/api/review/{second['event_id']}", json={"state": "rejected", "reason": "a cyclist"})
         assert r.json()["review_state"] == "rejected"
         assert police.post(f"/api/review/{second['event_id']}", json={"state": "confirmed"}).status_code == 409
@@ -77,7 +78,8 @@ def test_central_review_is_for_police_with_csrf_audited_and_reaches_the_box(cent
     try:
         states = {e.event_id: e.review_state for e in index.events()}
         assert states == {first["event_id"]: ReviewState.CONFIRMED, second["event_id"]: ReviewState.REJECTED}
-        assert any(a["actor"] == "police (centre)" and a["detail"] == "a cyclist" for a in index.audit(second["event_id"]))
+        audit = index.audit(second["event_id"])
+        assert any(a["actor"] == "police (centre)" and a["detail"] == "a cyclist" for a in audit)
     finally:
         index.close()
 
