@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,24 +75,23 @@ def _runner() -> tuple[list[str], str]:
     raise RuntimeError("running as root and neither a postgres nor a nobody user exists")
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """One cluster for the test session; each test takes its own database with ``new_database()``."""
+@contextmanager
+def cluster(folder: Path | None = None, fsync: bool = False) -> Iterator[Postgres]:
+    """A running throw-away cluster (initdb, pg_ctl) for tests and benchmarks; removed afterwards.
+    Raises ``FileNotFoundError`` when the binaries are missing."""
     bins = bindir()
     if bins is None:
-        message = "PostgreSQL binaries not found (scripts/setup-test-env.sh installs the postgresql package)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
+        raise FileNotFoundError("PostgreSQL binaries not found (scripts/setup-test-env.sh installs postgresql)")
     prefix, user = _runner()
-    folder = Path(tempfile.mkdtemp(prefix="crossguard-pg-"))  # not under pytest's root-only tmp folders
+    folder = Path(tempfile.mkdtemp(prefix="crossguard-pg-", dir=folder))  # not under pytest's root-only folders
     if os.geteuid() == 0:
         entry = pwd.getpwnam(user)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     data, port = folder / "data", free_port()
     subprocess.run([*prefix, str(bins / "initdb"), "-D", str(data), "-U", user, "-A", "trust", "--no-sync",
                     "-E", "UTF8", "--locale=C"], check=True, capture_output=True)  # fmt: skip
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
+    options = (f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync={'on' if fsync else 'off'}"
+               " -c max_connections=100")  # fmt: skip
     subprocess.run([*prefix, str(bins / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"),
                     "-w", "-t", "30", "start"], check=True, capture_output=True)  # fmt: skip
     try:
@@ -100,3 +100,15 @@ def postgres() -> Iterator[Postgres]:
         subprocess.run([*prefix, str(bins / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)  # fmt: skip
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One cluster for the test session; each test takes its own database with ``new_database()``."""
+    if bindir() is None:
+        message = "PostgreSQL binaries not found (scripts/setup-test-env.sh installs the postgresql package)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with cluster() as running:
+        yield running
