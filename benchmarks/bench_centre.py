@@ -88,7 +88,7 @@ def load(broker: Mosquitto, db: str, work: Path, boxes: int, period: float, dura
             sent += 1
         time.sleep(max(0.0, period - (time.monotonic() - tick)))
     print(f"load: {sent} events reported in {time.monotonic() - start:.1f} s; waiting for the centres", flush=True)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     stored = 0
     while time.monotonic() < deadline:
         stored = len(store.event_ids())
@@ -96,6 +96,8 @@ def load(broker: Mosquitto, db: str, work: Path, boxes: int, period: float, dura
             break
         time.sleep(1)
     stop.set()
+    waiting = sum(r.outbox_depth for r in reporters)  # not lost: still queued on the boxes, sent when they can
+    print(f"load: {waiting} events still in the boxes' outboxes at the end of the wait", flush=True)
     store_rows = store._execute  # the figures below read the database directly
     with store._tx():
         rows = store_rows(
@@ -106,7 +108,8 @@ def load(broker: Mosquitto, db: str, work: Path, boxes: int, period: float, dura
     latencies = sorted(float(r[0]) for r in rows)
     span = float(rows[-1][1]) - float(rows[0][1]) if len(rows) > 1 else 0.0
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-    print(f"load: stored {len(rows)} of {sent} sent: lost {sent - distinct}, duplicated {len(rows) - distinct}"
+    print(f"load: stored {len(rows)} of {sent} sent: missing {sent - distinct} (of which still queued on the boxes:"
+          f" {waiting}), duplicated {len(rows) - distinct}"
           f" (re-deliveries absorbed by id: {dup_absorbed})")  # fmt: skip
     print(f"load: {len(rows) / span if span else 0:.0f} events/s stored over {span:.1f} s;"
           f" end-to-end latency p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms,"

@@ -96,3 +96,4 @@ def centre_ui(tmp_path: Path) -> Iterator[Centre]:
     finally:
         c.stop()
         c.store.close()
+from tests.mosquitto import mosquitto  # noqa: F401,E402  (fixture)

@@ -13,6 +13,7 @@ from edge.events import EventType
 from evidence.index import EvidenceIndex
 from evidence.types import ReviewState
 from evidence.uploader import EvidenceUploader
+from tests.edge.mqtt.test_command_auth import box  # noqa: F401  (fixture)
 from tests.edge.mqtt.test_store import NOV_23_16H, payload
 from tests.edge.web.conftest import PASSWORD
 from tests.evidence.conftest import record_events
@@ -125,3 +126,24 @@ def test_remote_commands_need_operators_a_reason_and_a_broker(centre_ui):
         assert operator.post("/api/commands", json={**off, "value": "sideways"}).status_code == 422
         r = operator.post("/api/commands", json={**off, "reason": "road works"})
         assert r.status_code == 503 and "--broker" in r.text
+
+
+def test_an_operator_switches_enforcement_off_from_the_ui_signed_answered_and_audited(centre_ui, box, mosquitto):  # noqa: F811
+    from edge.mqtt.link import BrokerSettings
+    from tests.edge.mqtt.builders import COMMAND_KEY
+
+    centre_ui.ui.broker = BrokerSettings.from_url(mosquitto.url, "centre-ui-commands")
+    centre_ui.ui.command_key = COMMAND_KEY.encode()
+    centre_ui.start()
+    with login(centre_ui, "operator") as operator:
+        r = operator.post("/api/commands", json={"box": "elm-5th/cam1", "command": "enforcement", "value": "off",
+                                                 "reason": "road works"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        answer = r.json()["answer"]
+        assert answer["ok"] is True and answer["state"]["enabled"] is False
+        assert "operator: road works" in answer["state"]["by"]
+    with login(centre_ui, "admin") as admin:
+        [entry] = [a for a in admin.get("/api/audit").json() if a["action"].startswith("command:")]
+        assert (entry["actor"], entry["action"]) == ("operator", "command:enforcement off")
+        assert entry["target"] == "elm-5th/cam1"
+        assert entry["detail"].startswith("road works | ok=True")
