@@ -114,8 +114,14 @@ def load(broker: Mosquitto, db: str, work: Path, boxes: int, period: float, dura
     print(f"load: {len(rows) / span if span else 0:.0f} events/s stored over {span:.1f} s;"
           f" end-to-end latency p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms,"
           f" max {latencies[-1] * 1000:.0f} ms")
-    for r in reporters:
-        r.stop()
+    if distinct < sent:  # say where to look
+        tail = logs.read_text(errors="replace").splitlines()[-15:]
+        print("load: the centres' log ends with:\n  " + "\n  ".join(tail))
+    stoppers = [threading.Thread(target=r.stop) for r in reporters]  # each may wait its flush timeout
+    for t in stoppers:
+        t.start()
+    for t in stoppers:
+        t.join()
     for p in centres.values():
         p.terminate()
         p.wait(15)
@@ -160,11 +166,10 @@ def analytics(db: str, events: int, crossings: int = 500) -> None:
         ).fetchone()[0]
     print(f"analytics: database {size / 2**20:.0f} MiB (events partitions {events_size / 2**20:.0f} MiB,"
           f" payloads '{{}}'), {hourly_rows} hourly rows")  # fmt: skip
-    for label, since, until in (("28 days", "2025-06-01T00:00:00Z", "2025-06-29T00:00:00Z"),
-                                ("one year", "2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z")):  # fmt: skip
+    for label, since, until in (("28 days", "2025-06-01T00:00:00Z", "2025-06-29T00:00:00Z"),):
         for by in ("hour", "crossing"):
             times = []
-            for _ in range(40):
+            for _ in range(20):
                 t0 = time.perf_counter()
                 store.compliance(by, since, until)
                 times.append(time.perf_counter() - t0)
