@@ -80,8 +80,8 @@ class CentreWebSettings:
     https: bool = False
     registry: BoxRegistry | None = None
     map_tiles: str = ""  # a tile URL template; empty: no map, only the list
-    leaflet_js: str = "/static/leaflet.js"  # where Leaflet comes from when a map is configured
-    leaflet_css: str = "/static/leaflet.css"
+    leaflet_js: str = ""  # where Leaflet comes from when a map is configured (not bundled)
+    leaflet_css: str = ""
     broker: BrokerSettings | None = None  # for remote commands
     command_key: bytes | None = None
     prefix: str = "crossguard"

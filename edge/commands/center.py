@@ -47,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         " --users-db FILE); without it only the boxes' upload API is served")  # fmt: skip
     p.add_argument("--map-tiles", default="", help="with --web: a tile URL template (https://…/{z}/{x}/{y}.png) for"
                    " the overview's Leaflet map; none: the list only")  # fmt: skip
-    p.add_argument("--leaflet-js", default="/static/leaflet.js", help="where the map loads Leaflet's script from")
-    p.add_argument("--leaflet-css", default="/static/leaflet.css", help="... and its style sheet")
+    p.add_argument("--leaflet-js", default="", help="with --map-tiles: URL of a Leaflet 1.9 script (not bundled)")
+    p.add_argument("--leaflet-css", default="", help="... and of its style sheet")
     p.add_argument("--command-key-file", type=Path, help="with --web: key that signs the UI's commands to the boxes")
     p.add_argument("--tls-cert", type=Path, help="with --web: serve HTTPS with this certificate (PEM) ...")
     p.add_argument("--tls-key", type=Path, help="... and this key")
@@ -168,6 +168,8 @@ def _serve_web(args: argparse.Namespace, store: EventStore) -> object:
         from edge.centre.web import CentreWebSettings
         from edge.mqtt.commands import read_command_key
 
+        if args.map_tiles and not (args.leaflet_js and args.leaflet_css):
+            raise CommandError("--map-tiles needs --leaflet-js and --leaflet-css (URLs of a Leaflet build)")
         key = None
         if args.command_key_file is not None:
             key, why = read_command_key(None, args.command_key_file)

@@ -147,3 +147,23 @@ def test_an_operator_switches_enforcement_off_from_the_ui_signed_answered_and_au
         assert (entry["actor"], entry["action"]) == ("operator", "command:enforcement off")
         assert entry["target"] == "elm-5th/cam1"
         assert entry["detail"].startswith("road works | ok=True")
+
+
+def test_the_overview_lists_crossings_without_tiles_and_draws_a_map_only_when_configured(centre_ui):
+    centre_ui.store.add_event(payload(1))
+    centre_ui.start()
+    with login(centre_ui, "viewer") as viewer:
+        page = viewer.get("/")
+        assert page.status_code == 200 and 'id="sites"' in page.text
+        assert 'id="map"' not in page.text and "leaflet" not in page.text.lower()
+        assert "tiles.example" not in page.headers["content-security-policy"]
+    centre_ui.stop()
+    centre_ui.ui.map_tiles = "https://tiles.example/{z}/{x}/{y}.png"
+    centre_ui.ui.leaflet_js, centre_ui.ui.leaflet_css = "https://cdn.example/leaflet.js", "https://cdn.example/leaflet.css"
+    centre_ui.start()
+    with login(centre_ui, "viewer") as viewer:
+        page = viewer.get("/")
+        assert 'id="map" data-tiles="https://tiles.example/{z}/{x}/{y}.png"' in page.text
+        assert '<script src="https://cdn.example/leaflet.js">' in page.text
+        csp = page.headers["content-security-policy"]
+        assert "img-src 'self' https://cdn.example https://tiles.example" in csp
