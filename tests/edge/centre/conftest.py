@@ -14,7 +14,7 @@ import uvicorn
 from edge.centre.app import create_centre_app
 from edge.centre.evidence import LocalDiskStorage, add_box
 from edge.centre.web import CentreWebSettings
-from edge.mqtt.store import SqliteEventStore
+from edge.mqtt.store import SqliteEventStore, open_store
 from edge.users import Role, UserStore
 from evidence import signing
 from tests.edge.web.conftest import FAST_HASHER, PASSWORD
@@ -71,10 +71,13 @@ class Centre:
         return add_box(self.store, box, signing.public_pem(key.public_key()))
 
 
-@pytest.fixture
-def centre(tmp_path: Path) -> Iterator[Centre]:
-    """A centre on a SQLite store, not started yet."""
-    c = Centre(SqliteEventStore(tmp_path / "centre.sqlite"), CountingStorage(tmp_path / "blobs"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def centre(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Centre]:
+    """A centre on each store back-end, not started yet."""
+    target = str(tmp_path / "centre.sqlite")
+    if request.param == "postgresql":
+        target = request.getfixturevalue("postgres").new_database()
+    c = Centre(open_store(target), CountingStorage(tmp_path / "blobs"))  # type: ignore[arg-type]
     try:
         yield c
     finally:
