@@ -130,6 +130,7 @@ class Service:
         self.web: HttpServer | None = None
         self.reporter: ReportObserver | None = None
         self._recorder: Any | None = None  # the evidence recorder, when evidence is recorded
+        self._uploader: Any | None = None  # uploads evidence to the centre, when evidence.upload.url is set
         self.adapters: list[OutputAdapter] = []
         self.failed_outputs: dict[str, str] = {}  # outputs the site turns on that could not start
         self._build()
@@ -200,6 +201,11 @@ class Service:
             self._recorder = recorder
             lookback = self.site.evidence.pre_roll_s + EVIDENCE_LOOKBACK_S
             observers.append(EvidenceObserver(recorder, self.signals, lookback))
+            if self.site.evidence.upload.enabled:
+                self._uploader = self._optional(
+                    "evidence upload", "evidence.uploader", "evidence",
+                    lambda m: m.EvidenceUploader.from_config(self.site.evidence),
+                )  # fmt: skip
         reporter = self._optional(
             "MQTT reporting",
             "edge.mqtt.reporter",
@@ -286,6 +292,8 @@ class Service:
         self._start_web_ui()
         if self.reporter is not None:
             self.reporter.reporter.start()
+        if self._uploader is not None:
+            self._uploader.start()  # evidence left unconfirmed by an earlier run goes first
         self.capture.start()
         threading.Thread(target=self._watch_clock, name="clock", daemon=True).start()
         self.notifier.ready(f"started; camera {self.capture.label or hide_passwords(self.site.camera.source)}")
@@ -357,6 +365,8 @@ class Service:
         self.capture.stop()
         self.pipeline.finish()  # crossings still waiting for their signal state are judged now
         self.pipeline.close()  # observers flush: warnings, journal, evidence, MQTT outbox
+        if self._uploader is not None:
+            self._uploader.stop()
         self._write_status()
         for server in (self.web, self.http):
             if server is not None:

@@ -46,6 +46,7 @@ class EventRow:
     committed_utc: float
     review_state: ReviewState
     exported_utc: float | None
+    centre_confirmed_utc: float | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> EventRow:
@@ -59,6 +60,7 @@ class EventRow:
             row["committed_utc"],
             ReviewState(row["review_state"]),
             row["exported_utc"],
+            row.get("centre_confirmed_utc"),
         )
 
 
@@ -207,6 +209,8 @@ class EvidenceIndex:
         db["unwritten"].create(
             {"id": int, "utc": float, "event_id": str, "reason": str}, pk="id", if_not_exists=True
         )
+        if "centre_confirmed_utc" not in db["events"].columns_dict:  # an index from before uploads
+            db["events"].add_column("centre_confirmed_utc", float)
         db.executescript(_TRIGGERS)
 
     @contextmanager
@@ -279,6 +283,17 @@ class EvidenceIndex:
         with self.transaction() as db:
             db.execute("UPDATE events SET exported_utc=? WHERE event_id=?", [now, event_id])
             self._audit(db, event_id, "exported", actor, detail, now)
+
+    def mark_centre_confirmed(self, event_id: str, detail: str) -> None:
+        """The centre holds this event's evidence, verified: from now on retention may delete it (once reviewed)."""
+        now = time.time()
+        with self.transaction() as db:
+            db.execute("UPDATE events SET centre_confirmed_utc=? WHERE event_id=?", [now, event_id])
+            self._audit(db, event_id, "centre-confirmed", "uploader", detail, now)
+
+    def awaiting_centre(self) -> list[EventRow]:
+        """Events the centre has not confirmed yet, oldest first: the uploader's outbox."""
+        return self.events("centre_confirmed_utc IS NULL")
 
     def mark_deleted(self, files: list[FileRow], reason: str) -> None:
         now = time.time()

@@ -1,4 +1,5 @@
-"""Retention and quota: delete reviewed evidence in a safe order, never unreviewed evidence."""
+"""Retention and quota: delete reviewed evidence in a safe order, never unreviewed evidence, and never evidence
+the traffic centre has not confirmed when the box uploads to one."""
 
 from __future__ import annotations
 
@@ -32,8 +33,11 @@ class Retention:
         root: Path,
         config: EvidenceConfig,
         free_bytes_fn: Callable[[Path], int] = free_bytes,
+        require_centre: bool | None = None,
     ) -> None:
+        """``require_centre`` (default: when the box uploads to a centre): delete only what the centre confirmed."""
         self.index = index
+        self.require_centre = config.upload.enabled if require_centre is None else require_centre
         self.root = root
         self.config = config
         self._free_bytes = free_bytes_fn
@@ -53,7 +57,7 @@ class Retention:
         if self.shortfall(needed) == 0:
             return True
         for where, kinds in _PRESSURE_TIERS:
-            for event in self.index.events(where):  # sequence order: oldest first
+            for event in self.index.events(where + self._centre_clause):  # sequence order: oldest first
                 self._purge(event, kinds, "space needed for new evidence")
                 if self.shortfall(needed) == 0:
                     return True
@@ -71,15 +75,22 @@ class Retention:
             (ReviewState.REJECTED, days.rejected),
         ):
             cutoff = now - keep_days * DAY_S
-            for event in self.index.events("review_state=? AND committed_utc < ?", [state.value, cutoff]):
+            where = "review_state=? AND committed_utc < ?" + self._centre_clause
+            for event in self.index.events(where, [state.value, cutoff]):
                 deleted += self._purge(
                     event, PURGEABLE_KINDS, f"retention: {state.value} for {keep_days} days"
                 )
         return deleted
 
+    @property
+    def _centre_clause(self) -> str:
+        return " AND centre_confirmed_utc IS NOT NULL" if self.require_centre else ""
+
     def _purge(self, event: EventRow, kinds: tuple[FileKind, ...], reason: str) -> int:
         if event.review_state is ReviewState.NEW:  # the one rule that must never break
             raise AssertionError(f"refusing to delete unreviewed evidence {event.event_id}")
+        if self.require_centre and event.centre_confirmed_utc is None:  # nor this one: the only copy
+            raise AssertionError(f"refusing to delete evidence {event.event_id} the centre has not confirmed")
         victims = [f for f in self.index.files(event.event_id, live_only=True) if f.kind in kinds]
         deleted: list[FileRow] = []
         for f in victims:

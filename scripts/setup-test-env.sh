@@ -16,6 +16,7 @@ APT_PACKAGES=(
   chromium chromium-driver         # real browser for the web UI tests
   fonts-dejavu-core fonts-noto-cjk # text on evidence sheets, incl. Chinese
   openssl                          # test certificates for TLS
+  postgresql                       # the traffic centre on PostgreSQL: tests start a throw-away cluster
 )
 
 missing=()

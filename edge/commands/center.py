@@ -21,7 +21,7 @@ from edge.logtext import printable
 from edge.mqtt.collector import Collector, center_settings
 from edge.mqtt.link import BrokerSettings, TlsSettings, masked_url
 from edge.mqtt.registry import BoxRegistry, load_registry
-from edge.mqtt.store import EventStore, SiteView, SqliteEventStore
+from edge.mqtt.store import EventStore, SiteView, open_store
 
 log = logging.getLogger(__name__)
 ANY_BOX_WARNING = (
@@ -32,8 +32,30 @@ ANY_BOX_WARNING = (
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("center", help="collect every site's MQTT reports into a database and show them")
+    p.add_argument(
+        "words", nargs="*", metavar="boxes add BOX | boxes list",
+        help="register a box for evidence upload (prints its token once; --pubkey: its evidence key) or list them",
+    )  # fmt: skip
+    p.add_argument("--pubkey", type=Path, help="with 'boxes add': the box's evidence public key (PEM)")
+    p.add_argument(
+        "--web", metavar="[HOST:]PORT", help="serve the centre's web app (evidence upload API, UI) on HOST:PORT"
+    )
+    p.add_argument("--storage", type=Path, default=Path("centre-evidence"),
+                   help="folder for uploaded evidence files (default: ./centre-evidence)")  # fmt: skip
+    p.add_argument("--users-db", type=Path,
+                   help="with --web: accounts file of the centre's UI (crossguard users add NAME --role police"
+                        " --users-db FILE); without it only the boxes' upload API is served")  # fmt: skip
+    p.add_argument("--map-tiles", default="", help="with --web: a tile URL template (https://…/{z}/{x}/{y}.png) for"
+                   " the overview's Leaflet map; none: the list only")  # fmt: skip
+    p.add_argument("--leaflet-js", default="", help="with --map-tiles: URL of a Leaflet 1.9 script (not bundled)")
+    p.add_argument("--leaflet-css", default="", help="... and of its style sheet")
+    p.add_argument("--command-key-file", type=Path, help="with --web: key that signs the UI's commands to the boxes")
+    p.add_argument("--tls-cert", type=Path, help="with --web: serve HTTPS with this certificate (PEM) ...")
+    p.add_argument("--tls-key", type=Path, help="... and this key")
     p.add_argument("--broker", help="mqtt://[user:pass@]host:1883 or mqtts://host:8883")
-    p.add_argument("--db", required=True, type=Path, help="SQLite file of the centre (created if missing)")
+    p.add_argument(
+        "--db", required=True, help="SQLite file of the centre (created if missing) or postgresql://user@host/db"
+    )
     p.add_argument("--prefix", default="crossguard", help="topic prefix the boxes use (default: crossguard)")
     p.add_argument("--protocol", choices=("5", "3.1.1"), default="5", help="MQTT protocol version")
     p.add_argument(
@@ -62,10 +84,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        store = SqliteEventStore(args.db)
+        store = open_store(args.db)
     except Exception as exc:
-        raise CommandError(f"{args.db}: cannot open the centre database: {exc}") from None
+        raise CommandError(f"{masked_url(args.db)}: cannot open the centre database: {exc}") from None
     try:
+        if args.words:
+            return _boxes(args, store)
         if args.show:
             print(format_view(store.sites()))
             return 0
@@ -80,6 +104,7 @@ def _collect(args: argparse.Namespace, store: EventStore) -> int:
     settings, registry = _settings(args), _registry(args.registry)
     collector = Collector(store, settings, prefix=args.prefix, share=args.share, registry=registry)
     server = _serve_http(store, args.http) if args.http else None
+    web = _serve_web(args, store) if args.web else None
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -88,7 +113,8 @@ def _collect(args: argparse.Namespace, store: EventStore) -> int:
         if not collector.link.wait_connected(args.connect_timeout):
             raise CommandError(f"{masked_url(args.broker)}: {collector.link.state.last_error or 'no connection'}")
         known = f"{len(registry.boxes)} known box(es)" if registry is not None else "ANY box"
-        print(f"center: collecting from {masked_url(args.broker)} into {args.db}, accepting {known}", flush=True)
+        where = f"{masked_url(args.broker)} into {masked_url(args.db)}"
+        print(f"center: collecting from {where}, accepting {known}", flush=True)
         deadline = time.monotonic() + args.duration if args.duration else None
         next_print = time.monotonic()
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -100,8 +126,76 @@ def _collect(args: argparse.Namespace, store: EventStore) -> int:
         collector.stop()
         if server is not None:
             server.shutdown()
+        if web is not None:
+            web.stop()
     print(format_view(store.sites()), flush=True)
     return 0
+
+
+def _boxes(args: argparse.Namespace, store: EventStore) -> int:
+    """``boxes add BOX --pubkey PEM`` prints the box's new token (kept only hashed); ``boxes list``."""
+    from edge.centre.evidence import add_box
+
+    words = args.words
+    if words[:2] == ["boxes", "add"] and len(words) == 3:
+        if args.pubkey is None:
+            raise CommandError("boxes add: --pubkey is required (the box's key: crossguard evidence pubkey)")
+        try:
+            token = add_box(store, words[2], args.pubkey.read_bytes())  # type: ignore[arg-type]
+        except OSError as exc:
+            raise CommandError(f"--pubkey {args.pubkey}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise CommandError(f"--pubkey {args.pubkey}: {exc}") from None
+        print(token)
+        print(f"box {words[2]} registered; give it this token (evidence.upload.token_env or token_file): it is"
+              " not shown again", file=sys.stderr)  # fmt: skip
+        return 0
+    if words == ["boxes", "list"]:
+        for box in store.boxes():  # type: ignore[attr-defined]
+            print(box)
+        return 0
+    raise CommandError(f"unknown: {' '.join(words)} (try: boxes add BOX --pubkey PEM, boxes list)")
+
+
+def _serve_web(args: argparse.Namespace, store: EventStore) -> object:
+    from edge.centre.app import create_centre_app
+    from edge.centre.evidence import LocalDiskStorage
+    from edge.ops.http import HttpServer
+
+    host, _, port = str(args.web).rpartition(":")
+    ui = None
+    if args.users_db is not None:
+        from edge.centre.web import CentreWebSettings
+        from edge.mqtt.commands import read_command_key
+
+        if args.map_tiles and not (args.leaflet_js and args.leaflet_css):
+            raise CommandError("--map-tiles needs --leaflet-js and --leaflet-css (URLs of a Leaflet build)")
+        key = None
+        if args.command_key_file is not None:
+            key, why = read_command_key(None, args.command_key_file)
+            if key is None:
+                raise CommandError(f"--command-key-file: {why}")
+        ui = CentreWebSettings(
+            users_db=args.users_db, https=args.tls_cert is not None, registry=_registry_or_none(args.registry),
+            map_tiles=args.map_tiles, leaflet_js=args.leaflet_js, leaflet_css=args.leaflet_css,
+            broker=_settings(args) if args.broker else None, command_key=key, prefix=args.prefix,
+        )  # fmt: skip
+    try:
+        app = create_centre_app(store, LocalDiskStorage(args.storage), ui)  # type: ignore[arg-type]
+        server = HttpServer(app, host or "127.0.0.1", int(port), what="centre web", certfile=args.tls_cert,
+                            keyfile=args.tls_key)  # fmt: skip
+        server.start()
+    except (ValueError, OSError) as exc:
+        raise CommandError(f"--web {args.web}: {exc}") from None
+    print(f"center: web app on {server.scheme}://{server.host}:{server.port}", flush=True)
+    return server
+
+
+def _registry_or_none(path: Path | None) -> BoxRegistry | None:
+    try:
+        return load_registry(path) if path is not None else None
+    except ConfigError as exc:
+        raise CommandError(f"--registry: {exc}") from None
 
 
 def _settings(args: argparse.Namespace) -> BrokerSettings:

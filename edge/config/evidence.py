@@ -17,6 +17,25 @@ class RetentionDays(StrictModel):
     rejected: int = Field(7, ge=0, le=3650, description="Days to keep pictures and clip of rejected events")
 
 
+class UploadConfig(StrictModel):
+    """Uploading every violation's evidence to the traffic centre (store and forward)."""
+
+    url: str = Field(
+        "", description="The centre's base URL (https://centre.city.example); empty: evidence stays on the box"
+    )
+    token_env: str = Field(
+        "CROSSGUARD_CENTRE_TOKEN",
+        description="Environment variable holding the box's token (from crossguard center boxes add)",
+    )
+    token_file: Path | None = Field(None, description="Or an absolute path to a file holding the token")
+    ca_file: Path | None = Field(None, description="CA of the centre's HTTPS certificate; None = system CAs")
+    interval_s: float = Field(5.0, gt=0, le=3600, description="Seconds between passes over what is not yet confirmed")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
 class EvidenceConfig(StrictModel):
     enabled: bool = Field(True, title="Record evidence", description="Capture and store evidence for violations")
     root: Path = Field(
@@ -61,6 +80,7 @@ class EvidenceConfig(StrictModel):
     blur_bystanders: bool = Field(True, description="Blur the heads of other people on the composite sheet")
     queue_size: int = Field(16, ge=1, le=1000, description="Violations waiting for the background writer")
     retention_days: RetentionDays = Field(default_factory=RetentionDays)
+    upload: UploadConfig = Field(default_factory=UploadConfig)
     min_free_mb: float = Field(
         512.0,
         ge=0,

@@ -22,7 +22,7 @@ from edge.mqtt.inbound import PayloadError, parse_json
 from edge.mqtt.link import BrokerSettings, Link, Redeliver
 from edge.mqtt.registry import BoxRegistry
 from edge.mqtt.schemas import problems
-from edge.mqtt.store import EventStore
+from edge.mqtt.store import EventStore, StoreError
 from edge.mqtt.topics import collector_filters, split_site_topic
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,12 @@ class Collector:
                 self._store(site, camera, kind, raw)
             except PayloadError as exc:
                 self._reject(site, camera, topic, raw, str(exc))
-            except (sqlite3.Error, OSError) as exc:
+            except (sqlite3.Error, StoreError, OSError) as exc:
                 raise Redeliver(f"the centre's store failed: {exc}") from exc
             except Exception as exc:  # a payload that trips a bug is kept aside like any bad one
                 log.exception("center: storing a message on %s failed", printable(topic))
                 self._reject(site, camera, topic, raw, f"{kind}: cannot be stored: {type(exc).__name__}: {exc}")
-        except (sqlite3.Error, OSError) as exc:  # the dead-letter table itself cannot be written
+        except (sqlite3.Error, StoreError, OSError) as exc:  # the dead-letter table itself cannot be written
             raise Redeliver(f"the centre's store failed: {exc}") from exc
         if self.on_change is not None:
             self.on_change()

@@ -10,6 +10,9 @@ boxes:
   - site: elm-5th
     camera: cam1
     evidence_pubkey: /etc/crossguard/boxes/elm-5th.pub   # optional: the box's evidence public key
+    name: Elm St & 5th Ave                                # optional: for the centre's overview
+    latitude: 52.5163                                     # optional: its place on the centre's map
+    longitude: 13.3777
 ```
 """
 
@@ -31,6 +34,9 @@ class Box(StrictModel):
     evidence_pubkey: Path | None = Field(
         None, description="The box's evidence public key (crossguard evidence pubkey), for checking its evidence"
     )
+    name: str = Field("", max_length=200, description="The crossing's name, shown in the centre's overview")
+    latitude: float | None = Field(None, ge=-90, le=90, description="Where the crossing is, for the centre's map")
+    longitude: float | None = Field(None, ge=-180, le=180, description="Where the crossing is, for the centre's map")
 
 
 class BoxRegistry(StrictModel):

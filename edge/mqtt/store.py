@@ -1,7 +1,8 @@
-"""The traffic centre's storage, behind a small interface so a server database can replace SQLite.
+"""The traffic centre's storage: one ``EventStore`` interface, on SQLite (one file) or PostgreSQL.
 
-``EventStore`` is what the collector needs. ``SqliteEventStore`` implements it for one file; a
-PostgreSQL version would use the same tables with ``INSERT ... ON CONFLICT (event_id) DO NOTHING``.
+The schema is versioned: numbered SQL files in ``migrations/<dialect>/`` applied in order at open,
+recorded in ``schema_version``. Events are stored once by id; each new event also adds to the
+per-crossing hourly rollup (``hourly``) in the same transaction, which analytics read.
 """
 
 from __future__ import annotations
@@ -11,70 +12,16 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timezone
 from pathlib import Path
 from typing import Any, Protocol
 
 from edge.ops.files import private_file
 
 log = logging.getLogger(__name__)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    event_id TEXT PRIMARY KEY,
-    site TEXT NOT NULL,
-    camera TEXT NOT NULL,
-    type TEXT NOT NULL,
-    decided_time TEXT NOT NULL,
-    historical INTEGER NOT NULL,
-    received_utc REAL NOT NULL,
-    payload TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_site ON events (site, camera, decided_time);
-CREATE TABLE IF NOT EXISTS evidence (
-    event_id TEXT PRIMARY KEY,  -- the violation's id in events; either may arrive first
-    site TEXT NOT NULL,
-    camera TEXT NOT NULL,
-    status TEXT NOT NULL,  -- recorded | lost
-    received_utc REAL NOT NULL,
-    payload TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sites (
-    site TEXT NOT NULL,
-    camera TEXT NOT NULL,
-    availability TEXT NOT NULL DEFAULT 'unknown',
-    availability_utc REAL,
-    status TEXT,
-    status_utc REAL,
-    duplicates INTEGER NOT NULL DEFAULT 0,
-    rejected INTEGER NOT NULL DEFAULT 0,
-    last_rejection TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (site, camera)
-);
-"""
-
-# Each box's evidence chain as its events announced it: the newest (sequence, manifest hash), and
-# the sequence numbers that were skipped (a range each; a late arrival splits or closes its range).
-_CHAIN_SCHEMA = """
-CREATE TABLE IF NOT EXISTS chain_heads (
-    site TEXT NOT NULL,
-    camera TEXT NOT NULL,
-    device TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    manifest_sha256 TEXT NOT NULL,
-    received_utc REAL NOT NULL,
-    PRIMARY KEY (site, camera)
-);
-CREATE TABLE IF NOT EXISTS chain_gaps (
-    site TEXT NOT NULL,
-    camera TEXT NOT NULL,
-    first_seq INTEGER NOT NULL,
-    last_seq INTEGER NOT NULL,
-    noted_utc REAL NOT NULL,
-    PRIMARY KEY (site, camera, first_seq)
-);
-"""
-
 
 @dataclass(frozen=True)
 class ChainGap:
@@ -98,19 +45,6 @@ def _numbers(first: int, last: int) -> str:
     return str(first) if first == last else f"{first}-{last}"
 
 
-# Messages the collector rejected, kept so nothing that arrived is silently gone: what, from where, why.
-_DEAD_LETTER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_utc REAL NOT NULL,
-    site TEXT NOT NULL,
-    camera TEXT NOT NULL,
-    topic TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    prefix BLOB NOT NULL
-);
-"""
 DEAD_LETTER_PREFIX_BYTES = 1024  # enough to recognise a payload; a flood of 256 KiB ones stays small
 DEAD_LETTERS_KEPT = 100_000  # oldest rows beyond this are deleted, so a flood cannot fill the disk
 
@@ -188,80 +122,181 @@ class EventStore(Protocol):
     def close(self) -> None: ...
 
 
-class SqliteEventStore:
-    """``EventStore`` in one SQLite file (WAL); safe to call from several threads."""
+class StoreError(Exception):
+    """The database failed (connection lost, disk full ...): the message should be delivered again later."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+@dataclass(frozen=True)
+class HourlyCount:
+    """One crossing's counts in one UTC hour, as kept by the rollup (no track ids, no pictures)."""
+
+    site: str
+    camera: str
+    crosswalk: str
+    hour: str  # 'YYYY-MM-DDTHH:00:00Z'
+    crossings: int  # every decided entry, violations included
+    violations: int
+    warnings: int
+    gaps: int  # entries decided while enforcement was suspended
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+COMPLIANCE_GROUPS = ("crossing", "hour", "weekday", "week", "day")
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def hour_of(decided_time: str) -> str:
+    """The rollup's hour key of an ISO UTC time: '2026-11-23T16:51:43.123Z' → '2026-11-23T16:00:00Z'."""
+    return decided_time[:13] + ":00:00Z"
+
+
+def _rollup_counts(payload: dict[str, Any]) -> tuple[int, int, int, int] | None:
+    """(crossings, violations, warnings, gaps) one event adds to its hour; None for a type not counted."""
+    kind = payload["type"]
+    if kind in ("crossing", "violation"):
+        return 1, int(kind == "violation"), 0, int(not payload.get("enforced", True))
+    if kind == "pre_warning":
+        return 0, 0, 1, 0
+    return None  # stored, but counted nowhere until the centre knows what it means
+
+
+_UPLOAD_COLUMNS = (
+    "event_id, box, seq, manifest_sha256, prev_manifest_sha256, folder, site, camera, crosswalk, entry_time,"
+    " confirmed_utc, review_state, reviewer, review_reason"
+)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A violation's evidence as uploaded by its box: the manifest's place in the chain, and its review."""
+
+    event_id: str
+    box: str
+    seq: int
+    manifest_sha256: str
+    prev_manifest_sha256: str
+    folder: str
+    site: str
+    camera: str
+    crosswalk: str
+    entry_time: str
+    confirmed_utc: float | None = None
+    review_state: str = "new"
+    reviewer: str = ""
+    review_reason: str = ""
+    files: dict[str, str] | None = None  # path → SHA-256 of the files received
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...], files: dict[str, str]) -> Upload:
+        return cls(*row[:2], int(row[2]), *row[3:], files=files)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class SqlEventStore:
+    """``EventStore`` over a DB-API connection; the SQL is shared, the dialects differ in a few hooks.
+
+    One connection behind a lock: the collector is one thread per process, so more centre processes (a
+    shared-subscription group) rather than more connections is how a city scales its writes.
+    """
+
+    dialect = ""
+    _errors: tuple[type[BaseException], ...] = ()
+    _HOUR_OF_DAY = _WEEKDAY = _WEEK = _DAY = ""
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(private_file(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        self._db.executescript(_CHAIN_SCHEMA)
-        self._db.executescript(_DEAD_LETTER_SCHEMA)
+        self._migrate()
 
+    # -- dialect hooks -------------------------------------------------------------------------------------
+    def _execute(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        raise NotImplementedError
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        raise NotImplementedError
+        yield
+
+    def _insert_event(self, payload: dict[str, Any], row: tuple[Any, ...]) -> bool:
+        raise NotImplementedError
+
+    # -- migrations ----------------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        """Apply the numbered SQL files of this dialect not yet recorded in ``schema_version``, each in its own
+        transaction (under a lock on PostgreSQL, so centres starting together apply each file once)."""
+        with self._tx():
+            self._execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_utc REAL)")
+        for path in sorted((MIGRATIONS / self.dialect).glob("*.sql")):
+            version = int(path.name.split("_", 1)[0])
+            with self._tx():
+                self._lock_migrations()
+                if self._execute("SELECT 1 FROM schema_version WHERE version=?", (version,)).fetchone():
+                    continue
+                for statement in _statements(path.read_text()):
+                    self._execute(statement)
+                self._execute("INSERT INTO schema_version VALUES (?, ?)", (version, time.time()))
+                log.info("centre database: applied migration %s", path.name)
+
+    def _lock_migrations(self) -> None:
+        return None
+
+    def schema_version(self) -> int:
+        with self._tx():
+            return int(self._execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One transaction under the lock; a driver error becomes ``StoreError`` (the collector redelivers)."""
+        with self._lock:
+            try:
+                with self._transaction():
+                    yield
+            except self._errors as exc:
+                raise StoreError(f"{self.dialect}: {exc}") from exc
+
+    # -- EventStore ----------------------------------------------------------------------------------------
     def add_event(self, payload: dict[str, Any]) -> bool:
         site, camera = payload["site"], payload["camera"]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._ensure_site(site, camera)
-                new = (
-                    self._db.execute(
-                        "INSERT INTO events"
-                        " (event_id, site, camera, type, decided_time, historical, received_utc, payload)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-                        (
-                            payload["id"],
-                            site,
-                            camera,
-                            payload["type"],
-                            payload["decided_time"],
-                            int(payload["historical"]),
-                            time.time(),
-                            json.dumps(payload, sort_keys=True),
-                        ),
-                    ).rowcount
-                    == 1
+        row = (payload["id"], site, camera, payload["type"], payload["decided_time"], int(payload["historical"]),
+               time.time(), json.dumps(payload, sort_keys=True))  # fmt: skip
+        with self._tx():
+            self._ensure_site(site, camera)
+            new = self._insert_event(payload, row)
+            if not new:
+                self._execute("UPDATE sites SET duplicates = duplicates + 1 WHERE site=? AND camera=?", (site, camera))
+            elif (counts := _rollup_counts(payload)) is not None:
+                self._execute(
+                    "INSERT INTO hourly (site, camera, crosswalk, hour, crossings, violations, warnings, gaps)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, camera, crosswalk, hour) DO UPDATE SET"
+                    " crossings = hourly.crossings + excluded.crossings,"
+                    " violations = hourly.violations + excluded.violations,"
+                    " warnings = hourly.warnings + excluded.warnings, gaps = hourly.gaps + excluded.gaps",
+                    (site, camera, str(payload.get("crosswalk", "")), hour_of(payload["decided_time"]), *counts),
                 )
-                if not new:
-                    self._db.execute(
-                        "UPDATE sites SET duplicates = duplicates + 1 WHERE site=? AND camera=?",
-                        (site, camera),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
         return new
 
     def add_evidence(self, payload: dict[str, Any]) -> bool:
         """One outcome per event; a recorded outcome replaces a lost one, never the other way round."""
-        with self._lock:
+        with self._tx():
             return (
-                self._db.execute(
+                self._execute(
                     "INSERT INTO evidence (event_id, site, camera, status, received_utc, payload)"
                     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET"
                     " status=excluded.status, received_utc=excluded.received_utc, payload=excluded.payload"
                     " WHERE evidence.status = 'lost' AND excluded.status = 'recorded'",
-                    (
-                        payload["event_id"],
-                        payload["site"],
-                        payload["camera"],
-                        payload["status"],
-                        time.time(),
-                        json.dumps(payload, sort_keys=True),
-                    ),
+                    (payload["event_id"], payload["site"], payload["camera"], payload["status"], time.time(),
+                     json.dumps(payload, sort_keys=True)),
                 ).rowcount
                 == 1
-            )
+            )  # fmt: skip
 
     def evidence(self, event_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
         """Evidence outcomes by event id (all, or those of ``event_ids``)."""
-        with self._lock:
-            rows = self._db.execute("SELECT event_id, payload FROM evidence").fetchall()
+        with self._tx():
+            rows = self._execute("SELECT event_id, payload FROM evidence").fetchall()
         wanted = None if event_ids is None else set(event_ids)
         return {r[0]: json.loads(r[1]) for r in rows if wanted is None or r[0] in wanted}
 
@@ -269,33 +304,26 @@ class SqliteEventStore:
         self._update(site, camera, "availability=?, availability_utc=?", (value, time.time()))
 
     def set_status(self, site: str, camera: str, payload: dict[str, Any]) -> None:
-        self._update(
-            site, camera, "status=?, status_utc=?", (json.dumps(payload, sort_keys=True), time.time())
-        )
+        self._update(site, camera, "status=?, status_utc=?", (json.dumps(payload, sort_keys=True), time.time()))
 
     def note_rejected(self, site: str, camera: str, reason: str) -> None:
         self._update(site, camera, "rejected = rejected + 1, last_rejection=?", (reason[:500],))
 
     def add_dead_letter(self, site: str, camera: str, topic: str, reason: str, payload: bytes) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    "INSERT INTO dead_letters (received_utc, site, camera, topic, reason, size, prefix)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (time.time(), site, camera, topic, reason[:500], len(payload),
-                     bytes(payload[:DEAD_LETTER_PREFIX_BYTES])),
-                ).lastrowid  # fmt: skip
-                self._db.execute("DELETE FROM dead_letters WHERE id <= ?", ((row or 0) - DEAD_LETTERS_KEPT,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._tx():
+            self._execute(
+                "INSERT INTO dead_letters (received_utc, site, camera, topic, reason, size, prefix)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), site, camera, topic, reason[:500], len(payload),
+                 bytes(payload[:DEAD_LETTER_PREFIX_BYTES])),
+            )  # fmt: skip
+            newest = self._execute("SELECT MAX(id) FROM dead_letters").fetchone()[0] or 0
+            self._execute("DELETE FROM dead_letters WHERE id <= ?", (newest - DEAD_LETTERS_KEPT,))
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         """The newest rejected messages first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._tx():
+            rows = self._execute(
                 "SELECT received_utc, site, camera, topic, reason, size, prefix FROM dead_letters"
                 " ORDER BY id DESC LIMIT ?",
                 (limit,),
@@ -304,45 +332,42 @@ class SqliteEventStore:
 
     def sites(self) -> list[SiteView]:
         """Each box's row with its event counts, evidence outcomes, dead letters and open chain gaps."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._tx():
+            rows = self._execute(
                 """SELECT s.site, s.camera, s.availability, s.availability_utc, s.status, s.duplicates,
                           s.rejected, s.last_rejection, COALESCE(e.crossings, 0), COALESCE(e.violations, 0),
                           COALESCE(e.historical, 0), COALESCE(e.recorded, 0), COALESCE(e.lost, 0),
-                          COALESCE(e.pending, 0), COALESCE(d.letters, 0),
-                          (SELECT json_group_array(json_array(g.first_seq, g.last_seq)) FROM
-                             (SELECT first_seq, last_seq FROM chain_gaps
-                              WHERE site = s.site AND camera = s.camera ORDER BY first_seq) g)
+                          COALESCE(e.pending, 0), COALESCE(d.letters, 0)
                    FROM sites s
-                   LEFT JOIN (SELECT e.site, e.camera, SUM(e.type = 'crossing') AS crossings,
-                                     SUM(e.type = 'violation') AS violations, SUM(e.historical) AS historical,
-                                     SUM(e.type = 'violation' AND v.status = 'recorded') AS recorded,
-                                     SUM(e.type = 'violation' AND v.status = 'lost') AS lost,
-                                     SUM(e.type = 'violation' AND v.event_id IS NULL) AS pending
+                   LEFT JOIN (SELECT e.site, e.camera,
+                                     SUM(CASE WHEN e.type = 'crossing' THEN 1 ELSE 0 END) AS crossings,
+                                     SUM(CASE WHEN e.type = 'violation' THEN 1 ELSE 0 END) AS violations,
+                                     SUM(e.historical) AS historical,
+                                     SUM(CASE WHEN e.type = 'violation' AND v.status = 'recorded' THEN 1 ELSE 0 END)
+                                       AS recorded,
+                                     SUM(CASE WHEN e.type = 'violation' AND v.status = 'lost' THEN 1 ELSE 0 END)
+                                       AS lost,
+                                     SUM(CASE WHEN e.type = 'violation' AND v.event_id IS NULL THEN 1 ELSE 0 END)
+                                       AS pending
                               FROM events e LEFT JOIN evidence v ON v.event_id = e.event_id
                               GROUP BY e.site, e.camera) e ON e.site = s.site AND e.camera = s.camera
                    LEFT JOIN (SELECT site, camera, COUNT(*) AS letters FROM dead_letters GROUP BY site, camera) d
                           ON d.site = s.site AND d.camera = s.camera
                    ORDER BY s.site, s.camera"""
             ).fetchall()
+            gap_rows = self._execute(
+                "SELECT site, camera, first_seq, last_seq FROM chain_gaps ORDER BY site, camera, first_seq"
+            ).fetchall()
+        gaps: dict[tuple[str, str], list[str]] = {}
+        for site, camera, first, last in gap_rows:
+            gaps.setdefault((site, camera), []).append(_numbers(int(first), int(last)))
         return [
             SiteView(
-                site=r[0],
-                camera=r[1],
-                availability=r[2],
-                availability_utc=r[3],
-                status=json.loads(r[4]) if r[4] else None,
-                duplicates=r[5],
-                rejected=r[6],
-                last_rejection=r[7],
-                crossings=r[8],
-                violations=r[9],
-                historical=r[10],
-                evidence_recorded=r[11],
-                evidence_lost=r[12],
-                evidence_pending=r[13],
-                dead_letters=r[14],
-                chain_gaps=tuple(_numbers(first, last) for first, last in json.loads(r[15])),
+                site=r[0], camera=r[1], availability=r[2], availability_utc=r[3],
+                status=json.loads(r[4]) if r[4] else None, duplicates=r[5], rejected=r[6], last_rejection=r[7],
+                crossings=int(r[8]), violations=int(r[9]), historical=int(r[10]), evidence_recorded=int(r[11]),
+                evidence_lost=int(r[12]), evidence_pending=int(r[13]), dead_letters=int(r[14]),
+                chain_gaps=tuple(gaps.get((r[0], r[1]), ())),
             )
             for r in rows
         ]
@@ -351,44 +376,72 @@ class SqliteEventStore:
         sql, args = "SELECT payload FROM events", []
         if site is not None:
             sql, args = sql + " WHERE site=?", [site]
-        with self._lock:
-            rows = self._db.execute(
-                sql + " ORDER BY decided_time DESC, event_id LIMIT ?", (*args, limit)
-            ).fetchall()
+        with self._tx():
+            rows = self._execute(sql + " ORDER BY decided_time DESC, event_id LIMIT ?", (*args, limit)).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    def event_ids(self) -> list[str]:
+        with self._tx():
+            return [r[0] for r in self._execute("SELECT event_id FROM events ORDER BY event_id").fetchall()]
+
+    def hourly(self, since: str, until: str, site: str | None = None) -> list[HourlyCount]:
+        """The rollup's rows with ``since <= hour < until`` (ISO UTC times), oldest first."""
+        sql, args = "SELECT * FROM hourly WHERE hour >= ? AND hour < ?", [hour_of(since), hour_of(until)]
+        if site is not None:
+            sql, args = sql + " AND site = ?", [*args, site]
+        with self._tx():
+            rows = self._execute(sql + " ORDER BY hour, site, camera, crosswalk", tuple(args)).fetchall()
+        return [HourlyCount(r[0], r[1], r[2], self._hour_text(r[3]), *map(int, r[4:])) for r in rows]
+
+    def compliance(self, by: str, since: str, until: str, site: str | None = None) -> list[tuple[str, int, int]]:
+        """(group, crossings, violations) per crossing ('site/camera'), hour of day, weekday (0 = Sunday), ISO
+        week or day, from the rollup; violations ÷ crossings is the share of entries on DON'T WALK."""
+        key = {"crossing": "site || '/' || camera", "hour": self._HOUR_OF_DAY, "weekday": self._WEEKDAY,
+               "week": self._WEEK, "day": self._DAY}.get(by)  # fmt: skip
+        if key is None:
+            raise ValueError(f"compliance by '{by}': choose one of {', '.join(COMPLIANCE_GROUPS)}")
+        sql, args = "WHERE hour >= ? AND hour < ?", [hour_of(since), hour_of(until)]
+        if site is not None:
+            sql, args = sql + " AND site = ?", [*args, site]
+        with self._tx():
+            rows = self._execute(
+                f"SELECT {key} AS k, SUM(crossings), SUM(violations) FROM hourly {sql} GROUP BY k ORDER BY k",
+                tuple(args),
+            ).fetchall()
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    @staticmethod
+    def _hour_text(value: Any) -> str:
+        return value if isinstance(value, str) else value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:00:00Z")
 
     def note_chain_head(self, payload: dict[str, Any]) -> ChainGap | None:
         if payload.get("status") != "recorded":
             return None  # lost evidence has no place in the chain
         site, camera, seq = payload["site"], payload["camera"], payload["sequence"]
         now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._ensure_site(site, camera)  # a gap is shown in the box's row even before its first event
-                head = self._db.execute(
-                    "SELECT seq FROM chain_heads WHERE site=? AND camera=?", (site, camera)
-                ).fetchone()
-                gap = None
-                if head is None or seq > head[0]:
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO chain_heads VALUES (?, ?, ?, ?, ?, ?)",
-                        (site, camera, payload["device"], seq, payload["manifest_sha256"], now),
+        gap = None
+        with self._tx():
+            self._ensure_site(site, camera)  # a gap is shown in the box's row even before its first event
+            head = self._execute(
+                "SELECT seq FROM chain_heads WHERE site=? AND camera=?" + self._FOR_UPDATE, (site, camera)
+            ).fetchone()
+            if head is None or seq > head[0]:
+                self._execute(
+                    "INSERT INTO chain_heads VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (site, camera) DO UPDATE SET"
+                    " device=excluded.device, seq=excluded.seq, manifest_sha256=excluded.manifest_sha256,"
+                    " received_utc=excluded.received_utc",
+                    (site, camera, payload["device"], seq, payload["manifest_sha256"], now),
+                )
+                # The first number a box is seen with is its baseline: what came before
+                # (evidence from before the centre or this software) was never announced.
+                if head is not None and seq > head[0] + 1:
+                    gap = ChainGap(site, camera, head[0] + 1, seq - 1, now)
+                    self._execute(
+                        "INSERT INTO chain_gaps VALUES (?, ?, ?, ?, ?)",
+                        (site, camera, gap.first_seq, gap.last_seq, now),
                     )
-                    # The first number a box is seen with is its baseline: what came before
-                    # (evidence from before the centre or this software) was never announced.
-                    if head is not None and seq > head[0] + 1:
-                        gap = ChainGap(site, camera, head[0] + 1, seq - 1, now)
-                        self._db.execute(
-                            "INSERT INTO chain_gaps VALUES (?, ?, ?, ?, ?)",
-                            (site, camera, gap.first_seq, gap.last_seq, now),
-                        )
-                else:
-                    self._fill_gap(site, camera, seq)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            else:
+                self._fill_gap(site, camera, seq)
         if gap is not None:
             log.error(
                 "EVIDENCE CHAIN GAP: box %s/%s (device %s) skipped evidence sequence number(s) %s",
@@ -396,18 +449,20 @@ class SqliteEventStore:
             )  # fmt: skip
         return gap
 
+    _FOR_UPDATE = ""
+
     def chain_gaps(self, site: str | None = None) -> list[ChainGap]:
         """Open gaps, oldest first: evidence sequence numbers the centre has not received."""
-        sql, args = "SELECT * FROM chain_gaps", ()
+        sql, args = "SELECT site, camera, first_seq, last_seq, noted_utc FROM chain_gaps", ()
         if site is not None:
             sql, args = sql + " WHERE site=?", (site,)
-        with self._lock:
-            rows = self._db.execute(sql + " ORDER BY site, camera, first_seq", args).fetchall()
-        return [ChainGap(*r) for r in rows]
+        with self._tx():
+            rows = self._execute(sql + " ORDER BY site, camera, first_seq", args).fetchall()
+        return [ChainGap(r[0], r[1], int(r[2]), int(r[3]), r[4]) for r in rows]
 
     def _fill_gap(self, site: str, camera: str, seq: int) -> None:
         """A late arrival (a re-delivery or backlog overtaken by newer events) closes its part of a gap."""
-        row = self._db.execute(
+        row = self._execute(
             "SELECT first_seq, last_seq, noted_utc FROM chain_gaps"
             " WHERE site=? AND camera=? AND first_seq<=? AND last_seq>=?",
             (site, camera, seq, seq),
@@ -415,38 +470,290 @@ class SqliteEventStore:
         if row is None:
             return
         first, last, noted = row
-        self._db.execute("DELETE FROM chain_gaps WHERE site=? AND camera=? AND first_seq=?", (site, camera, first))
+        self._execute("DELETE FROM chain_gaps WHERE site=? AND camera=? AND first_seq=?", (site, camera, first))
         for lo, hi in ((first, seq - 1), (seq + 1, last)):
             if lo <= hi:
-                self._db.execute("INSERT INTO chain_gaps VALUES (?, ?, ?, ?, ?)", (site, camera, lo, hi, noted))
+                self._execute("INSERT INTO chain_gaps VALUES (?, ?, ?, ?, ?)", (site, camera, lo, hi, noted))
         log.info("evidence chain of %s/%s: sequence %d arrived late (gap %d-%d)", site, camera, seq, first, last)
 
-    def event_ids(self) -> list[str]:
-        with self._lock:
-            return [r[0] for r in self._db.execute("SELECT event_id FROM events ORDER BY event_id")]
+    # -- evidence uploads, boxes, alarms, audit (the centre's web side) ------------------------------------
+    def add_box(self, box: str, token_sha256: str, pubkey_pem: str) -> None:
+        """Register (or re-key) a box: its token's hash and its pinned evidence public key."""
+        with self._tx():
+            self._execute(
+                "INSERT INTO boxes VALUES (?, ?, ?, ?) ON CONFLICT (box) DO UPDATE SET"
+                " token_sha256=excluded.token_sha256, pubkey_pem=excluded.pubkey_pem, created_utc=excluded.created_utc",
+                (box, token_sha256, pubkey_pem, time.time()),
+            )
+
+    def boxes(self) -> list[str]:
+        with self._tx():
+            return [r[0] for r in self._execute("SELECT box FROM boxes ORDER BY box").fetchall()]
+
+    def box_by_token(self, token_sha256: str) -> tuple[str, str] | None:
+        """(box, public key PEM) of the token with this hash."""
+        with self._tx():
+            row = self._execute("SELECT box, pubkey_pem FROM boxes WHERE token_sha256=?", (token_sha256,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def upload(self, event_id: str) -> Upload | None:
+        with self._tx():
+            row = self._execute(f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE event_id=?", (event_id,)).fetchone()
+            files = self._execute("SELECT path, sha256 FROM upload_files WHERE event_id=?", (event_id,)).fetchall()
+        return Upload.from_row(row, dict(files)) if row else None
+
+    def chain_neighbour(self, box: str, seq: int) -> tuple[int, str] | None:
+        """(sequence, manifest SHA-256) of the box's highest upload below ``seq``."""
+        with self._tx():
+            row = self._execute(
+                "SELECT seq, manifest_sha256 FROM uploads WHERE box=? AND seq<? ORDER BY seq DESC LIMIT 1", (box, seq)
+            ).fetchone()
+        return (int(row[0]), row[1]) if row else None
+
+    def add_upload(self, upload: Upload) -> bool:
+        """Keep a verified manifest's upload row; False if the event was already there."""
+        u = upload
+        with self._tx():
+            return (
+                self._execute(
+                    "INSERT INTO uploads (event_id, box, seq, manifest_sha256, prev_manifest_sha256, folder, site,"
+                    " camera, crosswalk, entry_time, received_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (u.event_id, u.box, u.seq, u.manifest_sha256, u.prev_manifest_sha256, u.folder, u.site, u.camera,
+                     u.crosswalk, u.entry_time, time.time()),
+                ).rowcount
+                == 1
+            )  # fmt: skip
+
+    def add_upload_file(self, event_id: str, path: str, sha256: str, size: int) -> None:
+        with self._tx():
+            self._execute(
+                "INSERT INTO upload_files VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (event_id, path, sha256, size)
+            )
+
+    def confirm_upload(self, event_id: str) -> None:
+        with self._tx():
+            self._execute(
+                "UPDATE uploads SET confirmed_utc=? WHERE event_id=? AND confirmed_utc IS NULL", (time.time(), event_id)
+            )
+
+    def review_queue(self, state: str | None = None, site: str | None = None, day: str | None = None,
+                     limit: int = 200) -> list[Upload]:  # fmt: skip
+        """Uploaded violations, oldest first, filtered by review state, site and UTC day ('YYYY-MM-DD')."""
+        clauses, args = ["confirmed_utc IS NOT NULL"], []
+        for column, value in (("review_state", state), ("site", site)):
+            if value:
+                clauses.append(f"{column}=?")
+                args.append(value)
+        if day:
+            clauses.append("entry_time >= ? AND entry_time < ?")
+            args += [day, day + "T99"]  # every ISO time of that day sorts between these
+        with self._tx():
+            rows = self._execute(
+                f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE {' AND '.join(clauses)} ORDER BY entry_time LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        return [Upload.from_row(r, {}) for r in rows]
+
+    def set_review(self, event_id: str, state: str, reviewer: str, reason: str) -> None:
+        """A central review decision with its audit entry, in one transaction."""
+        with self._tx():
+            self._execute(
+                "UPDATE uploads SET review_state=?, reviewer=?, review_reason=?, reviewed_utc=? WHERE event_id=?",
+                (state, reviewer, reason, time.time(), event_id),
+            )
+            self._audit(reviewer, f"review:{state}", event_id, reason)
+
+    def decisions(self, box: str, since_utc: float) -> list[tuple[str, str, str, str, float]]:
+        """(event id, state, reviewer, reason, reviewed_utc) of the box's events reviewed after ``since_utc``."""
+        with self._tx():
+            rows = self._execute(
+                "SELECT event_id, review_state, reviewer, review_reason, reviewed_utc FROM uploads"
+                " WHERE box=? AND reviewed_utc > ? ORDER BY reviewed_utc",
+                (box, since_utc),
+            ).fetchall()
+        return [(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
+
+    def add_alarm(self, box: str, kind: str, detail: str) -> None:
+        with self._tx():
+            self._execute("INSERT INTO alarms (utc, box, kind, detail) VALUES (?, ?, ?, ?)",
+                          (time.time(), box, kind, detail[:1000]))  # fmt: skip
+        log.error("ALARM %s: box %s: %s", kind, box, detail)
+
+    def alarms(self, box: str | None = None) -> list[dict[str, Any]]:
+        """Open alarms, newest first."""
+        sql, args = "SELECT id, utc, box, kind, detail FROM alarms WHERE cleared_utc IS NULL", ()
+        if box is not None:
+            sql, args = sql + " AND box=?", (box,)
+        with self._tx():
+            rows = self._execute(sql + " ORDER BY id DESC", args).fetchall()
+        return [dict(zip(("id", "utc", "box", "kind", "detail"), r, strict=True)) for r in rows]
+
+    def audit(self, actor: str, action: str, target: str, detail: str = "") -> None:
+        with self._tx():
+            self._audit(actor, action, target, detail)
+
+    def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
+        with self._tx():
+            rows = self._execute(
+                "SELECT utc, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [dict(zip(("utc", "actor", "action", "target", "detail"), r, strict=True)) for r in rows]
+
+    def _audit(self, actor: str, action: str, target: str, detail: str) -> None:
+        self._execute("INSERT INTO audit (utc, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+                      (time.time(), actor, action, target, detail[:1000]))  # fmt: skip
+
+    def _ensure_site(self, site: str, camera: str) -> None:
+        self._execute("INSERT INTO sites (site, camera) VALUES (?, ?) ON CONFLICT DO NOTHING", (site, camera))
+
+    def _update(self, site: str, camera: str, assignments: str, values: tuple[Any, ...]) -> None:
+        with self._tx():
+            self._ensure_site(site, camera)
+            self._execute(f"UPDATE sites SET {assignments} WHERE site=? AND camera=?", (*values, site, camera))
+
+
+def _statements(script: str) -> list[str]:
+    """A migration file's statements: split at ';' ending a line, '--' comments dropped (no ';' inside strings)."""
+    body = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+class SqliteEventStore(SqlEventStore):
+    """``EventStore`` in one SQLite file (WAL); safe to call from several threads of one process."""
+
+    dialect = "sqlite"
+    _errors = (sqlite3.Error,)
+    _HOUR_OF_DAY = "CAST(substr(hour, 12, 2) AS INTEGER)"
+    _WEEKDAY = "CAST(strftime('%w', substr(hour, 1, 10)) AS INTEGER)"
+    _WEEK = "strftime('%Y-W%W', substr(hour, 1, 10))"
+    _DAY = "substr(hour, 1, 10)"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(private_file(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        super().__init__()
+
+    def _execute(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        return self._db.execute(sql, args)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _insert_event(self, payload: dict[str, Any], row: tuple[Any, ...]) -> bool:
+        return (
+            self._execute(
+                "INSERT INTO events (event_id, site, camera, type, decided_time, historical, received_utc, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                row,
+            ).rowcount
+            == 1
+        )
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def _ensure_site(self, site: str, camera: str) -> None:
-        self._db.execute(
-            "INSERT INTO sites (site, camera) VALUES (?, ?) ON CONFLICT DO NOTHING", (site, camera)
+
+class PostgresEventStore(SqlEventStore):
+    """``EventStore`` on PostgreSQL (psycopg 3): several centre processes may write one database.
+
+    Exactly once across processes: ``event_keys`` holds every id (primary key) and the event row is written
+    only by the transaction whose key insert succeeded. ``events`` is partitioned by month of
+    ``decided_at``; a month's partition is created (under an advisory lock) by the first event of that month.
+    """
+
+    dialect = "postgresql"
+    _HOUR_OF_DAY = "EXTRACT(HOUR FROM hour AT TIME ZONE 'UTC')::int"
+    _WEEKDAY = "EXTRACT(DOW FROM hour AT TIME ZONE 'UTC')::int"
+    _WEEK = "to_char(hour AT TIME ZONE 'UTC', 'IYYY-\"W\"IW')"
+    _DAY = "to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    _FOR_UPDATE = " FOR UPDATE"
+    _MIGRATION_LOCK = 0x63726F73  # any constant shared by every centre process
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._psycopg = psycopg
+        self._errors = (psycopg.Error,)
+        self.url = url
+        self._conn: Any = None
+        self._partitions: set[str] = set()
+        super().__init__()
+
+    def _connection(self) -> Any:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = self._psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        return self._conn
+
+    def _execute(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        return self._connection().execute(sql.replace("?", "%s"), args)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._connection().transaction():
+            yield
+
+    def _lock_migrations(self) -> None:
+        self._execute("SELECT pg_advisory_xact_lock(?)", (self._MIGRATION_LOCK,))
+
+    def _insert_event(self, payload: dict[str, Any], row: tuple[Any, ...]) -> bool:
+        decided = row[4]
+        self._ensure_partition(decided[:7])
+        if self._execute(
+            "INSERT INTO event_keys VALUES (?, ?) ON CONFLICT DO NOTHING", (row[0], decided)
+        ).rowcount != 1:
+            return False
+        self._execute(
+            "INSERT INTO events (event_id, site, camera, type, decided_time, decided_at, historical, received_utc,"
+            " payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*row[:5], decided, *row[5:]),
         )
+        return True
 
-    def _update(self, site: str, camera: str, assignments: str, values: tuple[Any, ...]) -> None:
+    def _ensure_partition(self, month: str) -> None:
+        """The partition of 'YYYY-MM', created in this transaction if missing (the lock serialises centres)."""
+        if month in self._partitions:
+            return
+        year, mon = int(month[:4]), int(month[5:7])
+        nxt = f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+        self._execute("SELECT pg_advisory_xact_lock(?)", (self._MIGRATION_LOCK + 1,))
+        self._execute(
+            f"CREATE TABLE IF NOT EXISTS events_{year:04d}_{mon:02d} PARTITION OF events"
+            f" FOR VALUES FROM ('{month}-01T00:00:00Z') TO ('{nxt}-01T00:00:00Z')"
+        )
+        self._partitions.add(month)
+
+    def partitions(self) -> list[str]:
+        with self._tx():
+            rows = self._execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'events' ORDER BY 1"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def close(self) -> None:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._ensure_site(site, camera)
-                self._db.execute(
-                    f"UPDATE sites SET {assignments} WHERE site=? AND camera=?", (*values, site, camera)
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            if self._conn is not None:
+                self._conn.close()
 
+
+def open_store(db: str | Path) -> SqlEventStore:
+    """``postgresql://…`` (or ``postgres://…``) opens PostgreSQL; anything else is a SQLite file."""
+    text = str(db)
+    if text.startswith(("postgresql://", "postgres://")):
+        return PostgresEventStore(text)
+    return SqliteEventStore(text)
 
 def read_chain_head(db: sqlite3.Connection, site: str, camera: str) -> tuple[int, str] | None:
     """The newest (sequence, manifest SHA-256) a centre database holds for a box, read through ``db``

@@ -87,9 +87,13 @@ class NotLoggedIn(Exception):
     """No valid session: pages redirect to the login form, the API answers 401."""
 
 
-def uncovered_routes(route_names: Iterable[str]) -> list[str]:
+def uncovered_routes(
+    route_names: Iterable[str],
+    table: dict[str, frozenset[Role] | None] = ROUTE_ROLES,
+    bearer: frozenset[str] = BEARER_ROUTES,
+) -> list[str]:
     """Names of routes the access table does not mention (a startup error)."""
-    return sorted(set(route_names) - set(ROUTE_ROLES) - BEARER_ROUTES)
+    return sorted(set(route_names) - set(table) - bearer)
 
 
 class LoginLimiter:
@@ -219,14 +223,19 @@ async def csrf_token_sent(request: Request) -> str | None:
 
 
 async def enforce_access(request: Request) -> Session | None:
-    """App-wide dependency: look the matched route up in ROUTE_ROLES and check session, role, CSRF."""
+    """App-wide dependency: look the matched route up in ROUTE_ROLES and check session, role, CSRF.
+
+    Another app built on this (the traffic centre's) sets its own ``app.state.route_roles`` and
+    ``app.state.bearer_routes``.
+    """
     route = request.scope.get("route")
     name = getattr(route, "name", None)
-    if name in BEARER_ROUTES:
+    table = getattr(request.app.state, "route_roles", ROUTE_ROLES)
+    if name in getattr(request.app.state, "bearer_routes", BEARER_ROUTES):
         return None
-    if name not in ROUTE_ROLES:
+    if name not in table:
         raise HTTPException(403, "route not in the access table")  # deny by default
-    roles = ROUTE_ROLES[name]
+    roles = table[name]
     if roles is None:
         return None
     session = getattr(request.state, "session", None)  # found by edge.web.guard before the body came
