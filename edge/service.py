@@ -270,21 +270,24 @@ class Service:
             live=self.live_readings,
             journal_dir=self.journal.folder,
             https=web.tls_cert is not None,
+            cameras=[u.id for u in self.units] if len(self.units) > 1 else [],
         )
 
     def live_readings(self, camera: str | None = None) -> Any:
         """Per-group signal and its sources, detector time, devices, MQTT outbox, disk: for the dashboard.
 
-        Signals as ``camera`` (default: the first) sees them: its own suspension over the box's hub.
+        Signals as ``camera`` sees them (its own suspension over the box's hub); without one, every
+        group of the site as the hub has it (the first camera's frame time and detector time).
         """
         from edge.web.live import read_live
 
         unit = self.unit(camera)
+        whole = camera is None and len(self.units) > 1
         frame = unit.snapshot.latest_frame()
         hub = self.warnings.hub
         return read_live(
-            unit.signals,
-            sorted({c.signal_group for c in unit.site.crosswalks}),
+            self.signals if whole else unit.signals,
+            sorted({c.signal_group for c in (self.site if whole else unit.site).crosswalks}),
             (frame.t, frame.utc) if frame is not None else None,
             unit.pipeline.stats.mean_ms().get("detect"),
             hub.health() if hub is not None else {},
@@ -307,8 +310,10 @@ class Service:
             raise RuntimeError(
                 f"saved, but {', '.join(changed)} only change on restart (systemctl restart crossguard)"
             )
-        for unit in self.units:  # each camera takes only its own crosswalks
-            unit.apply_zones(site.for_camera(unit.id))
+        for unit in self.units:  # only a camera whose crosswalks changed starts judging afresh
+            view = site.for_camera(unit.id)
+            if view.crosswalks != unit.site.crosswalks or len(self.units) == 1:
+                unit.apply_zones(view)
         self.site = site
 
     # -- lifecycle ------------------------------------------------------------------------------

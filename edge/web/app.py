@@ -58,6 +58,9 @@ class WebState:
     def render(self, request: Request, name: str, status_code: int = 200, **values: Any) -> Response:
         session = getattr(request.state, "session", None)
         values |= {"session": session, "roles": ROUTE_ROLES}
+        cameras = self.context.cameras  # pages with a picture offer a switch on a site with several
+        asked = request.query_params.get("camera")
+        values |= {"cameras": cameras, "camera": asked if asked in cameras else (cameras[0] if cameras else None)}
         return self.templates.TemplateResponse(request, name, values, status_code=status_code)
 
 

@@ -24,12 +24,12 @@ NOT_COMPARED = ("event_id", "entry_utc", "decided_utc", "camera_id", "crosswalk_
 FIRST_PASS = 143  # frames in one pass of the clip
 
 
-def two_camera_site(folder: Path, sources: tuple[str, str], **service: Any) -> Path:
+def two_camera_site(folder: Path, sources: tuple[str, str], web: dict | None = None, **service: Any) -> Path:
     """The demo site watched by two cameras, ``east`` and ``west``, each over its own copy of the crosswalk.
 
     The single-camera site it is made from stays beside it as ``site.yaml``.
     """
-    single = write_site(folder, service=service)
+    single = write_site(folder, service=service, web=web or {})
     yaml = YAML(typ="safe")
     data = yaml.load(single.read_text(encoding="utf-8"))
     camera = data.pop("camera")
@@ -124,3 +124,45 @@ def test_rtsp_camera_cut_suspends_only_its_own_crosswalks(tmp_path) -> None:
     assert not east_status["enforcement_suspended"] and east_status["state"] == "live"
     assert suspended == {"east": 0.0, "west": 1.0}
     assert code == 503 and "camera west" in body
+
+
+def test_zone_edits_in_the_web_ui_apply_to_their_camera_only(tmp_path, recorded_detector) -> None:
+    from edge.users import Role
+    from tests.edge.web.conftest import Server, add_role_users
+
+    clip = str(require_shared(CLIP))
+    web_port = free_port()
+    site_path = two_camera_site(tmp_path, (clip, clip), {"port": web_port}, capture={"realtime": False, "loop": True})
+    site = load_site(site_path)
+    add_role_users(site.web.resolved(site_path.parent).users_db)
+    service = Service(site, site_path, detector=recorded_detector)
+    service.start()
+    try:
+        service.run(RunLimits(max_frames=6))  # a picture from each camera
+        east, west = service.unit("east"), service.unit("west")
+        server = Server(f"http://127.0.0.1:{web_port}", site_path, service.web_context())
+        with server.login(Role.OPERATOR) as client:
+            pictures = {c: client.get("/api/snapshot.jpg", params={"camera": c}) for c in ("east", "west", "north")}
+            zones = client.get("/api/zones", params={"camera": "west"}).json()
+            assert [c["id"] for c in zones["crosswalks"]] == ["cw-west"]
+            moved = copy.deepcopy(zones["crosswalks"])
+            moved[0]["polygon"] = [[0.30, 0.74], [0.90, 0.61], [0.90, 0.78], [0.385, 0.88]]
+            moved[0].pop("camera")  # the editor need not repeat it: the camera asked for is the crosswalk's
+            saved = client.put(
+                "/api/zones", params={"camera": "west"}, json={"crosswalks": moved, "base_sha256": zones["sha256"]}
+            )
+            page = client.get("/live", params={"camera": "west"}).text
+            board = client.get("/api/dashboard").json()
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["applied"] is True
+        assert west.pipeline._next_site is not None  # the west pipeline takes the new zones on its next frame
+        assert west.pipeline._next_site.crosswalks[0].polygon == [tuple(p) for p in moved[0]["polygon"]]
+        assert east.pipeline._next_site is None  # the east camera goes on judging its crossings untouched
+        assert [(c.id, c.camera) for c in load_site(site_path).crosswalks] == [("cw-main", "east"), ("cw-west", "west")]
+    finally:
+        service.stop()
+    assert [pictures[c].status_code for c in ("east", "west")] == [200, 200]
+    assert pictures["north"].status_code == 404 and "cameras are east, west" in pictures["north"].text
+    assert '<option value="west" selected>' in page and "/api/snapshot.jpg?camera=west" in page
+    assert [c["camera_id"] for c in board["box"]["cameras"]] == ["east", "west"]
+    assert {c["crosswalk_id"] for c in board["crosswalks"]} == {"cw-main", "cw-west"}
