@@ -220,9 +220,10 @@ def bench_ultralytics(clip: str, cameras: int, settings: Settings, seconds: floa
     rss = PeakRss([proc.pid])
     out, err = proc.communicate(timeout=seconds + 300)
     peak = rss.stop()
-    if proc.returncode != 0:
+    lines = out.strip().splitlines()
+    if proc.returncode != 0 or not lines:
         raise SystemExit(f"ultralytics peer failed:\n{err[-2000:]}")
-    result = json.loads(out.strip().splitlines()[-1])
+    result = json.loads(lines[-1])
     return Figures("ultralytics", cameras, result["captured"], result["processed"], result["dropped"], seconds, peak)
 
 
@@ -238,7 +239,8 @@ class PacedReader:
         self.captured = self.dropped = 0
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        threading.Thread(target=self._run, daemon=True).start()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
 
     def _run(self) -> None:
         import cv2
@@ -270,7 +272,12 @@ def peer(clip: str, cameras: int, seconds: float, threads: int) -> None:
     from ultralytics import YOLO
 
     model_path = str(shared(DEFAULT_MODEL))
+    import cv2
+
     models = [YOLO(model_path, task="detect") for _ in range(cameras)]
+    _, first = cv2.VideoCapture(str(shared(CLIPS[clip][1]))).read()
+    for model in models:  # loaded and warmed up before the cameras start, as the service is
+        model.predict(first, classes=[0], conf=0.1, imgsz=640, verbose=False)
     readers = [PacedReader(shared(CLIPS[clip][1])) for _ in range(cameras)]
     processed = [0] * cameras
     end = time.monotonic() + seconds
@@ -287,6 +294,8 @@ def peer(clip: str, cameras: int, seconds: float, threads: int) -> None:
             time.sleep(0.005)
     for reader in readers:
         reader.stop.set()
+    for reader in readers:
+        reader.thread.join(timeout=5)
     print(
         json.dumps(
             {
@@ -294,8 +303,10 @@ def peer(clip: str, cameras: int, seconds: float, threads: int) -> None:
                 "processed": processed,
                 "dropped": [r.dropped for r in readers],
             }
-        )
+        ),
+        flush=True,
     )
+    os._exit(0)  # the figures are out; ultralytics' and OpenCV's threads need no orderly teardown
 
 
 def main() -> int:
