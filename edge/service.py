@@ -312,7 +312,7 @@ class Service:
             )
         for unit in self.units:  # only a camera whose crosswalks changed starts judging afresh
             view = site.for_camera(unit.id)
-            if view.crosswalks != unit.site.crosswalks or len(self.units) == 1:
+            if len(self.units) == 1 or view.crosswalks != unit.site.crosswalks:
                 unit.apply_zones(view)
         self.site = site
 
