@@ -63,6 +63,7 @@ SKIPS = {
     "stride2": PerformanceConfig(detect_stride=2),
     "stride3": PerformanceConfig(detect_stride=3),
     "gating": PerformanceConfig(motion_gating=True),
+    "stride3+gating": PerformanceConfig(detect_stride=3, motion_gating=True),  # several cameras on one box
 }
 
 

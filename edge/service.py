@@ -1,13 +1,14 @@
 """The live service: the one place where adapters are built from the site file and wired together.
 
-``Service`` builds, in this order, the detector (behind the cost-control gate), the signal
-hub (with enforcement suspension), the operator's switches, the output adapters (and the
-MQTT commands on them), the pipeline and the capture thread; ``start`` starts the
+``Service`` builds, in this order, the detector (one, shared by every camera), the signal
+hub, the operator's switches, the output adapters (and the MQTT commands on them), then one
+``CameraUnit`` per camera of the site (capture thread, cost-control gate, pipeline, picture
+checks and enforcement suspension of its own, edge/camera_unit.py); ``start`` starts the
 operations HTTP server first (so health answers at once), then the web UI on its own server
 where the site's ``web`` section says, then the MQTT link and capture;
-``run`` turns the frame loop; ``stop`` stops everything in reverse, flushing what the
-outputs hold. Decisions are made by ``edge.pipeline.Pipeline`` — the same class replay
-drives — and nowhere else.
+``run`` turns the frame loop, taking the newest frame of each camera in turn; ``stop`` stops
+everything in reverse, flushing what the outputs hold. Decisions are made by
+``edge.pipeline.Pipeline`` — the same class replay drives — and nowhere else.
 
 Optional outputs (actuators, evidence, MQTT, web UI) are built only when their module is
 importable and the site file turns them on; a missing one is logged and the service runs
@@ -31,9 +32,10 @@ from types import ModuleType
 from typing import Any
 
 from detection.base import Detector
-from edge.capture import Capture, CaptureState, Grabbed, open_source
-from edge.capture.base import hide_passwords, resolve_spec, source_kind
-from edge.capture.picture import PictureMonitor, PictureState
+from edge.camera_unit import CameraUnit
+from edge.capture import Capture, CaptureState, Grabbed
+from edge.capture.base import hide_passwords
+from edge.capture.picture import PictureState
 from edge.config.site import SiteConfig
 from edge.enforcement import SuspendableSignals
 from edge.gating import GatedDetector
@@ -55,8 +57,8 @@ from edge.ops.files import GROUP_READ, write_private
 from edge.ops.http import HttpServer, create_app
 from edge.ops.metrics import ServiceMetrics
 from edge.ops.sdnotify import Notifier
-from edge.ops.status import AdapterHealth, ServiceStatus, SignalSourceHealth
-from edge.pipeline import Frame, Pipeline
+from edge.ops.status import AdapterHealth, CameraStatus, ServiceStatus, SignalSourceHealth
+from edge.pipeline import Pipeline
 from edge.signal.coverage import group_problems
 
 log = logging.getLogger(__name__)
@@ -117,19 +119,16 @@ class Service:
         self._stop = threading.Event()
         self._started = time.monotonic()
         self._heartbeat = time.monotonic()
-        self._captured_mono = 0.0
-        self._last_frame: tuple[float, float] | None = None  # (mono, t) of the last processed frame
-        self._frames = 0
-        self._picture = "ok"
+        self._captured_mono = 0.0  # capture time of the frame in hand, for the warning latency
         self._media_utc0 = time.time()  # UTC of media time 0 for file sources
-        self._fps_window = (time.monotonic(), 0)
-        self._fps = 0.0
+        self._turn = 0  # the camera whose frame the next round takes first
+        self.units: list[CameraUnit] = []
         self._mirrored: dict[str, int] = {}
         self._mirror_lock = threading.Lock()
         self.http: HttpServer | None = None
         self.web: HttpServer | None = None
         self.reporter: ReportObserver | None = None
-        self._recorder: Any | None = None  # the evidence recorder, when evidence is recorded
+        self._recorder: Any | None = None  # the first camera's evidence recorder, when evidence is recorded
         self._uploader: Any | None = None  # uploads evidence to the centre, when evidence.upload.url is set
         self.adapters: list[OutputAdapter] = []
         self.failed_outputs: dict[str, str] = {}  # outputs the site turns on that could not start
@@ -139,38 +138,69 @@ class Service:
 
     def _build(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        detector = self._detector or self._build_detector()
-        self.gate = GatedDetector(detector, self.config.performance, self.site)
+        detector = self._detector or self._build_detector()  # one session, shared by every camera
         self.signals = SuspendableSignals.from_config(self.site.signal)
         self.signals.settle_s = self.config.picture.resume_settle_s
         hub = self._actuator_hub()
         self.operator = OperatorControls(self.data_dir / OPERATOR_FILE, hub)  # mutes the hub if saved so
         self.warnings = WarningObserver(hub, self.metrics, lambda: self._captured_mono)
         self.journal = EventJournal(self.data_dir / "events")
-        self.snapshot = SnapshotObserver(self.site)
-        # Evidence and MQTT before the journal: a journalled violation is already in the outbox.
-        observers: list[OutputAdapter] = [self.warnings, *self._optional_observers(detector.model_id)]
-        observers += [self.journal, MetricsObserver(self.metrics), self.snapshot]
+        self._build_reporter()
         self._accept_commands()
-        self.adapters = observers
-        self.pipeline = Pipeline(self.site, self.gate if self.gate.active else detector, self.signals, observers)
-        self.gate.attach(self.pipeline.tracker)
-        self.picture = PictureMonitor(self.config.picture)
-        self.capture = self._build_capture()
+        cameras = self.site.camera_configs()
+        for i, camera in enumerate(cameras):
+            view = self.site.for_camera(camera.id)
+            # Evidence and MQTT before the journal: a journalled violation is already in the outbox.
+            observers: list[OutputAdapter] = [self.warnings, *self._evidence_observers(view, detector.model_id)]
+            observers += [self.reporter] if self.reporter is not None else []
+            observers += [self.journal, MetricsObserver(self.metrics)]
+            unit = CameraUnit(
+                view, self.site_path, detector, self.signals, observers, self.metrics,
+                feeds_image=i == 0, clock_t=self._clock_t, named=len(cameras) > 1, on_picture=self._export_suspended,
+            )  # fmt: skip
+            self.units.append(unit)
+        self.adapters = self._distinct_adapters()
         self.metrics.on_scrape(self._export_metrics)
+
+    # The first camera's parts, under the names a single-camera service always had.
+    @property
+    def gate(self) -> GatedDetector:
+        return self.units[0].gate
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.units[0].pipeline
+
+    @property
+    def capture(self) -> Capture:
+        return self.units[0].capture
+
+    @property
+    def snapshot(self) -> SnapshotObserver:
+        return self.units[0].snapshot
+
+    def unit(self, camera_id: str | None = None) -> CameraUnit:
+        """The camera called ``camera_id`` (None: the first); KeyError names the cameras."""
+        if camera_id is None:
+            return self.units[0]
+        found = next((u for u in self.units if u.id == camera_id), None)
+        if found is None:
+            raise KeyError(f"no camera '{camera_id}'; cameras are {', '.join(u.id for u in self.units)}")
+        return found
+
+    def _distinct_adapters(self) -> list[OutputAdapter]:
+        """Every output once (shared ones are in every camera's pipeline); the live picture is no output."""
+        seen: dict[int, OutputAdapter] = {}
+        for unit in self.units:
+            for observer in unit.pipeline.observers:
+                if not isinstance(observer, SnapshotObserver):
+                    seen.setdefault(id(observer), observer)
+        return list(seen.values())
 
     def _build_detector(self) -> Detector:
         from detection.registry import build_detector
 
         return build_detector(self.site.detector)
-
-    def _build_capture(self) -> Capture:
-        spec = resolve_spec(self.site.camera.source, self.site_path.parent)
-        cfg = self.config.capture
-        # A file read as fast as possible is a bench input: hand over every frame, drop none.
-        drop_stale = not (source_kind(spec) == "file" and not cfg.realtime)
-        open_source(spec, cfg, self.site.camera.fps)  # fail now on an empty or unknown source
-        return Capture(lambda: open_source(spec, cfg, self.site.camera.fps), cfg, drop_stale=drop_stale)
 
     def _optional(self, what: str, module: str, section: str, build: Callable[[ModuleType], Any]) -> Any | None:
         """Build one optional output; one that fails to build is reported, and the service runs on."""
@@ -189,23 +219,29 @@ class Service:
             "warning outputs", "actuators.hub", "actuators", lambda m: m.ActuatorHub.from_config(self.site)
         )
 
-    def _optional_observers(self, model_id: str) -> list[OutputAdapter]:
-        observers: list[OutputAdapter] = []
+    def _evidence_observers(self, view: SiteConfig, model_id: str) -> list[OutputAdapter]:
+        """One camera's evidence: its own frame ring and writer, into the box's one evidence store."""
         recorder = self._optional(
             "evidence",
             "evidence.recorder",
             "evidence",
-            lambda m: m.EvidenceRecorder.from_config(self.site, model_id, self.config_hash),
+            lambda m: m.EvidenceRecorder.from_config(view, model_id, self.config_hash),
         )
-        if recorder is not None:
+        if recorder is None:
+            return []
+        if self._recorder is None:
             self._recorder = recorder
-            lookback = self.site.evidence.pre_roll_s + EVIDENCE_LOOKBACK_S
-            observers.append(EvidenceObserver(recorder, self.signals, lookback))
-            if self.site.evidence.upload.enabled:
+            if self.site.evidence.upload.enabled:  # one uploader for the box: every camera writes one store
                 self._uploader = self._optional(
                     "evidence upload", "evidence.uploader", "evidence",
                     lambda m: m.EvidenceUploader.from_config(self.site.evidence),
                 )  # fmt: skip
+        if self.reporter is not None:  # each violation's evidence follows it, linked by event id
+            self.reporter.follow_evidence(recorder)
+        lookback = self.site.evidence.pre_roll_s + EVIDENCE_LOOKBACK_S
+        return [EvidenceObserver(recorder, self.signals, lookback)]
+
+    def _build_reporter(self) -> None:
         reporter = self._optional(
             "MQTT reporting",
             "edge.mqtt.reporter",
@@ -214,10 +250,6 @@ class Service:
         )
         if reporter is not None:
             self.reporter = ReportObserver(reporter)
-            if recorder is not None:  # each violation's evidence follows it, linked by event id
-                self.reporter.follow_evidence(recorder)
-            observers.append(self.reporter)
-        return observers
 
     def _accept_commands(self) -> None:
         """The traffic centre's commands (enforcement, mute, test), when MQTT reporting runs."""
@@ -236,8 +268,8 @@ class Service:
         return WebContext(
             site_path=self.site_path.resolve(),
             users_db=web.users_db,
-            snapshot=lambda: self.snapshot.jpeg(annotated=True),
-            raw_snapshot=lambda: self.snapshot.jpeg(annotated=False),
+            snapshot=lambda camera=None: self.unit(camera).snapshot.jpeg(annotated=True),
+            raw_snapshot=lambda camera=None: self.unit(camera).snapshot.jpeg(annotated=False),
             status=self.status,
             apply_site=self.apply_site,
             evidence_root=evidence.root if evidence.enabled else None,
@@ -245,19 +277,26 @@ class Service:
             live=self.live_readings,
             journal_dir=self.journal.folder,
             https=web.tls_cert is not None,
+            cameras=[u.id for u in self.units] if len(self.units) > 1 else [],
         )
 
-    def live_readings(self) -> Any:
-        """Per-group signal and its sources, detector time, devices, MQTT outbox, disk: for the dashboard."""
+    def live_readings(self, camera: str | None = None) -> Any:
+        """Per-group signal and its sources, detector time, devices, MQTT outbox, disk: for the dashboard.
+
+        Signals as ``camera`` sees them (its own suspension over the box's hub); without one, every
+        group of the site as the hub has it (the first camera's frame time and detector time).
+        """
         from edge.web.live import read_live
 
-        frame = self.snapshot.latest_frame()
+        unit = self.unit(camera)
+        whole = camera is None and len(self.units) > 1
+        frame = unit.snapshot.latest_frame()
         hub = self.warnings.hub
         return read_live(
-            self.signals,
-            sorted({c.signal_group for c in self.site.crosswalks}),
+            self.signals if whole else unit.signals,
+            sorted({c.signal_group for c in (self.site if whole else unit.site).crosswalks}),
             (frame.t, frame.utc) if frame is not None else None,
-            self.pipeline.stats.mean_ms().get("detect"),
+            unit.pipeline.stats.mean_ms().get("detect"),
             hub.health() if hub is not None else {},
             self.reporter.reporter.outbox_depth if self.reporter is not None else None,
             self._storage(),
@@ -278,7 +317,10 @@ class Service:
             raise RuntimeError(
                 f"saved, but {', '.join(changed)} only change on restart (systemctl restart crossguard)"
             )
-        self.pipeline.apply_zones(site)
+        for unit in self.units:  # only a camera whose crosswalks changed starts judging afresh
+            view = site.for_camera(unit.id)
+            if len(self.units) == 1 or view.crosswalks != unit.site.crosswalks:
+                unit.apply_zones(view)
         self.site = site
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -294,10 +336,12 @@ class Service:
             self.reporter.reporter.start()
         if self._uploader is not None:
             self._uploader.start()  # evidence left unconfirmed by an earlier run goes first
-        self.capture.start()
+        for unit in self.units:
+            unit.capture.start()
         threading.Thread(target=self._watch_clock, name="clock", daemon=True).start()
-        self.notifier.ready(f"started; camera {self.capture.label or hide_passwords(self.site.camera.source)}")
-        log.info("service: started (site %s, camera %s)", self.site.site.id, self.site.camera.id)
+        labels = [u.capture.label or hide_passwords(u.camera.source) for u in self.units]
+        self.notifier.ready(f"started; camera {', '.join(labels)}")
+        log.info("service: started (site %s, camera %s)", self.site.site.id, ", ".join(u.id for u in self.units))
         for problem in group_problems(self.site, self.site_path.parent):  # a typo would switch enforcement off
             log.warning("service: %s: %s", self.site_path, problem)
 
@@ -362,9 +406,13 @@ class Service:
         self.notifier.stopping()
         log.info("service: stopping")
         self._stop.set()  # also when run() ended at its limits: the clock watcher ends with it
-        self.capture.stop()
-        self.pipeline.finish()  # crossings still waiting for their signal state are judged now
-        self.pipeline.close()  # observers flush: warnings, journal, evidence, MQTT outbox
+        for unit in self.units:
+            unit.capture.stop()
+        for unit in self.units:
+            unit.pipeline.finish()  # crossings still waiting for their signal state are judged now
+        for observer in [*self.adapters, *(u.snapshot for u in self.units)]:
+            observer.close()  # each once, though shared: warnings, journal, evidence, MQTT outbox flush
+        self.signals.close()
         if self._uploader is not None:
             self._uploader.stop()
         self._write_status()
@@ -372,9 +420,14 @@ class Service:
             if server is not None:
                 server.stop()
         self.notifier.close()
-        log.info("service: stopped after %d frames", self._frames)
+        log.info("service: stopped after %d frames", self.frames)
 
     # -- the frame loop -------------------------------------------------------------------------
+
+    @property
+    def frames(self) -> int:
+        """Frames processed, every camera together."""
+        return sum(u.frames for u in self.units)
 
     def run(self, limits: RunLimits = RunLimits()) -> None:
         started = time.monotonic()
@@ -382,16 +435,14 @@ class Service:
         watchdog_every = Notifier.watchdog_interval_s()
         next_watchdog = started
         while not self._stop.is_set():
-            grabbed = self.capture.get(timeout=0.2)
+            processed = self._round()
             now = time.monotonic()
             self._heartbeat = now
-            if grabbed is not None:
-                self._process(grabbed)
-            elif self.capture.finished:
-                log.info("service: source finished")
-                break
-            else:
-                self._check_missing(now)
+            if not processed:
+                if all(u.capture.finished for u in self.units):
+                    log.info("service: source finished")
+                    break
+                self._wait_for_frame()
             if watchdog_every is not None and now >= next_watchdog:
                 self.notifier.watchdog()
                 next_watchdog = now + watchdog_every
@@ -401,28 +452,54 @@ class Service:
             if self._limit_reached(limits, now - started):
                 break
 
+    def _round(self) -> bool:
+        """The newest frame of each camera, once round, starting one camera further each time.
+
+        Each capture thread keeps only its newest frame (a live source), so a box that cannot
+        keep up drops stale frames on every camera alike, counted per camera; none waits on
+        another: a camera without a frame is passed over (and checked for a missing picture).
+        """
+        count = len(self.units)
+        processed = False
+        for k in range(count):
+            unit = self.units[(self._turn + k) % count]
+            grabbed = unit.capture.get(timeout=0)
+            if grabbed is not None:
+                self._process(unit, grabbed)
+                processed = True
+            elif not unit.capture.finished:
+                unit.check_missing(time.monotonic())
+        self._turn = (self._turn + 1) % count
+        return processed
+
+    def _wait_for_frame(self) -> None:
+        """Nothing was waiting: wait a little on the next camera still delivering (briefly, with several)."""
+        waiting = [u for u in self.units if not u.capture.finished]
+        if not waiting:
+            return
+        unit = waiting[self._turn % len(waiting)]
+        grabbed = unit.capture.get(timeout=0.2 if len(self.units) == 1 else 0.02)
+        if grabbed is not None:
+            self._process(unit, grabbed)
+
     def _limit_reached(self, limits: RunLimits, elapsed: float) -> bool:
         if limits.duration_s is not None and elapsed >= limits.duration_s:
             return True
-        return limits.max_frames is not None and self._frames >= limits.max_frames
+        return limits.max_frames is not None and self.frames >= limits.max_frames
+
+    def _clock_t(self, mono: float) -> tuple[float, float]:
+        return self.clock.t(mono), self.clock.utc(mono)
 
     def _frame_time(self, grabbed: Grabbed) -> tuple[float, float]:
         if grabbed.media_t is not None:
             return grabbed.media_t, self._media_utc0 + grabbed.media_t
-        return self.clock.t(grabbed.mono), self.clock.utc(grabbed.mono)
+        return self._clock_t(grabbed.mono)
 
-    def _process(self, grabbed: Grabbed) -> None:
+    def _process(self, unit: CameraUnit, grabbed: Grabbed) -> None:
         t, utc = self._frame_time(grabbed)
-        if self._last_frame is None or self._picture == PictureState.MISSING.value:
-            self.picture.reset()  # the first picture after a gap may repeat the last one
-        self._check_picture(grabbed, t)
         self._captured_mono = grabbed.mono
         self._apply_operator(t)
-        self.pipeline.process(Frame(grabbed.seq, t, utc, grabbed.image))
-        self._last_frame = (grabbed.mono, t)
-        self._frames += 1
-        self.metrics.frame_age_seconds.observe(time.monotonic() - grabbed.mono)
-        self._update_fps()
+        unit.process(grabbed, t, utc)
 
     def _apply_operator(self, t: float) -> None:
         """An enforcement switch the operator asked for since the last frame takes effect at ``t``."""
@@ -437,70 +514,41 @@ class Service:
         self._export_suspended()
 
     def _export_suspended(self) -> None:
-        self.metrics.suspended.set(1 if self.signals.open_window or self.signals.operator_window else 0)
-
-    def _check_picture(self, grabbed: Grabbed, t: float) -> None:
-        check = self.picture.check(grabbed.image, t)
-        if check.state is PictureState.OK:
-            self._set_picture(PictureState.OK, t, "")
-        else:
-            since = check.since if check.since is not None else t
-            self._set_picture(check.state, since, check.detail)
-
-    def _check_missing(self, now: float) -> None:
-        stats = self.capture.stats
-        silent = self._last_frame is None or now - self._last_frame[0] > self.config.capture.read_timeout_s
-        if stats.state is CaptureState.LIVE and not silent:
-            return
-        if self._last_frame is None and stats.state is CaptureState.CONNECTING:
-            return  # still starting up: nothing was ever enforced
-        last_t = self._last_frame[1] if self._last_frame is not None else self.clock.t(now)
-        reason = f"camera lost: {stats.last_error}" if stats.last_error else "camera delivers no frames"
-        self._set_picture(PictureState.MISSING, last_t, reason)
-
-    def _set_picture(self, state: PictureState, t: float, detail: str) -> None:
-        previous, self._picture = self._picture, state.value
-        self.metrics.picture_ok.set(1 if state is PictureState.OK else 0)
-        if state is PictureState.OK:
-            window = self.signals.resume(t) if previous != state.value else None
-            if window is not None:
-                log.warning(
-                    "enforcement resumed at t=%.2f (suspended %.1f s: %s)",
-                    t,
-                    t - window.start_t,
-                    window.reason,
-                )
-        elif self.signals.suspend(t, detail):
-            self.metrics.suspensions.labels(state.value).inc()
-            log.warning("enforcement SUSPENDED from t=%.2f: %s", t, detail)
-        self._export_suspended()
-
-    def _update_fps(self) -> None:
-        since, frames = self._fps_window
-        now = time.monotonic()
-        if now - since >= 2.0:
-            self._fps = (self._frames - frames) / (now - since)
-            self._fps_window = (now, self._frames)
-            self.metrics.fps.set(self._fps)
+        m = self.metrics
+        suspended = [u.signals.open_window is not None for u in self.units]
+        m.suspended.set(1 if any(suspended) or self.signals.operator_window else 0)
+        m.picture_ok.set(1 if all(u.picture_state == PictureState.OK.value for u in self.units) else 0)
+        for unit, down in zip(self.units, suspended, strict=True):
+            m.camera_suspended.labels(unit.id).set(1 if down else 0)
 
     # -- status ---------------------------------------------------------------------------------
 
     def status(self) -> ServiceStatus:
-        """A snapshot for /healthz, /status, logs and MQTT; safe to call from any thread."""
-        stats = self.capture.stats
+        """A snapshot for /healthz, /status, logs and MQTT; safe to call from any thread.
+
+        The top-level camera figures are the cameras' together (one camera: its own); ``cameras``
+        has each camera's, and a reason names the camera when there are several.
+        """
         now = time.monotonic()
-        window = self.signals.open_window
-        suspensions = [w for w in (window, self.signals.operator_window) if w is not None]
+        cameras = {u.id: u.status() for u in self.units}
+        named = len(cameras) > 1
         reasons = []
-        if stats.state is not CaptureState.LIVE:
-            reasons.append(f"camera {stats.state.value}" + (f": {stats.last_error}" if stats.last_error else ""))
-        if window is not None:
-            reasons.append(f"enforcement suspended: {window.reason}")
+        for camera_id, cam in cameras.items():
+            prefix = f"camera {camera_id} " if named else "camera "
+            if cam.state != CaptureState.LIVE.value:
+                reasons.append(prefix + cam.state + (f": {cam.error}" if cam.error else ""))
+        for cam in cameras.values():
+            if cam.enforcement_suspended:
+                reasons.append(f"enforcement suspended: {cam.suspension_reason}")
         signal_sources = self._signal_health()
         reasons += [f"signal source {n} down: {h.detail}" for n, h in signal_sources.items() if h.state == "down"]
-        adapters = {a.name: self._adapter_health(a) for a in self.adapters}
+        adapters = self._adapters_health()
         adapters.update({name: AdapterHealth(False, why) for name, why in self.failed_outputs.items()})
         live = now - self._heartbeat < LIVENESS_S and not self._stop.is_set()
+        suspensions = [c.suspension_reason for c in cameras.values() if c.enforcement_suspended]
+        operator = self.signals.operator_window
+        suspensions += [operator.reason] if operator is not None else []
+        first = next(iter(cameras.values()))
         return ServiceStatus(
             live=live,
             ready=live and not reasons,
@@ -508,24 +556,36 @@ class Service:
             utc=time.time(),
             uptime_s=round(now - self._started, 1),
             model_id=self.gate.model_id,
-            camera_state=stats.state.value,
-            camera_source=self.capture.label,
-            camera_error=stats.last_error,
-            frames_captured=stats.frames_read,
-            frames_dropped=stats.frames_dropped,
-            frames_processed=self._frames,
-            reconnects=stats.reconnects,
-            fps=round(self._fps, 2),
-            picture=self._picture,
+            camera_state=first.state if not named else _worst_state(cameras.values()),
+            camera_source=", ".join(c.source for c in cameras.values()),
+            camera_error="; ".join(c.error for c in cameras.values() if c.error),
+            frames_captured=sum(c.frames_captured for c in cameras.values()),
+            frames_dropped=sum(c.frames_dropped for c in cameras.values()),
+            frames_processed=sum(c.frames_processed for c in cameras.values()),
+            reconnects=sum(c.reconnects for c in cameras.values()),
+            fps=round(sum(c.fps for c in cameras.values()), 2),
+            picture=first.picture if not named else _worst_picture(cameras),
             enforcement_suspended=bool(suspensions),
-            suspension_reason="; ".join(w.reason for w in suspensions),
-            crossings=self.pipeline.crossings,
-            violations=self.pipeline.violations,
+            suspension_reason="; ".join(suspensions),
+            crossings=sum(u.pipeline.crossings for u in self.units),
+            violations=sum(u.pipeline.violations for u in self.units),
             clock=self.clock_sync.to_dict(),
             adapters=adapters,
             operator=self.operator.state,
             signal_sources=signal_sources,
+            cameras=cameras,
         )
+
+    def _adapters_health(self) -> dict[str, AdapterHealth]:
+        """Each output's health; a camera's own output (its evidence) is named with the camera after the first."""
+        health: dict[str, AdapterHealth] = {}
+        for adapter in self.adapters:
+            name = adapter.name
+            if name in health:
+                owner = next(u.id for u in self.units if adapter in u.pipeline.observers)
+                name = f"{name} ({owner})"
+            health[name] = self._adapter_health(adapter)
+        return health
 
     def _signal_health(self) -> dict[str, SignalSourceHealth]:
         try:
@@ -550,12 +610,21 @@ class Service:
 
     def _export_metrics(self) -> None:
         m = self.metrics
-        stats = self.capture.stats
-        m.camera_up.set(1 if stats.state is CaptureState.LIVE else 0)
-        self._mirror(m.frames_captured, "captured", stats.frames_read)
-        self._mirror(m.frames_dropped, "dropped", stats.frames_dropped)
-        self._mirror(m.camera_reconnects, "reconnects", stats.reconnects)
-        for reason, count in list(self.gate.skipped.items()):
+        stats = [u.capture.stats for u in self.units]
+        m.camera_up.set(1 if all(s.state is CaptureState.LIVE for s in stats) else 0)
+        self._mirror(m.frames_captured, "captured", sum(s.frames_read for s in stats))
+        self._mirror(m.frames_dropped, "dropped", sum(s.frames_dropped for s in stats))
+        self._mirror(m.camera_reconnects, "reconnects", sum(s.reconnects for s in stats))
+        m.fps.set(sum(u.fps for u in self.units))
+        for unit, stat in zip(self.units, stats, strict=True):
+            self._mirror(m.camera_frames_captured.labels(unit.id), f"captured:{unit.id}", stat.frames_read)
+            self._mirror(m.camera_frames_dropped.labels(unit.id), f"dropped:{unit.id}", stat.frames_dropped)
+            m.camera_fps.labels(unit.id).set(unit.fps)
+        skipped: dict[str, int] = {}
+        for unit in self.units:
+            for reason, count in list(unit.gate.skipped.items()):
+                skipped[reason] = skipped.get(reason, 0) + count
+        for reason, count in skipped.items():
             self._mirror(m.detections_skipped.labels(reason), f"skipped:{reason}", count)
         for adapter in self.adapters:
             m.adapter_up.labels(adapter.name).set(1 if self._adapter_health(adapter).ok else 0)
@@ -570,9 +639,11 @@ class Service:
         self.notifier.status(status.summary())
         self.clock.resync()
         if self.reporter is not None:
-            groups = {c.signal_group for c in self.site.crosswalks}
-            t = self._last_frame[1] if self._last_frame else 0.0
-            readings = {g: self.signals.observed_state_at(g, t) for g in groups}
+            readings = {}
+            for unit in self.units:  # each group as the camera watching it sees it (suspended or not)
+                t = unit.last_frame[1] if unit.last_frame else 0.0
+                for group in {c.signal_group for c in unit.site.crosswalks} - readings.keys():
+                    readings[group] = unit.signals.observed_state_at(group, t)
             devices = self.warnings.hub.health() if self.warnings.hub is not None else {}
             health = StatusHealth(self.signals.statuses(), devices, self._storage(), self.operator.state)
             self.reporter.report_status(status, readings, self.pipeline.stats.mean_ms(), health)
@@ -602,3 +673,14 @@ class Service:
             if sync.offset_s is not None:
                 self.metrics.clock_offset.set(sync.offset_s)
             self._stop.wait(CLOCK_CHECK_S)
+
+
+def _worst_state(cameras: Any) -> str:
+    """``live`` only when every camera is; else the first camera's state that is not."""
+    return next((c.state for c in cameras if c.state != CaptureState.LIVE.value), CaptureState.LIVE.value)
+
+
+def _worst_picture(cameras: dict[str, CameraStatus]) -> str:
+    """``ok`` when every camera's picture is; else which are not, e.g. ``south: frozen``."""
+    bad = [f"{camera_id}: {c.picture}" for camera_id, c in cameras.items() if c.picture != PictureState.OK.value]
+    return ", ".join(bad) or PictureState.OK.value

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +45,16 @@ from evidence.types import EvidenceFile, EvidenceJob, EvidenceRecord, FileKind
 log = logging.getLogger(__name__)
 JOURNAL = "commit.json"
 
+
+
+_COMMIT_LOCKS: dict[Path, threading.Lock] = {}
+_COMMIT_LOCKS_GUARD = threading.Lock()
+
+
+def commit_lock(root: Path) -> threading.Lock:
+    """The one lock of an evidence root in this process, shared by every writer into it."""
+    with _COMMIT_LOCKS_GUARD:
+        return _COMMIT_LOCKS.setdefault(Path(root).resolve(), threading.Lock())
 
 class StorageFull(Exception):
     """No room for this event's evidence even after deleting what may be deleted."""
@@ -197,6 +208,14 @@ class EventWriter:
         return info.to_dict()
 
     def _seal_and_commit(
+        self, staging: EventStaging, job: EvidenceJob, details: dict[str, Any]
+    ) -> EvidenceRecord:
+        # A box with several cameras has a writer per camera over one evidence root: the chain's
+        # head, the commit journal and the index commit are taken one writer at a time.
+        with commit_lock(self.root):
+            return self._seal_and_commit_locked(staging, job, details)
+
+    def _seal_and_commit_locked(
         self, staging: EventStaging, job: EvidenceJob, details: dict[str, Any]
     ) -> EvidenceRecord:
         assert self.index is not None

@@ -10,5 +10,6 @@ POT=$(mktemp --suffix=.pot)  # the template is derived from the sources: not kep
 trap 'rm -f "$POT"' EXIT
 pybabel extract -F edge/web/babel.cfg -k N_ -k t --no-location --sort-output -o "$POT" .
 for po in "$LOCALES"/*/LC_MESSAGES/messages.po; do
-  pybabel update -i "$POT" -o "$po" --no-location --ignore-obsolete
+  locale=$(basename "$(dirname "$(dirname "$po")")")
+  pybabel update -i "$POT" -o "$po" -l "$locale" --ignore-obsolete
 done

@@ -165,7 +165,7 @@ def _box(args: argparse.Namespace) -> tuple[str, str]:
     from edge.config import load_site
 
     site = load_site(args.site)  # already loaded once for the evidence section, so it is valid
-    return site.site.id, site.camera.id
+    return site.site.id, site.camera_configs()[0].id  # the box reports as its first camera
 
 
 def _center_head(path: Path, site: str, camera: str) -> ChainHead | None:

@@ -34,6 +34,9 @@ def _with_overrides(site, args: argparse.Namespace):  # type: ignore[no-untyped-
     if args.log_format:
         service = service.model_copy(update={"log_format": args.log_format})
     update: dict[str, object] = {"service": service}
+    if args.source and len(site.camera_configs()) > 1:
+        cameras = ", ".join(c.id for c in site.camera_configs())
+        raise CommandError(f"--source replaces the one camera's source; this site has several ({cameras})")
     if args.source:
         # A file named on the command line is relative to where the command runs, not to the site.
         source = str(Path(args.source).resolve()) if Path(args.source).exists() else args.source

@@ -85,6 +85,9 @@ class CrosswalkConfig(StrictModel):
     polygon: list[Point] = Field(..., description="The crosswalk, normalised (x, y) points")
     curbs: tuple[Curb, Curb] = Field(..., description="The two waiting areas, one per end")
     rules: RuleConfig = Field(default_factory=RuleConfig)
+    camera: str | None = Field(
+        None, min_length=1, description="Id of the camera that watches it; required when the site has several"
+    )
 
     @field_validator("polygon")
     @classmethod

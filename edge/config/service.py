@@ -119,6 +119,13 @@ class ServiceConfig(StrictModel):
     status_interval_s: float = Field(
         30.0, ge=1, le=3600, description="How often status is logged and reported"
     )
+    min_camera_fps: float = Field(
+        0.0,
+        ge=0,
+        le=60,
+        description="Suspend a camera's crosswalks while fewer of its frames than this are processed per second "
+        "(too sparse to judge entries); 0 turns the check off",
+    )
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
     picture: PictureCheckConfig = Field(default_factory=PictureCheckConfig)
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)

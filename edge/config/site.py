@@ -1,4 +1,9 @@
-"""The whole site file: one crossing, one camera."""
+"""The whole site file: one crossing (or intersection), one camera or several.
+
+A site has either one ``camera:`` (the original form) or a ``cameras:`` list; each crosswalk
+names the camera that watches it (``camera:``, optional with one camera). Code that works per
+camera is handed ``for_camera(id)``: the same site with one camera and only its crosswalks.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +46,9 @@ class SiteInfo(StrictModel):
 class SiteConfig(StrictModel):
     site: SiteInfo
     camera: CameraConfig = Field(default_factory=CameraConfig)
+    cameras: list[CameraConfig] = Field(
+        default_factory=list, description="Several cameras (instead of camera:), each crosswalk naming its own"
+    )
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     crosswalks: list[CrosswalkConfig] = Field(..., min_length=1)
@@ -58,6 +66,34 @@ class SiteConfig(StrictModel):
         from edge.config.signal import default_plan_timezone
 
         return default_plan_timezone(data)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_camera_form(cls, data: object) -> object:
+        if isinstance(data, dict) and "camera" in data and "cameras" in data:
+            raise ValueError("camera and cameras are both given; use camera: for one camera or cameras: for several")
+        return data
+
+    @model_validator(mode="after")
+    def _crosswalks_on_known_cameras(self) -> SiteConfig:
+        ids = [c.id for c in self.camera_configs()]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"cameras[].id must be unique; repeated: {', '.join(dupes)}")
+        for cw in self.crosswalks:
+            if cw.camera is None and len(ids) > 1:
+                raise ValueError(
+                    f"crosswalk '{cw.id}' names no camera; with several cameras each crosswalk needs "
+                    f"camera: (one of {', '.join(ids)})"
+                )
+            if cw.camera is not None and cw.camera not in ids:
+                raise ValueError(
+                    f"crosswalk '{cw.id}' names unknown camera '{cw.camera}'; cameras are {', '.join(ids)}"
+                )
+        idle = [i for i in ids if not any(cw.camera in (i, None) for cw in self.crosswalks)]
+        if idle:
+            raise ValueError(f"camera(s) {', '.join(idle)} watch no crosswalk; give a crosswalk camera: or remove them")
+        return self
 
     @model_validator(mode="after")
     def _unique_crosswalk_ids(self) -> SiteConfig:
@@ -81,3 +117,22 @@ class SiteConfig(StrictModel):
 
     def crosswalk(self, crosswalk_id: str) -> CrosswalkConfig:
         return next(c for c in self.crosswalks if c.id == crosswalk_id)
+
+    @property
+    def multi_camera(self) -> bool:
+        return bool(self.cameras)
+
+    def camera_configs(self) -> list[CameraConfig]:
+        """Every camera of the site, in file order; the single-camera form gives its one."""
+        return list(self.cameras) or [self.camera]
+
+    def for_camera(self, camera_id: str) -> SiteConfig:
+        """The site as one camera sees it: that camera (as ``camera``) and only its crosswalks."""
+        camera = next((c for c in self.camera_configs() if c.id == camera_id), None)
+        if camera is None:
+            known = ", ".join(c.id for c in self.camera_configs())
+            raise KeyError(f"no camera '{camera_id}' in this site; cameras are {known}")
+        if not self.cameras:
+            return self
+        crosswalks = [cw for cw in self.crosswalks if cw.camera in (camera_id, None)]  # None: the only camera
+        return self.model_copy(update={"camera": camera, "cameras": [], "crosswalks": crosswalks})

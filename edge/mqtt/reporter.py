@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -44,7 +45,7 @@ ONLINE, OFFLINE = "online", "offline"
 
 
 class Reporter:
-    """Durable MQTT reporting for one site camera; does nothing when ``mqtt.enabled`` is false.
+    """Durable MQTT reporting for one box, each camera's events on its topic; off when ``mqtt.enabled`` is false.
 
     Constructing it opens the outbox and raises ``OutboxError`` naming the file when it cannot.
     """
@@ -75,7 +76,7 @@ class Reporter:
     @classmethod
     def from_config(cls, site: SiteConfig, data_dir: Path) -> Reporter:
         """The reporter for a site; the outbox lives in ``data_dir`` unless configured absolute."""
-        origin = Origin(site.site.id, site.camera.id, site.site.device_id)
+        origin = Origin(site.site.id, site.camera_configs()[0].id, site.site.device_id)  # the box: its first camera
         return cls(site.mqtt, origin, Path(data_dir) / site.mqtt.outbox_file)
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -122,9 +123,9 @@ class Reporter:
         kind = MessageKind.VIOLATION if event.type == EventType.VIOLATION else MessageKind.CROSSING
         payload = dumps(event_payload(event, (), self.origin))
         awaited = event.event_id if awaits_evidence else None
-        return self._commit(
-            kind, self.topics.events, payload, event_utc=event.decided_utc, awaits_evidence=awaited
-        )
+        # Each camera's events on its own topic; status, evidence and commands are the box's (its first camera's).
+        topic = replace(self.topics, camera_id=event.camera_id).events if event.camera_id else self.topics.events
+        return self._commit(kind, topic, payload, event_utc=event.decided_utc, awaits_evidence=awaited)
 
     def report_evidence(self, report: EvidenceReport) -> bool:
         """Commit a violation's evidence (or its loss), linked by event id; settles what it was owed."""

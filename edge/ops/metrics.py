@@ -69,6 +69,29 @@ class ServiceMetrics:
         )
         self.camera_up = Gauge("crossguard_camera_up", "1 while the source delivers frames", registry=r)
         self.camera_reconnects = Counter("crossguard_camera_reconnects_total", "Source losses", registry=r)
+        # Per camera of a box with several (one with a single camera exports it under its id too).
+        self.camera_frames_captured = Counter(
+            "crossguard_camera_frames_captured_total", "Frames read from this camera", ["camera"], registry=r
+        )
+        self.camera_frames_processed = Counter(
+            "crossguard_camera_frames_processed_total", "This camera's frames through the pipeline", ["camera"],
+            registry=r,
+        )
+        self.camera_frames_dropped = Counter(
+            "crossguard_camera_frames_dropped_total",
+            "This camera's stale frames replaced by newer ones before the frame loop took them",
+            ["camera"],
+            registry=r,
+        )
+        self.camera_fps = Gauge(
+            "crossguard_camera_fps", "This camera's frames processed per second", ["camera"], registry=r
+        )
+        self.camera_suspended = Gauge(
+            "crossguard_camera_enforcement_suspended",
+            "1 while this camera's picture (frozen, missing, too few frames) suspends its crosswalks",
+            ["camera"],
+            registry=r,
+        )
         self.picture_ok = Gauge(
             "crossguard_picture_ok", "1 while the picture is neither frozen nor blank", registry=r
         )

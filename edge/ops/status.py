@@ -23,6 +23,24 @@ class SignalSourceHealth:
 
 
 @dataclass(frozen=True)
+class CameraStatus:
+    """One camera's part of /status: its source, frames and whether its crosswalks are enforced."""
+
+    state: str
+    source: str
+    error: str
+    frames_captured: int
+    frames_dropped: int  # stale frames replaced by newer ones before the frame loop took them
+    frames_processed: int
+    reconnects: int
+    fps: float
+    picture: str
+    enforcement_suspended: bool
+    suspension_reason: str
+    crosswalks: list[str]
+
+
+@dataclass(frozen=True)
 class ServiceStatus:
     """Liveness: the frame loop is turning. Readiness: it is also enforcing (camera live, picture good).
 
@@ -55,6 +73,7 @@ class ServiceStatus:
     adapters: dict[str, AdapterHealth] = field(default_factory=dict)
     operator: OperatorState = field(default_factory=OperatorState)
     signal_sources: dict[str, SignalSourceHealth] = field(default_factory=dict)
+    cameras: dict[str, CameraStatus] = field(default_factory=dict)  # by camera id
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

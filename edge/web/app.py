@@ -70,6 +70,9 @@ class WebState:
             "here": here,
             "js_messages": i18n.js_catalogue(locale),
         }
+        cameras = self.context.cameras  # pages with a picture offer a switch on a site with several
+        asked = request.query_params.get("camera")
+        values |= {"cameras": cameras, "camera": asked if asked in cameras else (cameras[0] if cameras else None)}
         return self.templates.TemplateResponse(request, name, values, status_code=status_code)
 
 

@@ -106,6 +106,8 @@ class WebContext:
             dashboard; None when no pipeline is attached (``crossguard ui``).
         journal_dir: The event journal folder (``<data_dir>/events``) today's counts are read from;
             None or missing: no counts.
+        cameras: The site's camera ids when it has several: ``snapshot``, ``raw_snapshot`` and
+            ``live`` then take the camera id (None: the first); empty: one camera, called without.
     """
 
     site_path: Path
@@ -121,6 +123,21 @@ class WebContext:
     https: bool = False
     live: Callable[[], LiveReadings] | None = None
     journal_dir: Path | None = None
+    cameras: list[str] = dataclasses.field(default_factory=list)
+
+    def for_camera(self, camera: str | None) -> str | None:
+        """The camera a page asked for (``?camera=``), checked: None on a one-camera site or when not asked."""
+        if camera is None or not self.cameras:
+            return None
+        if camera not in self.cameras:
+            raise KeyError(f"no camera '{camera}'; cameras are {', '.join(self.cameras)}")
+        return camera
+
+    def picture(self, camera: str | None, raw: bool = False) -> bytes | None:
+        """The latest picture of ``camera`` (checked with ``for_camera``): annotated, or clean for ``raw``."""
+        source = (self.raw_snapshot or self.snapshot) if raw else self.snapshot
+        chosen = self.for_camera(camera)
+        return source() if chosen is None else source(chosen)  # type: ignore[call-arg]
 
     def site_history_dir(self) -> Path:
         """This site file's own history: keyed by the site's id and the file's resolved path, so two

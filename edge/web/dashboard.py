@@ -218,6 +218,19 @@ class OutputView:
 
 
 @dataclass(frozen=True)
+class CameraRow:
+    """One camera of a box with several: its state, rate and stale frames dropped."""
+
+    camera_id: str
+    state: str
+    picture: str
+    fps: float | None
+    frames_processed: int
+    frames_dropped: int
+    suspension_reason: str  # "" while its crosswalks are enforced
+
+
+@dataclass(frozen=True)
 class BoxHealth:
     """Box-wide figures: from the status report, and from the live pipeline when one is attached."""
 
@@ -236,6 +249,26 @@ class BoxHealth:
     mqtt: OutputView | None  # None: MQTT reporting is off
     outbox_depth: int | None
     storage: StorageView | None
+    cameras: list[CameraRow] = field(default_factory=list)  # only on a box with several cameras
+
+
+def camera_rows(status: dict[str, Any]) -> list[CameraRow]:
+    cameras = status.get("cameras") if isinstance(status.get("cameras"), dict) else {}
+    if len(cameras) < 2:
+        return []
+    return [
+        CameraRow(
+            str(camera_id),
+            str(c.get("state") or "unknown"),
+            str(c.get("picture") or "unknown"),
+            _number(c.get("fps")),
+            int(_number(c.get("frames_processed")) or 0),
+            int(_number(c.get("frames_dropped")) or 0),
+            str(c.get("suspension_reason") or "") if c.get("enforcement_suspended") else "",
+        )
+        for camera_id, c in cameras.items()
+        if isinstance(c, dict)
+    ]
 
 
 @dataclass(frozen=True)
@@ -300,6 +333,7 @@ def box_health(status: dict[str, Any], live: LiveReadings | None) -> BoxHealth:
         mqtt=next((o for o in outputs if o.name == "mqtt"), None),
         outbox_depth=live.outbox_depth if live else None,
         storage=live.storage if live else None,
+        cameras=camera_rows(status),
     )
 
 

@@ -127,6 +127,10 @@ def _update_crosswalk(node: CommentedMap, cw: CrosswalkConfig) -> CommentedMap:
         _set_points(curb_node, "polygon", curb.polygon)
     node["curbs"] = curbs
     _update_rules(node, cw.rules)
+    if cw.camera is not None:
+        node["camera"] = cw.camera
+    elif "camera" in node:
+        del node["camera"]
     return node
 
 

@@ -90,15 +90,29 @@ class ZoneEditor:
             raise ZoneEditError(503, f"{self.path}: cannot read the site file: {exc}") from None
         return text, sha256_text(text)
 
-    def current(self) -> dict[str, Any]:
+    def current(self, camera: str | None = None) -> dict[str, Any]:
+        """The file's zones; with ``camera`` only the crosswalks that camera watches."""
         text, digest = self.read()
         data = self._data(text)
+        crosswalks = data.get("crosswalks") or []
+        if camera is not None:
+            crosswalks = [cw for cw in crosswalks if isinstance(cw, dict) and cw.get("camera") == camera]
         return {
             "sha256": digest,
             "site_file": str(self.path),
-            "crosswalks": data.get("crosswalks") or [],
+            "crosswalks": crosswalks,
             "signal_heads": [b.to_dict() for b in head_boxes(data)],
         }
+
+    def merged(self, crosswalks: Any, camera: str | None) -> Any:
+        """One camera's edited crosswalks in place of its saved ones, the other cameras' kept as saved."""
+        if camera is None or not isinstance(crosswalks, list):
+            return crosswalks
+        text, _ = self.read()
+        saved = self._data(text).get("crosswalks") or []
+        others = [cw for cw in saved if not (isinstance(cw, dict) and cw.get("camera") == camera)]
+        mine = [cw | {"camera": camera} if isinstance(cw, dict) else cw for cw in crosswalks]
+        return others + mine
 
     def background(self) -> bytes | None:
         """The picture to draw zones on: live clean frame, live annotated frame, else the uploaded one."""

@@ -15,6 +15,7 @@ from edge.config import ConfigError, load_site
 from edge.web.app import WebState, web_state
 from edge.web.context import jsonable
 from edge.web.dashboard import Dashboard, JournalReader, build_dashboard
+from edge.web.routes.camera import CameraQuery, camera_picture
 from edge.web.routes.table import Routes
 
 log = logging.getLogger(__name__)
@@ -79,9 +80,9 @@ def live(request: Request, state: State) -> Response:
 
 
 @router.get("/api/snapshot.jpg", name="api_snapshot", response_class=Response, responses=JPEG)
-def api_snapshot(state: State) -> Response:
+def api_snapshot(state: State, camera: CameraQuery = None) -> Response:
     """The latest annotated picture: zones, tracks, foot points, signal state, fresh violations."""
-    jpeg = state.context.snapshot()
+    jpeg = camera_picture(state, camera)
     if not jpeg:
         raise HTTPException(404, "no picture yet")
     return Response(jpeg, media_type="image/jpeg")

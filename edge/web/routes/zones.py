@@ -14,6 +14,7 @@ from edge.config.crosswalk import RuleConfig
 from edge.web.app import WebState, web_state
 from edge.web.auth import current_session
 from edge.web.guard import UPLOAD_LIMIT
+from edge.web.routes.camera import CameraQuery, camera_picture, checked_camera
 from edge.web.routes.table import Routes
 from edge.web.zone_editor import ZoneEditError
 
@@ -51,19 +52,19 @@ def zone_editor(request: Request, state: State) -> Response:
 
 
 @router.get("/api/zones", name="api_zones", responses=ERRORS)
-def api_zones(state: State) -> Any:
-    """The site's crosswalks, the file's SHA-256 and the rule fields' schema (for the form)."""
+def api_zones(state: State, camera: CameraQuery = None) -> Any:
+    """The site's crosswalks (with ``camera``: only that camera's), the file's SHA-256 and the rule fields' schema."""
     try:
-        current = state.zones.current()
+        current = state.zones.current(checked_camera(state, camera))
     except ZoneEditError as exc:
         return _error(exc)
     return current | {"rule_schema": RuleConfig.model_json_schema()}
 
 
 @router.get("/api/zones/background.jpg", name="api_zones_background", response_class=Response, responses=ERRORS)
-def api_zones_background(state: State) -> Response:
+def api_zones_background(state: State, camera: CameraQuery = None) -> Response:
     """The picture to draw on: the live clean frame, else the annotated one, else an uploaded one."""
-    jpeg = state.zones.background()
+    jpeg = camera_picture(state, camera, raw=True) if camera else state.zones.background()
     if not jpeg:
         raise HTTPException(404, "no picture: start the camera or upload a snapshot")
     return Response(jpeg, media_type="image/jpeg")
@@ -90,21 +91,29 @@ async def api_zones_upload_background(request: Request, state: State) -> Respons
 
 
 @router.post("/api/zones/validate", name="api_zones_validate", responses=ERRORS)
-def api_zones_validate(body: ZonesDraft, state: State) -> Any:
-    """Check a draft without saving: config models plus self-intersection, out-of-picture and overlap checks."""
+def api_zones_validate(body: ZonesDraft, state: State, camera: CameraQuery = None) -> Any:
+    """Check a draft without saving: config models plus self-intersection, out-of-picture and overlap checks.
+
+    With ``camera`` the draft is that camera's crosswalks; the other cameras' stay as saved.
+    """
     try:
-        site, issues = state.zones.validate(body.crosswalks, body.signal_heads)
+        crosswalks = state.zones.merged(body.crosswalks, checked_camera(state, camera))
+        site, issues = state.zones.validate(crosswalks, body.signal_heads)
     except ZoneEditError as exc:
         return _error(exc)
     return {"ok": site is not None, "issues": [i.to_dict() for i in issues]}
 
 
 @router.put("/api/zones", name="api_zones_save", responses=ERRORS)
-def api_zones_save(body: ZonesSave, request: Request, state: State) -> Any:
-    """Save the draft into the site file (atomically, a new history version) and apply it live."""
+def api_zones_save(body: ZonesSave, request: Request, state: State, camera: CameraQuery = None) -> Any:
+    """Save the draft into the site file (atomically, a new history version) and apply it live.
+
+    With ``camera`` the draft replaces only that camera's crosswalks, and only its pipeline takes them.
+    """
     user = current_session(request).user.name
     try:
-        result = state.zones.save(body.crosswalks, user, body.base_sha256, body.note, body.signal_heads)
+        crosswalks = state.zones.merged(body.crosswalks, checked_camera(state, camera))
+        result = state.zones.save(crosswalks, user, body.base_sha256, body.note, body.signal_heads)
     except ZoneEditError as exc:
         return _error(exc)
     return result.to_dict()

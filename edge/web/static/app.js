@@ -10,6 +10,15 @@ function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.content : "";
 }
+// The camera a page shows (?camera=, a site with several), carried on to the API calls it makes.
+function withCamera(url) {
+  const camera = new URLSearchParams(location.search).get("camera");
+  return camera ? url + (url.includes("?") ? "&" : "?") + "camera=" + encodeURIComponent(camera) : url;
+}
+document.addEventListener("DOMContentLoaded", () => {
+  const select = document.getElementById("camera-select");
+  if (select) select.addEventListener("change", () => select.form.submit());
+});
 async function api(method, url, body) {
   const options = { method, headers: { "X-CSRF-Token": csrfToken() }, credentials: "same-origin" };
   if (body !== undefined) {

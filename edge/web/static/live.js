@@ -6,7 +6,7 @@
   const missing = document.getElementById("live-missing");
   img.addEventListener("error", () => { img.hidden = true; missing.hidden = false; });
   img.addEventListener("load", () => { img.hidden = false; missing.hidden = true; });
-  setInterval(() => { img.src = "/api/snapshot.jpg?t=" + Date.now(); }, 1000);
+  setInterval(() => { img.src = withCamera("/api/snapshot.jpg?t=" + Date.now()); }, 1000);
   const boards = document.getElementById("boards");
   if (!boards) return;
   setInterval(async () => {

@@ -166,7 +166,7 @@
   function scheduleValidate() {
     clearTimeout(state.validateTimer);
     state.validateTimer = setTimeout(async () => {
-      const r = await api("POST", "/api/zones/validate", { crosswalks: state.crosswalks, signal_heads: headBoxes() });
+      const r = await api("POST", withCamera("/api/zones/validate"), { crosswalks: state.crosswalks, signal_heads: headBoxes() });
       if (r.ok) showIssues(r.data.issues);
       else setStatus(t("validation failed: {reason}", { reason: detailText(r) }), true);
     }, 150);
@@ -191,7 +191,7 @@
     }
   }
   async function load() {
-    const r = await api("GET", "/api/zones");
+    const r = await api("GET", withCamera("/api/zones"));
     if (!r.ok) { setStatus(t("cannot load zones: {reason}", { reason: detailText(r) }), true); return; }
     state.sha256 = r.data.sha256;
     state.crosswalks = r.data.crosswalks;
@@ -222,7 +222,7 @@
     const note = document.getElementById("save-note").value;
     setStatus(t("saving…"));
     const body = { crosswalks: state.crosswalks, signal_heads: headBoxes(), base_sha256: state.sha256, note };
-    const r = await api("PUT", "/api/zones", body);
+    const r = await api("PUT", withCamera("/api/zones"), body);
     if (!r.ok) {
       setStatus(t("save refused: {reason}", { reason: detailText(r) }), true);
       if (r.data && r.data.issues) showIssues(r.data.issues);
@@ -482,6 +482,6 @@
     render();
   });
   picture.addEventListener("error", () => setStatus("no camera picture: drawing on a blank canvas (upload one via the API)"));
-  picture.src = "/api/zones/background.jpg?t=" + Date.now();
+  picture.src = withCamera("/api/zones/background.jpg?t=" + Date.now());
   load();
 })();

@@ -37,7 +37,7 @@ def test_new_zones_are_used_from_the_next_frame() -> None:
 
 def test_service_applies_zone_changes_and_refuses_other_sections() -> None:
     applied: list[object] = []
-    service = SimpleNamespace(site=make_site(), pipeline=SimpleNamespace(apply_zones=applied.append))
+    service = SimpleNamespace(site=make_site(), units=[SimpleNamespace(id="cam1", apply_zones=applied.append)])
     zones = make_site(crosswalks__0__rules__grace_s=2.5)
     Service.apply_site(service, zones)  # type: ignore[arg-type]
     assert applied == [zones] and service.site is zones
