@@ -27,7 +27,7 @@ from actuators.base import (
     TestResult,
 )
 from actuators.latency import LatencyLog, LatencySummary
-from actuators.policy import CooldownBook, Policy, Step, Verdict, Window
+from actuators.policy import CooldownBook, Policy, Step, Verdict, Window, level_at, local_time
 from actuators.worker import DeviceWorker
 from edge.config.actuators import ActuatorsConfig
 from edge.config.site import SiteConfig
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 TEST_TARGETS: Mapping[str, Callable[[Actuator], bool]] = {
     "led": lambda driver: driver.is_board,  # alpha, ntcip and http_board signs
     "speaker": lambda driver: driver.is_audio,
+    "lights": lambda driver: driver.key == "ground_lights",
     "all": lambda driver: True,
 }
 
@@ -122,10 +123,36 @@ class ActuatorHub:
             crosswalk_id=event.crosswalk_id,
             event_id=event.event_id,
             event_utc=event.decided_utc,
+            curb=event.from_curb,
         )
+        self._submit(command, muted)
+
+    def on_prewarning(self, event: CrossingEvent) -> None:
+        """Someone at the curb edge on DON'T WALK: voice prompt and ground-light alert at that curb; never blocks.
+
+        Quiet hours and the volume schedule apply (from the event's time); the one-series-per-person
+        and per-curb cooldown rules are the pre-warning logic's (``edge.prewarn``).
+        """
+        entered = time.perf_counter()
+        if event.type is not EventType.PRE_WARNING or not self._workers:
+            return
+        command = Command(
+            kind=CommandKind.PREWARN,
+            entered=entered,
+            level=level_at(self.policy, local_time(event.decided_utc, self.policy.timezone)),
+            crosswalk_id=event.crosswalk_id,
+            event_id=event.event_id,
+            event_utc=event.decided_utc,
+            curb=event.from_curb,
+        )
+        with self._lock:
+            muted = self._muted
+        self._submit(command, muted)
+
+    def _submit(self, command: Command, muted: bool) -> None:
         for worker in self._workers.values():
             covered = worker.driver.config.crosswalks
-            if covered and event.crosswalk_id not in covered:
+            if covered and command.crosswalk_id not in covered:
                 continue
             if muted and worker.driver.is_audio:
                 self.muted_skipped += 1

@@ -166,18 +166,23 @@ class DeviceWorker:
 
     def _schedule_revert(self, kind: CommandKind) -> None:
         hold = self.driver.revert_after_s()
-        if hold is not None and kind in (CommandKind.WARN, CommandKind.TEST):
+        if hold is not None and (self.driver.refreshes or kind in (CommandKind.WARN, CommandKind.TEST)):
             with self._cond:
                 self._revert_at = time.monotonic() + hold  # a newer warning extends the hold
 
     def _obsolete(self, pending: _Pending, ttl: float) -> bool:
         """A warning or test older than the TTL is useless; a signal state or a return to idle
         only until something that replaces it is queued."""
-        kind = pending.command.kind
-        if kind in (CommandKind.SIGNAL, CommandKind.CLEAR):
-            replaced_by = {CommandKind.SIGNAL} if kind is CommandKind.SIGNAL else {CommandKind.WARN, CommandKind.TEST}
+        command = pending.command
+        if command.kind is CommandKind.SIGNAL:  # only a newer state of the same group replaces it
             with self._cond:
-                return any(p.command.kind in replaced_by for p in self._queue)
+                return any(
+                    p.command.kind is CommandKind.SIGNAL and p.command.signal_group == command.signal_group
+                    for p in self._queue
+                )
+        if command.kind is CommandKind.CLEAR:
+            with self._cond:
+                return any(p.command.kind in (CommandKind.WARN, CommandKind.TEST) for p in self._queue)
         return time.perf_counter() - pending.command.entered > ttl
 
     def _wait_and_open(self, pending: _Pending, ttl: float) -> bool:
@@ -210,6 +215,10 @@ class DeviceWorker:
             self.driver.signal(command)
         elif command.kind is CommandKind.CLEAR:
             self.driver.clear(command)
+        elif command.kind is CommandKind.PREWARN:
+            self.driver.prewarn(command)
+        elif command.kind is CommandKind.ANNOUNCE:
+            self.driver.announce(command)
         else:
             self.driver.test(command)
 
