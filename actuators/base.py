@@ -129,6 +129,7 @@ class DeviceContext:
 
     messages: tuple[Message, ...]
     tts_cache: Path = Path("~/.cache/crossguard/tts")
+    prewarn_messages: tuple[Message, ...] = ()  # the pre-warning prompt ("Red light - please wait")
 
 
 class Actuator(ABC):

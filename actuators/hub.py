@@ -23,13 +23,14 @@ from actuators.base import (
     CommandKind,
     DeviceContext,
     DeviceHealth,
+    Level,
     Message,
     TestResult,
 )
 from actuators.latency import LatencyLog, LatencySummary
 from actuators.policy import CooldownBook, Policy, Step, Verdict, Window, level_at, local_time
 from actuators.worker import DeviceWorker
-from edge.config.actuators import ActuatorsConfig
+from edge.config.actuators import ActuatorsConfig, MessageConfig
 from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
 from edge.signal.types import SignalState
@@ -55,8 +56,11 @@ def policy_from_config(config: ActuatorsConfig, timezone: str) -> Policy:
 
 
 def context_from_config(config: ActuatorsConfig) -> DeviceContext:
-    messages = tuple(Message(m.language, m.text, str(m.wav) if m.wav else None, m.voice) for m in config.messages)
-    return DeviceContext(messages, Path(config.tts_cache).expanduser())
+    def convert(items: list[MessageConfig]) -> tuple[Message, ...]:
+        return tuple(Message(m.language, m.text, str(m.wav) if m.wav else None, m.voice) for m in items)
+
+    cache = Path(config.tts_cache).expanduser()
+    return DeviceContext(convert(config.messages), cache, convert(config.prewarn.messages))
 
 
 class ActuatorHub:
@@ -170,6 +174,17 @@ class ActuatorHub:
                 worker.submit(command)
 
     # ---- status and operator commands --------------------------------------------------------
+
+    def announce(self, text: str, language: str, wav: str | None, level: Level) -> list[str]:
+        """Queue an operator's announcement on every speaker, ahead of routine prompts; returns their names.
+
+        The caller (``edge.announce``) has checked quiet hours, mute and urgency and audits it."""
+        command = Command(kind=CommandKind.ANNOUNCE, entered=time.perf_counter(), level=level, text=text,
+                          language=language, wav=wav)  # fmt: skip
+        names = self.devices_for("speaker")
+        for name in names:
+            self._workers[name].submit(command, first=True)
+        return names
 
     def health(self) -> dict[str, DeviceHealth]:
         muted = self._muted

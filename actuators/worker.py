@@ -66,16 +66,21 @@ class DeviceWorker:
     def name(self) -> str:
         return self.driver.name
 
-    def submit(self, command: Command, done: Future[float] | None = None) -> None:
-        """Queue a command; never blocks beyond a short lock. A full queue loses its oldest entry."""
+    def submit(self, command: Command, done: Future[float] | None = None, first: bool = False) -> None:
+        """Queue a command (``first``: ahead of the others); never blocks beyond a short lock.
+
+        A full queue loses its oldest entry."""
         with self._cond:
             if len(self._queue) >= self.driver.config.queue_size:
-                dropped = self._queue.popleft()
+                dropped = self._queue.pop() if first else self._queue.popleft()
                 self._counts["dropped"] += 1
                 self._state = HealthState.DEGRADED if self._state is HealthState.OK else self._state
                 if dropped.done is not None:
                     dropped.done.set_exception(DeviceError("dropped: the device queue was full"))
-            self._queue.append(_Pending(command, done))
+            if first:
+                self._queue.appendleft(_Pending(command, done))
+            else:
+                self._queue.append(_Pending(command, done))
             self._cond.notify()
 
     def health(self) -> DeviceHealth:

@@ -31,6 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from detection.base import Detector
+from edge.announce import ANNOUNCE_FILE, AnnouncementDesk
 from edge.capture import Capture, CaptureState, Grabbed, open_source
 from edge.capture.base import hide_passwords, resolve_spec, source_kind
 from edge.capture.picture import PictureMonitor, PictureState
@@ -145,6 +146,7 @@ class Service:
         hub = self._actuator_hub()
         self.operator = OperatorControls(self.data_dir / OPERATOR_FILE, hub)  # mutes the hub if saved so
         self.warnings = WarningObserver(hub, self.metrics, lambda: self._captured_mono)
+        self.announcements = AnnouncementDesk(hub, self.data_dir / ANNOUNCE_FILE)
         self.journal = EventJournal(self.data_dir / "events")
         self.snapshot = SnapshotObserver(self.site)
         # Evidence and MQTT before the journal: a journalled violation is already in the outbox.
@@ -219,7 +221,9 @@ class Service:
             return
         from edge.mqtt.handlers import OperatorCommands
 
-        OperatorCommands(self.operator, self.warnings.hub).register(self.reporter.reporter)
+        OperatorCommands(self.operator, self.warnings.hub, announcements=self.announcements).register(
+            self.reporter.reporter
+        )
 
     def web_context(self) -> Any:
         """What the web UI needs from the live service."""
