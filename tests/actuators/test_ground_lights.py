@@ -171,3 +171,13 @@ def test_operator_test_of_the_lights_target(make_hub, modbus) -> None:
     assert result.success, result.detail
     assert looks(modbus) == [RED_FLASH] * 3
     assert EventType.PRE_WARNING.value == "pre_warning"
+
+
+def test_a_prewarning_flashes_only_its_curb_and_the_stripe(make_hub, modbus) -> None:
+    hub = make_hub([modbus_lights(modbus.port, alert_s=30)])
+    hub.on_signal("P1", SignalState.DONT_WALK, BASE_UTC)
+    hub.on_prewarning(violation(kind=EventType.PRE_WARNING))  # at the north curb
+    wait_for(lambda: looks(modbus) == [RED_FLASH, RED_FLASH, RED], what="alert at the north curb")
+    hub.on_prewarning(violation(kind=EventType.VIOLATION))  # not a pre-warning: ignored by this path
+    hub.on_signal("P1", SignalState.UNKNOWN, BASE_UTC + 2)
+    wait_for(lambda: looks(modbus) == [RED] * 3, what="a lost signal ends the alert: safe state")
