@@ -158,6 +158,7 @@ class StatusHealth:
     devices: dict[str, Any] = field(default_factory=dict)  # name → actuators.base.DeviceHealth
     storage: tuple[int, float] | None = None  # free bytes, used fraction
     operator: Any = None  # edge.operator.OperatorState
+    waiting: dict[str, int] = field(default_factory=dict)  # "<crosswalk>/<curb>" → people waiting (edge.prewarn)
 
 
 class ReportObserver:
@@ -253,6 +254,7 @@ class ReportObserver:
             clock_offset_s=status.clock.get("offset_s"),
             enforcement_enabled=not status.enforcement_suspended,
             operator=health.operator,
+            waiting=health.waiting,
         )
         _guarded(self.name, lambda: self.reporter.report_status(report))
 

@@ -14,6 +14,8 @@ Either starts a prompt series: a ``pre_warning`` event now and every ``repeat_s`
 person stays at the edge or keeps approaching. The series stops when they step back beyond
 ``release_distance``, step in (the decision core takes over), or the signal leaves DON'T WALK.
 One series per person per red phase; a new series at the same curb waits ``cooldown_s``.
+
+``waiting`` counts the people standing on each curb during DON'T WALK (reported with the status).
 """
 
 from __future__ import annotations
@@ -64,11 +66,15 @@ class PreWarner:
         ]
         self._people: dict[tuple[str, int], _Approach] = {}
         self._curb_last: dict[tuple[str, str], float] = {}  # (crosswalk, curb) → t of the last series start
+        # People standing (slower than ``still_speed``) on each curb during DON'T WALK, at the latest frame,
+        # keyed "<crosswalk>/<curb>"; counted whether or not pre-warnings are enabled (published with the status).
+        self.waiting: dict[str, int] = {f"{c.id}/{curb.name}": 0 for c in site.crosswalks for curb in c.curbs}
 
     def update(
         self, frame: int, t: float, utc: float, tracks: Detections, readings: dict[str, SignalReading]
     ) -> list[CrossingEvent]:
-        if not self.config.enabled or tracks.tracker_id is None or len(tracks) == 0:
+        self.waiting = dict.fromkeys(self.waiting, 0)
+        if tracks.tracker_id is None or len(tracks) == 0:
             self._forget(t)
             return []
         points = tracks.foot_points()
@@ -87,6 +93,10 @@ class PreWarner:
                 if not red or zone not in (Zone.CURB_A, Zone.CURB_B):
                     self._end(person, stepped_in=zone is Zone.CROSSWALK)
                     person.near_since = None
+                    continue
+                if self._motion(geo, person, zone)[1] < self.config.still_speed:
+                    self.waiting[f"{cw.id}/{cw.curbs[0 if zone is Zone.CURB_A else 1].name}"] += 1
+                if not self.config.enabled:
                     continue
                 event = self._judge(cw, geo, person, zone, float(depths[row]), reading, frame, t, utc, tracks, row)
                 if event is not None:
@@ -113,7 +123,8 @@ class PreWarner:
         toward, speed = self._motion(geo, person, zone)
         near = distance <= cfg.edge_distance
         person.near_since = (person.near_since if person.near_since is not None else t) if near else None
-        waiting = near and speed < cfg.still_speed and t - (person.near_since or t) >= cfg.dwell_s
+        dwelt = person.near_since is not None and t - person.near_since >= cfg.dwell_s
+        waiting = near and speed < cfg.still_speed and dwelt
         heading = toward / speed if speed > 1e-9 else 0.0
         approaching = (
             toward >= cfg.approach_speed

@@ -568,7 +568,8 @@ class Service:
             t = self._last_frame[1] if self._last_frame else 0.0
             readings = {g: self.signals.observed_state_at(g, t) for g in groups}
             devices = self.warnings.hub.health() if self.warnings.hub is not None else {}
-            health = StatusHealth(self.signals.statuses(), devices, self._storage(), self.operator.state)
+            waiting = dict(self.pipeline.prewarner.waiting) if self.pipeline.prewarner is not None else {}
+            health = StatusHealth(self.signals.statuses(), devices, self._storage(), self.operator.state, waiting)
             self.reporter.report_status(status, readings, self.pipeline.stats.mean_ms(), health)
         self._write_status(status)
 

@@ -56,3 +56,29 @@ def test_prewarnings_only_on_dont_walk_and_never_for_people_who_do_not_step_in(d
     series = {(w["track_id"], w["entry_t"]) for w in warnings}
     assert len(series) == len({w["track_id"] for w in warnings})
     assert all(w["enforced"] is False and w["reason"].startswith("pre-warning") for w in warnings)
+
+
+def test_waiting_counts_and_walking_along_the_edge_is_no_prewarning() -> None:
+    """The rules on the minimal site (1000x1000 px; north curb above y=400, the crosswalk 200 px deep)."""
+    from edge.config.actuators import PreWarnConfig
+    from edge.prewarn import PreWarner
+    from edge.signal.types import SignalReading, SignalState
+    from tests.builders import make_site, person_at, tracks
+
+    warner = PreWarner(make_site(), PreWarnConfig(enabled=True), 1000, 1000)
+    red = {"p1": SignalReading(SignalState.DONT_WALK, 0.0)}
+    events = []
+    for i in range(30):  # 3 s at 10 fps
+        t = i / 10
+        frame = tracks(
+            person_at(1, 300, 396),  # toes at the edge, still
+            person_at(2, 250 + 300 * t, 396),  # walking along the edge, 1.5 depths/s sideways
+            person_at(3, 500, 300),  # waiting back from the edge
+        )
+        events += warner.update(i, t, 1000 + t, frame, red)
+    assert [(e.track_id, e.from_curb, e.type.value) for e in events] == [(1, "north", "pre_warning")]
+    assert events[0].decided_t >= 1.0  # after dwell_s at the edge
+    assert warner.waiting == {"cw1/north": 2, "cw1/south": 0}
+    walk = {"p1": SignalReading(SignalState.WALK, 3.0)}
+    assert warner.update(30, 3.0, 1003.0, tracks(person_at(1, 300, 396)), walk) == []
+    assert warner.waiting == {"cw1/north": 0, "cw1/south": 0}
