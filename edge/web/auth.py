@@ -37,6 +37,9 @@ ROUTE_ROLES: dict[str, frozenset[Role] | None] = {
     "login_form": None,  # checks its own double-submit token: there is no session yet
     "api_login": None,  # JSON only, so a cross-site form cannot post it
     "static_asset": None,  # the packaged CSS/JS, needed to draw the login page
+    "screen": None,  # the public warning screen and its stream (404 unless web.screen.enabled)
+    "api_screen": None,
+    "api_screen_picture": None,
     "openapi": EVERYONE,
     "logout": EVERYONE,
     "api_logout": EVERYONE,
