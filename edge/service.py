@@ -243,6 +243,7 @@ class Service:
             live=self.live_readings,
             journal_dir=self.journal.folder,
             https=web.tls_cert is not None,
+            announcements=self.announcements if self.warnings.hub is not None else None,
         )
 
     def live_readings(self) -> Any:

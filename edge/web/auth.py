@@ -61,6 +61,7 @@ ROUTE_ROLES: dict[str, frozenset[Role] | None] = {
     "devices": OPERATORS,
     "api_devices": OPERATORS,
     "api_devices_test": OPERATORS,
+    "api_announce": OPERATORS,
     "evidence_queue": POLICE,
     "evidence_detail": POLICE,
     "api_evidence_queue": POLICE,

@@ -103,6 +103,7 @@ class WebContext:
             dashboard; None when no pipeline is attached (``crossguard ui``).
         journal_dir: The event journal folder (``<data_dir>/events``) today's counts are read from;
             None or missing: no counts.
+        announcements: The spoken-announcement desk (``edge.announce.AnnouncementDesk``); None hides the form.
     """
 
     site_path: Path
@@ -118,6 +119,7 @@ class WebContext:
     https: bool = False
     live: Callable[[], LiveReadings] | None = None
     journal_dir: Path | None = None
+    announcements: Any | None = None
 
     def site_history_dir(self) -> Path:
         return self.history_dir or self.users_db.parent / "site-history" / self.site_path.stem
