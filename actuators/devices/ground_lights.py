@@ -225,6 +225,13 @@ class SacnLink:
                       self.cfg.flash_value if look.flash else 0]  # fmt: skip
             data[segment.address - 1 : segment.address + 3] = values
         output.dmx_data = tuple(data)
+        # The library's thread sends a changed universe within 1/fps; wait for that, so "delivered"
+        # means the packet has left (and a close right after, as in an operator test, loses nothing).
+        deadline = time.monotonic() + min(self.cfg.timeout_s, 3.0 / self.cfg.fps + 0.2)
+        while getattr(output, "_changed", False) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        if getattr(output, "_changed", False):
+            raise DeviceError(f"sACN universe {self.cfg.universe} was not sent in time (the sender thread is stalled)")
 
     def close(self) -> None:
         if self._sender is not None:
