@@ -82,3 +82,20 @@ def test_waiting_counts_and_walking_along_the_edge_is_no_prewarning() -> None:
     walk = {"p1": SignalReading(SignalState.WALK, 3.0)}
     assert warner.update(30, 3.0, 1003.0, tracks(person_at(1, 300, 396)), walk) == []
     assert warner.waiting == {"cw1/north": 0, "cw1/south": 0}
+
+
+def test_dashboard_counts_prewarnings_beside_crossings_and_violations() -> None:
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from edge.events import EventType
+    from edge.web.dashboard import JournalEvent, day_span, tally_day
+
+    zone = ZoneInfo("Asia/Shanghai")
+    start, _ = day_span(date(2026, 12, 7), zone)
+    events = [JournalEvent("a", EventType.PRE_WARNING, "cw1", start + 60), JournalEvent("b", EventType.PRE_WARNING,
+              "cw1", start + 60), JournalEvent("c", EventType.VIOLATION, "cw1", start + 70),
+              JournalEvent("d", EventType.CROSSING, "cw1", start + 70)]  # fmt: skip
+    day = tally_day(events, ["cw1"], date(2026, 12, 7), zone)["cw1"]
+    assert (day.crossings, day.violations, day.prewarnings) == (1, 1, 2)
+    assert day.violation_rate == 1.0  # pre-warnings are not crossings
