@@ -22,14 +22,39 @@ def with_prewarn(site: SiteConfig, **prewarn: object) -> SiteConfig:
     return site.model_copy(update={"actuators": site.actuators.model_copy(update={"prewarn": config})})
 
 
+SEGMENTS = [{"name": "stripe", "address": 0}, {"name": "near-line", "curb": "near", "address": 4},
+            {"name": "far-line", "curb": "far", "address": 8}]  # fmt: skip
+LIGHTS = {"name": "lights", "type": "ground_lights", "protocol": "modbus", "signal_group": "ped-main",
+          "alert_s": 2.0, "timeout_s": 1.0, "segments": SEGMENTS}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def demo_events(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], list[tuple[int, int]]]:
+    """The clip replayed with pre-warnings on and ground lights on a Modbus emulator (``--actuate``):
+    the events, and every coil write the controller received as (address, red/green/amber/flash bits)."""
+    from actuators.emulators.modbus_lights import ModbusLightsEmulator
+    from edge.config.actuators import ActuatorsConfig
+
     out = tmp_path_factory.mktemp("prewarn")
     site = with_prewarn(load_site(demo_site_file(out)))
-    options = ReplayOptions(video=require_shared(CLIP), out=out / "run", signal=DEMO_TIMELINE, progress=False,
-                            evidence=False)  # fmt: skip
-    run_replay(site, build_detector(site.detector), options)
-    return [json.loads(line) for line in (out / "run" / "events.jsonl").read_text().splitlines()]
+    controller = ModbusLightsEmulator()
+    try:
+        devices = ActuatorsConfig.model_validate({"devices": [{**LIGHTS, "port": controller.port}]}).devices
+        site = site.model_copy(update={"actuators": site.actuators.model_copy(update={"devices": devices})})
+        options = ReplayOptions(video=require_shared(CLIP), out=out / "run", signal=DEMO_TIMELINE, progress=False,
+                                evidence=False, actuate=True)  # fmt: skip
+        run_replay(site, build_detector(site.detector), options)
+        frames = [f for _, f in controller.frames if len(f) == 14 and f[7] == 0x0F]  # Write Multiple Coils
+        writes = [(int.from_bytes(f[8:10], "big"), f[13]) for f in frames]
+    finally:
+        controller.close()
+    events = [json.loads(line) for line in (out / "run" / "events.jsonl").read_text().splitlines()]
+    return events, writes
+
+
+@pytest.fixture(scope="module")
+def demo_events(demo_run: tuple[list[dict], list[tuple[int, int]]]) -> list[dict]:
+    return demo_run[0]
 
 
 def test_people_waiting_at_the_edge_on_red_are_warned_before_they_step_in(demo_events) -> None:
@@ -99,3 +124,20 @@ def test_dashboard_counts_prewarnings_beside_crossings_and_violations() -> None:
     day = tally_day(events, ["cw1"], date(2026, 12, 7), zone)["cw1"]
     assert (day.crossings, day.violations, day.prewarnings) == (1, 1, 2)
     assert day.violation_rate == 1.0  # pre-warnings are not crossings
+
+
+def test_ground_lights_follow_the_replayed_signal_and_flash_at_the_warned_curb(demo_run) -> None:
+    _, writes = demo_run
+    red, green, green_flash, red_flash = 0b0001, 0b0010, 0b1010, 0b1001
+
+    def looks(address: int) -> list[int]:
+        seen = [bits for where, bits in writes if where == address]
+        return [b for i, b in enumerate(seen) if i == 0 or seen[i - 1] != b]  # each change once
+
+    # red (safe) until the first signal report, then WALK, CLEARANCE, DON'T WALK; the people waiting
+    # at the near curb's edge make it and the stripe flash red, the far curb's line stays steady red
+    assert looks(0)[:4] == [red, green, green_flash, red] and red_flash in looks(0)
+    assert looks(4)[:4] == [red, green, green_flash, red] and red_flash in looks(4)
+    assert looks(8) == [red, green, green_flash, red]
+    first_red = next(i for i, (where, bits) in enumerate(writes) if where == 0 and bits == red and i > 2)
+    assert all(bits & 0b0010 == 0 for _, bits in writes[first_red:]), "green after DON'T WALK began"
