@@ -193,7 +193,7 @@ class DeviceWorker:
     def _wait_and_open(self, pending: _Pending, ttl: float) -> bool:
         wait = self._backoff.not_before - time.monotonic()
         if wait > 0:
-            if pending.command.kind in (CommandKind.WARN, CommandKind.TEST):
+            if pending.command.kind not in (CommandKind.SIGNAL, CommandKind.CLEAR):  # those never go stale
                 wait = min(wait, ttl - (time.perf_counter() - pending.command.entered))
             with self._cond:  # sleep, but wake at once on close or when a newer command arrives
                 self._cond.wait(max(0.0, wait))

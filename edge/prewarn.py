@@ -91,7 +91,7 @@ class PreWarner:
                 person.samples.append((t, x, y))
                 zone = Zone(int(zones[row]))
                 if not red or zone not in (Zone.CURB_A, Zone.CURB_B):
-                    self._end(person, stepped_in=zone is Zone.CROSSWALK)
+                    self._end(person)
                     person.near_since = None
                     continue
                 if self._motion(geo, person, zone)[1] < self.config.still_speed:
@@ -168,7 +168,8 @@ class PreWarner:
         return toward, float(np.hypot(*moved))
 
     @staticmethod
-    def _end(person: _Approach, stepped_in: bool) -> None:
+    def _end(person: _Approach) -> None:
+        """Off the curb (stepped in or walked away) or the signal changed: the series is over."""
         if person.series is not None:
             person.series.ended = True
 
