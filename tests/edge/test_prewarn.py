@@ -9,6 +9,7 @@ import pytest
 from detection.registry import build_detector
 from edge.config import load_site
 from edge.config.site import SiteConfig
+from edge.events import EventType
 from edge.replay import ReplayOptions, run_replay
 from tests.builders import demo_site_file
 from tests.conftest import REPO, require_shared
@@ -141,3 +142,17 @@ def test_ground_lights_follow_the_replayed_signal_and_flash_at_the_warned_curb(d
     assert looks(8) == [red, green, green_flash, red]
     first_red = next(i for i, (where, bits) in enumerate(writes) if where == 0 and bits == red and i > 2)
     assert all(bits & 0b0010 == 0 for _, bits in writes[first_red:]), "green after DON'T WALK began"
+
+
+def test_prewarning_events_are_valid_mqtt_event_payloads(demo_events) -> None:
+    from edge.events import CrossingEvent
+    from edge.mqtt.payloads import Origin, event_payload
+    from edge.mqtt.schemas import problems
+    from edge.signal.types import SignalState
+
+    raw = next(e for e in demo_events if e["type"] == "pre_warning")
+    fields = {**raw, "type": EventType.PRE_WARNING, "signal_state": SignalState(raw["signal_state"])}
+    for key in ("foot_point", "box", "entry_box"):
+        fields[key] = tuple(raw[key])
+    payload = event_payload(CrossingEvent(**fields), (), Origin("demo", "cam1", "box-1"))
+    assert problems("event", payload) == [] and payload["type"] == "pre_warning"
