@@ -55,7 +55,10 @@ def main() -> None:
     parser.add_argument("--case", action="append", help="only these cases")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--follow-s", type=float, default=8.0, help="a crossing this soon after a series follows it")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override an actuators.prewarn setting, e.g. --set approach_speed=0.1")  # fmt: skip
     args = parser.parse_args()
+    overrides = {"enabled": True, **{k: float(v) for k, v in (item.split("=", 1) for item in args.set)}}
     totals = {"violations": 0, "preceded": 0, "series": 0, "false": 0, "hours": 0.0}
     leads: list[float] = []
     for case in load_cases(args.cases):
@@ -64,8 +67,8 @@ def main() -> None:
         inputs = case.inputs
         signal = next((t.signal for t in inputs.timelines if t.name == "dont-walk"), inputs.signal)
         site = load_site(case.site_path)
-        site = site.model_copy(update={"actuators": site.actuators.model_copy(
-            update={"prewarn": site.actuators.prewarn.model_copy(update={"enabled": True})})})  # fmt: skip
+        prewarn = site.actuators.prewarn.model_validate({**site.actuators.prewarn.model_dump(), **overrides})
+        site = site.model_copy(update={"actuators": site.actuators.model_copy(update={"prewarn": prewarn})})
         limits = [n for n in (inputs.max_frames, args.max_frames) if n]
         with tempfile.TemporaryDirectory() as out:
             frames = min(limits) if limits else None

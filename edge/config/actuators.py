@@ -79,12 +79,12 @@ class PreWarnConfig(StrictModel):
     )
     dwell_s: float = Field(1.0, ge=0, le=30, description="Seconds at the edge before the first prompt")
     approach_speed: float = Field(
-        0.25, gt=0, le=10, description="Moving toward the edge at least this fast (depths/s) is approaching"
+        0.06, gt=0, le=10, description="Moving toward the edge at least this fast (depths/s) is approaching"
     )
     min_heading_cos: float = Field(
         0.7, ge=0, le=1, description="Share of the motion that must point toward the edge (cosine of the angle)"
     )
-    horizon_s: float = Field(1.5, gt=0, le=10, description="Approaching: due at the edge within this many seconds")
+    horizon_s: float = Field(2.5, gt=0, le=10, description="Approaching: due at the edge within this many seconds")
     speed_window_s: float = Field(0.6, gt=0, le=5, description="Frame time over which speed and heading are measured")
     release_distance: float = Field(
         0.15, ge=0, le=2, description="Stepping back beyond this distance from the edge ends the prompts"
