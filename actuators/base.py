@@ -73,7 +73,9 @@ class CommandKind(str, Enum):
     WARN = "warn"
     SIGNAL = "signal"
     TEST = "test"
-    CLEAR = "clear"  # a board's hold time is over: back to its idle text
+    CLEAR = "clear"  # a board's hold time is over: back to its idle text (a refreshing output: rewrite)
+    PREWARN = "prewarn"  # someone at the curb edge on DON'T WALK, before stepping off
+    ANNOUNCE = "announce"  # an operator's spoken announcement
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,10 @@ class Command:
     event_utc: float = 0.0
     signal_group: str = ""
     signal_state: SignalState = SignalState.UNKNOWN
+    curb: str = ""  # the curb the person is at (warnings and pre-warnings); "" when not known
+    text: str = ""  # announcement text (ANNOUNCE)
+    language: str = ""  # announcement language, for TTS
+    wav: str | None = None  # announcement recording instead of TTS
 
 
 class DeviceConfig(StrictModel):
@@ -123,6 +129,7 @@ class DeviceContext:
 
     messages: tuple[Message, ...]
     tts_cache: Path = Path("~/.cache/crossguard/tts")
+    prewarn_messages: tuple[Message, ...] = ()  # the pre-warning prompt ("Red light - please wait")
 
 
 class Actuator(ABC):
@@ -132,6 +139,7 @@ class Actuator(ABC):
     follows_signal: ClassVar[bool] = False  # True: the hub forwards signal-state changes
     is_board: ClassVar[bool] = False  # True: board_text() is shown on the virtual board
     is_audio: ClassVar[bool] = False  # True: silenced while the operator has muted the speaker
+    refreshes: ClassVar[bool] = False  # True: ``clear`` runs ``revert_after_s`` after every command (keep-alive)
 
     def __init__(self, config: DeviceConfig, context: DeviceContext) -> None:
         self.config = config
@@ -150,6 +158,12 @@ class Actuator(ABC):
 
     def signal(self, command: Command) -> None:  # noqa: B027 - only signal followers override
         """Follow a signal-state change (only called when ``follows_signal``)."""
+
+    def prewarn(self, command: Command) -> None:  # noqa: B027 - only speakers and ground lights pre-warn
+        """Warn someone at the curb edge before they step off (pre-warning)."""
+
+    def announce(self, command: Command) -> None:  # noqa: B027 - only audio outputs speak
+        """Speak an operator's announcement."""
 
     def test(self, command: Command) -> None:
         """Operator test: trigger the output once. Default: the warning itself."""

@@ -23,13 +23,14 @@ from actuators.base import (
     CommandKind,
     DeviceContext,
     DeviceHealth,
+    Level,
     Message,
     TestResult,
 )
 from actuators.latency import LatencyLog, LatencySummary
-from actuators.policy import CooldownBook, Policy, Step, Verdict, Window
+from actuators.policy import CooldownBook, Policy, Step, Verdict, Window, level_at, local_time
 from actuators.worker import DeviceWorker
-from edge.config.actuators import ActuatorsConfig
+from edge.config.actuators import ActuatorsConfig, MessageConfig
 from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
 from edge.signal.types import SignalState
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 TEST_TARGETS: Mapping[str, Callable[[Actuator], bool]] = {
     "led": lambda driver: driver.is_board,  # alpha, ntcip and http_board signs
     "speaker": lambda driver: driver.is_audio,
+    "lights": lambda driver: driver.key == "ground_lights",
     "all": lambda driver: True,
 }
 
@@ -54,8 +56,11 @@ def policy_from_config(config: ActuatorsConfig, timezone: str) -> Policy:
 
 
 def context_from_config(config: ActuatorsConfig) -> DeviceContext:
-    messages = tuple(Message(m.language, m.text, str(m.wav) if m.wav else None, m.voice) for m in config.messages)
-    return DeviceContext(messages, Path(config.tts_cache).expanduser())
+    def convert(items: list[MessageConfig]) -> tuple[Message, ...]:
+        return tuple(Message(m.language, m.text, str(m.wav) if m.wav else None, m.voice) for m in items)
+
+    cache = Path(config.tts_cache).expanduser()
+    return DeviceContext(convert(config.messages), cache, convert(config.prewarn.messages))
 
 
 class ActuatorHub:
@@ -122,10 +127,36 @@ class ActuatorHub:
             crosswalk_id=event.crosswalk_id,
             event_id=event.event_id,
             event_utc=event.decided_utc,
+            curb=event.from_curb,
         )
+        self._submit(command, muted)
+
+    def on_prewarning(self, event: CrossingEvent) -> None:
+        """Someone at the curb edge on DON'T WALK: voice prompt and ground-light alert at that curb; never blocks.
+
+        Quiet hours and the volume schedule apply (from the event's time); the one-series-per-person
+        and per-curb cooldown rules are the pre-warning logic's (``edge.prewarn``).
+        """
+        entered = time.perf_counter()
+        if event.type is not EventType.PRE_WARNING or not self._workers:
+            return
+        command = Command(
+            kind=CommandKind.PREWARN,
+            entered=entered,
+            level=level_at(self.policy, local_time(event.decided_utc, self.policy.timezone)),
+            crosswalk_id=event.crosswalk_id,
+            event_id=event.event_id,
+            event_utc=event.decided_utc,
+            curb=event.from_curb,
+        )
+        with self._lock:
+            muted = self._muted
+        self._submit(command, muted)
+
+    def _submit(self, command: Command, muted: bool) -> None:
         for worker in self._workers.values():
             covered = worker.driver.config.crosswalks
-            if covered and event.crosswalk_id not in covered:
+            if covered and command.crosswalk_id not in covered:
                 continue
             if muted and worker.driver.is_audio:
                 self.muted_skipped += 1
@@ -143,6 +174,17 @@ class ActuatorHub:
                 worker.submit(command)
 
     # ---- status and operator commands --------------------------------------------------------
+
+    def announce(self, text: str, language: str, wav: str | None, level: Level) -> list[str]:
+        """Queue an operator's announcement on every speaker, ahead of routine prompts; returns their names.
+
+        The caller (``edge.announce``) has checked quiet hours, mute and urgency and audits it."""
+        command = Command(kind=CommandKind.ANNOUNCE, entered=time.perf_counter(), level=level, text=text,
+                          language=language, wav=wav)  # fmt: skip
+        names = self.devices_for("speaker")
+        for name in names:
+            self._workers[name].submit(command, first=True)
+        return names
 
     def health(self) -> dict[str, DeviceHealth]:
         muted = self._muted

@@ -66,16 +66,21 @@ class DeviceWorker:
     def name(self) -> str:
         return self.driver.name
 
-    def submit(self, command: Command, done: Future[float] | None = None) -> None:
-        """Queue a command; never blocks beyond a short lock. A full queue loses its oldest entry."""
+    def submit(self, command: Command, done: Future[float] | None = None, first: bool = False) -> None:
+        """Queue a command (``first``: ahead of the others); never blocks beyond a short lock.
+
+        A full queue loses its oldest entry."""
         with self._cond:
             if len(self._queue) >= self.driver.config.queue_size:
-                dropped = self._queue.popleft()
+                dropped = self._queue.pop() if first else self._queue.popleft()
                 self._counts["dropped"] += 1
                 self._state = HealthState.DEGRADED if self._state is HealthState.OK else self._state
                 if dropped.done is not None:
                     dropped.done.set_exception(DeviceError("dropped: the device queue was full"))
-            self._queue.append(_Pending(command, done))
+            if first:
+                self._queue.appendleft(_Pending(command, done))
+            else:
+                self._queue.append(_Pending(command, done))
             self._cond.notify()
 
     def health(self) -> DeviceHealth:
@@ -166,24 +171,29 @@ class DeviceWorker:
 
     def _schedule_revert(self, kind: CommandKind) -> None:
         hold = self.driver.revert_after_s()
-        if hold is not None and kind in (CommandKind.WARN, CommandKind.TEST):
+        if hold is not None and (self.driver.refreshes or kind in (CommandKind.WARN, CommandKind.TEST)):
             with self._cond:
                 self._revert_at = time.monotonic() + hold  # a newer warning extends the hold
 
     def _obsolete(self, pending: _Pending, ttl: float) -> bool:
         """A warning or test older than the TTL is useless; a signal state or a return to idle
         only until something that replaces it is queued."""
-        kind = pending.command.kind
-        if kind in (CommandKind.SIGNAL, CommandKind.CLEAR):
-            replaced_by = {CommandKind.SIGNAL} if kind is CommandKind.SIGNAL else {CommandKind.WARN, CommandKind.TEST}
+        command = pending.command
+        if command.kind is CommandKind.SIGNAL:  # only a newer state of the same group replaces it
             with self._cond:
-                return any(p.command.kind in replaced_by for p in self._queue)
+                return any(
+                    p.command.kind is CommandKind.SIGNAL and p.command.signal_group == command.signal_group
+                    for p in self._queue
+                )
+        if command.kind is CommandKind.CLEAR:
+            with self._cond:
+                return any(p.command.kind in (CommandKind.WARN, CommandKind.TEST) for p in self._queue)
         return time.perf_counter() - pending.command.entered > ttl
 
     def _wait_and_open(self, pending: _Pending, ttl: float) -> bool:
         wait = self._backoff.not_before - time.monotonic()
         if wait > 0:
-            if pending.command.kind in (CommandKind.WARN, CommandKind.TEST):
+            if pending.command.kind not in (CommandKind.SIGNAL, CommandKind.CLEAR):  # those never go stale
                 wait = min(wait, ttl - (time.perf_counter() - pending.command.entered))
             with self._cond:  # sleep, but wake at once on close or when a newer command arrives
                 self._cond.wait(max(0.0, wait))
@@ -210,6 +220,10 @@ class DeviceWorker:
             self.driver.signal(command)
         elif command.kind is CommandKind.CLEAR:
             self.driver.clear(command)
+        elif command.kind is CommandKind.PREWARN:
+            self.driver.prewarn(command)
+        elif command.kind is CommandKind.ANNOUNCE:
+            self.driver.announce(command)
         else:
             self.driver.test(command)
 

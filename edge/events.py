@@ -16,6 +16,7 @@ EVENT_NAMESPACE = uuid.UUID("6f1c2a52-8d7e-4c1b-9a3e-3f1d2c4b5a69")
 class EventType(str, Enum):
     CROSSING = "crossing"
     VIOLATION = "violation"
+    PRE_WARNING = "pre_warning"  # at the curb edge on DON'T WALK, warned before stepping off (edge/prewarn.py)
 
 
 def event_id(site_id: str, camera_id: str, crosswalk_id: str, kind: EventType, entry_utc: float, track: int) -> str:

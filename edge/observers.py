@@ -68,7 +68,7 @@ def _guarded(name: str, call: Callable[[], object]) -> None:
 
 
 class WarningObserver:
-    """Violations → warning outputs; signal changes → outputs that follow the signal.
+    """Violations and pre-warnings → warning outputs; signal changes → outputs that follow the signal.
 
     Measures the warning latency (capture of the deciding frame → hand-off) even without
     an actuator hub, so the figure exists on a box without outputs too.
@@ -98,6 +98,9 @@ class WarningObserver:
                 self.metrics.warning_latency.observe(latency)
             self.latencies_s.append(latency)
         if self.hub is not None:
+            for event in result.events:
+                if event.type is EventType.PRE_WARNING:
+                    _guarded(self.name, lambda event=event: self.hub.on_prewarning(event))
             for change in result.signal_changes:
                 utc = change_utc(change, result)
                 _guarded(self.name, lambda c=change, u=utc: self.hub.on_signal(c.group, c.state, u))
@@ -160,6 +163,7 @@ class StatusHealth:
     devices: dict[str, Any] = field(default_factory=dict)  # name → actuators.base.DeviceHealth
     storage: tuple[int, float] | None = None  # free bytes, used fraction
     operator: Any = None  # edge.operator.OperatorState
+    waiting: dict[str, int] = field(default_factory=dict)  # "<crosswalk>/<curb>" → people waiting (edge.prewarn)
 
 
 class ReportObserver:
@@ -255,6 +259,7 @@ class ReportObserver:
             clock_offset_s=status.clock.get("offset_s"),
             enforcement_enabled=not status.enforcement_suspended,
             operator=health.operator,
+            waiting=health.waiting,
         )
         _guarded(self.name, lambda: self.reporter.report_status(report))
 

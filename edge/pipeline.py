@@ -23,6 +23,7 @@ from detection.types import Detections
 from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
 from edge.gating import GatedDetector
+from edge.prewarn import PreWarner
 from edge.rules import DecisionCore
 from edge.signal.hub import SignalHub
 from edge.signal.source import FrameClock
@@ -105,6 +106,7 @@ class Pipeline:
         self.observers = list(observers)
         self.tracker = ByteTracker(site.tracker)
         self.core: DecisionCore | None = None  # built on the first frame, when the size is known
+        self.prewarner: PreWarner | None = None  # built with the core
         self.stats = PipelineStats()
         self._last: FrameResult | None = None
         self._next_site: SiteConfig | None = None  # handed over by another thread, adopted between frames
@@ -134,6 +136,7 @@ class Pipeline:
         if self.core is None:
             height, width = frame.image.shape[:2]
             self.core = DecisionCore(self.site, width, height, settle_s=self.signals.revision_window_s)
+            self.prewarner = PreWarner(self.site, self.site.actuators.prewarn, width, height)
 
         start = clock()
         found = self.detector.detect(frame.image)
@@ -157,6 +160,8 @@ class Pipeline:
         start = clock()
         riders = self._riders(tracks, found, frame.t, measured=detections.tracker_id is None)
         events = self.core.update(frame.index, frame.t, frame.utc, tracks, self.signals, riders)
+        if self.prewarner is not None:
+            events += self.prewarner.update(frame.index, frame.t, frame.utc, tracks, readings)
         timings["decide"] = (clock() - start) * 1000
 
         region = self.detector.region if isinstance(self.detector, GatedDetector) else None

@@ -32,6 +32,7 @@ from types import ModuleType
 from typing import Any
 
 from detection.base import Detector
+from edge.announce import ANNOUNCE_FILE, AnnouncementDesk
 from edge.camera_unit import CameraUnit
 from edge.capture import Capture, CaptureState, Grabbed
 from edge.capture.base import hide_passwords
@@ -144,6 +145,7 @@ class Service:
         hub = self._actuator_hub()
         self.operator = OperatorControls(self.data_dir / OPERATOR_FILE, hub)  # mutes the hub if saved so
         self.warnings = WarningObserver(hub, self.metrics, lambda: self._captured_mono)
+        self.announcements = AnnouncementDesk(hub, self.data_dir / ANNOUNCE_FILE)
         self.journal = EventJournal(self.data_dir / "events")
         self._build_reporter()
         self._accept_commands()
@@ -257,7 +259,9 @@ class Service:
             return
         from edge.mqtt.handlers import OperatorCommands
 
-        OperatorCommands(self.operator, self.warnings.hub).register(self.reporter.reporter)
+        OperatorCommands(self.operator, self.warnings.hub, announcements=self.announcements).register(
+            self.reporter.reporter
+        )
 
     def web_context(self) -> Any:
         """What the web UI needs from the live service."""
@@ -278,6 +282,7 @@ class Service:
             journal_dir=self.journal.folder,
             https=web.tls_cert is not None,
             cameras=[u.id for u in self.units] if len(self.units) > 1 else [],
+            announcements=self.announcements if self.warnings.hub is not None else None,
         )
 
     def live_readings(self, camera: str | None = None) -> Any:
@@ -645,7 +650,11 @@ class Service:
                 for group in {c.signal_group for c in unit.site.crosswalks} - readings.keys():
                     readings[group] = unit.signals.observed_state_at(group, t)
             devices = self.warnings.hub.health() if self.warnings.hub is not None else {}
-            health = StatusHealth(self.signals.statuses(), devices, self._storage(), self.operator.state)
+            waiting = {}  # per crosswalk/curb: crosswalk ids are unique across the cameras
+            for unit in self.units:
+                if unit.pipeline.prewarner is not None:
+                    waiting.update(unit.pipeline.prewarner.waiting)
+            health = StatusHealth(self.signals.statuses(), devices, self._storage(), self.operator.state, waiting)
             self.reporter.report_status(status, readings, self.pipeline.stats.mean_ms(), health)
         self._write_status(status)
 

@@ -31,6 +31,8 @@ from actuators.base import (
 )
 
 RATE = 22050  # espeak-ng's native rate; operator recordings are resampled to it
+# espeak-ng voices for announcement languages whose tag is not a voice name (Mandarin is ``cmn``)
+ANNOUNCE_VOICES = {"zh": "cmn", "zh-CN": "cmn", "en": "en"}
 CHUNK = 2048  # frames per write: ~93 ms, the granularity of the stall check
 
 
@@ -110,12 +112,15 @@ class Speaker(Actuator):
     def __init__(self, config: SpeakerConfig, context: DeviceContext) -> None:
         super().__init__(config, context)
         self.warning: np.ndarray | None = None  # the full warning at volume 1.0
+        self.prompt: np.ndarray | None = None  # the pre-warning prompt at volume 1.0
         self._pa: Any = None
         self._device_index: int | None = None
 
     def open(self) -> None:
         if self.warning is None:
-            self.warning = self._compose()
+            self.warning = self._compose(self.context.messages)
+        if self.prompt is None and self.context.prewarn_messages:
+            self.prompt = self._compose(self.context.prewarn_messages, "actuators.prewarn.messages")
         try:
             import pyaudio
         except ImportError:
@@ -124,11 +129,11 @@ class Speaker(Actuator):
         self._pa = pyaudio.PyAudio()
         self._device_index = self._find_device()
 
-    def _compose(self) -> np.ndarray:
-        by_language = {m.language: m for m in self.context.messages}
+    def _compose(self, messages: tuple[Message, ...] | None = None, where: str = "actuators.messages") -> np.ndarray:
+        by_language = {m.language: m for m in (self.context.messages if messages is None else messages)}
         missing = [lang for lang in self.config.languages if lang not in by_language]
         if missing:
-            raise DeviceError(f"no message for language(s) {', '.join(missing)} in actuators.messages")
+            raise DeviceError(f"no message for language(s) {', '.join(missing)} in {where}")
         gap = np.zeros(round(self.config.pause_s * RATE), dtype="<i2")
         parts: list[np.ndarray] = []
         for i, lang in enumerate(self.config.languages):
@@ -153,6 +158,24 @@ class Speaker(Actuator):
             return  # quiet hours: boards still show the warning
         assert self.warning is not None
         self.play(apply_volume(self.warning, self.config.volume * command.level.volume))
+
+    def prewarn(self, command: Command) -> None:
+        """The pre-warning prompt at the curb edge; silent in quiet hours."""
+        if not command.level.audible or self.prompt is None:
+            return
+        self.play(apply_volume(self.prompt, self.config.volume * command.level.volume))
+
+    def announce(self, command: Command) -> None:
+        """An operator's announcement: their WAV, or the text spoken by espeak-ng in its language.
+
+        The hub has already refused it in quiet hours unless it was urgent."""
+        if command.wav:
+            samples = read_wav(Path(command.wav))
+        else:
+            language = command.language or self.config.languages[0]
+            message = Message(language, command.text, voice=ANNOUNCE_VOICES.get(language))
+            samples = read_wav(render_tts(message, self.context.tts_cache, self.config.timeout_s))
+        self.play(apply_volume(samples, self.config.volume * command.level.volume))
 
     def play(self, samples: np.ndarray) -> None:
         import pyaudio

@@ -29,15 +29,18 @@ from edge.mqtt.topics import Topics
 BODIES: dict[str, dict[str, dict[str, Any]]] = {
     "enforcement": {"on": {"enabled": True}, "off": {"enabled": False}},
     "mute": {"on": {"muted": True}, "off": {"muted": False}},
-    "test": {target: {"target": target} for target in ("led", "speaker", "all")},
+    "test": {target: {"target": target} for target in ("led", "speaker", "lights", "all")},
+    "announce": {},  # the value is the text to speak
 }
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("command", help="send a signed command to a box (enforcement, mute, test)")
+    p = sub.add_parser("command", help="send a signed command to a box (enforcement, mute, test, announce)")
     p.add_argument("box", metavar="SITE/CAMERA", help="the box, e.g. elm-5th/cam1")
     p.add_argument("name", choices=sorted(BODIES), help="the command")
-    p.add_argument("value", help="enforcement/mute: on|off; test: led|speaker|all")
+    p.add_argument("value", help="enforcement/mute: on|off; test: led|speaker|lights|all; announce: the text")
+    p.add_argument("--language", default="en", help="announce: language of the text, e.g. en, zh-CN")
+    p.add_argument("--urgent", action="store_true", help="announce: play even in quiet hours or while muted")
     p.add_argument("--by", help="who asks (recorded with an enforcement or mute switch)")
     p.add_argument("--broker", required=True, help="mqtt://[user:pass@]host:1883 or mqtts://host:8883")
     p.add_argument("--prefix", default="crossguard", help="topic prefix of the boxes (default: crossguard)")
@@ -62,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     if not site or not camera or "/" in camera:
         raise CommandError(f"SITE/CAMERA expected, got '{args.box}'")
     body = BODIES[args.name].get(args.value)
+    if args.name == "announce":
+        body = {"text": args.value, "language": args.language, **({"urgent": True} if args.urgent else {})}
     if body is None:
         raise CommandError(f"{args.name} takes one of {', '.join(BODIES[args.name])}, got '{args.value}'")
     if args.by is not None and args.name != "test":

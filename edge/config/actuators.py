@@ -60,6 +60,43 @@ def _default_messages() -> list[MessageConfig]:
     ]
 
 
+def _default_prewarn_messages() -> list[MessageConfig]:
+    return [
+        MessageConfig(language="zh", text="红灯，请等待"),
+        MessageConfig(language="en", text="Red light - please wait"),
+    ]
+
+
+class PreWarnConfig(StrictModel):
+    """Pre-warnings before the step off the curb (``edge/prewarn.py``); distances in crosswalk depths."""
+
+    enabled: bool = Field(False, description="Watch the curbs during DON'T WALK and warn before the step off")
+    edge_distance: float = Field(
+        0.06, ge=0, le=1, description="Within this distance of the crosswalk edge (fraction of its depth) is at it"
+    )
+    still_speed: float = Field(
+        0.15, gt=0, le=5, description="Slower than this (depths/s) at the edge is waiting there; faster is walking past"
+    )
+    dwell_s: float = Field(1.0, ge=0, le=30, description="Seconds at the edge before the first prompt")
+    approach_speed: float = Field(
+        0.06, gt=0, le=10, description="Moving toward the edge at least this fast (depths/s) is approaching"
+    )
+    min_heading_cos: float = Field(
+        0.7, ge=0, le=1, description="Share of the motion that must point toward the edge (cosine of the angle)"
+    )
+    horizon_s: float = Field(2.5, gt=0, le=10, description="Approaching: due at the edge within this many seconds")
+    speed_window_s: float = Field(0.6, gt=0, le=5, description="Frame time over which speed and heading are measured")
+    release_distance: float = Field(
+        0.15, ge=0, le=2, description="Stepping back beyond this distance from the edge ends the prompts"
+    )
+    repeat_s: float = Field(4.0, gt=0, le=60, description="Repeat the prompt this often while they stay at the edge")
+    cooldown_s: float = Field(3.0, ge=0, le=600, description="A new series at the same curb waits this long")
+    forget_s: float = Field(5.0, gt=0, le=120, description="Forget a person unseen for this long")
+    messages: list[MessageConfig] = Field(
+        default_factory=_default_prewarn_messages, min_length=1, description="The spoken prompt, one per language"
+    )
+
+
 DeviceConfigUnion = Annotated[Union[tuple(DEVICE_CONFIGS.values())], Field(discriminator="type")]  # noqa: UP007
 
 
@@ -78,6 +115,11 @@ class ActuatorsConfig(StrictModel):
     messages: list[MessageConfig] = Field(
         default_factory=_default_messages, min_length=1, description="The warning, one entry per language"
     )
+    announcements_dir: Path | None = Field(
+        None, description="Folder of operator recordings (16-bit PCM WAV) an announcement may name; relative to the "
+        "site file. None: announcements are spoken by TTS only",
+    )  # fmt: skip
+    prewarn: PreWarnConfig = Field(default_factory=PreWarnConfig, description="Warnings before the step off")
     tts_cache: Path = Field(
         Path("~/.cache/crossguard/tts"), description="Folder for warnings rendered once by espeak-ng"
     )

@@ -206,7 +206,13 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         det["model"] = str((base / det["model"]).resolve())
     actuators = data.get("actuators")
     messages = actuators.get("messages") if isinstance(actuators, dict) else None
-    for message in messages if isinstance(messages, list) else []:
+    prewarn = actuators.get("prewarn") if isinstance(actuators, dict) else None
+    prompts = prewarn.get("messages") if isinstance(prewarn, dict) else None
+    both = (messages if isinstance(messages, list) else []) + (prompts if isinstance(prompts, list) else [])
+    folder = actuators.get("announcements_dir") if isinstance(actuators, dict) else None
+    if isinstance(folder, str) and not Path(folder).is_absolute():
+        actuators["announcements_dir"] = str((base / folder).resolve())
+    for message in both:
         wav = message.get("wav") if isinstance(message, dict) else None
         if isinstance(wav, str) and not Path(wav).is_absolute():
             message["wav"] = str((base / wav).resolve())

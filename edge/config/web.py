@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from edge.config.base import StrictModel
+from edge.config.screen import ScreenConfig
 
 
 def is_loopback(host: str) -> bool:
@@ -40,6 +41,7 @@ class WebConfig(StrictModel):
         20, ge=1, le=1000, description="Failed logins allowed per client address, whatever names it tries"
     )
     login_window_s: float = Field(300.0, ge=1, le=86400, description="Window over which failed logins are counted")
+    screen: ScreenConfig = Field(default_factory=ScreenConfig, description="The public warning screen (/screen)")
 
     @model_validator(mode="after")
     def _cert_and_key_together(self) -> WebConfig:

@@ -1,4 +1,4 @@
-"""The allow-listed commands on a live box: ``enforcement``, ``mute`` and ``test``.
+"""The allow-listed commands on a live box: ``enforcement``, ``mute``, ``test`` and ``announce``.
 
 The reporter runs handlers on its own command thread, never on paho's network thread, one at a
 time in arrival order. ``enforcement`` and ``mute`` only record the operator's wish in
@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from edge.announce import Announcement, AnnouncementDesk, AnnounceRefused
 from edge.logtext import printable
 from edge.mqtt.commands import CommandHandler
 from edge.mqtt.payloads import CommandResult, iso_utc
@@ -25,7 +26,8 @@ from edge.operator import Change, OperatorControls
 APPLY_WAIT_S = 2.0
 CHANNEL = "mqtt"
 MAX_BY_CHARS = 64
-TEST_TARGETS = {"led": "LED board", "speaker": "speaker", "all": "output device"}  # target → what it covers
+# target → what it covers
+TEST_TARGETS = {"led": "LED board", "speaker": "speaker", "lights": "ground light", "all": "output device"}
 
 
 class Refused(ValueError):
@@ -35,14 +37,44 @@ class Refused(ValueError):
 class OperatorCommands:
     """Handlers bound to the service's operator switches and (optional) actuator hub."""
 
-    def __init__(self, controls: OperatorControls, hub: Any | None, apply_wait_s: float = APPLY_WAIT_S) -> None:
+    def __init__(
+        self,
+        controls: OperatorControls,
+        hub: Any | None,
+        apply_wait_s: float = APPLY_WAIT_S,
+        announcements: AnnouncementDesk | None = None,
+    ) -> None:
         self.controls = controls
         self.hub = hub
         self.apply_wait_s = apply_wait_s
+        self.announcements = announcements
 
     def register(self, reporter: Any) -> None:
-        for name, handler in (("enforcement", self.enforcement), ("mute", self.mute), ("test", self.test)):
+        handlers = [("enforcement", self.enforcement), ("mute", self.mute), ("test", self.test)]
+        if self.announcements is not None:
+            handlers.append(("announce", self.announce))
+        for name, handler in handlers:
             reporter.on_command(name, _refusals_answered(handler))
+
+    def announce(self, body: dict[str, Any]) -> CommandResult:
+        """Speak text (or play a named recording) on every speaker; refused in quiet hours unless urgent."""
+        _only(body, ("text", "language", "wav", "urgent", "by"))
+        text, language = body.get("text", ""), body.get("language", "en")
+        wav, urgent = body.get("wav"), body.get("urgent", False)
+        if not isinstance(text, str) or not isinstance(language, str) or not isinstance(urgent, bool):
+            raise Refused("'text' and 'language' must be strings and 'urgent' true or false")
+        if wav is not None and not isinstance(wav, str):
+            raise Refused("'wav' must be the name of a recording")
+        if wav is None and not text:
+            raise Refused("'text' (or 'wav') is required")
+        assert self.announcements is not None
+        request = Announcement(text, language, wav, urgent, _by(body), CHANNEL)
+        try:
+            outcome = self.announcements.announce(request)
+        except AnnounceRefused as exc:
+            raise Refused(str(exc)) from None
+        state = {"speakers": outcome.speakers, "urgent": urgent, "volume": round(outcome.volume, 3), "by": request.by}
+        return CommandResult(True, state)
 
     def enforcement(self, body: dict[str, Any]) -> CommandResult:
         enabled = _flag(body, "enabled", allowed=("enabled", "by"))

@@ -127,6 +127,7 @@ class StatusReport:
     enforcement_enabled: bool = True  # False while entries are not enforced, for any reason
     outbox_depth: int | None = None  # filled in by the reporter when None
     operator: OperatorState | None = None  # the operator's switches, with who set them and when
+    waiting: Mapping[str, int] = field(default_factory=dict)  # "<crosswalk>/<curb>" → people waiting on DON'T WALK
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ def status_payload(report: StatusReport, origin: Origin, outbox_depth: int) -> d
         "clock_offset_s": _round(report.clock_offset_s),
         "enforcement_enabled": report.enforcement_enabled,
         **({"operator": operator_payload(report.operator)} if report.operator is not None else {}),
+        **({"waiting": dict(sorted(report.waiting.items()))} if report.waiting else {}),
     }
 
 

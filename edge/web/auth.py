@@ -38,6 +38,9 @@ ROUTE_ROLES: dict[str, frozenset[Role] | None] = {
     "api_login": None,  # JSON only, so a cross-site form cannot post it
     "static_asset": None,  # the packaged CSS/JS, needed to draw the login page
     "set_language": None,  # the header's language switch: a cookie, on the login page too
+    "screen": None,  # the public warning screen and its stream (404 unless web.screen.enabled)
+    "api_screen": None,
+    "api_screen_picture": None,
     "openapi": EVERYONE,
     "logout": EVERYONE,
     "api_logout": EVERYONE,
@@ -59,6 +62,7 @@ ROUTE_ROLES: dict[str, frozenset[Role] | None] = {
     "devices": OPERATORS,
     "api_devices": OPERATORS,
     "api_devices_test": OPERATORS,
+    "api_announce": OPERATORS,
     "evidence_queue": POLICE,
     "evidence_detail": POLICE,
     "api_evidence_queue": POLICE,

@@ -108,6 +108,7 @@ class WebContext:
             None or missing: no counts.
         cameras: The site's camera ids when it has several: ``snapshot``, ``raw_snapshot`` and
             ``live`` then take the camera id (None: the first); empty: one camera, called without.
+        announcements: The spoken-announcement desk (``edge.announce.AnnouncementDesk``); None hides the form.
     """
 
     site_path: Path
@@ -124,6 +125,7 @@ class WebContext:
     live: Callable[[], LiveReadings] | None = None
     journal_dir: Path | None = None
     cameras: list[str] = dataclasses.field(default_factory=list)
+    announcements: Any | None = None
 
     def for_camera(self, camera: str | None) -> str | None:
         """The camera a page asked for (``?camera=``), checked: None on a one-camera site or when not asked."""

@@ -61,6 +61,7 @@ class HourCount:
     label: str  # local clock time the hour starts: "14:00" (or "01:00 EST" on a fall-back day)
     crossings: int = 0
     violations: int = 0
+    prewarnings: int = 0  # pre-warning prompts given at the curb (edge/prewarn.py)
     violation_rate: float | None = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,11 +74,13 @@ class CrosswalkDay:
     hours: list[HourCount]
     crossings: int = field(init=False)
     violations: int = field(init=False)
+    prewarnings: int = field(init=False)
     violation_rate: float | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.crossings = sum(h.crossings for h in self.hours)
         self.violations = sum(h.violations for h in self.hours)
+        self.prewarnings = sum(h.prewarnings for h in self.hours)
         self.violation_rate = violation_rate(self.violations, self.crossings)
 
 
@@ -111,7 +114,7 @@ def hour_starts(day: date, zone: ZoneInfo) -> list[tuple[float, str]]:
 def tally_day(
     events: Iterable[JournalEvent], crosswalk_ids: Sequence[str], day: date, zone: ZoneInfo
 ) -> dict[str, CrosswalkDay]:
-    """Crossings and violations per crosswalk and local hour of ``day``, by entry time.
+    """Crossings, violations and pre-warning prompts per crosswalk and local hour of ``day``, by entry time.
 
     Every crosswalk in ``crosswalk_ids`` gets a row (zeros when nobody crossed); a crosswalk
     seen only in the events (renamed or removed since) follows them. An event id seen twice
@@ -133,7 +136,10 @@ def tally_day(
         cw: CrosswalkDay(
             cw,
             [
-                HourCount(t, label, counts[cw, i, EventType.CROSSING], counts[cw, i, EventType.VIOLATION])
+                HourCount(
+                    t, label, counts[cw, i, EventType.CROSSING], counts[cw, i, EventType.VIOLATION],
+                    counts[cw, i, EventType.PRE_WARNING],
+                )
                 for i, (t, label) in enumerate(slots)
             ],
         )

@@ -61,3 +61,27 @@ def test_unknown_device_names_the_known_ones(tmp_path, http_board, capsys) -> No
     assert main(["actuators", "test", "--site", str(site), "--device", "nope"]) == 2
     error = capsys.readouterr().err.strip()
     assert error == f"crossguard actuators: error: {site}: no enabled device named 'nope' (enabled: gateway)"
+
+
+def test_covers_the_ground_lights(tmp_path, capsys) -> None:
+    from actuators.emulators.modbus_lights import ModbusLightsEmulator
+    from actuators.emulators.sacn_node import SacnNodeEmulator
+
+    modbus, node = ModbusLightsEmulator(), SacnNodeEmulator()
+    try:
+        segments = [{"name": "stripe", "address": 1}]
+        site = site_file(tmp_path, {"devices": [
+            {"name": "modbus-lights", "type": "ground_lights", "protocol": "modbus", "port": modbus.port,
+             "signal_group": "P1", "segments": segments},
+            {"name": "dmx-lights", "type": "ground_lights", "protocol": "sacn", "host": node.host,
+             "signal_group": "P1", "segments": segments},
+        ]})  # fmt: skip
+        assert run("actuators", "test", "--site", str(site)) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert [line.split()[:3] for line in lines[:2]] == [
+            ["modbus-lights", "ground_lights", "OK"], ["dmx-lights", "ground_lights", "OK"]]  # fmt: skip
+        assert modbus.coils(1, 4) == [True, False, False, True]  # the test look: red flashing
+        assert node.wait_for(1, lambda p: list(p.slots[:4]) == [255, 0, 0, 128]) is not None
+    finally:
+        modbus.close()
+        node.close()

@@ -39,11 +39,14 @@ def test_every_device_type_parses_with_its_own_fields(tmp_path: Path) -> None:
         {"name": "dms", "type": "ntcip", "host": "127.0.0.1", "message_number": 3},
         {"name": "gw", "type": "http_board", "url": "http://127.0.0.1:8080/board"},
         {"name": "lights", "type": "gpio", "line": 17, "signal_group": "P1", "crosswalks": ["cw1"]},
+        {"name": "ground", "type": "ground_lights", "protocol": "modbus", "signal_group": "P1",
+         "segments": [{"name": "stripe", "address": 0}]},
     ]
     assert {d["type"] for d in devices} == set(DEVICE_CONFIGS)  # a new driver needs a row here
     site = load_site(site_file(tmp_path, {"devices": devices, "quiet_hours": [{"start": "22:30", "end": "06:00"}]}))
     assert [type(d).__name__ for d in site.actuators.devices] == [
-        "SpeakerConfig", "AlphaConfig", "NtcipConfig", "HttpBoardConfig", "GpioConfig"]  # fmt: skip
+        "SpeakerConfig", "AlphaConfig", "NtcipConfig", "HttpBoardConfig", "GpioConfig",
+        "GroundLightsConfig"]  # fmt: skip
     assert site.actuators.quiet_hours[0].start == time(22, 30)
 
 

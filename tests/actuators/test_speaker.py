@@ -30,10 +30,14 @@ PLAY_ONCE = """
 import json, sys, time
 from actuators.hub import ActuatorHub
 from edge.config import load_site
+from edge.events import EventType
 from tests.actuators.conftest import violation
 site = load_site(sys.argv[1])
 hub = ActuatorHub.from_config(site)
-hub.on_violation(violation(utc=float(sys.argv[2])))
+if sys.argv[3:] == ["prewarn"]:
+    hub.on_prewarning(violation(utc=float(sys.argv[2]), kind=EventType.PRE_WARNING))
+else:
+    hub.on_violation(violation(utc=float(sys.argv[2])))
 deadline = time.monotonic() + 30
 while time.monotonic() < deadline and not any(h.delivered or h.failed for h in hub.health().values()):
     time.sleep(0.02)
@@ -43,7 +47,7 @@ print(json.dumps({"state": health.state.value, "delivered": health.delivered, "e
 """
 
 
-def play_in_subprocess(tmp_path: Path, actuators: dict, utc: float = BASE_UTC) -> tuple[dict, Path]:
+def play_in_subprocess(tmp_path: Path, actuators: dict, utc: float = BASE_UTC, *extra: str) -> tuple[dict, Path]:
     if not SYSTEM_ALSA_CONF.exists():
         pytest.fail(f"{SYSTEM_ALSA_CONF} missing: install alsa-utils/libasound2 (scripts/setup-test-env.sh)")
     captured = tmp_path / "captured.raw"
@@ -51,7 +55,7 @@ def play_in_subprocess(tmp_path: Path, actuators: dict, utc: float = BASE_UTC) -
     conf.write_text(f'pcm.!default {{\n  type file\n  slave.pcm "null"\n  file "{captured}"\n  format "raw"\n}}\n')
     env = {**os.environ, "ALSA_CONFIG_PATH": f"{SYSTEM_ALSA_CONF}:{conf}", "PYTHONPATH": str(REPO)}
     site = site_file(tmp_path, actuators, timezone="Asia/Shanghai")
-    done = subprocess.run([sys.executable, "-c", PLAY_ONCE, str(site), str(utc)], cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, "-c", PLAY_ONCE, str(site), str(utc), *extra], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1]), captured
@@ -101,6 +105,24 @@ def test_quiet_hours_play_nothing(tmp_path: Path) -> None:
     result, captured = play_in_subprocess(tmp_path, section(tmp_path), utc=BASE_UTC + 6 * 3600)  # 00:00 local
     assert result["delivered"] == 1  # handled: silence is the correct output
     assert not captured.exists() or not np.fromfile(captured, dtype="<i2").any()
+
+
+def test_prewarning_plays_the_prompt_at_the_scheduled_volume_and_not_in_quiet_hours(tmp_path: Path) -> None:
+    actuators = section(tmp_path)
+    actuators["prewarn"] = {"messages": [{"language": "en", "text": "Red light, please wait"},
+                                         {"language": "zh", "text": "红灯，请等待"}]}  # fmt: skip
+    result, captured = play_in_subprocess(tmp_path, actuators, BASE_UTC, "prewarn")  # 18:00 local: volume 0.5
+    assert result == {"state": "ok", "delivered": 1, "error": None}
+    cfg = SpeakerConfig(**actuators["devices"][0])
+    prompts = tuple(Message(m["language"], m["text"]) for m in actuators["prewarn"]["messages"])
+    prompt = Speaker(cfg, DeviceContext((), Path(actuators["tts_cache"]), prompts))._compose(prompts)
+    assert np.abs(prompt).max() > 1000
+    assert_played(captured, apply_volume(prompt, 0.8 * 0.5))
+    quiet = tmp_path / "quiet"
+    quiet.mkdir()
+    result, captured = play_in_subprocess(quiet, {**actuators, "tts_cache": str(quiet / "tts")},
+                                          BASE_UTC + 6 * 3600, "prewarn")  # fmt: skip
+    assert result["delivered"] == 1 and (not captured.exists() or not np.fromfile(captured, dtype="<i2").any())
 
 
 def test_operator_wav_is_resampled_and_played(tmp_path: Path) -> None:

@@ -8,7 +8,10 @@ import pytest
 
 from tests.conftest import REPO
 
-CORE_FILES = ["edge/zones.py", "edge/rules.py", "edge/events.py", "edge/signal/types.py", "edge/signal/timeline.py"]
+CORE_FILES = [
+    "edge/zones.py", "edge/rules.py", "edge/prewarn.py", "edge/events.py", "edge/signal/types.py",
+    "edge/signal/timeline.py",
+]
 FORBIDDEN = {
     "cv2",
     "paho",

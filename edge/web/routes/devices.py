@@ -31,7 +31,7 @@ def _hub(state: WebState) -> DeviceHub:
 def devices(request: Request, state: State) -> Response:
     hub = state.context.devices
     names = hub.device_names if hub is not None else None
-    return state.render(request, "devices.html", names=names)
+    return state.render(request, "devices.html", names=names, announcements=state.context.announcements is not None)
 
 
 @router.get("/api/devices", name="api_devices", responses=ERRORS)

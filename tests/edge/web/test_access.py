@@ -36,7 +36,10 @@ def test_access_table_names_exactly_the_app_routes() -> None:
     names = {name for _, _, name in ROUTES}
     assert names == set(ROUTE_ROLES), names ^ set(ROUTE_ROLES)
     public = sorted(name for name, roles in ROUTE_ROLES.items() if roles is None)
-    assert public == ["api_login", "healthz", "login_form", "login_page", "set_language", "static_asset"]
+    assert public == [
+        "api_login", "api_screen", "api_screen_picture", "healthz", "login_form", "login_page", "screen",
+        "set_language", "static_asset",
+    ]
 
 
 def _request(client, method: str, path: str):  # type: ignore[no-untyped-def]

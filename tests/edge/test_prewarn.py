@@ -1,0 +1,160 @@
+"""Pre-warnings on real footage: the shared crosswalk clip through the real detector, tracker, rules and pre-warner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from detection.registry import build_detector
+from edge.config import load_site
+from edge.config.site import SiteConfig
+from edge.events import EventType
+from edge.replay import ReplayOptions, run_replay
+from tests.builders import demo_site_file
+from tests.conftest import REPO, require_shared
+
+CLIP = "video/crosswalk_elevated_fixed.mp4"
+DEMO_TIMELINE = REPO / "sites" / "demo" / "timeline.csv"  # WALK, CLEARANCE from 3 s, DON'T WALK from 5 s
+
+
+def with_prewarn(site: SiteConfig, **prewarn: object) -> SiteConfig:
+    config = site.actuators.prewarn.model_copy(update={"enabled": True, **prewarn})
+    return site.model_copy(update={"actuators": site.actuators.model_copy(update={"prewarn": config})})
+
+
+SEGMENTS = [{"name": "stripe", "address": 0}, {"name": "near-line", "curb": "near", "address": 4},
+            {"name": "far-line", "curb": "far", "address": 8}]  # fmt: skip
+LIGHTS = {"name": "lights", "type": "ground_lights", "protocol": "modbus", "signal_group": "ped-main",
+          "alert_s": 2.0, "timeout_s": 1.0, "segments": SEGMENTS}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], list[tuple[int, int]]]:
+    """The clip replayed with pre-warnings on and ground lights on a Modbus emulator (``--actuate``):
+    the events, and every coil write the controller received as (address, red/green/amber/flash bits)."""
+    from actuators.emulators.modbus_lights import ModbusLightsEmulator
+    from edge.config.actuators import ActuatorsConfig
+
+    out = tmp_path_factory.mktemp("prewarn")
+    site = with_prewarn(load_site(demo_site_file(out)))
+    controller = ModbusLightsEmulator()
+    try:
+        devices = ActuatorsConfig.model_validate({"devices": [{**LIGHTS, "port": controller.port}]}).devices
+        site = site.model_copy(update={"actuators": site.actuators.model_copy(update={"devices": devices})})
+        options = ReplayOptions(video=require_shared(CLIP), out=out / "run", signal=DEMO_TIMELINE, progress=False,
+                                evidence=False, actuate=True)  # fmt: skip
+        run_replay(site, build_detector(site.detector), options)
+        frames = [f for _, f in controller.frames if len(f) == 14 and f[7] == 0x0F]  # Write Multiple Coils
+        writes = [(int.from_bytes(f[8:10], "big"), f[13]) for f in frames]
+    finally:
+        controller.close()
+    events = [json.loads(line) for line in (out / "run" / "events.jsonl").read_text().splitlines()]
+    return events, writes
+
+
+@pytest.fixture(scope="module")
+def demo_events(demo_run: tuple[list[dict], list[tuple[int, int]]]) -> list[dict]:
+    return demo_run[0]
+
+
+def test_people_waiting_at_the_edge_on_red_are_warned_before_they_step_in(demo_events) -> None:
+    # Checked on the annotated clip: the two people who step in on DON'T WALK (9.52 s, 10.61 s)
+    # stood at or walked up to the near curb's edge before; both are warned 1-5 s ahead.
+    violations = [e for e in demo_events if e["type"] == "violation"]
+    warnings = [e for e in demo_events if e["type"] == "pre_warning"]
+    assert len(violations) == 2
+    for violation in violations:
+        before = [w for w in warnings if w["track_id"] == violation["track_id"] and w["crosswalk_id"] == "cw-main"]
+        assert before, f"no pre-warning before the violation at {violation['entry_t']} s"
+        first = min(w["decided_t"] for w in before)
+        assert 1.0 <= violation["entry_t"] - first <= 5.0
+        assert all(w["from_curb"] == violation["from_curb"] == "near" for w in before)
+        assert all(w["decided_t"] <= violation["entry_t"] for w in before), "prompts stop once they step in"
+
+
+def test_prewarnings_only_on_dont_walk_and_never_for_people_who_do_not_step_in(demo_events) -> None:
+    warnings = [e for e in demo_events if e["type"] == "pre_warning"]
+    assert warnings and all(w["decided_t"] >= 5.0 and w["signal_state"] == "DONT_WALK" for w in warnings)
+    crossed = {e["track_id"] for e in demo_events if e["type"] == "crossing"}
+    assert {w["track_id"] for w in warnings} <= crossed
+    # one series per person per red phase: every prompt of a person belongs to one series
+    series = {(w["track_id"], w["entry_t"]) for w in warnings}
+    assert len(series) == len({w["track_id"] for w in warnings})
+    assert all(w["enforced"] is False and w["reason"].startswith("pre-warning") for w in warnings)
+
+
+def test_waiting_counts_and_walking_along_the_edge_is_no_prewarning() -> None:
+    """The rules on the minimal site (1000x1000 px; north curb above y=400, the crosswalk 200 px deep)."""
+    from edge.config.actuators import PreWarnConfig
+    from edge.prewarn import PreWarner
+    from edge.signal.types import SignalReading, SignalState
+    from tests.builders import make_site, person_at, tracks
+
+    warner = PreWarner(make_site(), PreWarnConfig(enabled=True), 1000, 1000)
+    red = {"p1": SignalReading(SignalState.DONT_WALK, 0.0)}
+    events = []
+    for i in range(30):  # 3 s at 10 fps
+        t = i / 10
+        frame = tracks(
+            person_at(1, 300, 396),  # toes at the edge, still
+            person_at(2, 250 + 300 * t, 396),  # walking along the edge, 1.5 depths/s sideways
+            person_at(3, 500, 300),  # waiting back from the edge
+        )
+        events += warner.update(i, t, 1000 + t, frame, red)
+    assert [(e.track_id, e.from_curb, e.type.value) for e in events] == [(1, "north", "pre_warning")]
+    assert events[0].decided_t >= 1.0  # after dwell_s at the edge
+    assert warner.waiting == {"cw1/north": 2, "cw1/south": 0}
+    walk = {"p1": SignalReading(SignalState.WALK, 3.0)}
+    assert warner.update(30, 3.0, 1003.0, tracks(person_at(1, 300, 396)), walk) == []
+    assert warner.waiting == {"cw1/north": 0, "cw1/south": 0}
+
+
+def test_dashboard_counts_prewarnings_beside_crossings_and_violations() -> None:
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from edge.events import EventType
+    from edge.web.dashboard import JournalEvent, day_span, tally_day
+
+    zone = ZoneInfo("Asia/Shanghai")
+    start, _ = day_span(date(2026, 12, 7), zone)
+    events = [JournalEvent("a", EventType.PRE_WARNING, "cw1", start + 60), JournalEvent("b", EventType.PRE_WARNING,
+              "cw1", start + 60), JournalEvent("c", EventType.VIOLATION, "cw1", start + 70),
+              JournalEvent("d", EventType.CROSSING, "cw1", start + 70)]  # fmt: skip
+    day = tally_day(events, ["cw1"], date(2026, 12, 7), zone)["cw1"]
+    assert (day.crossings, day.violations, day.prewarnings) == (1, 1, 2)
+    assert day.violation_rate == 1.0  # pre-warnings are not crossings
+
+
+def test_ground_lights_follow_the_replayed_signal_and_flash_at_the_warned_curb(demo_run) -> None:
+    _, writes = demo_run
+    red, green, green_flash, red_flash = 0b0001, 0b0010, 0b1010, 0b1001
+
+    def looks(address: int) -> list[int]:
+        seen = [bits for where, bits in writes if where == address]
+        return [b for i, b in enumerate(seen) if i == 0 or seen[i - 1] != b]  # each change once
+
+    # red (safe) until the first signal report, then WALK, CLEARANCE, DON'T WALK; the people heading
+    # for the near curb's edge make it and the stripe flash red (from the first red frame on, when
+    # someone is already on their way), the far curb's line stays steady red
+    for address in (0, 4):
+        assert looks(address)[:3] == [red, green, green_flash] and looks(address)[3] in (red, red_flash)
+        assert red_flash in looks(address)
+    assert looks(8) == [red, green, green_flash, red]
+    cleared = max(i for i, (_, bits) in enumerate(writes) if bits == green_flash)
+    assert all(bits & 0b0010 == 0 for _, bits in writes[cleared + 1 :]), "green after DON'T WALK began"
+
+
+def test_prewarning_events_are_valid_mqtt_event_payloads(demo_events) -> None:
+    from edge.events import CrossingEvent
+    from edge.mqtt.payloads import Origin, event_payload
+    from edge.mqtt.schemas import problems
+    from edge.signal.types import SignalState
+
+    raw = next(e for e in demo_events if e["type"] == "pre_warning")
+    fields = {**raw, "type": EventType.PRE_WARNING, "signal_state": SignalState(raw["signal_state"])}
+    for key in ("foot_point", "box", "entry_box"):
+        fields[key] = tuple(raw[key])
+    payload = event_payload(CrossingEvent(**fields), (), Origin("demo", "cam1", "box-1"))
+    assert problems("event", payload) == [] and payload["type"] == "pre_warning"
