@@ -11,5 +11,5 @@ trap 'rm -f "$POT"' EXIT
 pybabel extract -F edge/web/babel.cfg -k N_ -k t --no-location --sort-output -o "$POT" .
 for po in "$LOCALES"/*/LC_MESSAGES/messages.po; do
   locale=$(basename "$(dirname "$(dirname "$po")")")
-  pybabel update -i "$POT" -o "$po" -l "$locale" --ignore-obsolete
+  pybabel update -i "$POT" -o "$po" -l "$locale" --ignore-obsolete --no-fuzzy-matching
 done

@@ -9,5 +9,7 @@ document.getElementById("announce").addEventListener("submit", async (event) => 
     language: document.getElementById("announce-language").value,
     urgent: document.getElementById("announce-urgent").checked,
   });
-  result.textContent = r.ok ? "queued on " + r.data.speakers.join(", ") : ((r.data && r.data.detail) || "HTTP " + r.status);
+  result.textContent = r.ok
+    ? t("queued on {speakers}", { speakers: r.data.speakers.join(", ") })
+    : t("refused: {reason}", { reason: detailText(r) });
 });
