@@ -70,9 +70,12 @@ class SiteConfig(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _one_camera_form(cls, data: object) -> object:
-        if isinstance(data, dict) and "camera" in data and "cameras" in data:
+        """Either form, not both; a dumped site (``model_dump``) carries an empty or default other half."""
+        if not isinstance(data, dict) or not data.get("cameras") or data.get("camera") is None:
+            return data
+        if data["camera"] != CameraConfig().model_dump() and data["camera"] != {}:
             raise ValueError("camera and cameras are both given; use camera: for one camera or cameras: for several")
-        return data
+        return {k: v for k, v in data.items() if k != "camera"}
 
     @model_validator(mode="after")
     def _crosswalks_on_known_cameras(self) -> SiteConfig:

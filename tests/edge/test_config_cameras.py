@@ -56,6 +56,14 @@ def test_several_cameras_give_views_with_their_own_crosswalks() -> None:
     assert north.signal == site.signal and north.site == site.site  # shared sections are the site's
 
 
+@pytest.mark.parametrize("data", [site_dict(), two_camera_site()], ids=["one camera", "two cameras"])
+def test_a_dumped_site_validates_again_unchanged(data: dict[str, Any]) -> None:
+    """Live zone edits and the editor's history rebuild a site from its dump: both halves are in it."""
+    site = SiteConfig.model_validate(data)
+    assert SiteConfig.model_validate(site.model_dump()) == site
+    assert SiteConfig.model_validate(site.model_dump(mode="json")) == site
+
+
 def test_a_list_of_one_camera_needs_no_camera_on_its_crosswalks() -> None:
     data = site_dict()
     data["cameras"] = [{"id": "only", "source": "a.mp4"}]

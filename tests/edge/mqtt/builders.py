@@ -140,8 +140,8 @@ class Recorder:
 
         return [json.loads(p) for p in self.payloads(suffix)]
 
-    def publish(self, topic: str, payload: bytes | str) -> None:
-        self._client.publish(topic, payload, qos=1).wait_for_publish(5)
+    def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
+        self._client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
 
     def close(self) -> None:
         self._client.loop_stop()

@@ -186,6 +186,9 @@ def evidence_bytes(n: int, seq: int | None) -> bytes:
 
 def test_center_view_shows_evidence_outcomes_dead_letters_and_chain_gaps(mosquitto, tmp_path, capsys):
     db, port = tmp_path / "center.db", free_port()
+    clearer = Recorder(mosquitto, "nothing/#")  # another test's box may have left its availability retained
+    clearer.publish(f"{BASE}/availability", b"", retain=True)
+    clearer.close()
     args = center_args("--broker", mosquitto.url, "--db", str(db), "--client-id", "gap-center",
                        "--http", str(port), "--interval", "0", "--duration", "4")  # fmt: skip
     runner = threading.Thread(target=center.run, args=(args,))
