@@ -71,6 +71,7 @@ class CameraUnit:
         self.picture_state = "ok"
         self.captured_mono = 0.0
         self.last_frame: tuple[float, float] | None = None  # (mono, t) of the last processed frame
+        self._last_seq: int | None = None  # the capture's number of the last processed frame
         self.fps = 0.0
         self._fps_window = (time.monotonic(), 0)
         self._recent_t: deque[float] = deque()  # frame times of the last SPARSE_WINDOW_S, for min_camera_fps
@@ -99,6 +100,9 @@ class CameraUnit:
         self._check_rate(t)
         self._on_picture()
         self.captured_mono = grabbed.mono
+        # A gap in the capture's numbering: stale frames were dropped, the box is behind on this camera.
+        self.gate.behind = self._last_seq is not None and grabbed.seq - self._last_seq > 1
+        self._last_seq = grabbed.seq
         self.pipeline.process(Frame(grabbed.seq, t, utc, grabbed.image))
         self.last_frame = (grabbed.mono, t)
         self.frames += 1

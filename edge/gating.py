@@ -8,7 +8,12 @@ Two rules, both off by default (``service.performance``):
   frames in a row, so a person standing at the curb is still re-detected regularly.
 
 Neither rule skips the frame after a new person appears: a new track is confirmed only by a
-second real detection, and waiting a stride for it would lose people who are seen briefly.
+second real detection, and waiting a stride for it would lose people who are seen briefly —
+except while the box is behind (``behind``: the camera's capture dropped stale frames since the
+last frame). Then frames are already sparse, new tentative tracks appear on most of them, and
+detecting every one of those frames would undo the stride just when it is needed, so the box
+would only fall further behind on every camera; a new track then waits for the next strided
+detection (at most ``detect_stride - 1`` frames).
 
 On a skipped frame the wrapped detector returns the tracker's coasted tracks (every confirmed
 person moved on their own motion, with their id, nothing measured), and the pipeline uses them
@@ -70,6 +75,7 @@ class GatedDetector(Detector):
         self.region: Region | None = None  # where the last detected frame was detected; None: whole frame
         self._regions: dict[tuple[int, int], Region | None] = {}  # by frame size, for the current zones
         self._detected = 0
+        self.behind = False  # set by the caller per frame: stale frames were dropped before this one
 
     @property
     def active(self) -> bool:
@@ -122,7 +128,7 @@ class GatedDetector(Detector):
         return self._regions[(width, height)]
 
     def _skip_reason(self, small: np.ndarray | None) -> str | None:
-        if self._frame == 0 or (self.tracker is not None and self.tracker.confirming):
+        if self._frame == 0 or (self.tracker is not None and self.tracker.confirming and not self.behind):
             return None
         stride = self.config.detect_stride
         if stride > 1 and self._frame % stride:

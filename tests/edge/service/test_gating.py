@@ -79,3 +79,25 @@ def test_zone_mask_covers_the_crosswalk_and_both_curbs(tmp_path) -> None:
     assert 0.05 < mask.mean() < 0.5
     assert mask[int(0.75 * 88), int(0.6 * 160)]  # inside the crosswalk polygon
     assert not mask[5, 5]  # sky
+
+
+@pytest.mark.parametrize("behind", [False, True], ids=["keeping-up", "behind"])
+def test_a_box_behind_keeps_its_stride_though_new_people_appear(tmp_path, record, behind: bool) -> None:
+    """Every 4th frame of the clip, as a box that has fallen behind sees it: new tentative tracks on most
+    frames. Keeping up, each of them gets its confirming detection at once; behind, the stride holds."""
+    detector = record(DEMO_MODEL)
+    site = load_site(write_site(tmp_path, detector={"model": str(require_shared(DEMO_MODEL))}))
+    gate = GatedDetector(detector, PerformanceConfig(detect_stride=3), site)
+    pipeline = Pipeline(site, gate, SignalHub([]))
+    gate.attach(pipeline.tracker)
+    video = VideoFile(require_shared(CLIP), fallback_fps=site.camera.fps)
+    sparse = [frame for frame in video if frame.index % 4 == 0]
+    for frame in sparse:
+        gate.behind = behind and frame.index > 0
+        pipeline.process(frame)
+    pipeline.close()
+    strided = len(sparse) - len(range(0, len(sparse), 3))
+    if behind:
+        assert gate.skipped["stride"] == strided  # exactly every 3rd frame detected
+    else:
+        assert gate.skipped["stride"] < strided / 2  # new people on most frames: confirmed at once
