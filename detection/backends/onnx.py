@@ -40,13 +40,19 @@ def _dims(shape: list[object]) -> tuple[int | None, ...]:
     return tuple(d if isinstance(d, int) and d > 0 else None for d in shape)
 
 
-def open_session(path: Path, threads: int) -> ort.InferenceSession:
-    """An ONNX Runtime CPU session; a missing or non-ONNX file raises a one-line DetectorError."""
+def open_session(path: Path, threads: int, spin_wait: bool = False) -> ort.InferenceSession:
+    """An ONNX Runtime CPU session; a missing or non-ONNX file raises a one-line DetectorError.
+
+    ``spin_wait`` off: the intra-op threads sleep between operators instead of busy-waiting, so
+    they leave the cores to the capture, evidence and web threads they share the box with.
+    """
     if not path.is_file():
         raise DetectorError(f"{path}: model file not found")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    if not spin_wait:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # keep ORT's own warnings out of the service log
     try:
@@ -120,7 +126,7 @@ class OnnxDetector(Detector):
 
     def __init__(self, cfg: DetectorConfig) -> None:
         path = Path(cfg.model)
-        self._session = open_session(path, cfg.threads)
+        self._session = open_session(path, cfg.threads, cfg.spin_wait)
         io = describe(self._session)
         if self._session.get_inputs()[0].type != "tensor(float)":
             raise DetectorError(f"{path}: input type {self._session.get_inputs()[0].type} is not float32")

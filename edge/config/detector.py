@@ -62,6 +62,12 @@ class DetectorConfig(StrictModel):
     nms_iou: float = Field(0.45, gt=0.0, le=1.0, description="IoU above which overlapping boxes are merged")
     classes: list[int] = Field([0], min_length=1, description="COCO class ids kept (0 = person)")
     threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    spin_wait: bool = Field(
+        False,
+        description="Let ONNX Runtime's threads busy-wait between operators: a little less latency on an idle "
+        "machine, but on a box whose cores also decode cameras, encode evidence and serve the UI, a thread "
+        "spinning on a core another thread needs slows every inference (measured 2-3x under load)",
+    )
     low_light: Literal["auto", "off"] = Field(
         "auto",
         description="auto: a dark frame (mean luminance below low_light_luma) is denoised and its scores are read "
