@@ -63,6 +63,7 @@ class Settings:
     gating: bool
     crop: bool
     threads: int
+    pack: bool = True
 
 
 @dataclass
@@ -114,7 +115,11 @@ def site_file(folder: Path, clip: str, cameras: int, settings: Settings, port: i
         "status_interval_s": 60,
         "capture": {"realtime": True, "loop": True},
         "http": {"port": port},
-        "performance": {"detect_stride": settings.stride, "motion_gating": settings.gating},
+        "performance": {
+            "detect_stride": settings.stride,
+            "motion_gating": settings.gating,
+            "pack_cameras": settings.pack,
+        },
     }
     path = folder / "site.yaml"
     with path.open("w", encoding="utf-8") as f:
@@ -319,20 +324,22 @@ def main() -> int:
     parser.add_argument("--gating", action="store_true", help="service.performance.motion_gating")
     parser.add_argument("--no-crop", action="store_true", help="detect on the whole frame (detector.crop off)")
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    parser.add_argument("--no-pack", action="store_true", help="detect each camera's frame alone (pack_cameras off)")
     parser.add_argument("--peer", choices=list(CLIPS), help=argparse.SUPPRESS)
     parser.add_argument("--cameras", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:
         peer(args.peer, args.cameras, args.seconds, args.threads)
         return 0
-    settings = Settings(args.stride, args.gating, not args.no_crop, args.threads)
+    settings = Settings(args.stride, args.gating, not args.no_crop, args.threads, not args.no_pack)
     modes = set(args.modes.split(","))
     clips = list(CLIPS) if args.clip == "both" else [args.clip]
     load = os.getloadavg()
     print(
         f"cameras per box: {args.seconds:.0f} s runs, model {Path(DEFAULT_MODEL).name}, {os.cpu_count()} cores, "
         f"stride {settings.stride}, motion gating {'on' if settings.gating else 'off'}, "
-        f"crop {'on' if settings.crop else 'off'}, {settings.threads} ONNX thread(s); "
+        f"crop {'on' if settings.crop else 'off'}, packing {'on' if settings.pack else 'off'}, "
+        f"{settings.threads} ONNX thread(s); "
         f"load average before: {load[0]:.1f} {load[1]:.1f}"
     )
     with tempfile.TemporaryDirectory(prefix="bench-cameras-") as tmp:

@@ -12,6 +12,7 @@ site can have its own region and the rules are checked by table tests.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -103,9 +104,7 @@ def detection_region(
     polygons = list(polygons)
     if not polygons:
         return None
-    bx0, by0, bx1, by1 = zones_box(polygons)
-    x0, x1 = (bx0 - margins.side) * frame_w, (bx1 + margins.side) * frame_w
-    y0, y1 = (by0 - margins.up) * frame_h, (by1 + margins.down) * frame_h
+    x0, y0, x1, y1 = _with_margins(zones_box(polygons), frame_w, frame_h, margins)
     width = min(max(x1 - x0, model_size), frame_w)
     height = min(max(y1 - y0, model_size), frame_h)
     width, height = min(max(width, height), frame_w), min(max(width, height), frame_h)
@@ -114,6 +113,32 @@ def detection_region(
     region = Region(x0, y0, x1, y1, frame_w, frame_h)
     gain = max(frame_w, frame_h) / max(region.width, region.height, model_size)
     return region if gain >= MIN_GAIN else None
+
+
+def zones_region(polygons: Iterable[Polygon], frame_w: int, frame_h: int, margins: Margins) -> Region | None:
+    """The zones' bounding box plus margins, inside the frame, not grown: the least a detector must see.
+
+    Several cameras' such regions share one model input (detection/packing.py); None when there
+    are no zones or the region is the whole frame.
+    """
+    polygons = list(polygons)
+    if not polygons:
+        return None
+    x0, y0, x1, y1 = _with_margins(zones_box(polygons), frame_w, frame_h, margins)
+    left, right = max(0, math.floor(x0)), min(frame_w, math.ceil(x1))
+    top, bottom = max(0, math.floor(y0)), min(frame_h, math.ceil(y1))
+    if (left, top, right, bottom) == (0, 0, frame_w, frame_h) or right <= left or bottom <= top:
+        return None
+    return Region(left, top, right, bottom, frame_w, frame_h)
+
+
+def _with_margins(
+    box: tuple[float, float, float, float], frame_w: int, frame_h: int, margins: Margins
+) -> tuple[float, float, float, float]:
+    bx0, by0, bx1, by1 = box
+    x0, x1 = (bx0 - margins.side) * frame_w, (bx1 + margins.side) * frame_w
+    y0, y1 = (by0 - margins.up) * frame_h, (by1 + margins.down) * frame_h
+    return x0, y0, x1, y1
 
 
 def _fit(centre: float, size: float, limit: int) -> tuple[int, int]:

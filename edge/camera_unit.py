@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from detection.base import Detector
+from detection.packing import Request
+from detection.types import Detections
 from edge.capture import Capture, CaptureState, Grabbed, open_source
 from edge.capture.base import resolve_spec, source_kind
 from edge.capture.picture import PictureMonitor, PictureState
@@ -94,6 +96,12 @@ class CameraUnit:
     # -- the frame path -------------------------------------------------------------------------
 
     def process(self, grabbed: Grabbed, t: float, utc: float) -> None:
+        """One frame, detected by this camera alone."""
+        self.prepare(grabbed, t)
+        self.finish(grabbed, t, utc)
+
+    def prepare(self, grabbed: Grabbed, t: float) -> None:
+        """The frame's picture and rate checks, before anything is detected on it."""
         if self.last_frame is None or self.picture_state == PictureState.MISSING.value:
             self.picture.reset()  # the first picture after a gap may repeat the last one
         self._check_picture(grabbed, t)
@@ -103,7 +111,17 @@ class CameraUnit:
         # A gap in the capture's numbering: stale frames were dropped, the box is behind on this camera.
         self.gate.behind = self._last_seq is not None and grabbed.seq - self._last_seq > 1
         self._last_seq = grabbed.seq
-        self.pipeline.process(Frame(grabbed.seq, t, utc, grabbed.image))
+
+    def plan(self, grabbed: Grabbed) -> Detections | Request:
+        """The frame's coasted tracks (detection skipped) or the region to detect on with other cameras'."""
+        return self.gate.plan(grabbed.image, packed=True)
+
+    def finish(
+        self, grabbed: Grabbed, t: float, utc: float, found: Detections | None = None, detect_ms: float = 0.0
+    ) -> None:
+        """The frame through tracking and the rules; ``found``: its detections when made with other
+        cameras', ``detect_ms`` its share of their inference time."""
+        self.pipeline.process(Frame(grabbed.seq, t, utc, grabbed.image), found, detect_ms)
         self.last_frame = (grabbed.mono, t)
         self.frames += 1
         self.metrics.frame_age_seconds.observe(time.monotonic() - grabbed.mono)

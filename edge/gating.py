@@ -34,7 +34,8 @@ import cv2
 import numpy as np
 
 from detection.base import Detector
-from detection.region import Margins, Region, detection_region
+from detection.packing import Request
+from detection.region import Margins, Region, detection_region, zones_region
 from detection.tracker import ByteTracker
 from detection.types import Detections
 from edge.config.service import PerformanceConfig
@@ -74,6 +75,7 @@ class GatedDetector(Detector):
         self._reference: np.ndarray | None = None  # small grey picture of the last detected frame
         self.region: Region | None = None  # where the last detected frame was detected; None: whole frame
         self._regions: dict[tuple[int, int], Region | None] = {}  # by frame size, for the current zones
+        self._zone_regions: dict[tuple[int, int], Region | None] = {}  # the same, not grown (packed)
         self._detected = 0
         self.behind = False  # set by the caller per frame: stale frames were dropped before this one
 
@@ -86,6 +88,7 @@ class GatedDetector(Detector):
         self.site = site
         self._mask = None
         self._regions.clear()
+        self._zone_regions.clear()
 
     def attach(self, tracker: ByteTracker) -> None:
         """The pipeline's tracker, whose prediction stands in for skipped frames."""
@@ -96,6 +99,19 @@ class GatedDetector(Detector):
         return self.inner.model_id
 
     def detect(self, image_bgr: np.ndarray) -> Detections:
+        planned = self.plan(image_bgr)
+        if isinstance(planned, Detections):
+            return planned
+        found = self.inner.detect(planned.crop)
+        return found if planned.region is None else planned.region.to_frame(found)
+
+    def plan(self, image_bgr: np.ndarray, packed: bool = False) -> Detections | Request:
+        """This frame's coasted tracks when it is skipped, else the picture to detect on.
+
+        ``packed``: the picture will share the model's input with other cameras' (a box with
+        several, detection/packing.py), so only the zones' region is asked for, at the scale this
+        camera's picture would have alone.
+        """
         self._frame += 1
         small = self._small_grey(image_bgr) if self.config.motion_gating else None
         reason = self._skip_reason(small)
@@ -105,27 +121,43 @@ class GatedDetector(Detector):
             return self.tracker.coast()
         self._in_row = 0
         self._reference = small
-        return self._detect(image_bgr)
+        return self._request(image_bgr, packed)
 
-    def _detect(self, image: np.ndarray) -> Detections:
+    def _request(self, image: np.ndarray, packed: bool) -> Request:
         crop = self.site.detector.crop
         self._detected += 1
-        whole = crop.full_frame_every and self._detected % crop.full_frame_every == 0
-        self.region = None if whole else self._region_of(image)
-        if self.region is None:
-            return self.inner.detect(image)
-        return self.region.to_frame(self.inner.detect(self.region.crop(image)))
+        whole = not crop.enabled or (crop.full_frame_every and self._detected % crop.full_frame_every == 0)
+        alone = None if whole else self._region_of(image)
+        if not packed:
+            self.region = alone
+            return Request(image, alone, 1.0)
+        height, width = (alone.height, alone.width) if alone is not None else image.shape[:2]
+        size = self.model_size
+        self.region = None if whole else self._zones_region_of(image)
+        return Request(image, self.region, min(size / height, size / width))
+
+    @property
+    def model_size(self) -> int:
+        """The side of the model's square input."""
+        return getattr(self.inner, "input_size", None) or self.site.detector.input_size or DEFAULT_MODEL_SIZE
+
+    def _margins(self) -> Margins:
+        crop = self.site.detector.crop
+        return Margins(crop.margin_up, crop.margin_side, crop.margin_down)
 
     def _region_of(self, image: np.ndarray) -> Region | None:
         height, width = image.shape[:2]
-        crop = self.site.detector.crop
-        if not crop.enabled:
-            return None
         if (width, height) not in self._regions:
-            size = getattr(self.inner, "input_size", None) or self.site.detector.input_size or DEFAULT_MODEL_SIZE
-            margins = Margins(crop.margin_up, crop.margin_side, crop.margin_down)
-            self._regions[(width, height)] = detection_region(zone_polygons(self.site), width, height, margins, size)
+            size, polygons = self.model_size, zone_polygons(self.site)
+            self._regions[(width, height)] = detection_region(polygons, width, height, self._margins(), size)
         return self._regions[(width, height)]
+
+    def _zones_region_of(self, image: np.ndarray) -> Region | None:
+        height, width = image.shape[:2]
+        if (width, height) not in self._zone_regions:
+            polygons = zone_polygons(self.site)
+            self._zone_regions[(width, height)] = zones_region(polygons, width, height, self._margins())
+        return self._zone_regions[(width, height)]
 
     def _skip_reason(self, small: np.ndarray | None) -> str | None:
         if self._frame == 0 or (self.tracker is not None and self.tracker.confirming and not self.behind):

@@ -125,7 +125,13 @@ class Pipeline:
         """
         self._next_site = site
 
-    def process(self, frame: Frame) -> FrameResult:
+    def process(self, frame: Frame, found: Detections | None = None, detect_ms: float = 0.0) -> FrameResult:
+        """One frame through detection, tracking, signals and the rules.
+
+        ``found``: this frame's detections when they were made elsewhere (a box with several
+        cameras detects them together, edge/service.py), ``detect_ms`` this frame's share of
+        that time; otherwise the pipeline's detector runs.
+        """
         timings: dict[str, float] = {}
         clock = time.perf_counter
         if self._next_site is not None:
@@ -139,9 +145,11 @@ class Pipeline:
             self.prewarner = PreWarner(self.site, self.site.actuators.prewarn, width, height)
 
         start = clock()
-        found = self.detector.detect(frame.image)
+        if found is None:
+            found = self.detector.detect(frame.image)
+            detect_ms = (clock() - start) * 1000
         detections = found.of_classes(self._classes)
-        timings["detect"] = (clock() - start) * 1000
+        timings["detect"] = detect_ms
 
         start = clock()
         # Detections that already carry track ids are the tracker's own coasted tracks, given by

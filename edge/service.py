@@ -29,9 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from detection.base import Detector
+from detection.packing import Request, detect_packed
+from detection.types import Detections
 from edge.announce import ANNOUNCE_FILE, AnnouncementDesk
 from edge.camera_unit import CameraUnit
 from edge.capture import Capture, CaptureState, Grabbed
@@ -161,6 +163,8 @@ class Service:
                 feeds_image=i == 0, clock_t=self._clock_t, named=len(cameras) > 1, on_picture=self._export_suspended,
             )  # fmt: skip
             self.units.append(unit)
+        self.detector = detector
+        self._packing = len(self.units) > 1 and self.config.performance.pack_cameras
         self.adapters = self._distinct_adapters()
         self.metrics.on_scrape(self._export_metrics)
 
@@ -465,17 +469,17 @@ class Service:
         another: a camera without a frame is passed over (and checked for a missing picture).
         """
         count = len(self.units)
-        processed = False
+        ready: list[tuple[CameraUnit, Grabbed]] = []
         for k in range(count):
             unit = self.units[(self._turn + k) % count]
             grabbed = unit.capture.get(timeout=0)
             if grabbed is not None:
-                self._process(unit, grabbed)
-                processed = True
+                ready.append((unit, grabbed))
             elif not unit.capture.finished:
                 unit.check_missing(time.monotonic())
         self._turn = (self._turn + 1) % count
-        return processed
+        self._process(ready)
+        return bool(ready)
 
     def _wait_for_frame(self) -> None:
         """Nothing was waiting: wait a little on the next camera still delivering (briefly, with several)."""
@@ -485,7 +489,7 @@ class Service:
         unit = waiting[self._turn % len(waiting)]
         grabbed = unit.capture.get(timeout=0.2 if len(self.units) == 1 else 0.02)
         if grabbed is not None:
-            self._process(unit, grabbed)
+            self._process([(unit, grabbed)])
 
     def _limit_reached(self, limits: RunLimits, elapsed: float) -> bool:
         if limits.duration_s is not None and elapsed >= limits.duration_s:
@@ -500,11 +504,31 @@ class Service:
             return grabbed.media_t, self._media_utc0 + grabbed.media_t
         return self._clock_t(grabbed.mono)
 
-    def _process(self, unit: CameraUnit, grabbed: Grabbed) -> None:
-        t, utc = self._frame_time(grabbed)
-        self._captured_mono = grabbed.mono
-        self._apply_operator(t)
-        unit.process(grabbed, t, utc)
+    def _process(self, ready: list[tuple[CameraUnit, Grabbed]]) -> None:
+        """A round's frames. With several cameras (``performance.pack_cameras``) the frames due for
+        detection are detected together, their zone regions sharing the model's input
+        (detection/packing.py): one inference where there were two or three."""
+        if not self._packing:
+            for unit, grabbed in ready:
+                t, utc = self._frame_time(grabbed)
+                self._captured_mono = grabbed.mono
+                self._apply_operator(t)
+                unit.process(grabbed, t, utc)
+            return
+        times = [self._frame_time(grabbed) for _, grabbed in ready]
+        for (unit, grabbed), (t, _) in zip(ready, times, strict=True):
+            self._apply_operator(t)
+            unit.prepare(grabbed, t)
+        plans = [unit.plan(grabbed) for unit, grabbed in ready]
+        wanted = [i for i, plan in enumerate(plans) if isinstance(plan, Request)]
+        start = time.perf_counter()
+        found = detect_packed(self.detector, [cast(Request, plans[i]) for i in wanted], self.gate.model_size)
+        share_ms = (time.perf_counter() - start) * 1000 / max(1, len(wanted))  # each detected frame's part
+        for i, detections in zip(wanted, found, strict=True):
+            plans[i] = detections
+        for i, ((unit, grabbed), (t, utc), plan) in enumerate(zip(ready, times, plans, strict=True)):
+            self._captured_mono = grabbed.mono
+            unit.finish(grabbed, t, utc, cast(Detections, plan), share_ms if i in wanted else 0.0)
 
     def _apply_operator(self, t: float) -> None:
         """An enforcement switch the operator asked for since the last frame takes effect at ``t``."""

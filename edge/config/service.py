@@ -87,6 +87,11 @@ class PerformanceConfig(StrictModel):
         le=100,
         description="Never skip more than this many frames in a row (standing people stay tracked)",
     )
+    pack_cameras: bool = Field(
+        True,
+        description="With several cameras, detect the frames due together in one inference, each camera's "
+        "zone region placed beside the others' on the model's input at the scale it would have alone",
+    )
 
 
 class HttpConfig(StrictModel):
