@@ -2,7 +2,8 @@
 
 Two rules, both off by default (``service.performance``):
 
-* **stride** — run the detector on every Nth frame only;
+* **stride** — run the detector on every Nth frame only (with several cameras detected together:
+  every Nth round of the box, the same rounds for every camera);
 * **motion gating** — skip a frame when almost nothing inside the crosswalk and curb
   zones changed since the last detected frame, but never more than ``motion_max_skip``
   frames in a row, so a person standing at the curb is still re-detected regularly.
@@ -78,6 +79,10 @@ class GatedDetector(Detector):
         self._zone_regions: dict[tuple[int, int], Region | None] = {}  # the same, not grown (packed)
         self._detected = 0
         self.behind = False  # set by the caller per frame: stale frames were dropped before this one
+        # Set by the caller per frame when several cameras are detected together: the box's round,
+        # which the stride then counts instead of this camera's frames, so every camera's strided
+        # detections fall in the same rounds and share inferences (edge/service.py).
+        self.round: int | None = None
 
     @property
     def active(self) -> bool:
@@ -163,7 +168,8 @@ class GatedDetector(Detector):
         if self._frame == 0 or (self.tracker is not None and self.tracker.confirming and not self.behind):
             return None
         stride = self.config.detect_stride
-        if stride > 1 and self._frame % stride:
+        count = self._frame if self.round is None else self.round
+        if stride > 1 and count % stride:
             return "stride"
         if small is not None and self._in_row < self.config.motion_max_skip and not self._moving(small):
             return "no_motion"

@@ -125,6 +125,7 @@ class Service:
         self._captured_mono = 0.0  # capture time of the frame in hand, for the warning latency
         self._media_utc0 = time.time()  # UTC of media time 0 for file sources
         self._turn = 0  # the camera whose frame the next round takes first
+        self._rounds = 0  # rounds of frames detected together (several cameras)
         self.units: list[CameraUnit] = []
         self._mirrored: dict[str, int] = {}
         self._mirror_lock = threading.Lock()
@@ -519,6 +520,8 @@ class Service:
         for (unit, grabbed), (t, _) in zip(ready, times, strict=True):
             self._apply_operator(t)
             unit.prepare(grabbed, t)
+            unit.gate.round = self._rounds  # strided detections of every camera in the same rounds
+        self._rounds += 1
         plans = [unit.plan(grabbed) for unit, grabbed in ready]
         wanted = [i for i, plan in enumerate(plans) if isinstance(plan, Request)]
         start = time.perf_counter()

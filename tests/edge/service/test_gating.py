@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from detection.types import Detections
 from edge.config import load_site
 from edge.config.service import PerformanceConfig
 from edge.events import EventType
@@ -101,3 +102,24 @@ def test_a_box_behind_keeps_its_stride_though_new_people_appear(tmp_path, record
         assert gate.skipped["stride"] == strided  # exactly every 3rd frame detected
     else:
         assert gate.skipped["stride"] < strided / 2  # new people on most frames: confirmed at once
+
+
+def test_cameras_detected_together_stride_by_the_box_round(tmp_path, recorded_detector) -> None:
+    """With several cameras the stride counts the box's rounds, not each camera's frames: a camera that
+    lost frames (stale drops) still detects in the same rounds as the others, so their pictures share
+    inferences."""
+    site = load_site(write_site(tmp_path))
+    video = list(VideoFile(require_shared(CLIP), fallback_fps=site.camera.fps))[:30]
+    dropped = (4, 5, 6)
+    detected: dict[str, list[int]] = {}
+    for camera, frames in (("all", video), ("dropped", [f for f in video if f.index not in dropped])):
+        gate = GatedDetector(recorded_detector, PerformanceConfig(detect_stride=3), site)
+        gate.attach(Pipeline(site, gate, SignalHub([])).tracker)
+        gate.behind = True  # the stride alone decides: no confirming detections
+        detected[camera] = []
+        for frame in frames:
+            gate.round = frame.index  # the round this frame came in
+            if not isinstance(gate.plan(frame.image, packed=True), Detections):
+                detected[camera].append(frame.index)
+    assert detected["all"] == list(range(0, 30, 3))
+    assert detected["dropped"] == [i for i in range(0, 30, 3) if i not in dropped]  # in step with "all"
