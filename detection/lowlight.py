@@ -85,8 +85,13 @@ class LowLightDetector(Detector):
             raise AttributeError(name)
         return getattr(self.inner, name)
 
-    def detect(self, image_bgr: np.ndarray) -> Detections:
-        self.last_dark = mean_luma(image_bgr) < self.settings.dark_luma
+    def is_dark(self, image_bgr: np.ndarray) -> bool:
+        """Whether this picture gets the dark-frame treatment."""
+        return mean_luma(image_bgr) < self.settings.dark_luma
+
+    def detect(self, image_bgr: np.ndarray, dark: bool | None = None) -> Detections:
+        """``dark``: decided by the caller (pictures packed together, each judged alone, detection/packing.py)."""
+        self.last_dark = self.is_dark(image_bgr) if dark is None else dark
         if not self.last_dark:
             found = self.inner.detect(image_bgr)
             return found[found.confidence >= self.confidence]

@@ -142,9 +142,22 @@ def split(found: Detections, requests: Sequence[Request], placements: Sequence[P
 
 
 def detect_packed(detector: Detector, requests: Sequence[Request], side: int) -> list[Detections]:
-    """Detections per request, in its frame's pixels, from as few inferences as the tiles allow."""
+    """Detections per request, in its frame's pixels, from as few inferences as the tiles allow.
+
+    A detector with a low-light stage (detection/lowlight.py) judges each picture's darkness on
+    its own crop, as it would alone, and dark and daylight pictures go to separate canvases: the
+    canvas's grey would otherwise brighten a dark picture, and a dark one's treatment would
+    change a daylight one's detections.
+    """
+    is_dark = getattr(detector, "is_dark", None)
+    groups: dict[bool | None, list[int]] = {}
+    for i, request in enumerate(requests):
+        groups.setdefault(None if is_dark is None else bool(is_dark(request.crop)), []).append(i)
     results: dict[int, Detections] = {}
-    for placements in pack([r.tile_size(side) for r in requests], side):
-        canvas = compose(requests, placements, side)
-        results.update(split(detector.detect(canvas), requests, placements))
+    for dark, members in groups.items():
+        mine = [requests[i] for i in members]
+        for placements in pack([r.tile_size(side) for r in mine], side):
+            canvas = compose(mine, placements, side)
+            found = detector.detect(canvas) if dark is None else detector.detect(canvas, dark=dark)  # type: ignore[call-arg]
+            results.update({members[k]: d for k, d in split(found, mine, placements).items()})
     return [results[i] for i in range(len(requests))]

@@ -6,15 +6,18 @@ import cv2
 import numpy as np
 import pytest
 
+from detection.lowlight import LowLightDetector
 from detection.packing import GAP_PX, PAD_VALUE, Placement, Request, compose, detect_packed, pack, split
 from detection.region import Region
 from detection.registry import build_detector
 from detection.types import Detections
 from edge.config import load_site
+from edge.config.detector import DetectorConfig
 from edge.config.service import PerformanceConfig
+from edge.evaluation.corruptions import Corruption, corrupt, frame_rng
 from edge.gating import GatedDetector
 from tests.conftest import require_shared
-from tests.edge.service.sites import CLIP, write_site
+from tests.edge.service.sites import CLIP, MODEL, write_site
 
 
 def boxes(placements: list[Placement]) -> list[tuple[int, int, int, int]]:
@@ -148,3 +151,34 @@ def test_packed_detection_finds_the_people_a_camera_alone_finds_on_real_frames(t
     assert found >= 0.95 * people, f"packed found {found} of the {people} people found alone"
     people, found = found_share(packed, solo)
     assert found >= 0.95 * people, f"alone found {found} of the {people} people found packed"
+
+
+def test_a_dark_and_a_daylight_camera_packed_together_are_each_treated_as_alone() -> None:
+    """Darkness is judged per camera picture, never on the shared canvas, whose grey would brighten a
+    dark picture; dark and daylight pictures go to separate inferences."""
+    detector = build_detector(DetectorConfig(model=str(require_shared(MODEL)), confidence=0.1))
+    assert isinstance(detector, LowLightDetector)
+    day = frames(100)[90]
+    dark = corrupt(day, Corruption.LOW_LIGHT, 3, frame_rng("packing", "low_light:3", 90))
+    assert detector.is_dark(dark) and not detector.is_dark(day)
+    whole = [Request(day, None, 1.0), Request(dark, None, 1.0)]
+    counter = Counting(detector)
+    packed = detect_packed(counter, whole, 640)
+    assert counter.darkness == [False, True]  # one inference each, each with its own treatment
+    for request, found in zip(whole, packed, strict=True):
+        alone = detector.detect(request.image)
+        people, matched = found_share([alone], [found])
+        assert people and matched == people
+
+
+class Counting(LowLightDetector):
+    """The low-light detector, noting the darkness each inference was run with."""
+
+    def __init__(self, inner: LowLightDetector) -> None:
+        super().__init__(inner.inner, inner.confidence, inner.settings)
+        self.darkness: list[bool] = []
+
+    def detect(self, image_bgr: np.ndarray, dark: bool | None = None) -> Detections:
+        found = super().detect(image_bgr, dark)
+        self.darkness.append(self.last_dark)
+        return found
