@@ -125,11 +125,14 @@ def load(broker: Mosquitto, db: str, work: Path, boxes: int, period: float, dura
         time.sleep(0.5)
     with store._tx():  # the figures below read the database directly
         rows = store._execute(
-            "SELECT received_utc - EXTRACT(EPOCH FROM decided_at), received_utc FROM events ORDER BY received_utc"
+            "SELECT received_utc - EXTRACT(EPOCH FROM decided_at), received_utc, EXTRACT(EPOCH FROM decided_at)"
+            " FROM events ORDER BY received_utc"
         ).fetchall()
         distinct = store._execute("SELECT COUNT(DISTINCT event_id) FROM events").fetchone()[0]
         dup_absorbed = store._execute("SELECT COALESCE(SUM(duplicates), 0) FROM sites").fetchone()[0]
     latencies = sorted(float(r[0]) for r in rows)
+    # Events decided from the kill until 15 s later wait for the killed centre's return (its share of them).
+    calm = sorted(float(r[0]) for r in rows if not start_at + kill_at <= float(r[2]) < start_at + kill_at + 15)
     in_window = sum(1 for r in rows if start_at <= float(r[1]) < start_at + duration)
     span = float(rows[-1][1]) - float(rows[0][1]) if len(rows) > 1 else 0.0
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
@@ -139,6 +142,10 @@ def load(broker: Mosquitto, db: str, work: Path, boxes: int, period: float, dura
           f" ({len(rows) / span if span else 0:.1f}/s from first to last commit over {span:.1f} s);"
           f" end-to-end latency p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms,"
           f" max {latencies[-1] * 1000:.0f} ms", flush=True)
+    if len(calm) > 1:
+        qc = statistics.quantiles(calm, n=100)
+        print(f"load: latency of the {len(calm)} events not decided in the 15 s after the kill: p50"
+              f" {qc[49] * 1000:.0f} ms, p95 {qc[94] * 1000:.0f} ms", flush=True)
     if distinct < sent:  # say where to look
         tail = logs.read_text(errors="replace").splitlines()[-15:]
         print("load: the centres' log ends with:\n  " + "\n  ".join(tail))
