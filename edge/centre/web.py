@@ -29,6 +29,7 @@ from edge.mqtt.link import BrokerSettings
 from edge.mqtt.registry import BoxRegistry
 from edge.mqtt.store import SqlEventStore
 from edge.users import Role, UserStore
+from edge.web import i18n
 from edge.web.app import SECURITY_HEADERS, WebState, utc_text
 from edge.web.auth import (
     ADMINS,
@@ -43,6 +44,7 @@ from edge.web.auth import (
     uncovered_routes,
 )
 from edge.web.guard import not_logged_in
+from edge.web.i18n import N_
 from edge.web.routes import session as session_routes
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,8 @@ OPEN_DATA_FIELDS = ("site", "camera", "crosswalk", "hour", "crossings", "violati
 OPEN_DATA_MAX_DAYS = 31  # one request's window; a longer period is several requests
 OPEN_DATA_MAX_ROWS = 100_000  # a month of ~135 crossings; a bigger city asks per site (about 4 MB of CSV)
 OPEN_DATA_CACHE_S = 300  # a proxy or CDN in front may answer repeated requests itself
+# Words the pages show from data (availability, the before/after rows): listed so they are in the catalogue.
+DATA_WORDS = (N_("online"), N_("offline"), N_("never seen"), N_("before"), N_("after"))
 COMMAND_VALUES = {"enforcement": ("on", "off"), "mute": ("on", "off"), "test": ("led", "speaker", "all")}
 
 
@@ -94,6 +98,8 @@ class CentreWebSettings:
 
 def install_centre_ui(app: FastAPI, store: SqlEventStore, storage: BlobStorage, settings: CentreWebSettings) -> None:
     templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.add_extension("jinja2.ext.i18n")  # the box UI's catalogue (edge/web/locale), same languages
+    templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     templates.env.filters["utc"] = utc_text
     config = settings.web
     app.state.web = WebState(
@@ -152,8 +158,12 @@ def _pages(app: FastAPI, templates: Jinja2Templates, settings: CentreWebSettings
     def page(name: str, template: str, **extra: Any):  # type: ignore[no-untyped-def]
         def render(request: Request) -> Response:
             session = getattr(request.state, "session", None)
+            locale = i18n.choose_locale(request)  # the browser's language (or the box UI's cg_lang cookie)
+            i18n.set_current(locale)
             values = {"session": session, "page": name, "map_tiles": settings.map_tiles,
-                      "leaflet_js": settings.leaflet_js, "leaflet_css": settings.leaflet_css, **extra}  # fmt: skip
+                      "leaflet_js": settings.leaflet_js, "leaflet_css": settings.leaflet_css,
+                      "html_lang": i18n.html_lang(locale), "js_messages": i18n.js_catalogue(locale),
+                      **extra}  # fmt: skip
             return templates.TemplateResponse(request, template, values)
 
         return render

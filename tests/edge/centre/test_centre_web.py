@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import httpx
 import pytest
@@ -215,3 +216,21 @@ def test_only_login_static_files_and_open_data_are_served_without_a_session(cent
                     assert r.status_code not in (401, 403, 303), (route.name, r.status_code, r.text)
                 else:
                     assert r.status_code in (401, 303), (route.name, r.status_code)
+
+
+@pytest.mark.parametrize(("path", "role"), [("/login", None), ("/", "operator"), ("/review", "police"),
+                                            ("/analytics", "viewer")])  # fmt: skip
+def test_centre_pages_speak_chinese_from_the_box_catalogue(centre_ui, path, role):
+    from tests.edge.web.test_i18n import DATA, english_words
+
+    centre_ui.start()
+    headers = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+    client = login(centre_ui, role) if role else httpx.Client(base_url=centre_ui.url, timeout=30)
+    with client:
+        page = client.get(path, headers=headers)
+        assert page.status_code == 200 and '<html lang="zh-CN">' in page.text
+        assert english_words(page.text, DATA | {"CSV", "JSON", "DON'T", "WALK"}) == set(), path
+        messages = page.text.split('id="i18n-messages">', 1)[1].split("</script>", 1)[0]
+        assert json.loads(messages)["City overview"] == "全市概览"  # the scripts' t() catalogue goes with the page
+        english = client.get(path, headers={"Accept-Language": "en"}).text
+        assert '<html lang="en">' in english and "crossguard centre" in english
