@@ -120,16 +120,20 @@ def load(broker: Mosquitto, db: str, work: Path, boxes: int, period: float, dura
     sent, queued, left = (sum(o[k] for o in outcome) for k in range(3))
     print(f"load: {sent} events reported; {queued} in the boxes' outboxes at the end of the send window,"
           f" {left} after the drain", flush=True)
-    deadline = time.monotonic() + 30  # the centres' last commits after the boxes' last PUBACKs
-    while time.monotonic() < deadline and len(store.event_ids()) < sent:
-        time.sleep(0.5)
+    # The broker acknowledged what left the outboxes; what it still queues for the centres is stored while
+    # they make progress (up to --drain more seconds).
+    deadline, stored, last_progress = time.monotonic() + drain, 0, time.monotonic()
+    while time.monotonic() < deadline and stored < sent and time.monotonic() - last_progress < 20:
+        time.sleep(1)
+        now_stored = len(store.event_ids())
+        stored, last_progress = now_stored, time.monotonic() if now_stored > stored else last_progress
     with store._tx():  # the figures below read the database directly
         rows = store._execute(
-            "SELECT received_utc - EXTRACT(EPOCH FROM decided_at), received_utc, EXTRACT(EPOCH FROM decided_at)"
-            " FROM events ORDER BY received_utc"
+            "SELECT received_utc - EXTRACT(EPOCH FROM decided_at), received_utc, EXTRACT(EPOCH FROM decided_at),"
+            " event_id FROM events ORDER BY received_utc"
         ).fetchall()
-        distinct = store._execute("SELECT COUNT(DISTINCT event_id) FROM events").fetchone()[0]
         dup_absorbed = store._execute("SELECT COALESCE(SUM(duplicates), 0) FROM sites").fetchone()[0]
+    distinct = len({r[3] for r in rows})
     latencies = sorted(float(r[0]) for r in rows)
     # Events decided from the kill until 15 s later wait for the killed centre's return (its share of them).
     calm = sorted(float(r[0]) for r in rows if not start_at + kill_at <= float(r[2]) < start_at + kill_at + 15)
