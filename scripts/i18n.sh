@@ -1,8 +1,8 @@
 #!/bin/sh
-# Refresh the web UI's message catalogues after changing page text: extracts every marked message
-# (templates' _() / {% trans %}, scripts' t(), Python's N_()) into messages.pot and merges it into
-# each language's messages.po. Translate the new (empty or fuzzy) entries, then run
-# tests/edge/web/test_i18n.py. The .po files are compiled in memory when the UI starts.
+# Refresh the web UI's message catalogues after changing page text (the traffic centre's pages share
+# them): extracts every marked message (templates' _() / {% trans %}, scripts' t(), Python's N_())
+# into messages.pot and merges it into each language's messages.po. Translate the new (empty or
+# fuzzy) entries, then run tests/edge/web/test_i18n.py. The .po files are compiled in memory when the UI starts.
 set -eu
 cd "$(dirname "$0")/.."
 LOCALES=edge/web/locale

@@ -29,6 +29,7 @@ from edge.mqtt.link import BrokerSettings
 from edge.mqtt.registry import BoxRegistry
 from edge.mqtt.store import SqlEventStore
 from edge.users import Role, UserStore
+from edge.web import i18n
 from edge.web.app import SECURITY_HEADERS, WebState, utc_text
 from edge.web.auth import (
     ADMINS,
@@ -43,6 +44,7 @@ from edge.web.auth import (
     uncovered_routes,
 )
 from edge.web.guard import not_logged_in
+from edge.web.i18n import N_
 from edge.web.routes import session as session_routes
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ CENTRE_ROUTE_ROLES: dict[str, frozenset[Role] | None] = {
     "centre_analytics": EVERYONE,
     "api_compliance": EVERYONE,
     "api_before_after": EVERYONE,
-    "api_open_data": EVERYONE,
+    "api_open_data": None,  # open data: counts per crossing and hour only, for anyone (limits: OPEN_DATA_MAX_*)
     "centre_review": POLICE,
     "api_centre_queue": POLICE,
     "api_centre_item": POLICE,
@@ -71,6 +73,11 @@ CENTRE_ROUTE_ROLES: dict[str, frozenset[Role] | None] = {
 }
 BOX_ROUTES = frozenset({"evidence_state", "put_manifest", "put_file", "confirm", "decisions"})
 OPEN_DATA_FIELDS = ("site", "camera", "crosswalk", "hour", "crossings", "violations", "warnings", "gaps")
+OPEN_DATA_MAX_DAYS = 31  # one request's window; a longer period is several requests
+OPEN_DATA_MAX_ROWS = 100_000  # a month of ~135 crossings; a bigger city asks per site (about 4 MB of CSV)
+OPEN_DATA_CACHE_S = 300  # a proxy or CDN in front may answer repeated requests itself
+# Words the pages show from data (availability, the before/after rows): listed so they are in the catalogue.
+DATA_WORDS = (N_("online"), N_("offline"), N_("never seen"), N_("before"), N_("after"))
 COMMAND_VALUES = {"enforcement": ("on", "off"), "mute": ("on", "off"), "test": ("led", "speaker", "all")}
 
 
@@ -91,6 +98,8 @@ class CentreWebSettings:
 
 def install_centre_ui(app: FastAPI, store: SqlEventStore, storage: BlobStorage, settings: CentreWebSettings) -> None:
     templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.add_extension("jinja2.ext.i18n")  # the box UI's catalogue (edge/web/locale), same languages
+    templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     templates.env.filters["utc"] = utc_text
     config = settings.web
     app.state.web = WebState(
@@ -149,8 +158,12 @@ def _pages(app: FastAPI, templates: Jinja2Templates, settings: CentreWebSettings
     def page(name: str, template: str, **extra: Any):  # type: ignore[no-untyped-def]
         def render(request: Request) -> Response:
             session = getattr(request.state, "session", None)
+            locale = i18n.choose_locale(request)  # the browser's language (or the box UI's cg_lang cookie)
+            i18n.set_current(locale)
             values = {"session": session, "page": name, "map_tiles": settings.map_tiles,
-                      "leaflet_js": settings.leaflet_js, "leaflet_css": settings.leaflet_css, **extra}  # fmt: skip
+                      "leaflet_js": settings.leaflet_js, "leaflet_css": settings.leaflet_css,
+                      "html_lang": i18n.html_lang(locale), "js_messages": i18n.js_catalogue(locale),
+                      **extra}  # fmt: skip
             return templates.TemplateResponse(request, template, values)
 
         return render
@@ -269,20 +282,28 @@ def _api(app: FastAPI, store: SqlEventStore, storage: BlobStorage, settings: Cen
         return out
 
     @app.get("/api/open-data/hourly.{fmt}", name="api_open_data", dependencies=guard)
-    def open_data(fmt: str, since: str | None = None, until: str | None = None) -> Response:
-        """Hourly counts per crossing: no pictures, no track ids, no personal data (fields: edge/centre/README)."""
-        since, until = _window(since, until)
-        rows = [{k: getattr(r, k) for k in OPEN_DATA_FIELDS} for r in store.hourly(since, until)]
-        if fmt == "json":
-            return JSONResponse({"fields": list(OPEN_DATA_FIELDS), "since": since, "until": until, "rows": rows})
-        if fmt != "csv":
+    def open_data(fmt: str, since: str | None = None, until: str | None = None, site: str | None = None) -> Response:
+        """Hourly counts per crossing, public: no pictures, no track ids, no personal data (fields:
+        edge/centre/README). At most ``OPEN_DATA_MAX_DAYS`` and ``OPEN_DATA_MAX_ROWS`` per request."""
+        if fmt not in ("csv", "json"):
             raise HTTPException(404, "hourly.csv or hourly.json")
+        since, until = _window(since, until)
+        if _utc(until) - _utc(since) > timedelta(days=OPEN_DATA_MAX_DAYS):
+            raise HTTPException(422, f"since..until spans more than {OPEN_DATA_MAX_DAYS} days: ask in parts")
+        counts = store.hourly(since, until, site or None, limit=OPEN_DATA_MAX_ROWS + 1)
+        if len(counts) > OPEN_DATA_MAX_ROWS:
+            raise HTTPException(413, f"more than {OPEN_DATA_MAX_ROWS} rows: ask for a shorter window or one site")
+        rows = [{k: getattr(r, k) for k in OPEN_DATA_FIELDS} for r in counts]
+        cache = {"Cache-Control": f"public, max-age={OPEN_DATA_CACHE_S}"}
+        if fmt == "json":
+            return JSONResponse({"fields": list(OPEN_DATA_FIELDS), "since": since, "until": until, "rows": rows},
+                                headers=cache)  # fmt: skip
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=OPEN_DATA_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        return Response(out.getvalue(), media_type="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="crossguard-hourly.csv"'})  # fmt: skip
+        cache["Content-Disposition"] = 'attachment; filename="crossguard-hourly.csv"'
+        return Response(out.getvalue(), media_type="text/csv", headers=cache)
 
     @app.post("/api/commands", name="api_centre_command", dependencies=guard)
     def command(body: CommandBody, request: Request) -> dict[str, Any]:
@@ -319,6 +340,11 @@ def _site_row(site: str, camera: str, box: Any, availability: str, status: dict 
 def _rate(key: str, crossings: int, violations: int) -> dict[str, Any]:
     return {"key": key, "crossings": crossings, "violations": violations,
             "rate": round(violations / crossings, 4) if crossings else None}  # fmt: skip
+
+
+def _utc(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _window(since: str | None, until: str | None) -> tuple[str, str]:

@@ -1,8 +1,9 @@
 """The traffic centre's storage: one ``EventStore`` interface, on SQLite (one file) or PostgreSQL.
 
 The schema is versioned: numbered SQL files in ``migrations/<dialect>/`` applied in order at open,
-recorded in ``schema_version``. Events are stored once by id; each new event also adds to the
-per-crossing hourly rollup (``hourly``) in the same transaction, which analytics read.
+recorded in ``schema_version``. Events are stored once by id; each new event also adds to three rollups in
+the same transaction, which analytics read: per crossing per UTC hour (``hourly``), per crossing per UTC day
+(``daily``) and the whole city per UTC hour (``city_hourly``). Each query reads the coarsest that answers it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from edge.ops.files import private_file
 
@@ -152,6 +153,14 @@ def hour_of(decided_time: str) -> str:
     return decided_time[:13] + ":00:00Z"
 
 
+def hour_bound(value: str) -> str:
+    """A query bound as the rollup's hour key: any ISO time or day ('2026-11-23', '…T16:51+01:00') → its UTC hour."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:00:00Z")
+
+
 def _rollup_counts(payload: dict[str, Any]) -> tuple[int, int, int, int] | None:
     """(crossings, violations, warnings, gaps) one event adds to its hour; None for a type not counted."""
     kind = payload["type"]
@@ -205,7 +214,9 @@ class SqlEventStore:
 
     dialect = ""
     _errors: tuple[type[BaseException], ...] = ()
-    _HOUR_OF_DAY = _WEEKDAY = _WEEK = _DAY = ""
+    # Group keys of compliance(): over an hour column ('hour' of hourly and city_hourly), and over 'day' of daily.
+    _HOUR_KEYS: ClassVar[dict[str, str]] = {}
+    _DAY_KEYS: ClassVar[dict[str, str]] = {}
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -268,14 +279,18 @@ class SqlEventStore:
             if not new:
                 self._execute("UPDATE sites SET duplicates = duplicates + 1 WHERE site=? AND camera=?", (site, camera))
             elif (counts := _rollup_counts(payload)) is not None:
-                self._execute(
-                    "INSERT INTO hourly (site, camera, crosswalk, hour, crossings, violations, warnings, gaps)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, camera, crosswalk, hour) DO UPDATE SET"
-                    " crossings = hourly.crossings + excluded.crossings,"
-                    " violations = hourly.violations + excluded.violations,"
-                    " warnings = hourly.warnings + excluded.warnings, gaps = hourly.gaps + excluded.gaps",
-                    (site, camera, str(payload.get("crosswalk", "")), hour_of(payload["decided_time"]), *counts),
-                )
+                crossing, hour = (site, camera, str(payload.get("crosswalk", ""))), hour_of(payload["decided_time"])
+                for table, key, values in (("hourly", "site, camera, crosswalk, hour", (*crossing, hour)),
+                                           ("daily", "site, camera, crosswalk, day", (*crossing, hour[:10])),
+                                           ("city_hourly", "hour", (hour,))):  # fmt: skip
+                    self._execute(
+                        f"INSERT INTO {table} ({key}, crossings, violations, warnings, gaps)"
+                        f" VALUES ({', '.join('?' * (len(values) + 4))}) ON CONFLICT ({key}) DO UPDATE SET"
+                        f" crossings = {table}.crossings + excluded.crossings,"
+                        f" violations = {table}.violations + excluded.violations,"
+                        f" warnings = {table}.warnings + excluded.warnings, gaps = {table}.gaps + excluded.gaps",
+                        (*values, *counts),
+                    )
         return new
 
     def add_evidence(self, payload: dict[str, Any]) -> bool:
@@ -384,31 +399,58 @@ class SqlEventStore:
         with self._tx():
             return [r[0] for r in self._execute("SELECT event_id FROM events ORDER BY event_id").fetchall()]
 
-    def hourly(self, since: str, until: str, site: str | None = None) -> list[HourlyCount]:
-        """The rollup's rows with ``since <= hour < until`` (ISO UTC times), oldest first."""
-        sql, args = "SELECT * FROM hourly WHERE hour >= ? AND hour < ?", [hour_of(since), hour_of(until)]
+    def hourly(self, since: str, until: str, site: str | None = None, limit: int = -1) -> list[HourlyCount]:
+        """The rollup's rows with ``since <= hour < until`` (ISO times), oldest first; at most ``limit`` if > 0."""
+        sql, args = "SELECT * FROM hourly WHERE hour >= ? AND hour < ?", [hour_bound(since), hour_bound(until)]
         if site is not None:
             sql, args = sql + " AND site = ?", [*args, site]
+        sql += " ORDER BY hour, site, camera, crosswalk"
+        if limit > 0:
+            sql, args = sql + " LIMIT ?", [*args, limit]
         with self._tx():
-            rows = self._execute(sql + " ORDER BY hour, site, camera, crosswalk", tuple(args)).fetchall()
+            rows = self._execute(sql, tuple(args)).fetchall()
         return [HourlyCount(r[0], r[1], r[2], self._hour_text(r[3]), *map(int, r[4:])) for r in rows]
 
     def compliance(self, by: str, since: str, until: str, site: str | None = None) -> list[tuple[str, int, int]]:
         """(group, crossings, violations) per crossing ('site/camera'), hour of day, weekday (0 = Sunday), ISO
-        week or day, from the rollup; violations ÷ crossings is the share of entries on DON'T WALK."""
-        key = {"crossing": "site || '/' || camera", "hour": self._HOUR_OF_DAY, "weekday": self._WEEKDAY,
-               "week": self._WEEK, "day": self._DAY}.get(by)  # fmt: skip
-        if key is None:
+        week or day (UTC), ``since <= hour < until``; violations ÷ crossings is the share of entries on DON'T WALK.
+
+        Reads the coarsest rollup that answers exactly: the city's hours without a site filter, else whole days
+        per crossing (plus the hours of a partial first and last day), and one site's hours for hour of day.
+        """
+        if by not in COMPLIANCE_GROUPS:
             raise ValueError(f"compliance by '{by}': choose one of {', '.join(COMPLIANCE_GROUPS)}")
-        sql, args = "WHERE hour >= ? AND hour < ?", [hour_of(since), hour_of(until)]
-        if site is not None:
-            sql, args = sql + " AND site = ?", [*args, site]
+        lo, hi = hour_bound(since), hour_bound(until)
+        if by != "crossing" and site is None:
+            parts = [self._part("city_hourly", self._HOUR_KEYS[by], "hour", lo, hi, None)]
+        elif by == "hour":
+            parts = [self._part("hourly", self._HOUR_KEYS[by], "hour", lo, hi, site)]
+        else:
+            parts = self._day_parts(by, lo, hi, site)
+        sql = " UNION ALL ".join(p[0] for p in parts)
         with self._tx():
             rows = self._execute(
-                f"SELECT {key} AS k, SUM(crossings), SUM(violations) FROM hourly {sql} GROUP BY k ORDER BY k",
-                tuple(args),
+                f"SELECT k, SUM(c), SUM(v) FROM ({sql}) AS p GROUP BY k ORDER BY k",
+                tuple(a for p in parts for a in p[1]),
             ).fetchall()
         return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    def _day_parts(self, by: str, lo: str, hi: str, site: str | None) -> list[tuple[str, list[Any]]]:
+        """Whole UTC days from ``daily``; the hours before the first and after the last whole day from ``hourly``."""
+        first = lo[:10] if lo[11:13] == "00" else (date.fromisoformat(lo[:10]) + timedelta(days=1)).isoformat()
+        last = hi[:10]
+        if first >= last:
+            return [self._part("hourly", self._HOUR_KEYS[by], "hour", lo, hi, site)]
+        parts = [self._part("daily", self._DAY_KEYS[by], "day", first, last, site)]
+        for start, end in ((lo, f"{first}T00:00:00Z"), (f"{last}T00:00:00Z", hi)):
+            if start < end:
+                parts.append(self._part("hourly", self._HOUR_KEYS[by], "hour", start, end, site))
+        return parts
+
+    @staticmethod
+    def _part(table: str, key: str, column: str, lo: str, hi: str, site: str | None) -> tuple[str, list[Any]]:
+        sql = f"SELECT {key} AS k, crossings AS c, violations AS v FROM {table} WHERE {column} >= ? AND {column} < ?"
+        return (sql, [lo, hi]) if site is None else (sql + " AND site = ?", [lo, hi, site])
 
     @staticmethod
     def _hour_text(value: Any) -> str:
@@ -624,10 +666,19 @@ class SqliteEventStore(SqlEventStore):
 
     dialect = "sqlite"
     _errors = (sqlite3.Error,)
-    _HOUR_OF_DAY = "CAST(substr(hour, 12, 2) AS INTEGER)"
-    _WEEKDAY = "CAST(strftime('%w', substr(hour, 1, 10)) AS INTEGER)"
-    _WEEK = "strftime('%Y-W%W', substr(hour, 1, 10))"
-    _DAY = "substr(hour, 1, 10)"
+    _HOUR_KEYS: ClassVar[dict[str, str]] = {
+        "crossing": "site || '/' || camera",
+        "hour": "CAST(substr(hour, 12, 2) AS INTEGER)",
+        "weekday": "CAST(strftime('%w', substr(hour, 1, 10)) AS INTEGER)",
+        "week": "strftime('%Y-W%W', substr(hour, 1, 10))",
+        "day": "substr(hour, 1, 10)",
+    }
+    _DAY_KEYS: ClassVar[dict[str, str]] = {
+        "crossing": "site || '/' || camera",
+        "weekday": "CAST(strftime('%w', day) AS INTEGER)",
+        "week": "strftime('%Y-W%W', day)",
+        "day": "day",
+    }
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -674,10 +725,19 @@ class PostgresEventStore(SqlEventStore):
     """
 
     dialect = "postgresql"
-    _HOUR_OF_DAY = "EXTRACT(HOUR FROM hour AT TIME ZONE 'UTC')::int"
-    _WEEKDAY = "EXTRACT(DOW FROM hour AT TIME ZONE 'UTC')::int"
-    _WEEK = "to_char(hour AT TIME ZONE 'UTC', 'IYYY-\"W\"IW')"
-    _DAY = "to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    _HOUR_KEYS: ClassVar[dict[str, str]] = {
+        "crossing": "site || '/' || camera",
+        "hour": "EXTRACT(HOUR FROM hour AT TIME ZONE 'UTC')::int",
+        "weekday": "EXTRACT(DOW FROM hour AT TIME ZONE 'UTC')::int",
+        "week": "to_char(hour AT TIME ZONE 'UTC', 'IYYY-\"W\"IW')",
+        "day": "to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    }
+    _DAY_KEYS: ClassVar[dict[str, str]] = {
+        "crossing": "site || '/' || camera",
+        "weekday": "EXTRACT(DOW FROM day)::int",
+        "week": "to_char(day, 'IYYY-\"W\"IW')",
+        "day": "to_char(day, 'YYYY-MM-DD')",
+    }
     _FOR_UPDATE = " FOR UPDATE"
     _MIGRATION_LOCK = 0x63726F73  # any constant shared by every centre process
 

@@ -10,7 +10,7 @@ async function drawChart(by) {
   charts[by] = new Chart(canvas, {
     type: "bar",
     data: { labels: data.rows.map((r) => r.key),
-            datasets: [{ label: "violations ÷ crossings", data: data.rows.map((r) => r.rate) }] },
+            datasets: [{ label: t("violations ÷ crossings"), data: data.rows.map((r) => r.rate) }] },
     options: { animation: false, scales: { y: { beginAtZero: true } } },
   });
   canvas.dataset.points = String(data.rows.length);
@@ -24,7 +24,7 @@ async function beforeAfter(e) {
   body.replaceChildren();
   for (const label of ["before", "after"]) {
     const row = body.insertRow();
-    cell(row, label); cell(row, r[label].crossings); cell(row, r[label].violations);
+    cell(row, t(label)); cell(row, r[label].crossings); cell(row, r[label].violations);
     cell(row, r[label].rate === null ? null : (100 * r[label].rate).toFixed(1) + " %");
   }
 }

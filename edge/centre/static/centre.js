@@ -1,6 +1,13 @@
 // The centre's pages: login, overview (with commands), review queue. Same session and CSRF as the box UI.
 "use strict";
 
+// The page's language: t("text {n}", {n: 3}) is the translation of "text {n}" with {n} filled in (as on the box).
+const I18N = JSON.parse((document.getElementById("i18n-messages") || { textContent: "{}" }).textContent || "{}");
+function t(text, values) {
+  const found = I18N[text] || text;
+  return found.replace(/\{(\w+)\}/g, (whole, key) => (values && key in values ? String(values[key]) : whole));
+}
+
 function csrf() {
   const m = document.cookie.match(/(?:^|; )cg_csrf=([^;]*)/);
   return m ? decodeURIComponent(m[1]) : "";
@@ -43,10 +50,11 @@ function login() {
 async function command(box, name, value) {
   const status = document.getElementById("command-status");
   const reason = document.getElementById("command-reason").value;
-  status.textContent = `sending ${name} ${value} to ${box}…`;
+  status.textContent = t("sending {name} {value} to {box}…", { name, value, box });
   try {
     const r = await api("/api/commands", { method: "POST", body: { box, command: name, value, reason } });
-    status.textContent = `${box}: ${name} ${value}: ${r.answer.ok ? "done" : "refused: " + r.answer.error}`;
+    const outcome = r.answer.ok ? t("done") : t("refused: {error}", { error: r.answer.error });
+    status.textContent = `${box}: ${name} ${value}: ${outcome}`;
   } catch (err) {
     status.textContent = `${box}: ${name} ${value}: ${err.message}`;
   }
@@ -60,14 +68,15 @@ async function overview() {
   for (const s of sites) {
     const row = body.insertRow();
     row.dataset.box = s.box;
-    cell(row, s.name); cell(row, s.box); cell(row, s.availability); cell(row, s.status_time);
-    cell(row, s.enforcement_enabled === false ? "OFF" : s.enforcement_enabled ? "on" : null);
+    cell(row, s.name); cell(row, s.box); cell(row, t(s.availability)); cell(row, s.status_time);
+    cell(row, s.enforcement_enabled === false ? t("OFF") : s.enforcement_enabled ? t("on") : null);
     cell(row, s.today_crossings); cell(row, s.today_violations);
     cell(row, s.alarms.join("; "), s.alarms.length ? "alarm" : "");
     if (commands) {
       const td = row.insertCell();
-      for (const [name, value, label] of [["enforcement", "off", "Enforcement off"], ["enforcement", "on", "Enforcement on"],
-                                          ["mute", "on", "Mute"], ["mute", "off", "Unmute"], ["test", "all", "Test devices"]]) {
+      for (const [name, value, label] of [["enforcement", "off", t("Enforcement off")],
+                                          ["enforcement", "on", t("Enforcement on")], ["mute", "on", t("Mute")],
+                                          ["mute", "off", t("Unmute")], ["test", "all", t("Test devices")]]) {
         const b = document.createElement("button");
         b.type = "button"; b.textContent = label; b.dataset.command = `${name}-${value}`;
         b.addEventListener("click", () => command(s.box, name, value));
@@ -83,7 +92,8 @@ async function overview() {
     L.tileLayer(map.dataset.tiles, { maxZoom: 19 }).addTo(m);
     for (const s of placed) {
       L.marker([s.latitude, s.longitude]).addTo(m).bindPopup(
-        `${s.name}: ${s.availability}, today ${s.today_violations}/${s.today_crossings}`);
+        t("{name}: {availability}, today {violations}/{crossings}", { name: s.name, availability: t(s.availability),
+          violations: s.today_violations, crossings: s.today_crossings }));
     }
   }
 }
@@ -100,7 +110,7 @@ async function loadQueue() {
     const row = body.insertRow();
     row.dataset.event = u.event_id;
     cell(row, u.entry_time); cell(row, `${u.site}/${u.camera}`); cell(row, u.crosswalk); cell(row, `${u.box} #${u.seq}`);
-    cell(row, u.review_state + (u.reviewer ? ` (${u.reviewer}${u.review_reason ? ": " + u.review_reason : ""})` : ""));
+    cell(row, t(u.review_state) + (u.reviewer ? ` (${u.reviewer}${u.review_reason ? ": " + u.review_reason : ""})` : ""));
     row.addEventListener("click", () => open(u.event_id, row));
   }
 }
@@ -111,7 +121,8 @@ async function open(eventId, row) {
   selected = eventId;
   const item = await api(`/api/review/${eventId}`);
   document.getElementById("detail").hidden = false;
-  document.getElementById("detail-title").textContent = `${item.site}/${item.camera} ${item.crosswalk} at ${item.entry_time}`;
+  document.getElementById("detail-title").textContent = t("{crossing} {crosswalk} at {time}",
+    { crossing: `${item.site}/${item.camera}`, crosswalk: item.crosswalk, time: item.entry_time });
   const pictures = document.getElementById("pictures");
   pictures.replaceChildren();
   for (const f of item.manifest.files) {
@@ -121,7 +132,8 @@ async function open(eventId, row) {
       pictures.append(img);
     }
   }
-  document.getElementById("review-status").textContent = item.review_state === "new" ? "" : `already ${item.review_state}`;
+  document.getElementById("review-status").textContent =
+    item.review_state === "new" ? "" : t("already {state}", { state: t(item.review_state) });
 }
 
 async function decide(state) {
@@ -129,7 +141,7 @@ async function decide(state) {
   try {
     const r = await api(`/api/review/${selected}`, { method: "POST",
       body: { state, reason: document.getElementById("reason").value } });
-    status.textContent = `${r.review_state} by ${r.reviewer}`;
+    status.textContent = t("{state} by {reviewer}", { state: t(r.review_state), reviewer: r.reviewer });
     await loadQueue();
   } catch (err) {
     status.textContent = err.message;

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import httpx
 import pytest
@@ -167,3 +168,69 @@ def test_the_overview_lists_crossings_without_tiles_and_draws_a_map_only_when_co
         assert '<script src="https://cdn.example/leaflet.js">' in page.text
         csp = page.headers["content-security-policy"]
         assert "img-src 'self' https://cdn.example https://tiles.example" in csp
+
+
+def test_open_data_is_public_counts_only_and_limited_in_size(centre_ui):
+    for n in range(3):
+        centre_ui.store.add_event(payload(n, EventType.VIOLATION if n == 0 else EventType.CROSSING))
+    centre_ui.start()
+    window = {"since": "2026-11-20T00:00:00Z", "until": "2026-11-27T00:00:00Z"}
+    with httpx.Client(base_url=centre_ui.url, timeout=30) as anonymous:  # no login: that is what open data means
+        r = anonymous.get("/api/open-data/hourly.csv", params=window)
+        assert r.status_code == 200 and r.headers["cache-control"].startswith("public")
+        assert r.text.splitlines() == ["site,camera,crosswalk,hour,crossings,violations,warnings,gaps",
+                                       "elm-5th,cam1,north,2026-11-23T16:00:00Z,3,1,0,0"]  # fmt: skip
+        data = anonymous.get("/api/open-data/hourly.json", params={**window, "site": "elm-5th"}).json()
+        assert [row["crossings"] for row in data["rows"]] == [3]
+        assert anonymous.get("/api/open-data/hourly.json", params={**window, "site": "other"}).json()["rows"] == []
+        too_long = anonymous.get("/api/open-data/hourly.csv", params={**window, "since": "2026-10-01"})
+        assert too_long.status_code == 422 and "31 days" in too_long.text
+        assert anonymous.get("/api/open-data/hourly.xml").status_code == 404
+        assert anonymous.get("/api/compliance").status_code == 401  # the analytics pages stay behind the login
+
+
+def test_only_login_static_files_and_open_data_are_served_without_a_session(centre_ui):
+    """Every centre route against the one table: the public ones answer anonymously, the others refuse."""
+    from fastapi.routing import APIRoute
+
+    from edge.centre.app import create_centre_app
+    from edge.centre.web import BOX_ROUTES, CENTRE_ROUTE_ROLES
+
+    centre_ui.start()
+    app = create_centre_app(centre_ui.store, centre_ui.storage, centre_ui.ui)
+    routes = [r for r in app.routes if isinstance(r, APIRoute)]
+    assert {r.name for r in routes} == set(CENTRE_ROUTE_ROLES) | BOX_ROUTES
+    public = sorted(name for name, roles in CENTRE_ROUTE_ROLES.items() if roles is None)
+    assert public == ["api_login", "api_open_data", "login_page", "static_asset"]
+    samples = {"event_id": "no-such-event", "path": "a.jpg", "name": "centre.css", "fmt": "csv"}
+    with httpx.Client(base_url=centre_ui.url, timeout=30) as anonymous:
+        for route in routes:
+            path = route.path.replace(":path", "")
+            for key, value in samples.items():
+                path = path.replace("{" + key + "}", value)
+            for method in route.methods:
+                r = anonymous.request(method, path, json={}, follow_redirects=False)
+                if route.name in BOX_ROUTES:
+                    assert r.status_code == 401, (route.name, r.status_code)  # a box's bearer token is missing
+                elif CENTRE_ROUTE_ROLES[route.name] is None:
+                    assert r.status_code not in (401, 403, 303), (route.name, r.status_code, r.text)
+                else:
+                    assert r.status_code in (401, 303), (route.name, r.status_code)
+
+
+@pytest.mark.parametrize(("path", "role"), [("/login", None), ("/", "operator"), ("/review", "police"),
+                                            ("/analytics", "viewer")])  # fmt: skip
+def test_centre_pages_speak_chinese_from_the_box_catalogue(centre_ui, path, role):
+    from tests.edge.web.test_i18n import DATA, english_words
+
+    centre_ui.start()
+    headers = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+    client = login(centre_ui, role) if role else httpx.Client(base_url=centre_ui.url, timeout=30)
+    with client:
+        page = client.get(path, headers=headers)
+        assert page.status_code == 200 and '<html lang="zh-CN">' in page.text
+        assert english_words(page.text, DATA | {"CSV", "JSON", "DON'T", "WALK"}) == set(), path
+        messages = page.text.split('id="i18n-messages">', 1)[1].split("</script>", 1)[0]
+        assert json.loads(messages)["City overview"] == "全市概览"  # the scripts' t() catalogue goes with the page
+        english = client.get(path, headers={"Accept-Language": "en"}).text
+        assert '<html lang="en">' in english and "crossguard centre" in english

@@ -14,7 +14,14 @@ import pytest
 
 from edge.events import EventType
 from edge.mqtt.payloads import Origin, dumps, event_payload
-from edge.mqtt.store import PostgresEventStore, SqlEventStore, SqliteEventStore, open_store
+from edge.mqtt.store import (
+    COMPLIANCE_GROUPS,
+    PostgresEventStore,
+    SqlEventStore,
+    SqliteEventStore,
+    hour_bound,
+    open_store,
+)
 from tests.edge.mqtt.builders import CAMERA_ID, SITE_ID, Recorder, make_event, wait_for
 
 REPO = Path(__file__).resolve().parents[3]
@@ -110,6 +117,47 @@ def test_compliance_by_crossing_hour_weekday_week_and_day(open_db):
         store.compliance("month", *window)
 
 
+def from_hourly(store: SqlEventStore, by: str, since: str, until: str, site: str | None = None) -> list:
+    """The answer read from the per-crossing hourly rollup alone: what the coarser rollups must reproduce."""
+    sql, args = "FROM hourly WHERE hour >= ? AND hour < ?", [hour_bound(since), hour_bound(until)]
+    if site is not None:
+        sql, args = sql + " AND site = ?", [*args, site]
+    with store._tx():
+        rows = store._execute(
+            f"SELECT {store._HOUR_KEYS[by]} AS k, SUM(crossings), SUM(violations) {sql} GROUP BY k ORDER BY k",
+            tuple(args),
+        ).fetchall()
+    return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+
+def test_compliance_from_the_daily_and_city_rollups_equals_the_hourly_answer(open_db):
+    """Three sites, two crosswalks, ten days of events at odd times: every grouping, whole and partial days,
+    with and without a site filter, gives exactly what summing the hourly rollup gives."""
+    store = open_db()
+    kinds = [EventType.CROSSING, EventType.CROSSING, EventType.VIOLATION, "pre_warning"]
+    for n in range(240):
+        body = payload(n, EventType.CROSSING, decided_utc=NOV_23_16H + n * 3617.0)  # an hour and a bit apart
+        kind = kinds[n % 4]
+        body.update(id=f"ev-{n}", site=f"site-{n % 3}", crosswalk=("north", "south")[n % 2],
+                    type=getattr(kind, "value", kind), enforced=n % 5 != 0)  # fmt: skip
+        assert store.add_event(body)
+    windows = [
+        ("2026-11-20T00:00:00Z", "2026-12-10T00:00:00Z"),  # every event, whole days
+        ("2026-11-24T05:00:00Z", "2026-11-29T13:00:00Z"),  # partial first and last day
+        ("2026-11-24T05:30:00Z", "2026-11-24T20:10:00Z"),  # within one day
+        ("2026-11-25", "2026-11-27"),
+        ("2026-11-26T00:00:00+02:00", "2026-11-28T09:00:00+01:00"),
+    ]
+    compared = 0
+    for window in windows:
+        for by in COMPLIANCE_GROUPS:
+            for site in (None, "site-1"):
+                expected = from_hourly(store, by, *window, site)
+                assert store.compliance(by, *window, site) == expected, (by, window, site)
+                compared += bool(expected)
+    assert compared >= 40  # the windows hold events
+
+
 def test_chain_gaps_and_dead_letters_on_both_backends(open_db):
     store = open_db()
 
@@ -155,6 +203,9 @@ def test_a_centre_file_from_before_migrations_is_upgraded_with_its_rollup(tmp_pa
         assert store.schema_version() == LATEST_VERSION
         [hour] = store.hourly("2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z")
         assert (hour.crossings, hour.violations) == (1, 1)
+        window = ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")
+        assert store.compliance("crossing", *window) == [(f"{SITE_ID}/{CAMERA_ID}", 1, 1)]  # from daily
+        assert store.compliance("hour", *window) == [("16", 1, 1)]  # from city_hourly
     finally:
         store.close()
 
