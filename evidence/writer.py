@@ -308,6 +308,8 @@ class EventWriter:
             "t": round(pic.frame.t, 3),
             "utc": round(pic.frame.utc, 3),
             "violator_box": None if pic.violator is None else [round(v, 1) for v in pic.violator],
+            # every tracked person in the picture (violator included): what a public view must blur
+            "person_boxes": [[round(float(v), 1) for v in box] for box in pic.frame.boxes],
         }
 
     # -- crash recovery --------------------------------------------------------------------------
