@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from detection.registry import build_detector
@@ -158,3 +159,48 @@ def test_prewarning_events_are_valid_mqtt_event_payloads(demo_events) -> None:
         fields[key] = tuple(raw[key])
     payload = event_payload(CrossingEvent(**fields), (), Origin("demo", "cam1", "box-1"))
     assert problems("event", payload) == [] and payload["type"] == "pre_warning"
+
+
+ZEBRA_SITE = REPO / "sites" / "eval" / "zebra-streetlevel" / "site.yaml"  # near pavement: y 244-300 px
+ZEBRA_RED = REPO / "sites" / "eval" / "zebra-streetlevel" / "timeline-dont-walk.csv"  # DON'T WALK throughout
+# The woman in the black coat who walks left to right along the near pavement of
+# video/zebra_crossing_streetlevel.mp4 (640x360, 30 fps) at frames 184-290, parallel to the near kerb,
+# and does not cross. Labelled by hand: the frames were viewed x2 every 8-10 frames with the zones
+# drawn; the foot point (x, y: the middle between her feet, px) and her height (px) were read off
+# (one detector run's boxes were drawn to help, and kept where they sat on her feet);
+# between these frames she is interpolated linearly.
+ALONG_THE_KERB = {184: (87, 294, 168), 192: (114, 292, 166), 200: (168, 292, 169), 208: (197, 291, 167),
+                  216: (252, 290, 163), 224: (280, 286, 158), 232: (325, 288, 161), 240: (365, 291, 167),
+                  250: (408, 286, 161), 260: (472, 287, 163), 270: (516, 290, 166), 280: (554, 288, 162),
+                  290: (603, 288, 161)}  # fmt: skip
+
+
+def test_walking_along_the_kerb_on_real_footage_is_no_prewarning() -> None:
+    """The labelled pass replayed frame by frame through the pre-warner on the clip's evaluation site
+    and its all-red timeline: she is on the near curb zone, about a crosswalk depth from the edge, for
+    2.9 s, moving fast and never toward the edge: no prompt, and she is not counted as waiting."""
+    from edge.prewarn import PreWarner
+    from edge.signal.timeline_file import load_timeline
+    from edge.signal.types import SignalReading
+    from edge.zones import CrosswalkGeometry, Zone
+    from tests.builders import person_at, tracks
+
+    site = load_site(ZEBRA_SITE)
+    (crosswalk,) = site.crosswalks
+    warner = PreWarner(site, site.actuators.prewarn.model_copy(update={"enabled": True}), 640, 360)
+    geometry = CrosswalkGeometry.from_config(crosswalk, 640, 360)
+    (change,) = load_timeline(ZEBRA_RED)
+    red = {crosswalk.signal_group: SignalReading(change.state, change.t)}
+    keys = sorted(ALONG_THE_KERB)
+    on_curb, events = 0, []
+    for frame in range(keys[0], keys[-1] + 1):
+        lo, hi = max(k for k in keys if k <= frame), min(k for k in keys if k >= frame)
+        a = 0.0 if hi == lo else (frame - lo) / (hi - lo)
+        x, y, height = (1 - a) * np.array(ALONG_THE_KERB[lo]) + a * np.array(ALONG_THE_KERB[hi])
+        seen = tracks(person_at(1, x, y, height))
+        on_curb += Zone(int(geometry.classify(seen.foot_points())[0])) is Zone.CURB_B
+        events += warner.update(frame, frame / 30, 1_765_000_000 + frame / 30, seen, red)
+        if frame / 30 - keys[0] / 30 >= warner.config.speed_window_s:  # her speed is known from here on
+            assert warner.waiting["cw-zebra/near"] == 0, f"counted as waiting at frame {frame}"
+    assert on_curb >= 80, "the labelled pass is on the near curb zone for about 2.9 s, then leaves it at its right end"
+    assert events == [], [(e.decided_frame, e.reason) for e in events]
