@@ -114,7 +114,9 @@ def test_screen_shows_signal_warning_counts_and_a_blurred_picture_without_login(
     page = browser.new_page(viewport={"width": 1280, "height": 720}, base_url=server.url)  # no login
     page.goto("/screen")
     page.wait_for_selector("body[data-ready='1']")
-    loaded = "(img => img && img.complete && img.naturalWidth > 0)(document.querySelector('#violations img'))"
+    # a function, not an expression: the page's CSP forbids eval, which polling an expression needs
+    loaded = ("() => { const img = document.querySelector('#violations img');"
+              " return !!img && img.complete && img.naturalWidth > 0; }")
     page.wait_for_function(loaded)
     assert page.inner_text(".signal") == "禁止通行"  # DON'T WALK, in the site's language
     assert page.inner_text("#warning") == "红灯，请退回路边" and page.is_visible("#warning")
