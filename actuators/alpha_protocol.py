@@ -5,7 +5,9 @@ A transmission is: five or more NULs (lets the sign detect the baud rate), SOH, 
 then packets of STX, a command code, the data field and ETX followed by a four-character
 uppercase hex checksum (16-bit sum of every byte from STX through ETX), and finally EOT.
 Write TEXT (command 'A') data is: file label, ESC, display position, mode code, then the
-text, in which 0x1C plus one character selects the colour. Pure: no I/O.
+text, in which 0x1C plus one character selects the colour. The protocol's text is 7-bit ASCII;
+signs with Chinese firmware take GB 2312 (each Hanzi two bytes 0xA1-0xFE, ASCII unchanged), which
+never collides with the control codes. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -43,9 +45,13 @@ def checksum(packet: bytes) -> bytes:
     return f"{sum(packet) & 0xFFFF:04X}".encode("ascii")
 
 
-def encode_text(text: str) -> bytes:
-    """Signs show 7-bit ASCII; anything else (or a control character) becomes '?'."""
-    return bytes(b if 0x20 <= b < 0x7F else ord("?") for b in text.encode("ascii", errors="replace"))
+TEXT_ENCODINGS = ("ascii", "gb2312")
+
+
+def encode_text(text: str, encoding: str = "ascii") -> bytes:
+    """The text in the sign's character set (``ascii``, or ``gb2312`` for Chinese firmware);
+    a character it lacks, or a control character, becomes '?'."""
+    return bytes(b if 0x20 <= b != 0x7F else ord("?") for b in text.encode(encoding, errors="replace"))
 
 
 def frame(type_code: str, address: str, packet: bytes) -> bytes:
@@ -57,12 +63,12 @@ def frame(type_code: str, address: str, packet: bytes) -> bytes:
 
 def write_text(
     text: str, *, label: str = "A", mode: str = "rotate", position: str = "middle", colour: str = "red",
-    type_code: str = ALL_SIGNS, address: str = "00",
+    type_code: str = ALL_SIGNS, address: str = "00", encoding: str = "ascii",
 ) -> bytes:  # fmt: skip
     """Write TEXT file ``label`` so the sign shows ``text`` in ``colour`` with display ``mode``."""
     data = (
         bytes([ESC, POSITIONS[position]]) + MODES[mode].encode("ascii")
-        + bytes([SELECT_COLOUR]) + COLOURS[colour].encode("ascii") + encode_text(text)
+        + bytes([SELECT_COLOUR]) + COLOURS[colour].encode("ascii") + encode_text(text, encoding)
     )  # fmt: skip
     packet = bytes([STX, WRITE_TEXT]) + label.encode("ascii") + data + bytes([ETX])
     return frame(type_code, address, packet)
@@ -93,7 +99,7 @@ class TextFile:
     colour: str | None
 
 
-def decode_text_file(data: bytes) -> TextFile:
+def decode_text_file(data: bytes, encoding: str = "ascii") -> TextFile:
     """Decode Write TEXT / Read TEXT reply data (label, ESC position mode, text with colour codes)."""
     label, rest = chr(data[0]), data[1:]
     mode = position = ""
@@ -111,7 +117,7 @@ def decode_text_file(data: bytes) -> TextFile:
         else:
             text.append(b)
             i += 1
-    return TextFile(label, text.decode("ascii", errors="replace"), mode, position, colour)
+    return TextFile(label, text.decode(encoding, errors="replace"), mode, position, colour)
 
 
 class _State(Enum):

@@ -90,12 +90,12 @@ def crc16(data: bytes) -> int:
     return crc ^ 0xFFFF
 
 
-def message_crc(multi: str, beacon: int = 0, pixel_service: int = 0) -> int:
-    """dmsMessageCRC over the MULTI string, beacon and pixel-service octets.
+def message_crc(multi: str, beacon: int = 0, pixel_service: int = 0, encoding: str = "ascii") -> int:
+    """dmsMessageCRC over the MULTI string's octets (in the sign's character set), beacon and pixel-service octets.
 
     The 16-bit value is stored byte-swapped, as deployed central systems and signs agree on.
     """
-    crc = crc16(multi.encode("ascii") + bytes([beacon, pixel_service]))
+    crc = crc16(multi.encode(encoding) + bytes([beacon, pixel_service]))
     return ((crc & 0xFF) << 8) | (crc >> 8)
 
 
@@ -128,15 +128,30 @@ CLASSIC_COLOURS = {"black": 0, "red": 1, "yellow": 2, "green": 3, "cyan": 4, "bl
 COLOUR_NAMES = {v: k for k, v in CLASSIC_COLOURS.items()}
 
 
-def escape(text: str) -> str:
-    """Literal brackets are doubled in MULTI; other non-ASCII characters are replaced by '?'."""
-    ascii_text = "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in text)
-    return ascii_text.replace("[", "[[").replace("]", "]]")
+MULTI_ENCODINGS = ("ascii", "gb2312")  # MULTI is ASCII; Chinese signs (GB/T 23828) take GB 2312 octets
 
 
-def build_multi(lines: list[str], colour: str = "amber", flash: bool = False) -> str:
+def _shows(c: str, encoding: str) -> bool:
+    if 0x20 <= ord(c) < 0x7F:
+        return True
+    if encoding == "ascii" or not c.isprintable():
+        return False
+    try:
+        c.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def escape(text: str, encoding: str = "ascii") -> str:
+    """Literal brackets are doubled in MULTI; characters the sign's character set lacks become '?'."""
+    shown = "".join(c if _shows(c, encoding) else "?" for c in text)
+    return shown.replace("[", "[[").replace("]", "]]")
+
+
+def build_multi(lines: list[str], colour: str = "amber", flash: bool = False, encoding: str = "ascii") -> str:
     """Centred lines in a classic colour, optionally flashing (0.5 s on, 0.5 s off)."""
-    body = "[nl]".join(escape(line) for line in lines)
+    body = "[nl]".join(escape(line, encoding) for line in lines)
     if flash:
         body = f"[flt5o5]{body}[/fl]"
     return f"[cf{CLASSIC_COLOURS[colour]}][jl3]{body}"

@@ -10,6 +10,13 @@ Per crosswalk and tracked person, from the foot point's position along the cross
 - **approaching**: on a curb, moving toward the edge at ``approach_speed`` or more, mostly
   toward it (``min_heading_cos``), and due to reach it within ``horizon_s``.
 
+The heading is the angle between the person's motion and the edge's normal measured on the
+ground, not in the picture: a four-cornered crosswalk's corners are mapped to a square (a
+homography; across the crossing x, from curb A's edge to curb B's y) and the motion is taken
+there. Seen from a low camera a crosswalk is foreshortened to a few pixels of depth, so in
+pixels a walk up to the kerb at an angle looks like a walk along it. Other polygons fall back to
+the picture's axis.
+
 Either starts a prompt series: a ``pre_warning`` event now and every ``repeat_s`` while the
 person stays at the edge or keeps approaching. The series stops when they step back beyond
 ``release_distance``, step in (the decision core takes over), or the signal leaves DON'T WALK.
@@ -32,6 +39,50 @@ from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType, event_id
 from edge.signal.types import SignalReading, SignalState
 from edge.zones import CrosswalkGeometry, Zone
+
+
+@dataclass(frozen=True)
+class _Motion:
+    toward: float  # crosswalk depths per second toward the edge (negative: away)
+    speed: float  # crosswalk depths per second, any direction
+    heading: float  # cosine between the motion and the edge's normal, on the ground
+
+
+def ground_frame(geo: CrosswalkGeometry) -> np.ndarray | None:
+    """The homography taking picture pixels to the crosswalk's ground frame: its corners on curb A's
+    edge to (0, 0) and (1, 0), on curb B's edge to (0, 1) and (1, 1). None unless the crosswalk has
+    four corners, two at each edge, in a shape a homography can map."""
+    corners = geo.crosswalk
+    if len(corners) != 4:
+        return None
+    # The edges at the curbs: of the two pairs of opposite sides, the one whose sides lie nearest the
+    # two curbs; walking round the polygon keeps the corners of both edges in the same order across.
+    a_centre, b_centre = geo.curb_a.mean(axis=0), geo.curb_b.mean(axis=0)
+
+    def gap(side: int, centre: np.ndarray) -> float:
+        return float(np.hypot(*((corners[side] + corners[(side + 1) % 4]) / 2 - centre)))
+
+    def cost(side: int) -> float:  # side at curb A, its opposite side at curb B
+        return gap(side, a_centre) + gap((side + 2) % 4, b_centre)
+
+    i = min(range(4), key=cost)
+    a0, a1, b1, b0 = (corners[(i + k) % 4] for k in range(4))
+    source = np.array([a0, a1, b0, b1])
+    target = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    rows, values = [], []
+    for (x, y), (u, v) in zip(source, target, strict=True):
+        rows += [[x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y]]
+        values += [u, v]
+    try:
+        h = np.linalg.solve(np.array(rows, float), np.array(values, float))
+    except np.linalg.LinAlgError:
+        return None  # three corners on a line: no ground frame, the picture's axis is used
+    return np.append(h, 1.0).reshape(3, 3)
+
+
+def _apply(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
+    mapped = np.hstack([points, np.ones((len(points), 1))]) @ homography.T
+    return mapped[:, :2] / mapped[:, 2:3]
 
 
 @dataclass
@@ -64,6 +115,7 @@ class PreWarner:
         self.crosswalks: list[tuple[CrosswalkConfig, CrosswalkGeometry]] = [
             (c, CrosswalkGeometry.from_config(c, width, height)) for c in site.crosswalks
         ]
+        self._ground = {c.id: ground_frame(geo) for c, geo in self.crosswalks}
         self._people: dict[tuple[str, int], _Approach] = {}
         self._curb_last: dict[tuple[str, str], float] = {}  # (crosswalk, curb) → t of the last series start
         # People standing (slower than ``still_speed``) on each curb during DON'T WALK, at the latest frame,
@@ -94,7 +146,7 @@ class PreWarner:
                     self._end(person)
                     person.near_since = None
                     continue
-                if self._motion(geo, person, zone)[1] < self.config.still_speed:
+                if self._motion(geo, person, zone).speed < self.config.still_speed:
                     self.waiting[f"{cw.id}/{cw.curbs[0 if zone is Zone.CURB_A else 1].name}"] += 1
                 if not self.config.enabled:
                     continue
@@ -120,12 +172,12 @@ class PreWarner:
     ) -> CrossingEvent | None:
         cfg = self.config
         distance = -depth if zone is Zone.CURB_A else depth - 1.0  # to the crosswalk edge, in depths
-        toward, speed = self._motion(geo, person, zone)
+        motion = self._motion(geo, person, zone)
+        toward, speed, heading = motion.toward, motion.speed, motion.heading
         near = distance <= cfg.edge_distance
         person.near_since = (person.near_since if person.near_since is not None else t) if near else None
         dwelt = person.near_since is not None and t - person.near_since >= cfg.dwell_s
         waiting = near and speed < cfg.still_speed and dwelt
-        heading = toward / speed if speed > 1e-9 else 0.0
         approaching = (
             toward >= cfg.approach_speed
             and heading >= cfg.min_heading_cos
@@ -155,17 +207,27 @@ class PreWarner:
         why = "moving toward the edge" if approaching else "waiting at the edge"
         return self._event(cw, curb, person.series, frame, t, utc, tracks, row, reading, why=why)
 
-    def _motion(self, geo: CrosswalkGeometry, person: _Approach, zone: Zone) -> tuple[float, float]:
-        """(speed toward the crosswalk edge, total speed), in crosswalk depths per second, over the window."""
+    def _motion(self, geo: CrosswalkGeometry, person: _Approach, zone: Zone) -> _Motion:
+        """Speed toward the crosswalk edge and total speed (crosswalk depths per second) over the window,
+        and the cosine between the motion and the edge's normal on the ground."""
         t_now, x_now, y_now = person.samples[-1]
         old = [s for s in person.samples if t_now - s[0] <= self.config.speed_window_s]
         t0, x0, y0 = old[0]
         if t_now - t0 < self.config.speed_window_s / 2:
-            return 0.0, 0.0
+            return _Motion(0.0, 0.0, 0.0)
         moved = np.array([x_now - x0, y_now - y0]) / (t_now - t0) / geo.depth_px
         along = float(moved @ geo.axis)  # + toward curb B
-        toward = along if zone is Zone.CURB_A else -along
-        return toward, float(np.hypot(*moved))
+        sign = 1.0 if zone is Zone.CURB_A else -1.0
+        speed = float(np.hypot(*moved))
+        ground = self._ground[geo.crosswalk_id]
+        if ground is not None:
+            (u0, v0), (u1, v1) = _apply(ground, np.array([[x0, y0], [x_now, y_now]], float))
+            du, dv = u1 - u0, v1 - v0
+            length = float(np.hypot(du, dv))
+            heading = sign * dv / length if length > 1e-9 else 0.0
+        else:
+            heading = sign * along / speed if speed > 1e-9 else 0.0
+        return _Motion(sign * along, speed, heading)
 
     @staticmethod
     def _end(person: _Approach) -> None:

@@ -37,11 +37,13 @@ class PlacedPanel:
     violator: tuple[int, int, int, int] | None  # violator box on the sheet, xyxy
 
 
-@lru_cache(maxsize=4)
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    for path in FONT_CANDIDATES:
-        if Path(path).exists():
-            return ImageFont.truetype(path, size)
+@lru_cache(maxsize=8)
+def _font(size: int, path: str | None = None) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    if path is not None:
+        return ImageFont.truetype(path, size)
+    for candidate in FONT_CANDIDATES:
+        if Path(candidate).exists():
+            return ImageFont.truetype(candidate, size)
     return ImageFont.load_default()
 
 
@@ -79,27 +81,41 @@ def _fit(image: np.ndarray, w: int, h: int) -> tuple[np.ndarray, float, int, int
     return cell, scale, ox, oy
 
 
-def _caption(cell: np.ndarray, text: str, scale: float) -> None:
+def _caption(cell: np.ndarray, text: str, scale: float, font: str | None = None) -> None:
+    if not text.isascii():  # OpenCV's Hershey fonts have no CJK glyphs: Pillow draws it
+        _pillow_caption(cell, text, scale, font)
+        return
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     cv2.rectangle(cell, (0, 0), (tw + 8, th + base + 8), (0, 0, 0), -1)
     cv2.putText(cell, text, (4, th + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def _info_strip(lines: list[str], width: int, font_px: int) -> np.ndarray:
+def _pillow_caption(cell: np.ndarray, text: str, scale: float, font_path: str | None) -> None:
+    """The caption as ``_caption`` draws it (white on a black box, top left), in a TrueType font."""
+    font = _font(max(10, round(scale * 30)), font_path)
+    _, _, right, bottom = font.getbbox(text)
+    w, h = int(right) + 8, int(bottom) + 8
+    box = Image.new("RGB", (min(w, cell.shape[1]), min(h, cell.shape[0])), (0, 0, 0))
+    ImageDraw.Draw(box).text((4, 4), text, fill=(255, 255, 255), font=font)
+    cell[: box.height, : box.width] = cv2.cvtColor(np.asarray(box), cv2.COLOR_RGB2BGR)
+
+
+def _info_strip(lines: list[str], width: int, font_px: int, font_path: str | None = None) -> np.ndarray:
     line_h = int(font_px * 1.45)
     height = line_h * len(lines) + font_px
     strip = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(strip)
-    font = _font(font_px)
+    font = _font(font_px, font_path)
     for i, line in enumerate(lines):
         draw.text((font_px // 2, font_px // 2 + i * line_h), line, fill=(0, 0, 0), font=font)
     return cv2.cvtColor(np.asarray(strip), cv2.COLOR_RGB2BGR)
 
 
 def compose_sheet(
-    panels: list[Panel], info_lines: list[str], blur: bool = True
+    panels: list[Panel], info_lines: list[str], blur: bool = True, font: str | None = None
 ) -> tuple[np.ndarray, list[PlacedPanel]]:
-    """Lay ``panels`` (pictures 1-3, then the close-up) on a 2x2 grid above the information strip."""
+    """Lay ``panels`` (pictures 1-3, then the close-up) on a 2x2 grid above the information strip;
+    ``font``: the TrueType file for text OpenCV cannot draw (Chinese), else the default choice."""
     cell_h, cell_w = panels[0].image_bgr.shape[:2]
     thickness = max(2, cell_w // 320)
     grid = np.zeros((2 * cell_h, 2 * cell_w, 3), np.uint8)
@@ -114,8 +130,8 @@ def compose_sheet(
             local = (bx1 + ox, by1 + oy, min(cell_w - 1, bx2 + ox), min(cell_h - 1, by2 + oy))
             cv2.rectangle(cell, local[:2], local[2:], VIOLATOR_BGR, thickness)
             sheet_box = (local[0] + x0, local[1] + y0, local[2] + x0, local[3] + y0)
-        _caption(cell, panel.caption, max(0.4, cell_w / 1400))
+        _caption(cell, panel.caption, max(0.4, cell_w / 1400), font)
         grid[y0 : y0 + cell_h, x0 : x0 + cell_w] = cell
         placed.append(PlacedPanel(panel.name, (x0, y0, cell_w, cell_h), sheet_box))
-    strip = _info_strip(info_lines, grid.shape[1], max(14, cell_w // 40))
+    strip = _info_strip(info_lines, grid.shape[1], max(14, cell_w // 40), font)
     return np.vstack([grid, strip]), placed

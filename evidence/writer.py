@@ -39,6 +39,7 @@ from evidence.manifest import (
 from evidence.retention import Retention
 from evidence.select import Closeup, Picture, choose_closeup, decode, select_pictures
 from evidence.sheet import Panel, PlacedPanel, compose_sheet
+from evidence.sheet_text import SheetText, sheet_text
 from evidence.storage import INDEX_FILE, STAGING_DIR, EventStaging, event_folder, free_bytes, write_atomic
 from evidence.types import EvidenceFile, EvidenceJob, EvidenceRecord, FileKind
 
@@ -178,7 +179,9 @@ class EventWriter:
                 "box": [round(v, 1) for v in closeup.box],
             }
             panels.append(self._closeup_panel(closeup, event.track_id))
-        sheet, placed = compose_sheet(panels, self._info_lines(job, pictures), self.config.blur_bystanders)
+        sheet, placed = compose_sheet(
+            panels, self._info_lines(job, pictures), self.config.blur_bystanders, font=self._sheet_text[1]
+        )
         staging.add("sheet.jpg", FileKind.SHEET, _jpeg(sheet, quality))
         return {
             "pictures": [self._picture_info(p) for p in pictures],
@@ -259,8 +262,12 @@ class EventWriter:
     def _clock_text(self, utc: float) -> str:
         return local_time(utc, self.device.timezone).split(" ")[1]
 
+    @property
+    def _sheet_text(self) -> tuple[SheetText, str | None]:
+        return sheet_text(self.config.language)
+
     def _panel(self, pic: Picture, track_id: int) -> Panel:
-        label = {"1_curb": "1 at curb", "2_entry": "2 entering", "3_inside": "3 inside"}[pic.name]
+        label = self._sheet_text[0].pictures[pic.name]
         caption = f"{label}  {self._clock_text(pic.frame.utc)}  #{pic.frame.frame_index}"
         return Panel(pic.name, caption, decode(pic.frame), pic.violator, pic.frame.other_boxes(track_id))
 
@@ -270,34 +277,33 @@ class EventWriter:
         others = closeup.frame.other_boxes(track_id) - np.array([x0, y0, x0, y0], np.float32)
         h, w = closeup.crop.shape[:2]
         outline = (0.0, 0.0, float(w - 1), float(h - 1))
-        caption = f"close-up  {self._clock_text(closeup.frame.utc)}"
+        caption = f"{self._sheet_text[0].closeup}  {self._clock_text(closeup.frame.utc)}"
         return Panel("closeup", caption, closeup.crop, outline, others)
 
     def _info_lines(self, job: EvidenceJob, pictures: list[Picture]) -> list[str]:
-        e, d = job.event, self.device
-        since = "unknown" if e.since_dont_walk_s is None else f"{e.since_dont_walk_s:.1f} s"
+        e, d, words = job.event, self.device, self._sheet_text[0]
+        since = words.since_unknown if e.since_dont_walk_s is None else f"{e.since_dont_walk_s:.1f} s"
         clock = self.clock()
         sync = (
-            "NTP synced"
+            words.synced
             if clock.synchronised
-            else ("not NTP synced" if clock.synchronised is False else "clock ?")
+            else (words.not_synced if clock.synchronised is False else words.clock_unknown)
         )
         if clock.offset_s is not None:
-            sync += f", offset {clock.offset_s * 1000:+.1f} ms"
+            sync += words.offset.format(ms=clock.offset_s * 1000)
+        model = d.model_id + (
+            f" ({d.model_sha256[:12]})" if d.model_sha256 and d.model_sha256[:12] not in d.model_id else ""
+        )
+        state = words.signal_states.get(e.signal_state.value, e.signal_state.value)
         return [
             f"{d.site_name} — {d.location}" if d.location else d.site_name,
-            f"Site {d.site_id}   Device {d.device_id}   Crosswalk {e.crosswalk_id}   "
-            f"Direction {e.from_curb} → {e.to_curb}",
-            f"Entry {local_time(e.entry_utc, d.timezone)}   Track {e.track_id}",
-            f"Signal {e.signal_group}: {e.signal_state.value} at entry, {since} since DON'T WALK began",
-            f"Event {e.event_id}",
-            f"crossguard {d.software_version}   Model {d.model_id}"
-            + (
-                f" ({d.model_sha256[:12]})"
-                if d.model_sha256 and d.model_sha256[:12] not in d.model_id
-                else ""
-            )
-            + f"   {sync}",
+            words.ids.format(
+                site=d.site_id, device=d.device_id, crosswalk=e.crosswalk_id, origin=e.from_curb, target=e.to_curb
+            ),
+            words.entry.format(time=local_time(e.entry_utc, d.timezone), track=e.track_id),
+            words.signal.format(group=e.signal_group, state=state, since=since),
+            words.event.format(event=e.event_id),
+            words.software.format(version=d.software_version, model=model, sync=sync),
         ]
 
     def _picture_info(self, pic: Picture) -> dict[str, Any]:
@@ -308,6 +314,8 @@ class EventWriter:
             "t": round(pic.frame.t, 3),
             "utc": round(pic.frame.utc, 3),
             "violator_box": None if pic.violator is None else [round(v, 1) for v in pic.violator],
+            # every tracked person in the picture (violator included): what a public view must blur
+            "person_boxes": [[round(float(v), 1) for v in box] for box in pic.frame.boxes],
         }
 
     # -- crash recovery --------------------------------------------------------------------------

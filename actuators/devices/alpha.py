@@ -33,6 +33,10 @@ class AlphaConfig(BoardConfig):
     mode: Literal[tuple(ap.MODES)] = Field("rotate", description="Display mode, e.g. rotate (scrolls), hold, flash")  # type: ignore[valid-type]
     position: Literal[tuple(ap.POSITIONS)] = Field("middle", description="Line position on multi-line signs")  # type: ignore[valid-type]
     colour: Literal[tuple(ap.COLOURS)] = Field("red", description="Text colour")  # type: ignore[valid-type]
+    encoding: Literal[ap.TEXT_ENCODINGS] = Field(  # type: ignore[valid-type]
+        "ascii", description="Character set of the sign's firmware: ascii (the protocol; other characters show as"
+        " '?'), gb2312 (Chinese firmware: Hanzi in GB 2312, for zh messages)",
+    )  # fmt: skip
     verify: bool = Field(
         False,
         description="Read the TEXT file back after writing; detects a sign that takes bytes but is dead",
@@ -143,11 +147,11 @@ class AlphaSign(Board):
             raise DeviceError(f"the sign at {cfg.host}:{cfg.port} closed the connection")
         self._link.send(ap.write_text(
             text, label=cfg.label, mode=cfg.mode, position=cfg.position, colour=cfg.colour,
-            type_code=cfg.type_code, address=cfg.address.upper(),
+            type_code=cfg.type_code, address=cfg.address.upper(), encoding=cfg.encoding,
         ))  # fmt: skip
         if cfg.verify:
             self._verify(text)
-        return ap.encode_text(text).decode("ascii")
+        return ap.encode_text(text, cfg.encoding).decode(cfg.encoding)
 
     def _verify(self, text: str) -> None:
         cfg = self.config
@@ -155,8 +159,8 @@ class AlphaSign(Board):
         reply = self._link.receive_packet(time.monotonic() + cfg.timeout_s)
         if reply.checksum_ok is False:
             raise DeviceError("the sign's answer had a bad checksum")
-        shown = ap.decode_text_file(reply.data)
-        if shown.text != ap.encode_text(text).decode("ascii"):
+        shown = ap.decode_text_file(reply.data, cfg.encoding)
+        if shown.text != ap.encode_text(text, cfg.encoding).decode(cfg.encoding):
             raise DeviceError(f"the sign shows {shown.text!r} instead of {text!r}")
 
     def close(self) -> None:

@@ -33,6 +33,10 @@ class NtcipConfig(BoardConfig):
         "0.0.0.0", description="This box's IPv4 address, sent in the activation code as the requester"
     )
     owner: str = Field("crossguard", max_length=127, description="dmsMessageOwner written with the message")
+    encoding: Literal[nt.MULTI_ENCODINGS] = Field(  # type: ignore[valid-type]
+        "ascii", description="Character set of the MULTI text: ascii (the standard; other characters show as '?'),"
+        " gb2312 (Chinese signs, GB/T 23828: Hanzi in GB 2312, for zh messages)",
+    )  # fmt: skip
 
 
 @register("ntcip", NtcipConfig)
@@ -66,11 +70,11 @@ class NtcipSign(Board):
             self._activate(nt.MemoryType.BLANK, 1, 0)  # the standard way to blank a sign
             return ""
         cfg = self.config
-        multi = nt.build_multi(lines, cfg.colour, cfg.flash)
+        multi = nt.build_multi(lines, cfg.colour, cfg.flash, cfg.encoding)
         slot = (nt.MemoryType.CHANGEABLE, cfg.message_number)
         self._set((nt.entry_oid(nt.Column.STATUS, *slot), self._int(nt.MessageStatus.MODIFY_REQ)))
         self._set(
-            (nt.entry_oid(nt.Column.MULTI_STRING, *slot), self._octets(multi.encode("ascii"))),
+            (nt.entry_oid(nt.Column.MULTI_STRING, *slot), self._octets(multi.encode(cfg.encoding))),
             (nt.entry_oid(nt.Column.OWNER, *slot), self._octets(cfg.owner.encode("ascii", "replace"))),
             (nt.entry_oid(nt.Column.RUN_TIME_PRIORITY, *slot), self._int(cfg.priority)),
         )

@@ -12,7 +12,8 @@ from actuators import alpha_protocol as ap
 class AlphaSignEmulator:
     """``hung=True`` models a sign whose network module accepts connections, then never reads or answers."""
 
-    def __init__(self, port: int = 0, *, hung: bool = False) -> None:
+    def __init__(self, port: int = 0, *, hung: bool = False, encoding: str = "ascii") -> None:
+        self.encoding = encoding  # the firmware's character set (ascii, or gb2312 for a Chinese sign)
         self.hung = hung
         self.received = bytearray()  # every byte, in order, across connections
         self.packets: list[ap.Packet] = []
@@ -65,7 +66,7 @@ class AlphaSignEmulator:
         if packet.checksum_ok is False or not packet.data:
             return  # a real sign ignores a damaged packet
         if packet.command == chr(ap.WRITE_TEXT):
-            shown = ap.decode_text_file(packet.data)
+            shown = ap.decode_text_file(packet.data, self.encoding)
             with self._lock:
                 self.files[shown.label] = shown
         elif packet.command == chr(ap.READ_TEXT):
@@ -79,7 +80,7 @@ class AlphaSignEmulator:
             data += bytes([ap.ESC, ap.POSITIONS.get(shown.position, 0x20)]) + ap.MODES.get(shown.mode, "a").encode()
             if shown.colour:
                 data += bytes([ap.SELECT_COLOUR]) + ap.COLOURS[shown.colour].encode()
-            data += shown.text.encode("ascii")
+            data += ap.encode_text(shown.text, self.encoding)
         packet = bytes([ap.STX, ap.WRITE_TEXT]) + data + bytes([ap.ETX])
         with contextlib.suppress(OSError):
             client.sendall(bytes(20) + ap.frame(ap.REPLY, "00", packet)[5:])

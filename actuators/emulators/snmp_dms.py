@@ -24,7 +24,8 @@ _EDITABLE = {nt.Column.MULTI_STRING, nt.Column.OWNER, nt.Column.BEACON, nt.Colum
 
 
 class SnmpSignEmulator:
-    def __init__(self, port: int = 0, *, community: str = "public", slots: int = 4) -> None:
+    def __init__(self, port: int = 0, *, community: str = "public", slots: int = 4, encoding: str = "ascii") -> None:
+        self.encoding = encoding  # the sign's MULTI character set (ascii, or gb2312 for a Chinese sign)
         self.community = community
         self.short_error_status = 0  # tests set fault bits here
         self.sets: list[list[tuple[str, Any]]] = []  # every accepted SET, as (dotted oid, python value)
@@ -153,7 +154,7 @@ class SnmpSignEmulator:
         elif request == nt.MessageStatus.VALIDATE_REQ:
             if staged[status_oid] != nt.MessageStatus.MODIFYING:
                 return "genErr"
-            multi = staged[multi_oid].decode("ascii", errors="replace")
+            multi = staged[multi_oid].decode(self.encoding, errors="replace")
             try:
                 nt.render_multi(multi)
             except nt.MultiSyntaxError:
@@ -162,7 +163,7 @@ class SnmpSignEmulator:
             staged[status_oid] = int(nt.MessageStatus.VALID)
             beacon = staged[nt.entry_oid(nt.Column.BEACON, *slot)]  # type: ignore[arg-type]
             pixel = staged[nt.entry_oid(nt.Column.PIXEL_SERVICE, *slot)]  # type: ignore[arg-type]
-            staged[nt.entry_oid(nt.Column.CRC, *slot)] = nt.message_crc(multi, beacon, pixel)  # type: ignore[arg-type]
+            staged[nt.entry_oid(nt.Column.CRC, *slot)] = nt.message_crc(multi, beacon, pixel, self.encoding)  # type: ignore[arg-type]
         elif request == nt.MessageStatus.NOT_USED_REQ:
             staged[status_oid] = int(nt.MessageStatus.NOT_USED)
             staged[multi_oid] = b""
@@ -190,7 +191,7 @@ class SnmpSignEmulator:
             self.activate_error = nt.ActivateError.MESSAGE_CRC
         else:
             self.activate_error = nt.ActivateError.NONE
-            self.active_multi = self._values[nt.entry_oid(nt.Column.MULTI_STRING, *slot)].decode("ascii")
+            self.active_multi = self._values[nt.entry_oid(nt.Column.MULTI_STRING, *slot)].decode(self.encoding)
             self.displayed = nt.render_multi(self.active_multi)
             return None
         return "genErr", 1

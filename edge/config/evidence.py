@@ -78,6 +78,10 @@ class EvidenceConfig(StrictModel):
         description="Clips wider than this are scaled down (0 = never): encoding time grows with the pixel count",
     )
     blur_bystanders: bool = Field(True, description="Blur the heads of other people on the composite sheet")
+    language: Literal["en", "zh-CN"] = Field(
+        "en", description="Language of the composite sheet's captions and information strip; zh-CN needs a CJK "
+        "font (fonts-noto-cjk), else the sheet is written in English and the log says why",
+    )  # fmt: skip
     queue_size: int = Field(16, ge=1, le=1000, description="Violations waiting for the background writer")
     retention_days: RetentionDays = Field(default_factory=RetentionDays)
     upload: UploadConfig = Field(default_factory=UploadConfig)

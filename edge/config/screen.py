@@ -14,7 +14,7 @@ class ScreenConfig(StrictModel):
     language: Literal["en", "zh-CN"] = Field("en", description="Language of the screen's texts")
     blur: bool = Field(
         True,
-        description="Blur the person in the violation pictures and shrink the picture so nobody is recognisable; "
+        description="Blur every person in the violation pictures and shrink the picture so nobody is recognisable; "
         "show people unblurred only where the law allows it",
     )
     recent: int = Field(4, ge=0, le=12, description="How many of today's latest violations are shown")

@@ -97,3 +97,33 @@ def test_board_returns_to_idle_text_after_the_hold(make_hub, alpha_sign) -> None
     wait_for(lambda: alpha_sign.displayed.text == "WAIT FOR GREEN", what="the idle text after the hold")
     wait_for(lambda: hub.virtual_board_texts() == {"board": "WAIT FOR GREEN"}, what="the virtual board")
     assert hub.latency_summary("board").count == 1  # only the warning counts as decision-to-driver
+
+
+ZH = "红灯，请退回路边"  # the default zh warning
+ZH_GB2312 = bytes.fromhex("BAEC B5C6 A3AC C7EB CDCB BBD8 C2B7 B1DF")  # the same in GB 2312, read off its code chart
+
+
+def test_chinese_firmware_gets_the_zh_warning_in_gb2312_bytes(make_hub) -> None:
+    sign = AlphaSignEmulator(encoding="gb2312")
+    try:
+        hub = make_hub([{"name": "board", "type": "alpha", "port": sign.port, "mode": "scroll", "colour": "red",
+                         "languages": ["zh", "en"], "encoding": "gb2312", "verify": True}])  # fmt: skip
+        hub.on_violation(violation())
+        wait_for(lambda: hub.health()["board"].delivered == 1, what="delivery")
+        text = ZH_GB2312 + b" / " + EN.encode()
+        data = bytes([ap.ESC, 0x20]) + b"m" + bytes([ap.SELECT_COLOUR]) + b"1" + text
+        packet = bytes([ap.STX]) + b"AA" + data + bytes([ap.ETX])
+        write = ap.SYNC + b"\x01Z00" + packet + f"{sum(packet) & 0xFFFF:04X}".encode() + b"\x04"
+        assert bytes(sign.received).startswith(write)  # then the read-back request
+        assert sign.displayed == ap.TextFile("A", f"{ZH} / {EN}", "scroll", "middle", "red")
+        assert hub.virtual_board_texts() == {"board": f"{ZH} / {EN}"}
+        assert hub.health()["board"].state is HealthState.OK  # the read-back matched
+    finally:
+        sign.stop()
+
+
+def test_gb2312_keeps_the_protocol_bytes_clear() -> None:
+    # Hanzi bytes are 0xA1-0xFE: never a control code; what GB 2312 lacks, and control characters, become '?'
+    assert ap.encode_text("红灯 OK", "gb2312") == bytes.fromhex("BAEC B5C6") + b" OK"
+    assert ap.encode_text("€\x03红", "gb2312") == b"??" + bytes.fromhex("BAEC")
+    assert ap.encode_text("红灯", "ascii") == b"??"

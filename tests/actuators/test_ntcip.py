@@ -123,3 +123,33 @@ def test_sign_is_blanked_after_the_hold(make_hub, dms) -> None:
     blank = nt.ActivationCode(65535, 255, nt.MemoryType.BLANK, 1, 0, (0, 0, 0, 0)).encode()
     assert dms.sets[-1] == [(f"{PREFIX}.6.3.0", blank)]
     wait_for(lambda: hub.virtual_board_texts() == {"dms": ""}, what="the virtual board to follow")
+
+
+ZH = "红灯，请退回路边"  # the default zh warning
+ZH_GB2312 = bytes.fromhex("BAEC B5C6 A3AC C7EB CDCB BBD8 C2B7 B1DF")  # the same in GB 2312, read off its code chart
+
+
+def test_chinese_sign_gets_the_zh_warning_as_gb2312_multi_octets(make_hub) -> None:
+    dms = SnmpSignEmulator(encoding="gb2312")
+    try:
+        hub = make_hub([{"name": "dms", "type": "ntcip", "port": dms.port, "colour": "red", "encoding": "gb2312",
+                         "languages": ["zh", "en"], "source_address": "127.0.0.1"}])  # fmt: skip
+        hub.on_violation(violation())
+        wait_for(lambda: hub.health()["dms"].delivered == 1, what="delivery")
+        octets = b"[cf1][jl3]" + ZH_GB2312 + b"[nl]" + EN.encode()
+        assert dms.sets[1][0] == (f"{PREFIX}.5.8.1.3.3.1", octets)  # the MULTI string, byte for byte
+        crc = nt.crc16(octets + b"\x00\x00")  # over the octets as sent, beacon and pixel service
+        activation = nt.ActivationCode(65535, 255, nt.MemoryType.CHANGEABLE, 1, ((crc & 0xFF) << 8) | (crc >> 8),
+                                       (127, 0, 0, 1)).encode()  # fmt: skip
+        assert dms.sets[-1] == [(f"{PREFIX}.6.3.0", activation)]
+        assert dms.displayed == nt.Rendered(f"{ZH}\n{EN}", "red", False)
+        assert hub.virtual_board_texts() == {"dms": f"{ZH}\n{EN}"}
+    finally:
+        dms.stop()
+
+
+def test_multi_keeps_what_the_sign_can_show() -> None:
+    assert nt.build_multi(["红灯[1]"], "amber", encoding="gb2312") == "[cf9][jl3]红灯[[1]]"
+    assert nt.build_multi(["€红"], "amber", encoding="gb2312") == "[cf9][jl3]?红"  # no euro sign in GB 2312
+    crc = nt.crc16(bytes.fromhex("BAEC") + b"\x00\x00")
+    assert nt.message_crc("红", encoding="gb2312") == ((crc & 0xFF) << 8) | (crc >> 8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from detection.registry import build_detector
@@ -158,3 +159,69 @@ def test_prewarning_events_are_valid_mqtt_event_payloads(demo_events) -> None:
         fields[key] = tuple(raw[key])
     payload = event_payload(CrossingEvent(**fields), (), Origin("demo", "cam1", "box-1"))
     assert problems("event", payload) == [] and payload["type"] == "pre_warning"
+
+
+ZEBRA_SITE = REPO / "sites" / "eval" / "zebra-streetlevel" / "site.yaml"  # near pavement: y 244-300 px
+ZEBRA_RED = REPO / "sites" / "eval" / "zebra-streetlevel" / "timeline-dont-walk.csv"  # DON'T WALK throughout
+# Two people on the near pavement of video/zebra_crossing_streetlevel.mp4 (640x360, 30 fps) on red.
+# Labelled by hand: the frames were viewed x2 every 8-10 frames with the zones drawn; the foot point
+# (x, y: the middle between the feet, px) and the height (px) were read off (one detector run's boxes
+# were drawn to help, and kept where they sat on the person's feet); between these frames each is
+# interpolated linearly.
+# - the woman in the black coat who walks left to right along the near pavement at frames 184-290,
+#   parallel to the near kerb, and does not cross;
+ALONG_THE_KERB = {184: (87, 294, 168), 192: (114, 292, 166), 200: (168, 292, 169), 208: (197, 291, 167),
+                  216: (252, 290, 163), 224: (280, 286, 158), 232: (325, 288, 161), 240: (365, 291, 167),
+                  250: (408, 286, 161), 260: (472, 287, 163), 270: (516, 290, 166), 280: (554, 288, 162),
+                  290: (603, 288, 161)}  # fmt: skip
+# - the woman in the grey cardigan who comes in from the left at frames 452-492 and walks up to the
+#   near kerb at an angle; she steps off at frame 490 (sites/eval/zebra-streetlevel/expected.csv).
+UP_TO_THE_KERB = {452: (32, 263, 136), 460: (56, 267, 140), 468: (71, 263, 133), 476: (103, 258, 128),
+                  484: (115, 252, 117), 490: (122, 249, 113)}  # fmt: skip
+UP_TO_THE_KERB_ENTRY = 490
+
+
+def _labelled_at(keys: dict[int, tuple[int, int, int]], frame: int) -> tuple[float, float, float] | None:
+    frames = sorted(keys)
+    if not frames[0] <= frame <= frames[-1]:
+        return None
+    lo, hi = max(k for k in frames if k <= frame), min(k for k in frames if k >= frame)
+    a = 0.0 if hi == lo else (frame - lo) / (hi - lo)
+    x, y, height = (1 - a) * np.array(keys[lo]) + a * np.array(keys[hi])
+    return float(x), float(y), float(height)
+
+
+def test_on_real_footage_walking_along_the_kerb_is_no_prewarning_walking_up_to_it_is() -> None:
+    """The labelled passes replayed frame by frame through the pre-warner on the clip's evaluation
+    site and its all-red timeline. The low camera foreshortens the crossing to 34 px of depth: the
+    walker along the kerb is on the near curb zone about a crosswalk depth from the edge for 2.9 s,
+    fast and never toward the edge: no prompt, and not counted as waiting. The woman walking up to
+    the kerb at an angle is warned before she steps off."""
+    from edge.prewarn import PreWarner
+    from edge.signal.timeline_file import load_timeline
+    from edge.signal.types import SignalReading
+    from edge.zones import CrosswalkGeometry, Zone
+    from tests.builders import person_at, tracks
+
+    site = load_site(ZEBRA_SITE)
+    (crosswalk,) = site.crosswalks
+    warner = PreWarner(site, site.actuators.prewarn.model_copy(update={"enabled": True}), 640, 360)
+    geometry = CrosswalkGeometry.from_config(crosswalk, 640, 360)
+    (change,) = load_timeline(ZEBRA_RED)
+    red = {crosswalk.signal_group: SignalReading(change.state, change.t)}
+    along, up = 1, 2
+    on_curb, events = 0, []
+    for frame in range(min(ALONG_THE_KERB), UP_TO_THE_KERB_ENTRY):
+        rows = [person_at(track, *seen) for track, keys in ((along, ALONG_THE_KERB), (up, UP_TO_THE_KERB))
+                if (seen := _labelled_at(keys, frame)) is not None]  # fmt: skip
+        frame_tracks = tracks(*rows)
+        if _labelled_at(ALONG_THE_KERB, frame) is not None:
+            on_curb += Zone(int(geometry.classify(frame_tracks.foot_points())[0])) is Zone.CURB_B
+            if frame - min(ALONG_THE_KERB) >= 30 * warner.config.speed_window_s:  # her speed is known
+                assert warner.waiting["cw-zebra/near"] == 0, f"counted as waiting at frame {frame}"
+        events += warner.update(frame, frame / 30, 1_765_000_000 + frame / 30, frame_tracks, red)
+    assert on_curb >= 80, "the walk along the kerb is on the near curb zone for about 2.9 s"
+    assert [e for e in events if e.track_id == along] == []
+    warned = [e for e in events if e.track_id == up]
+    assert warned and warned[0].from_curb == "near" and "toward the edge" in warned[0].reason
+    assert warned[0].decided_frame < UP_TO_THE_KERB_ENTRY

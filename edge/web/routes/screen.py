@@ -4,9 +4,10 @@ A kiosk browser on an HDMI screen at the crossing opens ``/screen``; the page po
 ``/api/screen`` every second: the signal state per crosswalk, the live warning while someone has
 just stepped in on red, today's latest violations and today's counts. The pictures
 (``/api/screen/picture/<id>``) are only of those violations, the entry frame shrunk to
-``picture_width`` with the person blurred (``blur``, on by default; off only where the law allows
-showing people). Nothing else is served without login: ``web.screen.enabled: false`` (the
-default) answers 404 on all three.
+``picture_width`` with every person on it blurred (``blur``, on by default; off only where the law
+allows showing people): the boxes of all tracked people the evidence manifest stores for that picture,
+or the whole picture when the evidence predates them. Nothing else is served without login:
+``web.screen.enabled: false`` (the default) answers 404 on all three.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def api_screen_picture(event_id: str, state: State) -> Response:
 
 
 def public_picture(folder: Path, cfg: ScreenConfig) -> bytes | None:
-    """The entry frame, shrunk, with the violator's box blurred beyond recognition (unless ``blur`` is off)."""
+    """The entry frame, shrunk, with every person in it blurred beyond recognition (unless ``blur`` is off)."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         image = cv2.imread(str(folder / "originals" / "2_entry.jpg"))
@@ -154,8 +155,7 @@ def public_picture(folder: Path, cfg: ScreenConfig) -> bytes | None:
     if image is None:
         return None
     if cfg.blur:
-        box = manifest.get("event", {}).get("entry_box") or manifest.get("event", {}).get("box")
-        image = blur_box(image, box)
+        image = blur_people(image, people_in_entry(manifest))
     scale = cfg.picture_width / image.shape[1]
     if scale < 1:
         image = cv2.resize(image, (cfg.picture_width, round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
@@ -163,23 +163,41 @@ def public_picture(folder: Path, cfg: ScreenConfig) -> bytes | None:
     return jpeg.tobytes() if ok else None
 
 
-def blur_box(image: np.ndarray, box: list[float] | None, margin: float = 0.15) -> np.ndarray:
-    """Blur the person's box (grown by ``margin`` on each side) so face and body cannot be recognised."""
-    if not box or len(box) != 4:
-        return cv2.GaussianBlur(image, (0, 0), 12)  # no box: blur all rather than show someone
+def people_in_entry(manifest: dict[str, Any]) -> list[list[float]] | None:
+    """Every person's box on the entry picture as the evidence stored it (the violator's included);
+    None when the evidence predates stored person boxes, so nobody's place is known."""
+    entry = next((p for p in manifest.get("pictures") or [] if p.get("name") == "2_entry"), None)
+    if entry is None or entry.get("person_boxes") is None:
+        return None
+    event = manifest.get("event", {})
+    violator = entry.get("violator_box") or event.get("entry_box") or event.get("box")
+    return [*entry["person_boxes"], *([violator] if violator else [])]
+
+
+def blur_people(image: np.ndarray, boxes: list[list[float]] | None) -> np.ndarray:
+    """Blur each person's box; with no known boxes blur the whole picture rather than show someone."""
+    if boxes is None:
+        return cv2.GaussianBlur(image, (0, 0), 12)
+    out = image.copy()
+    for box in boxes:
+        if box and len(box) == 4:
+            blur_box(out, box)
+    return out
+
+
+def blur_box(image: np.ndarray, box: list[float], margin: float = 0.15) -> None:
+    """Blur the person's box (grown by ``margin`` on each side) in place so face and body cannot be recognised."""
     height, width = image.shape[:2]
     x1, y1, x2, y2 = box
     dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
     left, top = max(0, int(x1 - dx)), max(0, int(y1 - dy))
     right, bottom = min(width, int(x2 + dx) + 1), min(height, int(y2 + dy) + 1)
     if right <= left or bottom <= top:
-        return image
-    out = image.copy()
-    region = out[top:bottom, left:right]
+        return
+    region = image[top:bottom, left:right]
     # pixelate, then smooth: no detail of the face or clothes survives, the person's place stays visible
     cells = (max(1, (right - left) // 12), max(1, (bottom - top) // 12))
     small = cv2.resize(region, cells, interpolation=cv2.INTER_AREA)
-    out[top:bottom, left:right] = cv2.GaussianBlur(
+    image[top:bottom, left:right] = cv2.GaussianBlur(
         cv2.resize(small, (right - left, bottom - top), interpolation=cv2.INTER_LINEAR), (0, 0), 4
     )
-    return out
