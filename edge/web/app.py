@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+CAMERA_COOKIE = "cg_camera"  # the camera last picked on a multi-camera site
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
     "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -80,10 +81,18 @@ class WebState:
             "js_messages": i18n.js_catalogue(locale),
             "site_timezone": self.site_zone().key,  # dates are shown in it, on the server and in the scripts
         }
-        cameras = self.context.cameras  # pages with a picture offer a switch on a site with several
-        asked = request.query_params.get("camera")
+        # Pages with a picture offer a switch on a site with several cameras; the one picked (?camera=) is
+        # remembered in a cookie, so the other pages show the same camera until another is picked.
+        cameras = self.context.cameras
+        picked = request.query_params.get("camera")
+        asked = picked if picked in cameras else request.cookies.get(CAMERA_COOKIE)
         values |= {"cameras": cameras, "camera": asked if asked in cameras else (cameras[0] if cameras else None)}
-        return self.templates.TemplateResponse(request, name, values, status_code=status_code)
+        response = self.templates.TemplateResponse(request, name, values, status_code=status_code)
+        if picked in cameras:
+            response.set_cookie(
+                CAMERA_COOKIE, str(picked), max_age=365 * 86400, samesite="strict", secure=self.cookies.secure, path="/"
+            )
+        return response
 
 
 def _epoch(seconds: Any) -> bool:

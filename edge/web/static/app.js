@@ -10,9 +10,10 @@ function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.content : "";
 }
-// The camera a page shows (?camera=, a site with several), carried on to the API calls it makes.
+// The camera a page shows (?camera=, else the one last picked: a site with several), carried on to
+// the API calls it makes.
 function withCamera(url) {
-  const camera = new URLSearchParams(location.search).get("camera");
+  const camera = new URLSearchParams(location.search).get("camera") || document.body.dataset.camera;
   return camera ? url + (url.includes("?") ? "&" : "?") + "camera=" + encodeURIComponent(camera) : url;
 }
 // A UTC epoch time as a date and time in the page's language (Intl's CLDR data, as the server's Babel),
