@@ -66,7 +66,12 @@ class Role(str, Enum):
 
 
 class UserError(ValueError):
-    """A refused account change; the message names the problem."""
+    """A refused account change; the message names the problem. Its ``template`` and ``values`` (the message is
+    the one filled with the other) let the web UI say it in the page's language."""
+
+    def __init__(self, template: str, **values: object) -> None:
+        super().__init__(template.format(**values))
+        self.template, self.values = template, values
 
 
 class NoSuchUser(UserError):
@@ -115,9 +120,11 @@ class Session:
 def check_password_policy(password: str) -> None:
     """Raise UserError when the password is too short or absurdly long."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters (got {len(password)})")
+        raise UserError(
+            "password must be at least {min} characters (got {got})", min=MIN_PASSWORD_LENGTH, got=len(password)
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise UserError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+        raise UserError("password must be at most {max} characters", max=MAX_PASSWORD_LENGTH)
 
 
 def _digest(token: str) -> str:
@@ -151,7 +158,7 @@ class UserStore:
 
     def add(self, name: str, role: Role, password: str, by: str = LOCAL_ACTOR) -> User:
         if not re.fullmatch(NAME_PATTERN, name):  # fullmatch: "$" alone would let a trailing newline in
-            raise UserError(f"user name '{name}' must be 1-64 letters, digits or . _ @ -")
+            raise UserError("user name '{name}' must be 1-64 letters, digits or . _ @ -", name=name)
         check_password_policy(password)
         user = User(name, role, time.time())
         try:
@@ -162,7 +169,7 @@ class UserStore:
                 )
                 self._record(db, by, AccountAction.ADD, name, f"as {role.value}")
         except sqlite3.IntegrityError:
-            raise UserError(f"user '{name}' already exists") from None
+            raise UserError("user '{name}' already exists", name=name) from None
         return user
 
     def set_password(self, name: str, password: str, by: str = LOCAL_ACTOR, keep_session: str | None = None) -> None:
@@ -173,7 +180,7 @@ class UserStore:
                 "UPDATE users SET password_hash = ? WHERE name = ?", (self.hasher.hash(password), name)
             ).rowcount
             if not changed:
-                raise NoSuchUser(f"no user named '{name}'")
+                raise NoSuchUser("no user named '{name}'", name=name)
             kept = _digest(keep_session) if keep_session else ""
             db.execute("DELETE FROM sessions WHERE user = ? AND token_sha256 != ?", (name, kept))
             self._record(db, by, AccountAction.PASSWORD, name, "new password; sessions closed")
@@ -185,7 +192,13 @@ class UserStore:
             if user.role is role:
                 return user
             if role is not Role.ADMIN:
-                self._keep_an_admin(db, user, f"make '{name}' {role.value}")
+                self._keep_an_admin(
+                    db,
+                    user,
+                    "cannot make '{name}' {role}: '{name}' is the last enabled admin; "
+                    "make another account admin first",
+                    role=role.value,
+                )
             db.execute("UPDATE users SET role = ? WHERE name = ?", (role.value, name))
             self._record(db, by, AccountAction.ROLE, name, f"{user.role.value} -> {role.value}")
         return replace(user, role=role)
@@ -197,7 +210,10 @@ class UserStore:
             if user.disabled is disabled:
                 return user
             if disabled:
-                self._keep_an_admin(db, user, f"disable '{name}'")
+                self._keep_an_admin(
+                    db, user, "cannot disable '{name}': '{name}' is the last enabled admin; "
+                    "make another account admin first"
+                )
                 db.execute("DELETE FROM sessions WHERE user = ?", (name,))
             db.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name))
             action = AccountAction.DISABLE if disabled else AccountAction.ENABLE
@@ -208,7 +224,9 @@ class UserStore:
         """Remove the account and end its sessions; its name may be used again."""
         with self._db() as db:
             user = self._locked_user(db, name)
-            self._keep_an_admin(db, user, f"delete '{name}'")
+            self._keep_an_admin(
+                db, user, "cannot delete '{name}': '{name}' is the last enabled admin; make another account admin first"
+            )
             db.execute("DELETE FROM sessions WHERE user = ?", (name,))
             db.execute("DELETE FROM users WHERE name = ?", (name,))
             self._record(db, by, AccountAction.DELETE, name, f"was {user.role.value}")
@@ -225,20 +243,19 @@ class UserStore:
         db.execute("BEGIN IMMEDIATE")
         row = db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
         if row is None:
-            raise NoSuchUser(f"no user named '{name}'")
+            raise NoSuchUser("no user named '{name}'", name=name)
         return self._user(row)
 
     @staticmethod
-    def _keep_an_admin(db: sqlite3.Connection, user: User, change: str) -> None:
+    def _keep_an_admin(db: sqlite3.Connection, user: User, refusal: str, **values: object) -> None:
+        """Refuses (``refusal`` naming ``{name}`` and ``values``) a change that would leave no enabled admin."""
         if user.role is not Role.ADMIN or user.disabled:
             return
         (others,) = db.execute(
             "SELECT COUNT(*) FROM users WHERE role = ? AND disabled = 0 AND name != ?", (Role.ADMIN.value, user.name)
         ).fetchone()
         if not others:
-            raise LastAdmin(
-                f"cannot {change}: '{user.name}' is the last enabled admin; make another account admin first"
-            )
+            raise LastAdmin(refusal, name=user.name, **values)
 
     @staticmethod
     def _record(db: sqlite3.Connection, by: str, action: AccountAction, target: str, detail: str) -> None:

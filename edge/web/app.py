@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Undefined
+from ruamel.yaml.error import YAMLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edge.config import ConfigError, load_site
@@ -26,6 +26,7 @@ from edge.web.auth import ROUTE_ROLES, CookiePolicy, LoginGate, NotLoggedIn, enf
 from edge.web.context import WebContext
 from edge.web.dashboard import JournalReader
 from edge.web.guard import RequestGuard, not_logged_in, wants_html
+from edge.web.site_file import site_data
 from edge.web.zone_editor import ZoneEditor
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+CAMERA_COOKIE = "cg_camera"  # the camera last picked on a multi-camera site
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
     "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -56,10 +58,18 @@ class WebState:
     zones: ZoneEditor
     journal: JournalReader | None = None  # the dashboard's, created on first use
 
+    def site_zone(self) -> ZoneInfo:
+        """The site's time zone (``site.timezone``), UTC when the site file cannot say."""
+        try:
+            text = self.context.site_path.read_text(encoding="utf-8")
+            name = (site_data(text).get("site") or {}).get("timezone")
+            return ZoneInfo(str(name)) if name else ZoneInfo("UTC")
+        except (OSError, ValueError, YAMLError, ZoneInfoNotFoundError, AttributeError):
+            return ZoneInfo("UTC")
+
     def render(self, request: Request, name: str, status_code: int = 200, **values: Any) -> Response:
         session = getattr(request.state, "session", None)
-        locale = i18n.choose_locale(request)
-        i18n.set_current(locale)  # the template's _() and {% trans %} read it while it renders, below
+        locale = i18n.use_request_locale(request)  # the template's _() and {% trans %} read it while it renders
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         values |= {
             "session": session,
@@ -69,35 +79,63 @@ class WebState:
             "languages": i18n.LANGUAGES,
             "here": here,
             "js_messages": i18n.js_catalogue(locale),
+            "site_timezone": self.site_zone().key,  # dates are shown in it, on the server and in the scripts
         }
-        cameras = self.context.cameras  # pages with a picture offer a switch on a site with several
-        asked = request.query_params.get("camera")
+        # Pages with a picture offer a switch on a site with several cameras; the one picked (?camera=) is
+        # remembered in a cookie, so the other pages show the same camera until another is picked.
+        cameras = self.context.cameras
+        picked = request.query_params.get("camera")
+        asked = picked if picked in cameras else request.cookies.get(CAMERA_COOKIE)
         values |= {"cameras": cameras, "camera": asked if asked in cameras else (cameras[0] if cameras else None)}
-        return self.templates.TemplateResponse(request, name, values, status_code=status_code)
+        response = self.templates.TemplateResponse(request, name, values, status_code=status_code)
+        if picked in cameras:
+            response.set_cookie(
+                CAMERA_COOKIE, str(picked), max_age=365 * 86400, samesite="strict", secure=self.cookies.secure, path="/"
+            )
+        return response
+
+
+def _epoch(seconds: Any) -> bool:
+    return isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
 
 
 def utc_text(seconds: Any) -> str:
-    """Jinja filter: a UTC epoch time as ``2026-11-23 17:06:08Z``; other values unchanged."""
-    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
-        return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(seconds))
+    """Jinja filter: a UTC epoch time as a UTC date and time of the page's language, ``2026年11月23日 17:06:08 UTC``
+    (``Nov 23, 2026, 5:06:08 PM UTC``); other values unchanged."""
+    if _epoch(seconds):
+        return i18n.date_time_text(datetime.fromtimestamp(seconds, timezone.utc)) + " UTC"
     return "" if seconds is None or isinstance(seconds, Undefined) else str(seconds)
 
 
 def local_clock(seconds: Any, zone: str) -> str:
-    """Jinja filter: a UTC epoch time as the site's local clock time, ``17:06:08``."""
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+    """Jinja filter: a UTC epoch time as the site's local clock time in the page's language, ``17:06:08``."""
+    if not _epoch(seconds):
         return ""
-    return datetime.fromtimestamp(seconds, ZoneInfo(zone)).strftime("%H:%M:%S")
+    return i18n.clock_text(datetime.fromtimestamp(seconds, ZoneInfo(str(zone))))
 
 
 def local_time(seconds: Any, zone: str, ms: bool = False) -> str:
-    """Jinja filter: a UTC epoch time as the site's local date and time with its zone, ``2026-11-23 11:06:08 CST``
-    (``11:06:08.164`` with ``ms``)."""
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+    """Jinja filter: a UTC epoch time as the site's local date and time in the page's language, with the zone's
+    abbreviation: ``2026年11月23日 11:06:08 CST``, ``Nov 23, 2026, 11:06:08 AM CST`` (``11:06:08.164`` with ``ms``)."""
+    if not _epoch(seconds):
         return ""
-    moment = datetime.fromtimestamp(seconds, ZoneInfo(zone))
-    clock = moment.strftime("%H:%M:%S") + (f".{moment.microsecond // 1000:03d}" if ms else "")
-    return f"{moment:%Y-%m-%d} {clock} {moment:%Z}"
+    moment = datetime.fromtimestamp(seconds, ZoneInfo(str(zone)))
+    return f"{i18n.date_time_text(moment, ms)} {moment:%Z}"
+
+
+def number_text(value: Any, digits: int = 0) -> str:
+    """Jinja filter: a count or measure in the page's language (grouping, decimal sign); ``—`` for none."""
+    return i18n.number_text(value, digits) if _epoch(value) else "—"
+
+
+def percent_text(fraction: Any, digits: int = 1) -> str:
+    """Jinja filter: a fraction as a percentage in the page's language; ``—`` for none."""
+    return i18n.percent_text(fraction, digits) if _epoch(fraction) else "—"
+
+
+def day_text(day: Any) -> str:
+    """Jinja filter: a calendar day in the page's language."""
+    return i18n.day_text(day) if isinstance(day, date) else ""
 
 
 def duration_text(seconds: Any) -> str:
@@ -121,6 +159,9 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["local_clock"] = local_clock
     templates.env.filters["local_time"] = local_time
     templates.env.filters["duration"] = duration_text
+    templates.env.filters["number"] = number_text
+    templates.env.filters["percent"] = percent_text
+    templates.env.filters["day"] = day_text
     return templates
 
 
@@ -192,7 +233,7 @@ def _add_static_and_health(app: FastAPI) -> None:
     def static_asset(name: str) -> FileResponse:
         path = STATIC_DIR / name
         if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file():
-            raise HTTPException(404, "no such file")
+            raise HTTPException(404, i18n.Text("no such file"))
         return FileResponse(path, media_type=STATIC_TYPES[path.suffix])
 
 
@@ -203,13 +244,17 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        i18n.use_request_locale(request)
+        detail = i18n.translate(exc.detail)  # a Text refusal in the page's language
         if wants_html(request) and exc.status_code in (403, 404, 503):
             state: WebState = request.app.state.web
-            return state.render(request, "error.html", exc.status_code, status=exc.status_code, message=exc.detail)
-        detail = exc.detail
+            return state.render(request, "error.html", exc.status_code, status=exc.status_code, message=detail)
         if exc.status_code == 413:  # FastAPI's body limit says only "Content Too Large"
             limit = getattr(request.scope.get("route"), "max_body_size", None) or 0
-            detail = f"request body too large: {request.url.path} takes at most {limit // 1024} KiB"
+            detail = i18n.translate(
+                i18n.Text("request body too large: {path} takes at most {size} KiB", path=request.url.path,
+                          size=limit // 1024)
+            )  # fmt: skip
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from edge.signal.http_push import PUSH_ROUTE
 from edge.users import Role, Session
+from edge.web import i18n
 
 SESSION_COOKIE = "cg_session"
 CSRF_COOKIE = "cg_csrf"  # readable by the page's script: the double-submit half of the CSRF check
@@ -232,6 +233,7 @@ async def enforce_access(request: Request) -> Session | None:
     Another app built on this (the traffic centre's) sets its own ``app.state.route_roles`` and
     ``app.state.bearer_routes``.
     """
+    i18n.use_request_locale(request)  # refusals made for this request speak its page's language
     route = request.scope.get("route")
     name = getattr(route, "name", None)
     table = getattr(request.app.state, "route_roles", ROUTE_ROLES)
@@ -249,12 +251,12 @@ async def enforce_access(request: Request) -> Session | None:
         raise NotLoggedIn()
     request.state.session = session  # also lets an error page show the user's own menu
     if session.user.role not in roles:
-        raise HTTPException(403, f"role '{session.user.role.value}' may not use this page")
+        raise HTTPException(403, i18n.Text("role '{role}' may not use this page", role=session.user.role.value))
     if request.method not in SAFE_METHODS:
         sent = await csrf_token_sent(request)
         cookie = request.cookies.get(CSRF_COOKIE)
         if not (tokens_match(sent, session.csrf_token) and tokens_match(cookie, session.csrf_token)):
-            raise HTTPException(403, "CSRF token missing or wrong; reload the page and try again")
+            raise HTTPException(403, i18n.Text("CSRF token missing or wrong; reload the page and try again"))
     return session
 
 

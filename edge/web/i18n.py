@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import contextvars
 import io
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from babel import negotiate_locale
+from babel import Locale, negotiate_locale
+from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 from starlette.requests import Request
 
@@ -78,6 +81,86 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current()).ngettext(singular, plural, n)
+
+
+class Text(str):
+    """A message made in Python for a person (a refusal, a check's finding): in English wherever it is used as a
+    string (logs, the JSON API's callers), and translated where it reaches a page by ``translate``.
+
+    The ``{name}`` fields are filled in after translating, so names of fields, corners and accounts stay as
+    they are. ``scripts/i18n.sh`` extracts ``Text("...")`` into the catalogue like ``N_``.
+    """
+
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, template: str, **values: object) -> Text:
+        made = super().__new__(cls, template.format(**values) if values else template)
+        made.template, made.values = template, values
+        return made
+
+
+def translate(message: object, template: str | None = None, values: dict[str, object] | None = None) -> object:
+    """``message`` in the current page's language when it is a ``Text`` (or its ``template`` and ``values`` are
+    given, as an exception from outside the UI carries them); anything else as it is."""
+    if isinstance(message, Text):
+        template, values = message.template, message.values
+    if template is None:
+        return message
+    text = gettext(template)
+    try:
+        return text.format(**(values or {}))
+    except (KeyError, IndexError, ValueError):  # a translation that names a field the message lacks
+        return template.format(**(values or {}))
+
+
+def use_request_locale(request: Request) -> str:
+    """Make ``request``'s language the current one (for ``translate`` and the templates) and return it."""
+    locale = choose_locale(request)
+    set_current(locale)
+    return locale
+
+
+# ---- dates and numbers in the page's language (CLDR data through Babel) ----------------------------
+
+
+@cache
+def _datetime_pattern(locale: str, ms: bool) -> str:
+    """The locale's medium date and time pattern (``y年M月d日 HH:mm:ss``, ``MMM d, y, h:mm:ss a``),
+    with milliseconds after the seconds when asked."""
+    data = Locale.parse(locale)
+    clock = data.time_formats["medium"].pattern
+    if ms:
+        clock = clock.replace("ss", "ss.SSS")
+    combined = str(data.datetime_formats["medium"])
+    return combined.replace("{1}", data.date_formats["medium"].pattern).replace("{0}", clock)
+
+
+def date_time_text(moment: datetime, ms: bool = False) -> str:
+    """``moment`` (zone-aware) as a date and time of the current page's language."""
+    return format_datetime(moment, _datetime_pattern(current(), ms), tzinfo=moment.tzinfo, locale=current())
+
+
+def clock_text(moment: datetime) -> str:
+    """``moment``'s time of day in the current page's language (``12:03:04``, ``12:03:04 PM``)."""
+    return format_time(moment, "medium", tzinfo=moment.tzinfo, locale=current())
+
+
+def day_text(day: date) -> str:
+    """A calendar day in the current page's language (``2026年12月7日``, ``Dec 7, 2026``)."""
+    return format_date(day, "medium", locale=current())
+
+
+def number_text(value: float, digits: int = 0) -> str:
+    """A count or measure with ``digits`` decimals and the language's grouping and decimal signs."""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, pattern, locale=current())
+
+
+def percent_text(fraction: float, digits: int = 1) -> str:
+    """A fraction (0.253) as a percentage of the page's language (``25.3%``)."""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return format_percent(fraction, pattern, locale=current())
 
 
 def html_lang(locale: str) -> str:

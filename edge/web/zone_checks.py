@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from edge.config.site import SiteConfig
 from edge.signal.coverage import group_problems
+from edge.web.i18n import Text, translate
 from edge.zones import CrosswalkGeometry
 
 RASTER = 400  # overlap fractions are scale-free, so a coarse square raster is enough
@@ -38,7 +39,7 @@ class ZoneIssue:
     message: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"severity": self.severity.value, "key": self.key, "message": self.message}
+        return {"severity": self.severity.value, "key": self.key, "message": str(translate(self.message))}
 
 
 def dotted(loc: tuple[Any, ...]) -> str:
@@ -142,7 +143,9 @@ def _raw_geometry_issues(crosswalks: Any) -> list[ZoneIssue]:
             if not (0 <= x <= 1 and 0 <= y <= 1):
                 issues.append(
                     ZoneIssue(
-                        Severity.ERROR, f"{key}[{k}]", f"corner {k + 1} ({x:.3f}, {y:.3f}) lies outside the picture"
+                        Severity.ERROR,
+                        f"{key}[{k}]",
+                        Text("corner {n} ({x}, {y}) lies outside the picture", n=k + 1, x=f"{x:.3f}", y=f"{y:.3f}"),
                     )
                 )
         crossing = self_intersection(pts)
@@ -150,7 +153,7 @@ def _raw_geometry_issues(crosswalks: Any) -> list[ZoneIssue]:
             a, b = crossing
             # Corners numbered from 1, as the editor labels them on the picture.
             edge_a, edge_b = f"{a + 1}-{a + 2}", f"{b + 1}-{(b + 1) % len(pts) + 1}"
-            message = f"the edges between corners {edge_a} and {edge_b} cross each other"
+            message = Text("the edges between corners {a} and {b} cross each other", a=edge_a, b=edge_b)
             issues.append(ZoneIssue(Severity.ERROR, key, message))
     return issues
 
@@ -217,8 +220,10 @@ def _overlap_issues(index: int, cw: Any) -> list[ZoneIssue]:
                 ZoneIssue(
                     Severity.ERROR,
                     f"{base}.curbs[{j}].polygon",
-                    f"curb '{curb.name}' lies {inside:.0%} inside the crosswalk; where they overlap the crosswalk"
-                    " wins, so people there never count as waiting",
+                    Text(
+                        "curb '{curb}' lies {share} inside the crosswalk; where they overlap the crosswalk"
+                        " wins, so people there never count as waiting", curb=curb.name, share=f"{inside:.0%}"
+                    ),
                 )
             )
         gap = _gap(curb.polygon, cw.polygon)
@@ -227,8 +232,10 @@ def _overlap_issues(index: int, cw: Any) -> list[ZoneIssue]:
                 ZoneIssue(
                     Severity.WARNING,
                     f"{base}.curbs[{j}].polygon",
-                    f"curb '{curb.name}' is {gap:.0%} of the picture away from the crosswalk; people walking"
-                    " between them are not followed from curb to crosswalk",
+                    Text(
+                        "curb '{curb}' is {share} of the picture away from the crosswalk; people walking"
+                        " between them are not followed from curb to crosswalk", curb=curb.name, share=f"{gap:.0%}"
+                    ),
                 )
             )
     smaller = max(min(int(curbs[0].sum()), int(curbs[1].sum())), 1)
@@ -238,8 +245,10 @@ def _overlap_issues(index: int, cw: Any) -> list[ZoneIssue]:
             ZoneIssue(
                 Severity.ERROR,
                 f"{base}.curbs",
-                f"curbs '{cw.curbs[0].name}' and '{cw.curbs[1].name}' overlap ({shared:.0%} of the smaller);"
-                " a person there would be at both ends",
+                Text(
+                    "curbs '{a}' and '{b}' overlap ({share} of the smaller); a person there would be at both ends",
+                    a=cw.curbs[0].name, b=cw.curbs[1].name, share=f"{shared:.0%}",
+                ),
             )
         )
     return issues
@@ -255,8 +264,10 @@ def _crosswalks_overlap(site: SiteConfig) -> list[ZoneIssue]:
                     ZoneIssue(
                         Severity.WARNING,
                         f"crosswalks[{j}].polygon",
-                        f"crosswalks '{site.crosswalks[i].id}' and '{site.crosswalks[j].id}' overlap;"
-                        " a person there is judged by both",
+                        Text(
+                            "crosswalks '{a}' and '{b}' overlap; a person there is judged by both",
+                            a=site.crosswalks[i].id, b=site.crosswalks[j].id,
+                        ),
                     )
                 )
     return issues

@@ -15,6 +15,7 @@ from edge.config import ConfigError
 from edge.config.site import SiteConfig
 from edge.ops.files import open_private
 from edge.web.context import WebContext
+from edge.web.i18n import Text
 from edge.web.signal_heads import BoxError, apply_boxes, head_boxes
 from edge.web.site_file import SiteHistory, SiteVersion, edit_crosswalks, sha256_text, site_data, write_site_atomically
 from edge.web.zone_checks import Severity, ZoneIssue, validate_zones
@@ -87,7 +88,9 @@ class ZoneEditor:
         try:
             text = self.path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ZoneEditError(503, f"{self.path}: cannot read the site file: {exc}") from None
+            raise ZoneEditError(
+                503, Text("{path}: cannot read the site file: {error}", path=self.path, error=exc)
+            ) from None
         return text, sha256_text(text)
 
     def current(self, camera: str | None = None) -> dict[str, Any]:
@@ -139,7 +142,9 @@ class ZoneEditor:
         try:
             return site_data(text)
         except YAMLError as exc:
-            raise ZoneEditError(503, f"{self.path}: not valid YAML, fix it by hand first: {exc}") from None
+            raise ZoneEditError(
+                503, Text("{path}: not valid YAML, fix it by hand first: {error}", path=self.path, error=exc)
+            ) from None
 
     def _validate(self, text: str, crosswalks: Any, boxes: dict[str, Any]) -> Validated:
         data = self._data(text)
@@ -156,11 +161,11 @@ class ZoneEditor:
             text, digest = self.read()
             if base_sha256 and base_sha256 != digest:
                 raise ZoneEditError(
-                    409, "the site file changed since you loaded it; press Discard to load it and redo your edit"
+                    409, Text("the site file changed since you loaded it; press Discard to load it and redo your edit")
                 )
             site, issues = self._validate(text, crosswalks, boxes or {})
             if site is None:
-                raise ZoneEditError(422, "the zones have errors; nothing was saved", issues)
+                raise ZoneEditError(422, Text("the zones have errors; nothing was saved"), issues)
             new_text = edit_crosswalks(text, site.crosswalks, boxes)
             return self._write(text, new_text, user, note or "zones edited", issues)
 
@@ -173,17 +178,21 @@ class ZoneEditor:
         with self._lock:
             old = self.history.text(number)
             if old is None:
-                raise ZoneEditError(404, f"version {number} is not in the history")
+                raise ZoneEditError(404, Text("version {number} is not in the history", number=number))
             try:
                 old_data = site_data(old)
             except YAMLError as exc:
-                raise ZoneEditError(422, f"version {number} is not valid YAML: {exc}") from None
+                raise ZoneEditError(
+                    422, Text("version {number} is not valid YAML: {error}", number=number, error=exc)
+                ) from None
             text, _ = self.read()
             current = {b.key for b in head_boxes(self._data(text))}
             boxes = {b.key: b.box for b in head_boxes(old_data) if b.key in current}
             site, issues = self._validate(text, old_data.get("crosswalks") or [], boxes)
             if site is None:
-                raise ZoneEditError(422, f"version {number}'s zones do not fit the current site file", issues)
+                raise ZoneEditError(
+                    422, Text("version {number}'s zones do not fit the current site file", number=number), issues
+                )
             new_text = edit_crosswalks(text, site.crosswalks, boxes)
             return self._write(text, new_text, user, f"revert zones to version {number}", issues)
 
@@ -194,9 +203,11 @@ class ZoneEditor:
             site = write_site_atomically(self.path, after)
         except ConfigError as exc:
             found = [ZoneIssue(Severity.ERROR, i.key, i.message) for i in exc.issues]
-            raise ZoneEditError(422, "the new site file does not load; nothing was saved", found) from None
+            raise ZoneEditError(422, Text("the new site file does not load; nothing was saved"), found) from None
         except OSError as exc:
-            raise ZoneEditError(507, f"{self.path}: cannot write the site file: {exc}") from None
+            raise ZoneEditError(
+                507, Text("{path}: cannot write the site file: {error}", path=self.path, error=exc)
+            ) from None
         version = self.history.record(after, user, note)
         log.info("site file %s saved by %s (version %d): %s", self.path, user, version.version, note)
         applied, error = self._apply(site)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from edge.announce import Announcement, AnnounceRefused
 from edge.web.app import WebState, web_state
 from edge.web.auth import current_session
+from edge.web.i18n import Text
 from edge.web.routes.table import Routes
 
 router = Routes()
@@ -28,7 +29,7 @@ def api_announce(body: AnnounceRequest, request: Request, state: State) -> dict[
     """Queue an announcement on every speaker, ahead of routine prompts; 409 with the reason when refused."""
     desk = state.context.announcements
     if desk is None:
-        raise HTTPException(503, "announcements are not available on this box")
+        raise HTTPException(503, Text("announcements are not available on this box"))
     by = f"{current_session(request).user.name} via web"
     try:
         outcome = desk.announce(Announcement(body.text, body.language, body.wav, body.urgent, by, "web"))

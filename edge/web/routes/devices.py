@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from edge.web.app import WebState, web_state
 from edge.web.context import DeviceHub, jsonable
+from edge.web.i18n import Text
 from edge.web.routes.table import Routes
 
 router = Routes()
@@ -23,7 +24,7 @@ class DeviceTestRequest(BaseModel):
 
 def _hub(state: WebState) -> DeviceHub:
     if state.context.devices is None:
-        raise HTTPException(503, "no actuators are configured on this box")
+        raise HTTPException(503, Text("no actuators are configured on this box"))
     return state.context.devices
 
 
@@ -45,5 +46,5 @@ def api_devices_test(body: DeviceTestRequest, state: State) -> list[Any]:
     """Trigger each output (or the named one) once and report success and latency."""
     hub = _hub(state)
     if body.device is not None and body.device not in hub.device_names:
-        raise HTTPException(404, f"no device named '{body.device}'")
+        raise HTTPException(404, Text("no device named '{device}'", device=body.device))
     return [jsonable(r) for r in hub.test(body.device)]

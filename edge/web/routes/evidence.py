@@ -19,19 +19,18 @@ from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
-from ruamel.yaml.error import YAMLError
 from starlette.background import BackgroundTask
 
 from edge.web.app import WebState, web_state
 from edge.web.auth import current_session
 from edge.web.context import jsonable
+from edge.web.i18n import Text
 from edge.web.routes.table import Routes
-from edge.web.site_file import site_data
 
 router = Routes()
 _DESK_LOCK = threading.Lock()
@@ -71,11 +70,17 @@ class ReviewRequest(BaseModel):
         note = self.note.strip()
         if self.reason not in FITTING_REASONS[self.state]:
             fitting = ", ".join(r.value for r in FITTING_REASONS[self.state])
-            return f"reason '{self.reason.value}' does not fit '{self.state.value}'; choose one of: {fitting}"
+            return Text(
+                "reason '{reason}' does not fit '{state}'; choose one of: {fitting}",
+                reason=self.reason.value, state=self.state.value, fitting=fitting,
+            )  # fmt: skip
         if self.reason is ReasonCode.OTHER and not note:
-            return "reason 'other' needs a note saying what it is"
+            return Text("reason 'other' needs a note saying what it is")
         if current != "new" and not note:
-            return f"this event was already {current}; changing or repeating a decision needs a note saying why"
+            return Text(
+                "this event was already {state}; changing or repeating a decision needs a note saying why",
+                state=current,
+            )
         return None
 
 
@@ -100,7 +105,7 @@ def review_desk(state: WebState) -> Iterator[Desk]:
     except ImportError:
         review = types = None
     if review is None or root is None or not root.is_dir():
-        raise HTTPException(503, "evidence review is not available on this box")
+        raise HTTPException(503, Text("evidence review is not available on this box"))
     # One desk at a time: a detail page fetches several files at once, and each view writes
     # an audit row; parallel writers on one SQLite file would fail with "database is locked".
     with _DESK_LOCK:
@@ -117,15 +122,6 @@ def _states(desk: Desk, wanted: str | None) -> list[Any]:
     return [s for s in desk.states if wanted in (None, "", s.value)]
 
 
-def site_zone(state: WebState) -> ZoneInfo:
-    """The site's time zone (``site.timezone``), UTC when the site file cannot say."""
-    try:
-        name = (site_data(state.context.site_path.read_text(encoding="utf-8")).get("site") or {}).get("timezone")
-        return ZoneInfo(str(name)) if name else ZoneInfo("UTC")
-    except (OSError, ValueError, YAMLError, ZoneInfoNotFoundError, AttributeError):
-        return ZoneInfo("UTC")
-
-
 def parse_day(text: str | None) -> date | None:
     """A filter's ``YYYY-MM-DD``; an empty box means any day. Raises 422 naming the bad value."""
     if not text or not text.strip():
@@ -133,7 +129,7 @@ def parse_day(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise HTTPException(422, f"day '{text}' is not a date (YYYY-MM-DD)") from None
+        raise HTTPException(422, Text("day '{day}' is not a date (YYYY-MM-DD)", day=text)) from None
 
 
 def _items(
@@ -155,7 +151,7 @@ def _find(desk: Desk, event_id: str) -> dict[str, Any]:
     for item in _items(desk, None, None, None):
         if item["event_id"] == event_id:
             return item
-    raise HTTPException(404, f"event {event_id} is not in the evidence index")
+    raise HTTPException(404, Text("event {event} is not in the evidence index", event=event_id))
 
 
 PAGE_SIZE = 25  # queue rows per page
@@ -173,7 +169,7 @@ def evidence_queue(
     page: Annotated[int, Query(ge=1, le=10**5)] = 1,
 ) -> Response:
     filters = {"review_state": review_state, "crosswalk": crosswalk, "day": day, "sort": sort}
-    zone = site_zone(state)
+    zone = state.site_zone()
     values: dict[str, Any] = {"filters": filters, "zone": zone.key, "page": page, "pages": 1, "total": 0}
     try:
         wanted = parse_day(day)
@@ -260,7 +256,7 @@ def evidence_detail(event_id: str, request: Request, state: State) -> Response:
         views=[a for a in audit if a.get("action") == "viewed"],
         integrity=integrity,
         fitting={d.value: [r.value for r in FITTING_REASONS[d]] for d in Decision},
-        zone=site_zone(state).key,
+        zone=state.site_zone().key,
     )
 
 
@@ -276,7 +272,7 @@ def api_evidence_queue(
     """Violations newest first, filtered by review state, crosswalk and the site's local day."""
     wanted = parse_day(day)
     with review_desk(state) as desk:
-        return _items(desk, review_state, crosswalk, wanted, site_zone(state))[offset : offset + limit]
+        return _items(desk, review_state, crosswalk, wanted, state.site_zone())[offset : offset + limit]
 
 
 @router.get("/api/evidence/{event_id}", name="api_evidence_item", responses=ERRORS)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from edge.users import MAX_PASSWORD_LENGTH, User
 from edge.web.app import WebState, web_state
 from edge.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current_session, printable, tokens_match
-from edge.web.i18n import LANG_COOKIE, LANGUAGES, N_
+from edge.web.i18n import LANG_COOKIE, LANGUAGES, N_, Text, translate
 from edge.web.routes.table import Routes
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,9 @@ def _check_credentials(state: WebState, request: Request, name: str, password: s
     address = request.client.host if request.client else "unknown"
     wait = state.limiter.retry_after(address, name)
     if wait is not None:
-        raise HTTPException(429, f"too many failed logins; try again in {wait:.0f} s", {"Retry-After": f"{wait:.0f}"})
+        seconds = f"{wait:.0f}"
+        refusal = Text("too many failed logins; try again in {wait} s", wait=seconds)
+        raise HTTPException(429, refusal, {"Retry-After": seconds})
     user = state.users.authenticate(name, password)
     if user is None:
         blocked = state.limiter.failed(address, name)
@@ -102,12 +104,12 @@ def login_form(
     next: Annotated[str, Form(max_length=512)] = "/",
 ) -> Response:
     if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
-        raise HTTPException(403, "the login form expired; reload the page and try again")
+        raise HTTPException(403, Text("the login form expired; reload the page and try again"))
     try:
         user = _check_credentials(state, request, name, password)
     except HTTPException as exc:
         page = state.render(
-            request, "login.html", exc.status_code, csrf_token=csrf_token, next=next, error=exc.detail,
+            request, "login.html", exc.status_code, csrf_token=csrf_token, next=next, error=translate(exc.detail),
             first_run=_first_run(state),
         )
         page.headers.update(exc.headers or {})

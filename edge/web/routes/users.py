@@ -23,6 +23,7 @@ from edge.users import (
     User,
     UserError,
 )
+from edge.web import i18n
 from edge.web.app import WebState, web_state
 from edge.web.auth import SESSION_COOKIE, current_session
 from edge.web.routes.table import Routes
@@ -85,7 +86,7 @@ def web_actor(request: Request) -> str:
 def refused(exc: UserError) -> HTTPException:
     """404 for an unknown account, 409 for a change that would leave no admin, else 422."""
     status = 404 if isinstance(exc, NoSuchUser) else 409 if isinstance(exc, LastAdmin) else 422
-    return HTTPException(status, str(exc))
+    return HTTPException(status, i18n.translate(exc, exc.template, exc.values))
 
 
 @router.get("/users", name="users_page", include_in_schema=False)

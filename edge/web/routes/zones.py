@@ -14,6 +14,7 @@ from edge.config.crosswalk import RuleConfig
 from edge.web.app import WebState, web_state
 from edge.web.auth import current_session
 from edge.web.guard import UPLOAD_LIMIT
+from edge.web.i18n import Text, translate
 from edge.web.routes.camera import CameraQuery, camera_picture, checked_camera
 from edge.web.routes.table import Routes
 from edge.web.zone_editor import ZoneEditError
@@ -41,7 +42,7 @@ class RevertRequest(BaseModel):
 
 def _error(exc: ZoneEditError) -> JSONResponse:
     return JSONResponse(
-        {"detail": str(exc), "issues": [i.to_dict() for i in exc.issues]},
+        {"detail": str(translate(exc.args[0])), "issues": [i.to_dict() for i in exc.issues]},
         status_code=exc.status,
     )
 
@@ -66,7 +67,7 @@ def api_zones_background(state: State, camera: CameraQuery = None) -> Response:
     """The picture to draw on: the live clean frame, else the annotated one, else an uploaded one."""
     jpeg = camera_picture(state, camera, raw=True) if camera else state.zones.background()
     if not jpeg:
-        raise HTTPException(404, "no picture: start the camera or upload a snapshot")
+        raise HTTPException(404, Text("no picture: start the camera or upload a snapshot"))
     return Response(jpeg, media_type="image/jpeg")
 
 
@@ -80,11 +81,11 @@ def api_zones_background(state: State, camera: CameraQuery = None) -> Response:
 async def api_zones_upload_background(request: Request, state: State) -> Response:
     """Upload a JPEG or PNG of the camera's view to draw on when no live picture is available."""
     if request.headers.get("content-type", "").split(";")[0] not in ("image/jpeg", "image/png"):
-        raise HTTPException(415, "send the picture as image/jpeg or image/png")
+        raise HTTPException(415, Text("send the picture as image/jpeg or image/png"))
     body = await request.body()  # at most UPLOAD_LIMIT: FastAPI answers 413 beyond it
     image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR) if body else None
     if image is None:
-        raise HTTPException(422, "not a readable JPEG or PNG picture")
+        raise HTTPException(422, Text("not a readable JPEG or PNG picture"))
     _, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     state.zones.store_background(jpeg.tobytes())
     return Response(status_code=204)

@@ -10,10 +10,28 @@ function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.content : "";
 }
-// The camera a page shows (?camera=, a site with several), carried on to the API calls it makes.
+// The camera a page shows (?camera=, else the one last picked: a site with several), carried on to
+// the API calls it makes.
 function withCamera(url) {
-  const camera = new URLSearchParams(location.search).get("camera");
+  const camera = new URLSearchParams(location.search).get("camera") || document.body.dataset.camera;
   return camera ? url + (url.includes("?") ? "&" : "?") + "camera=" + encodeURIComponent(camera) : url;
+}
+// A UTC epoch time as a date and time in the page's language (Intl's CLDR data, as the server's Babel),
+// in the site's time zone (the page's data-timezone) unless another is named.
+function dateTimeText(seconds, timeZone) {
+  const zone = timeZone || document.body.dataset.timezone || "UTC";
+  const format = new Intl.DateTimeFormat(document.documentElement.lang || "en",
+    { dateStyle: "medium", timeStyle: "medium", timeZone: zone });
+  return format.format(new Date(seconds * 1000));
+}
+// A table cell with the site's local time and the UTC time under it, as the server's pages show them.
+function timeCell(seconds) {
+  const td = document.createElement("td");
+  const utc = document.createElement("span");
+  utc.className = "muted";
+  utc.textContent = dateTimeText(seconds, "UTC") + " UTC";
+  td.append(dateTimeText(seconds), document.createElement("br"), utc);
+  return td;
 }
 document.addEventListener("DOMContentLoaded", () => {
   const select = document.getElementById("camera-select");

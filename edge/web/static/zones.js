@@ -244,14 +244,13 @@
     const table = document.getElementById("history");
     if (!r.ok) return;
     const header = document.createElement("tr");
-    header.replaceChildren(...[t("version"), t("saved (UTC)"), t("by"), t("note"), ""].map((text) => {
+    header.replaceChildren(...[t("version"), t("saved"), t("by"), t("note"), ""].map((text) => {
       const th = document.createElement("th"); th.textContent = text; return th;
     }));
     table.replaceChildren(header, ...r.data.map((v, i) => {
       const tr = document.createElement("tr");
-      for (const text of [v.version, v.saved_at, v.user, v.note]) {
-        const td = document.createElement("td"); td.textContent = text; tr.append(td);
-      }
+      const cell = (text) => { const td = document.createElement("td"); td.textContent = text; return td; };
+      tr.append(cell(v.version), timeCell(v.saved_utc), cell(v.user), cell(v.note));
       const td = document.createElement("td");
       if (i > 0) {
         const button = document.createElement("button");

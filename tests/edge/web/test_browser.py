@@ -5,6 +5,8 @@ Screenshots go to test-artifacts/web/ for a person to look at.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from edge.config import load_site
@@ -109,7 +111,7 @@ def test_dashboard_and_live_view_render(browser, server: Server) -> None:  # typ
     assert "(1 min 0" in card.inner_text()  # since 65 s ago
     assert "timeline" in card.locator(".sources").inner_text()
     today = page.inner_text("#today-cw-main")  # six crossings today, one a violation; yesterday's is left out
-    assert "6\ncrossings" in today and "1\nviolations" in today and "16.7 %" in today
+    assert "6\ncrossings" in today and "1\nviolations" in today and "16.7%" in today  # CLDR's English percent
     assert "41.5 ms" in page.inner_text("#box-camera")
     assert "connection refused" in page.inner_text("#box-devices")
     assert "2 report(s) waiting" in page.inner_text("#box-mqtt")
@@ -229,6 +231,52 @@ def test_users_page_shows_the_servers_reason_and_asks_before_destructive_changes
     assert "Take admin rights" in asked[-1]
     assert page.input_value("#user-admin .user-role") == "admin"  # the refused value is not left showing
     page.screenshot(path=ARTIFACTS / "users-refused.png", full_page=True)
+    page.close()
+
+
+def test_users_page_in_chinese_gives_the_servers_reason_in_chinese(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    """A refused change on the zh-CN page: the reason in Chinese, the names in it as they are; the accounts'
+    dates in Chinese form, the site's local time with UTC under it."""
+    page = browser.new_page(
+        viewport={"width": 1280, "height": 900}, base_url=server.url, locale="zh-CN",
+        extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+    )  # fmt: skip
+    page.goto("/login?next=/users")
+    page.fill("#name", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(f"{server.url}/users")
+    created = page.inner_text("#user-admin td:nth-child(4)")
+    assert re.fullmatch(r"20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d C[SD]T\n20\d\d年.* UTC", created), created
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.select_option("#user-admin .user-role", "viewer")  # the last admin: refused by the server
+    page.wait_for_function("() => document.getElementById('users-result').textContent !== ''")
+    assert page.inner_text("#users-result") == (
+        "admin: 无法将“admin”改为 viewer：“admin”是最后一个启用的管理员；请先将另一个账户设为管理员"
+    )
+    assert page.input_value("#user-admin .user-role") == "admin"
+    page.fill("#new-name", "officer 7")
+    page.select_option("#new-role", "police")
+    page.fill("#new-password", PASSWORD)
+    page.click("#add-user button")
+    page.wait_for_function("() => document.getElementById('add-user-result').textContent !== ''")
+    assert page.inner_text("#add-user-result") == "用户名“officer 7”必须为 1-64 个字母、数字或 . _ @ -"
+    page.screenshot(path=ARTIFACTS / "users-refused-zh.png", full_page=True)
+    page.close()
+
+
+def test_zone_history_dates_in_chinese_from_the_page_script(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    """The history table the zone editor's script builds: the site's local time through Intl.DateTimeFormat in the
+    page's language, and the UTC time under it."""
+    page = login_page(browser, server, "operator", "/zones")  # a browser in English ...
+    page.click("#language-zh_CN")  # ... showing the Chinese page: the page's lang decides
+    page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+    page.fill("#save-note", "checked the curb")
+    page.click("#save")
+    page.wait_for_function("() => document.querySelectorAll('#history tr').length === 3")
+    saved = page.inner_text("#history tr:nth-child(2) td:nth-child(2)")
+    assert re.fullmatch(r"20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d\n20\d\d年.* UTC", saved), saved
+    assert page.inner_text("#history tr:nth-child(1) th:nth-child(2)") == "保存时间"
     page.close()
 
 

@@ -6,6 +6,7 @@ violations from the shared clip with the evidence package's own test recorder.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from edge.users import Role
 from edge.web import WebContext
-from tests.edge.web.conftest import ARTIFACTS, Server, add_role_users, login_page, make_site, serve
+from tests.edge.web.conftest import ARTIFACTS, PASSWORD, Server, add_role_users, login_page, make_site, serve
 
 pytest.importorskip("evidence.review", reason="the evidence package is not installed")
 recording = pytest.importorskip("tests.evidence.conftest", reason="the evidence package's test recorder is missing")
@@ -132,7 +133,9 @@ def test_police_reviews_the_whole_queue_with_the_keyboard_only(browser, review_s
     page.keyboard.press("Enter")
     page.wait_for_selector("#review-form")
     heading = page.inner_text("#event-heading")
-    assert heading.startswith("xw1, south->north, 20") and heading.endswith("CST"), heading  # local time
+    # the local time, in CLDR's English: "Nov 23, 2025, 6:13:27 AM CST"
+    local = r"[A-Z][a-z]{2} \d{1,2}, 20\d\d, \d{1,2}:\d\d:\d\d\s[AP]M CST"
+    assert re.fullmatch(r"xw1, south->north, " + local, heading), heading
     assert "DON'T WALK" in page.inner_text(".event-facts")
     labels = page.eval_on_selector_all(".shot figcaption strong", "fs => fs.map(f => f.textContent)")
     assert labels[:3] == ["1. at the curb", "2. entering", "3. inside"] and "close-up" in labels[-1], labels
@@ -267,3 +270,32 @@ def test_evidence_pages_in_chinese_have_no_english_words(review_server: Server) 
     assert english_words(strip(queue.text), data) == set()
     assert english_words(strip(detail.text), data) == set()
     assert "记录决定" in detail.text and "待审核" in queue.text
+
+
+def test_police_reviews_in_chinese_with_chinese_dates_and_refusals(browser, review_server: Server) -> None:  # type: ignore[no-untyped-def]
+    """The review page in zh-CN: the entry time in Chinese date form (local, UTC beside it), and a decision the
+    server refuses (reason "other" without a note) explained in Chinese."""
+    page = browser.new_page(
+        viewport={"width": 1280, "height": 900}, base_url=review_server.url, locale="zh-CN",
+        extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+    )  # fmt: skip
+    page.goto("/login?next=/evidence")
+    page.fill("#name", "police")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(f"{review_server.url}/evidence")
+    first = page.locator("#evidence-queue td:not(.thumb) a >> nth=0")
+    assert re.fullmatch(r"20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d CST", first.inner_text()), first.inner_text()
+    first.click()
+    page.wait_for_selector("#review-form")
+    heading = page.inner_text("#event-heading")
+    assert re.fullmatch(r"xw1, south->north, 20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d CST", heading), heading
+    facts = page.inner_text(".event-facts")
+    assert re.search(r"\d\d:\d\d:\d\d\.\d{3} CST \(20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d UTC\)", facts), facts
+    page.select_option("#decision", "rejected")
+    page.select_option("#reason", "other")  # without the note "other" needs: the server refuses
+    page.click("#record-decision")
+    page.wait_for_function("() => document.getElementById('review-result').textContent !== ''")
+    assert page.inner_text("#review-result") == "理由“other”需要填写备注说明具体情况"
+    page.screenshot(path=ARTIFACTS / "evidence-zh-refused.png", full_page=True)
+    page.close()

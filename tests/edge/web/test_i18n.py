@@ -4,6 +4,7 @@ language and the header's switch, and the translated pages show no English words
 from __future__ import annotations
 
 import re
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -45,15 +46,27 @@ def _catalogue() -> dict[str, str]:
     return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
 
 
+# As scripts/i18n.sh extracts: page text, Python's N_() and Text(), and the account refusals of edge/users.py.
+KEYWORDS = {"_": None, "gettext": None, "N_": None, "t": None, "Text": None,
+            "UserError": None, "NoSuchUser": None, "LastAdmin": None, "_keep_an_admin": (3,)}  # fmt: skip
+
+
 def test_every_marked_message_has_a_chinese_translation() -> None:
-    keywords = {"_": None, "gettext": None, "N_": None, "t": None}
     found = {
         found[2]
         for folder, methods in ((WEB, METHODS), (REPO / "edge" / "centre", CENTRE_METHODS))
-        for found in extract_from_dir(folder, methods, options_map=OPTIONS, keywords=keywords)
+        for found in extract_from_dir(folder, methods, options_map=OPTIONS, keywords=KEYWORDS)
+        if isinstance(found[2], str)
+    }
+    refusals = {
+        found[2]
+        for found in extract_from_dir(REPO / "edge", [("users.py", "python")], keywords=KEYWORDS)
         if isinstance(found[2], str)
     }
     assert len(found) > 100 and "City overview" in found and "sending {name} {value} to {box}…" in found
+    assert "the zones have errors; nothing was saved" in found
+    assert "user '{name}' already exists" in refusals
+    found |= refusals
     missing = sorted(found - set(_catalogue()))
     assert not missing, f"untranslated (run scripts/i18n.sh and translate): {missing}"
 
@@ -95,7 +108,9 @@ DATA = {"crossguard", "English", "admin", "operator", "police", "viewer", "HTTP"
         "DD", "local", "web", "LED", "as", "cw-east", "ped-east", "GB", "MQTT",
         # the test site's names and zone, and its status report's own details (made by the service)
         "cw-main", "ped-main", "America", "Chicago", "timeline", "speaker", "sign", "alpha", "audio",
-        "connected", "outbox", "connection", "refused", "event", "journal", "written"}  # fmt: skip
+        "connected", "outbox", "connection", "refused", "event", "journal", "written",
+        # the site zone's abbreviation after a local time
+        "CST", "CDT"}  # fmt: skip
 
 
 @pytest.mark.parametrize("path", list(TRANSLATED_PAGES))
@@ -122,3 +137,59 @@ def test_language_follows_the_browser_and_the_switch(shared_server: Server) -> N
     with httpx.Client(base_url=shared_server.url, headers={"Accept-Language": "fr-FR,fr"}) as client:
         assert '<html lang="en">' in client.get("/login").text  # no French: English
     assert Path(LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "messages.po").is_file()
+
+
+# ---- dates, numbers and server-made messages in the page's language ----------------------------
+
+MOMENT = 1796644984.164  # 2026-12-07 12:03:04.164 UTC, 06:03:04 at the demo site (America/Chicago, CST)
+
+
+@pytest.mark.parametrize(
+    ("locale", "local", "local_ms", "clock", "utc", "number", "percent"),
+    [
+        ("en", "Dec 7, 2026, 6:03:04\u202fAM CST", "Dec 7, 2026, 6:03:04.164\u202fAM CST", "6:03:04\u202fAM",
+         "Dec 7, 2026, 12:03:04\u202fPM UTC", "12,345.7", "25.3%"),
+        ("zh_CN", "2026年12月7日 06:03:04 CST", "2026年12月7日 06:03:04.164 CST", "06:03:04",
+         "2026年12月7日 12:03:04 UTC", "12,345.7", "25.3%"),
+    ],
+)  # fmt: skip
+def test_dates_and_numbers_follow_the_page_language(
+    locale: str, local: str, local_ms: str, clock: str, utc: str, number: str, percent: str
+) -> None:
+    from edge.web import i18n
+    from edge.web.app import day_text, local_clock, local_time, number_text, percent_text, utc_text
+
+    i18n.set_current(locale)
+    try:
+        assert local_time(MOMENT, "America/Chicago") == local
+        assert local_time(MOMENT, "America/Chicago", ms=True) == local_ms
+        assert local_clock(MOMENT, "America/Chicago") == clock
+        assert utc_text(MOMENT) == utc
+        assert number_text(12345.67, 1) == number and percent_text(0.2534) == percent
+        assert number_text(None) == percent_text(None) == "—" and local_time(None, "UTC") == ""
+        assert day_text(date(2026, 12, 7)) == ("2026年12月7日" if locale == "zh_CN" else "Dec 7, 2026")
+    finally:
+        i18n.set_current(i18n.DEFAULT)
+
+
+def test_server_refusals_follow_the_page_language(shared_server: Server) -> None:
+    """The account store's refusal, a zone check's finding and a route's own refusal, in Chinese for a Chinese
+    page, with the names they mention kept as they are; English callers get English."""
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    with shared_server.login(Role.ADMIN, headers=zh) as client:
+        taken = client.post("/api/users", json={"name": "viewer", "role": "viewer", "password": "x" * 14})
+        assert taken.status_code == 422 and taken.json()["detail"] == "用户“viewer”已存在"
+        gone = client.put("/api/users/nobody/role", json={"role": "viewer"})
+        assert gone.status_code == 404 and gone.json()["detail"] == "没有名为“nobody”的用户"
+        zones = client.get("/api/zones").json()
+        crosswalks = zones["crosswalks"]
+        crosswalks[0]["polygon"][0] = [1.4, 0.5]
+        found = client.post("/api/zones/validate", json={"crosswalks": crosswalks}).json()
+        assert any(i["message"] == "角点 1（1.400, 0.500）在画面之外" for i in found["issues"]), found
+        saved = client.put("/api/zones", json={"crosswalks": crosswalks, "base_sha256": zones["sha256"]})
+        assert saved.status_code == 422 and saved.json()["detail"] == "区域有错误；未保存任何内容"
+    with shared_server.login(Role.ADMIN) as client:
+        taken = client.post("/api/users", json={"name": "viewer", "role": "viewer", "password": "x" * 14})
+        assert taken.json()["detail"] == "user 'viewer' already exists"
+    with shared_server.login(Role.VIEWER, headers=zh) as client:
+        assert client.get("/api/users").json()["detail"] == "角色“viewer”无权使用此页面"
