@@ -79,7 +79,7 @@ class RuleConfig(StrictModel):
         "height by a few per cent from frame to frame",
     )
     min_penetration_heights: float = Field(
-        0.05,
+        0.07,
         ge=0,
         le=1,
         description="The way walked in must also reach this fraction of the person's own box height: box bottoms "

@@ -456,7 +456,7 @@ def test_walking_in_a_thin_crosswalk_is_measured_against_the_persons_height(
     into_band: float, person_height: float, crossings: int
 ) -> None:
     # A virtual crosswalk 20 px deep (y 490..510): 0.15 of it is 3 px, less than a box bottom
-    # jitters; the way walked in must also be 5 % of the person's own height.
+    # jitters; the way walked in must also be 7 % of the person's own height.
     thin = [[0.2, 0.49], [0.8, 0.49], [0.8, 0.51], [0.2, 0.51]]
     north = [[0.2, 0.4], [0.8, 0.4], [0.8, 0.49], [0.2, 0.49]]
     south = [[0.2, 0.51], [0.8, 0.51], [0.8, 0.6], [0.2, 0.6]]
