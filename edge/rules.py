@@ -8,7 +8,18 @@ nor a violation.
 A track's zone in each crosswalk is debounced (``inertia`` frames). When it settles in
 the crosswalk, the *entry* is the first frame of that run. The entry becomes a
 **crossing** once the person has walked ``min_penetration`` of the crosswalk's depth
-from where they stepped in; the crossing is a **violation** when, at the entry instant,
+from where they stepped in, and ``min_penetration_heights`` of their own box height: box
+bottoms jitter by a few per cent of a person's height from frame to frame, which on a thin
+crosswalk is more than a fraction of its depth. Only a foot point that is seen confirms it:
+
+* a box much shorter (``feet_cut_ratio``) than the same person's boxes of the last second
+  has its bottom cut off by something in front of the legs (a bag, a bicycle, another
+  person): its bottom is not the feet, so it neither moves the person between zones nor
+  confirms a crossing;
+* a foot point already back on the curb the person came from (the debounced zone still
+  says inside) is a step back, not a step in.
+
+The crossing is a **violation** when, at the entry instant,
 the governing group showed DON'T WALK for at least ``grace_s`` (or CLEARANCE, where
 the site says so). Under UNKNOWN nothing is enforced.
 
@@ -47,8 +58,9 @@ finishing a crossing and never becomes an entry this way.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -59,6 +71,8 @@ from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType, event_id
 from edge.signal.types import SignalReading, SignalState
 from edge.zones import CrosswalkGeometry, Zone, ZoneMembership, ZoneSwitch
+
+STATURE_WINDOW_S = 1.0  # how far back a person's box heights tell their height now (perspective changes it slowly)
 
 
 class SignalLookup(Protocol):
@@ -140,6 +154,7 @@ class _Track:
     last_t: float
     last_point: np.ndarray
     crosswalks: dict[str, _CrosswalkTrack] = field(default_factory=dict)
+    heights: deque[tuple[float, float]] = field(default_factory=deque)  # (t, box height) of boxes with feet seen
 
 
 @dataclass(frozen=True)
@@ -152,6 +167,11 @@ class _Observation:
     box: tuple[float, float, float, float]
     score: float
     riding: bool = False
+    feet_seen: bool = True  # the box's bottom is where the feet are
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
 
 
 @dataclass(frozen=True)
@@ -190,6 +210,7 @@ class DecisionCore:
         self._switch_window = max(r.id_switch_window_s for r in rules)
         self._switch_radius = max(r.id_switch_radius for r in rules) * self._diagonal
         self._timeout = max(r.track_timeout_s for r in rules)
+        self._feet_cut_ratio = max(r.feet_cut_ratio for r in rules)
 
     @property
     def active_track_ids(self) -> list[int]:
@@ -224,13 +245,14 @@ class DecisionCore:
                 track_id in riders,
             )
             track, born = self._track_for(obs, points[row], seen_now)
+            obs = replace(obs, feet_seen=self._feet_seen(track, obs))
             if born and lost_on_curbs is None:
                 lost_on_curbs = self._lost_on_curbs(t, seen_now)
             for cw, geo in self.crosswalks:
                 state = track.crosswalks.setdefault(cw.id, _CrosswalkTrack(ZoneMembership(cw.rules.inertia_frames)))
                 raw = Zone(int(zones[cw.id][row]))
                 depth = float(depths[cw.id][row])
-                if state.membership.zone is None and state.edge_curb is None:
+                if obs.feet_seen and state.membership.zone is None and state.edge_curb is None:
                     lost = (lost_on_curbs or {}).get(cw.id, set()) if born else set()
                     state.edge_curb = self._edge_curb(cw.rules, raw, depth, lost)
                 self._step(cw, geo, state, raw, depth, obs)
@@ -252,6 +274,21 @@ class DecisionCore:
             self._tracks[obs.track_id] = track
         track.last_t, track.last_point = obs.t, point
         return track, born
+
+    def _feet_seen(self, track: _Track, obs: _Observation) -> bool:
+        """Whether this box's bottom is where the person's feet are.
+
+        Not when the box is much shorter than the person's boxes of the last ``STATURE_WINDOW_S``
+        whose feet were seen: something in front (a bag, a bicycle, another person) hides the legs
+        and the box ends above the feet. A person's own box changes height by a few per cent in
+        that time (stride, perspective), a cut box by a leg's length at once.
+        """
+        while track.heights and obs.t - track.heights[0][0] > STATURE_WINDOW_S:
+            track.heights.popleft()
+        if track.heights and obs.height < self._feet_cut_ratio * float(np.median([h for _, h in track.heights])):
+            return False
+        track.heights.append((obs.t, obs.height))
+        return True
 
     def _lost_on_curbs(self, t: float, seen_now: set[int]) -> dict[str, set[Zone]]:
         """Per crosswalk, the curbs on which a track was lost within the id-switch window."""
@@ -303,13 +340,18 @@ class DecisionCore:
         depth: float,
         obs: _Observation,
     ) -> None:
-        switch = state.membership.observe(raw, obs.frame, obs.t, obs.point, obs.box)
-        if switch is not None:
-            self._on_switch(state, switch, float(geo.depth(np.array([switch.point]))[0]))
+        if obs.feet_seen:  # a cut box's bottom says nothing about where the person stands
+            switch = state.membership.observe(raw, obs.frame, obs.t, obs.point, obs.box)
+            if switch is not None:
+                self._on_switch(state, switch, float(geo.depth(np.array([switch.point]))[0]))
         state.riding = state.entry is not None and (state.riding or obs.riding)
         if state.entry is None or state.counted or state.membership.zone is not Zone.CROSSWALK:
             return
-        if not self._walked_in(cw.rules, geo, state, obs.point, depth):
+        # Only feet seen confirm a crossing (not a cut box), and never feet already back on the
+        # curb they came from while the debounced zone still says inside: that is a step back.
+        if not obs.feet_seen or raw is self._origin(state, depth):
+            return
+        if not self._walked_in(cw.rules, geo, state, obs.point, depth, obs.height):
             return
         state.counted = state.crossed = True
         if state.riding:
@@ -325,24 +367,31 @@ class DecisionCore:
 
     @staticmethod
     def _walked_in(
-        rules: RuleConfig, geo: CrosswalkGeometry, state: _CrosswalkTrack, point: tuple[float, float], depth: float
+        rules: RuleConfig,
+        geo: CrosswalkGeometry,
+        state: _CrosswalkTrack,
+        point: tuple[float, float],
+        depth: float,
+        height: float,
     ) -> bool:
-        """Whether the person has walked ``min_penetration`` of the depth in since the entry."""
+        """Whether the person has walked in since the entry: ``min_penetration`` of the depth, and
+        ``min_penetration_heights`` of their own box height (more than box bottoms jitter)."""
         assert state.entry is not None
+        needed = max(rules.min_penetration, rules.min_penetration_heights * height / geo.depth_px)
         dx, dy = point[0] - state.entry.point[0], point[1] - state.entry.point[1]
         if state.entry.previous in (Zone.CURB_A, Zone.CURB_B):
             # From a curb people often step in diagonally: the whole path walked counts.
-            return float(np.hypot(dx, dy)) / geo.depth_px >= rules.min_penetration
+            return float(np.hypot(dx, dy)) / geo.depth_px >= needed
         curb = state.edge_curb if state.entry.previous is None else None
         if curb is not None and DecisionCore._origin(state, depth) is curb:
             # Found again at a curb's edge and walking away from it: as deep in as from that edge.
             from_edge = depth if curb is Zone.CURB_A else 1.0 - depth
-            return from_edge >= rules.min_penetration
+            return from_edge >= needed
         # From the side (or first seen inside) only the way across counts, and it must outweigh
         # the way along the road: walking along the road through the crosswalk is no crossing.
         across = abs(depth - state.entry_depth)
         along = abs(dx * geo.axis[1] - dy * geo.axis[0]) / geo.depth_px
-        return across >= rules.min_penetration and across >= along
+        return across >= needed and across >= along
 
     @staticmethod
     def _same_crossing(

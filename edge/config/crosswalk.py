@@ -69,6 +69,22 @@ class RuleConfig(StrictModel):
         description="How near the previous entry point (fraction of the crosswalk's depth) a re-entry must be to be "
         "the same crossing: someone hesitating at the curb edge stays within a step or two of where they stepped in",
     )
+    feet_cut_ratio: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="A box shorter than this fraction of the same person's height over the last second has its "
+        "bottom cut off (legs hidden by a bag, a bicycle or someone in front): its bottom is not where the feet are, "
+        "so it neither moves the person between zones nor confirms a crossing. A walking person's box changes "
+        "height by a few per cent from frame to frame",
+    )
+    min_penetration_heights: float = Field(
+        0.07,
+        ge=0,
+        le=1,
+        description="The way walked in must also reach this fraction of the person's own box height: box bottoms "
+        "jitter by a few per cent of it, which on a thin crosswalk is more than min_penetration of its depth",
+    )
     curb_edge_margin: float = Field(
         0.1,
         ge=0,

@@ -410,3 +410,77 @@ def test_a_shallow_diagonal_step_in_from_the_side_then_across_is_a_crossing() ->
     events = walk(DecisionCore(site, W, H), signals(*ALL_RED), path)
     assert kinds(events) == [("crossing", "north->south"), ("violation", "north->south")]
     assert events[0].entry_observed
+
+
+# Only feet that are seen move a person between zones and confirm a crossing.
+
+
+def walk_boxes(core: DecisionCore, history: SignalHistory, boxes: list[tuple[float, float, float, float]]) -> list:
+    """Feed one person as whole boxes (x1, y1, x2, y2), one per frame; return all events."""
+    events = []
+    for frame, box in enumerate(boxes):
+        events += core.update(frame, frame / FPS, 1000.0 + frame / FPS, tracks([*box, 0.9, 1]), history)
+    return events
+
+
+@pytest.mark.parametrize(
+    ("height_during_dip", "crossings"),
+    [
+        pytest.param(100.0, 1, id="whole-person-steps-in"),
+        pytest.param(90.0, 1, id="box-a-little-shorter-stride"),
+        pytest.param(60.0, 0, id="legs-hidden-box-cut"),
+        pytest.param(30.0, 0, id="only-the-torso"),
+    ],
+)
+def test_a_box_cut_above_the_feet_is_no_step_in(height_during_dip: float, crossings: int) -> None:
+    # Standing on the south curb (feet at y=620); for 5 frames the box's bottom is 40-80 px up,
+    # inside the crosswalk (400..600), then back. Either the person stepped in and back (their
+    # whole box moved, about their height) or something hid their legs (the box's top stayed
+    # where it was and the box is much shorter than the person).
+    core = DecisionCore(make_site(crosswalks__0__rules__min_penetration=0.15), W, H)
+    standing = [(480.0, 520.0, 520.0, 620.0)] * 10
+    dip = [(480.0, bottom - height_during_dip, 520.0, bottom) for bottom in (580.0, 570.0, 560.0, 550.0, 540.0)]
+    events = walk_boxes(core, signals((-3.0, "DONT_WALK")), standing + dip + standing)
+    assert [e.type.value for e in events] == ["crossing", "violation"] * crossings
+
+
+@pytest.mark.parametrize(
+    ("into_band", "person_height", "crossings"),
+    [
+        pytest.param(4.0, 100.0, 0, id="jitter-of-a-tall-box"),
+        pytest.param(4.0, 40.0, 1, id="a-small-far-person-4px-in"),
+        pytest.param(8.0, 100.0, 1, id="a-step-in"),
+    ],
+)
+def test_walking_in_a_thin_crosswalk_is_measured_against_the_persons_height(
+    into_band: float, person_height: float, crossings: int
+) -> None:
+    # A virtual crosswalk 20 px deep (y 490..510): 0.15 of it is 3 px, less than a box bottom
+    # jitters; the way walked in must also be 7 % of the person's own height.
+    thin = [[0.2, 0.49], [0.8, 0.49], [0.8, 0.51], [0.2, 0.51]]
+    north = [[0.2, 0.4], [0.8, 0.4], [0.8, 0.49], [0.2, 0.49]]
+    south = [[0.2, 0.51], [0.8, 0.51], [0.8, 0.6], [0.2, 0.6]]
+    site = make_site(
+        crosswalks__0__polygon=thin,
+        crosswalks__0__curbs=[{"name": "north", "polygon": north}, {"name": "south", "polygon": south}],
+        crosswalks__0__rules__min_penetration=0.15,
+    )
+    core = DecisionCore(site, W, H)
+    path = [(500.0, 480.0)] * 5 + [(500.0, 491.0)] * 3 + [(500.0, 491.0 + into_band)] * 3 + [(500.0, 480.0)] * 5
+    events = []
+    history = signals((-3.0, "DONT_WALK"))
+    for frame, (x, y) in enumerate(path):
+        row = person_at(1, x, y, height=person_height)
+        events += core.update(frame, frame / FPS, 1000.0 + frame / FPS, tracks(row), history)
+    assert [e.type.value for e in events] == ["crossing", "violation"] * crossings
+
+
+def test_a_step_back_onto_the_curb_does_not_confirm_the_step_in() -> None:
+    # Three frames just inside the edge, then back on the north curb 10 px behind the edge: the
+    # way from the entry point is long enough, but it leads back where they came from.
+    core = DecisionCore(make_site(crosswalks__0__rules__min_penetration=0.05), W, H)
+    path = [(500.0, 380.0)] * 5 + [(500.0, 402.0)] * 3 + [(500.0, 390.0)] * 5
+    assert walk(core, signals((-3.0, "DONT_WALK")), path) == []
+    core = DecisionCore(make_site(crosswalks__0__rules__min_penetration=0.05), W, H)
+    path = [(500.0, 380.0)] * 5 + [(500.0, 402.0)] * 3 + [(500.0, 414.0)] * 5  # the same way, further in
+    assert [e.type.value for e in walk(core, signals((-3.0, "DONT_WALK")), path)] == ["crossing", "violation"]
