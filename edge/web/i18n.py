@@ -271,6 +271,11 @@ def _own_value_error_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple((pattern(t), t) for t in OWN_VALUE_ERRORS)
 
 
+def _plain(value: object) -> object:
+    """A bound as pydantic writes it: ``0`` for a float field's ``ge=0`` (its ctx holds ``0.0``)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def validation_message(error: Mapping[str, Any]) -> Text:
     """A pydantic error's message as a ``Text`` (English as a string, translated by ``translate``),
     chosen by its ``type`` and filled from its ``ctx``; an unknown type keeps pydantic's English."""
@@ -280,7 +285,7 @@ def validation_message(error: Mapping[str, Any]) -> Text:
     if template is not None:
         fields = set(re.findall(r"\{(\w+)\}", template))
         if fields <= set(ctx):
-            return Text(template, **{f: ctx[f] for f in fields})
+            return Text(template, **{f: _plain(ctx[f]) for f in fields})
     if kind in ("value_error", "assertion_error"):
         own = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         for pattern, own_template in _own_value_error_patterns():
