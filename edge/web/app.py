@@ -259,7 +259,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        i18n.use_request_locale(request)  # the messages by their type, in the page's language; the field path as is
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": i18n.translate(i18n.validation_message(e))} for e in exc.errors()
+        ]
         return JSONResponse({"detail": errors}, status_code=422)
 
 

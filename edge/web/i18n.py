@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextvars
 import io
+import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, negotiate_locale
 from babel.dates import format_date, format_datetime, format_time
@@ -194,3 +197,100 @@ DATA_WORDS = (
     N_("ok"), N_("degraded"), N_("down"), N_("connecting"), N_("live"), N_("lost"), N_("ended"), N_("stopped"),
     N_("frozen"), N_("uniform"), N_("missing"),
 )  # fmt: skip
+
+
+# ---- pydantic's validation errors in the page's language ---------------------------------------------
+
+# Per error ``type``: the English template (filled from the error's ``ctx``). A type not listed keeps
+# pydantic's own English message; the field path (``loc``) is never translated.
+VALIDATION_MESSAGES = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "multiple_of": N_("Input should be a multiple of {multiple_of}"),
+    "finite_number": N_("Input should be a finite number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "float_type": N_("Input should be a valid number"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "string_type": N_("Input should be a valid string"),
+    "string_too_short": N_("String should have at least {min_length} characters"),
+    "string_too_long": N_("String should have at most {max_length} characters"),
+    "string_pattern_mismatch": N_("String should match pattern '{pattern}'"),
+    "literal_error": N_("Input should be {expected}"),
+    "enum": N_("Input should be {expected}"),
+    "too_short": N_("Should have at least {min_length} items, not {actual_length}"),
+    "too_long": N_("Should have at most {max_length} items, not {actual_length}"),
+    "list_type": N_("Input should be a valid list"),
+    "tuple_type": N_("Input should be a valid tuple"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid dictionary or object"),
+    "model_attributes_type": N_("Input should be a valid dictionary or object"),
+    "date_parsing": N_("Input should be a valid date in the format YYYY-MM-DD"),
+    "date_from_datetime_parsing": N_("Input should be a valid date in the format YYYY-MM-DD"),
+    "date_type": N_("Input should be a valid date"),
+    "datetime_parsing": N_("Input should be a valid date and time"),
+    "datetime_from_date_parsing": N_("Input should be a valid date and time"),
+    "datetime_type": N_("Input should be a valid date and time"),
+    "time_parsing": N_("Input should be in a valid time format"),
+    "json_invalid": N_("Invalid JSON: {error}"),
+    "union_tag_invalid": N_("Input tag '{tag}' found using '{discriminator}' does not match any of the expected tags: "
+                            "{expected_tags}"),
+    "union_tag_not_found": N_("Unable to extract tag using discriminator '{discriminator}'"),
+}  # fmt: skip
+
+# The config models' own refusals (``value_error``) that the zone editor can meet, as their English
+# wording with ``{name}`` fields; matched on the message, so the models need not know of the UI.
+OWN_VALUE_ERRORS = (
+    N_("{name} needs at least 3 points, got {count}"),
+    N_("{name} point ({x}, {y}) lies outside the picture: coordinates are fractions 0..1"),
+    N_("{name} has no area"),
+    N_("curbs[0].name and curbs[1].name are both '{name}'; name each end"),
+    N_("crosswalks[].id must be unique; repeated: {ids}"),
+    N_("crosswalk '{crosswalk}' names no camera; with several cameras each crosswalk needs camera: (one of {ids})"),
+    N_("crosswalk '{crosswalk}' names unknown camera '{camera}'; cameras are {ids}"),
+)
+
+
+_AS_GIVEN = "{message}"  # not in the catalogue: the message stays as pydantic or the model wrote it
+
+
+@cache
+def _own_value_error_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    def pattern(template: str) -> re.Pattern[str]:
+        parts = re.split(r"\{(\w+)\}", template)  # text, field, text, field, ..., text
+        body = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+        return re.compile(body + "$")
+
+    return tuple((pattern(t), t) for t in OWN_VALUE_ERRORS)
+
+
+def _plain(value: object) -> object:
+    """A bound as pydantic writes it: ``0`` for a float field's ``ge=0`` (its ctx holds ``0.0``)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def validation_message(error: Mapping[str, Any]) -> Text:
+    """A pydantic error's message as a ``Text`` (English as a string, translated by ``translate``),
+    chosen by its ``type`` and filled from its ``ctx``; an unknown type keeps pydantic's English."""
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    msg = str(error.get("msg", ""))
+    template = VALIDATION_MESSAGES.get(kind)
+    if template is not None:
+        fields = set(re.findall(r"\{(\w+)\}", template))
+        if fields <= set(ctx):
+            return Text(template, **{f: _plain(ctx[f]) for f in fields})
+    if kind in ("value_error", "assertion_error"):
+        own = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        for pattern, own_template in _own_value_error_patterns():
+            found = pattern.match(own)
+            if found:
+                return Text(own_template, **found.groupdict())
+        msg = own
+    return Text(_AS_GIVEN, message=msg)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from edge.config.site import SiteConfig
 from edge.signal.coverage import group_problems
-from edge.web.i18n import Text, translate
+from edge.web.i18n import Text, translate, validation_message
 from edge.zones import CrosswalkGeometry
 
 RASTER = 400  # overlap fractions are scale-free, so a coarse square raster is enough
@@ -85,7 +85,7 @@ def validate_zones(
     except ValidationError as exc:
         for err in exc.errors():
             key = dotted(data_loc(tuple(err["loc"]), data))
-            message = err["msg"].removeprefix("Value error, ")
+            message = validation_message(err)  # English as a string; translated where the page shows it
             if "lies outside the picture" in message and key in flagged:
                 continue  # already reported per vertex
             issues.append(ZoneIssue(Severity.ERROR, key, message))

@@ -7,11 +7,13 @@ import re
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge.users import Role
 from edge.web.i18n import LOCALE_DIR
@@ -193,3 +195,111 @@ def test_server_refusals_follow_the_page_language(shared_server: Server) -> None
         assert taken.json()["detail"] == "user 'viewer' already exists"
     with shared_server.login(Role.VIEWER, headers=zh) as client:
         assert client.get("/api/users").json()["detail"] == "角色“viewer”无权使用此页面"
+
+
+# ---- pydantic's validation errors in the page's language ----------------------------------------
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    grace_s: float = Field(ge=0, le=10)
+    penetration: float = Field(gt=0, lt=1)
+    count: int = 1
+    on: bool = True
+    name: str = Field("x", min_length=1, max_length=4)
+    mode: Literal["strict", "lenient"] = "strict"
+    points: list[int] = Field(default_factory=lambda: [1], min_length=1, max_length=2)
+    day: date | None = None
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "loc", "english", "chinese"),
+    [
+        ({"grace_s": -1}, "greater_than_equal", ("grace_s",), "Input should be greater than or equal to 0",
+         "输入值应大于或等于 0"),
+        ({"grace_s": 11}, "less_than_equal", ("grace_s",), "Input should be less than or equal to 10",
+         "输入值应小于或等于 10"),
+        ({"penetration": 0}, "greater_than", ("penetration",), "Input should be greater than 0", "输入值应大于 0"),
+        ({"penetration": 1}, "less_than", ("penetration",), "Input should be less than 1", "输入值应小于 1"),
+        ({"penetration": 0.5}, "missing", ("grace_s",), "Field required", "必填字段"),
+        ({"surplus": 1}, "extra_forbidden", ("surplus",), "Extra inputs are not permitted", "不允许多余的字段"),
+        ({"grace_s": "soon"}, "float_parsing", ("grace_s",),
+         "Input should be a valid number, unable to parse string as a number",
+         "输入值应为有效数字，无法将文本解析为数字"),
+        ({"count": "two"}, "int_parsing", ("count",),
+         "Input should be a valid integer, unable to parse string as an integer",
+         "输入值应为有效整数，无法将文本解析为整数"),
+        ({"on": "maybe"}, "bool_parsing", ("on",), "Input should be a valid boolean, unable to interpret input",
+         "输入值应为有效布尔值，无法识别输入"),
+        ({"name": ""}, "string_too_short", ("name",), "String should have at least 1 characters",
+         "文本应至少有 1 个字符"),
+        ({"name": "abcde"}, "string_too_long", ("name",), "String should have at most 4 characters",
+         "文本最多只能有 4 个字符"),
+        ({"mode": "loose"}, "literal_error", ("mode",), "Input should be 'strict' or 'lenient'",
+         "输入值应为 'strict' or 'lenient'"),
+        ({"points": []}, "too_short", ("points",), "Should have at least 1 items, not 0", "应至少有 1 项，而不是 0 项"),
+        ({"points": [1, 2, 3]}, "too_long", ("points",), "Should have at most 2 items, not 3",
+         "最多只能有 2 项，而不是 3 项"),
+        ({"day": "7 Dec"}, "date_from_datetime_parsing", ("day",),
+         "Input should be a valid date in the format YYYY-MM-DD", "输入值应为 YYYY-MM-DD 格式的有效日期"),
+    ],
+)  # fmt: skip
+def test_validation_errors_follow_the_page_language(
+    data: dict[str, object], kind: str, loc: tuple[str, ...], english: str, chinese: str
+) -> None:
+    from edge.web import i18n
+
+    base = {"grace_s": 1, "penetration": 0.5}
+    with pytest.raises(ValidationError) as caught:
+        _Form.model_validate({**base, **data} if kind != "missing" else data)
+    error = next(e for e in caught.value.errors() if e["loc"] == loc)
+    assert error["type"] == kind
+    message = i18n.validation_message(error)
+    assert str(message) == english  # logs and the JSON API's English callers
+    for locale, expected in (("en", english), ("zh_CN", chinese)):
+        i18n.set_current(locale)
+        try:
+            assert i18n.translate(message) == expected
+        finally:
+            i18n.set_current(i18n.DEFAULT)
+
+
+def test_own_and_unknown_validation_messages() -> None:
+    """The config models' refusals the zone editor meets are translated with their names kept; a message of
+    a type not in the table stays as pydantic wrote it (braces and all)."""
+    from edge.web import i18n
+
+    own = i18n.validation_message({"type": "value_error", "msg": "Value error, polygon needs at least 3 points, got 2"})
+    odd = i18n.validation_message({"type": "url_parsing", "msg": "Input should be a valid URL, {odd}"})
+    assert str(own) == "polygon needs at least 3 points, got 2" and str(odd) == "Input should be a valid URL, {odd}"
+    i18n.set_current("zh_CN")
+    try:
+        assert i18n.translate(own) == "polygon 至少需要 3 个点，实际为 2 个"
+        assert i18n.translate(odd) == "Input should be a valid URL, {odd}"
+    finally:
+        i18n.set_current(i18n.DEFAULT)
+
+
+def test_validation_refusals_over_http_follow_the_page_language(shared_server: Server) -> None:
+    """A rule out of range in the zone editor and a bad query of a JSON route: the message in the page's
+    language, the field path as it is."""
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    for headers, cookies, grace, limit, points in (
+        (zh, {}, "输入值应大于或等于 0", "输入值应大于或等于 1", "至少需要 3 个点，实际为 2 个"),
+        (zh, {"cg_lang": "en"}, "Input should be greater than or equal to 0",
+         "Input should be greater than or equal to 1", "needs at least 3 points, got 2"),
+        ({}, {}, "Input should be greater than or equal to 0", "Input should be greater than or equal to 1",
+         "needs at least 3 points, got 2"),
+    ):  # fmt: skip
+        with shared_server.login(Role.ADMIN, headers=headers) as client:
+            client.cookies.update(cookies)
+            crosswalks = client.get("/api/zones").json()["crosswalks"]
+            crosswalks[0]["rules"]["grace_s"] = -1
+            crosswalks[0]["polygon"] = crosswalks[0]["polygon"][:2]
+            issues = client.post("/api/zones/validate", json={"crosswalks": crosswalks}).json()["issues"]
+            messages = {i["key"]: i["message"] for i in issues}
+            assert messages["crosswalks[0].rules.grace_s"] == grace, issues
+            assert messages["crosswalks[0].polygon"].endswith(points), issues
+            refused = client.get("/api/evidence", params={"limit": 0})
+        assert refused.status_code == 422
+        assert refused.json()["detail"] == [{"loc": ["query", "limit"], "msg": limit}]
