@@ -12,7 +12,9 @@ stale frames, and the figures say how many, per camera. For N = 1..``--max-camer
 * **ultralytics** — one process with a ``model.track()`` loop per camera (one YOLO object and
   tracker each, taking the newest frame of each camera in turn), same model file.
 
-Full rate means at least 97 % of the captured frames processed on every camera. Figures depend
+Full rate means at least 97 % of the captured frames processed on every camera, counted over
+``--seconds`` from ``--warmup`` seconds after every camera's first processed frame (model loading
+and the first, slower inferences are not the box's steady state). Figures depend
 on the machine and on what else runs on it; the script prints the load average beside them.
 
     python benchmarks/bench_cameras.py --max-cameras 4 --seconds 20
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,7 @@ class Settings:
     crop: bool
     threads: int
     pack: bool = True
+    warmup: float = 5.0
 
 
 @dataclass
@@ -153,12 +157,19 @@ class PeakRss:
         return sum(self.peaks.values())
 
 
-def run_services(clip: str, sites: list[Path], seconds: float) -> tuple[list[dict[str, Any]], float]:
-    """``crossguard run`` on each site at once for ``seconds``; each one's final status and the summed peak RSS."""
+def run_services(
+    clip: str, sites: list[Path], seconds: float, warmup: float
+) -> tuple[list[dict[str, Any]], float, float]:
+    """``crossguard run`` on each site at once; each one's counts over the measured window, the summed
+    peak RSS and the window's length.
+
+    The window starts ``warmup`` seconds after every camera processed its first frame, so loading
+    the model and the first, slower inferences are not counted, and ends when the services stop.
+    """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "edge.cli", "run", "--site", str(site), "--duration", str(seconds)],
+            [sys.executable, "-m", "edge.cli", "run", "--site", str(site), "--duration", str(seconds + warmup)],
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -168,14 +179,54 @@ def run_services(clip: str, sites: list[Path], seconds: float) -> tuple[list[dic
         for site in sites
     ]
     rss = PeakRss([p.pid for p in procs])
-    errors = [p.communicate(timeout=seconds + 180)[1] for p in procs]
+    ports = [YAML(typ="safe").load(site.read_text(encoding="utf-8"))["service"]["http"]["port"] for site in sites]
+    first = _wait_for_frames(ports, procs, timeout=120)
+    time.sleep(warmup)
+    start = [_status(port) if first else None for port in ports]
+    started = time.monotonic()
+    errors = [p.communicate(timeout=seconds + warmup + 180)[1] for p in procs]
+    window = time.monotonic() - started
     peak = rss.stop()
     statuses = []
-    for proc, site, err in zip(procs, sites, errors, strict=True):
+    for proc, site, err, before in zip(procs, sites, errors, start, strict=True):
         if proc.returncode != 0:
             raise SystemExit(f"{clip}: crossguard run failed ({proc.returncode}):\n{err[-2000:]}")
-        statuses.append(json.loads((site.parent / "state" / "status.json").read_text()))
-    return statuses, peak
+        final = json.loads((site.parent / "state" / "status.json").read_text())
+        statuses.append(_since(final, before))
+    return statuses, peak, window
+
+
+COUNTS = ("frames_captured", "frames_processed", "frames_dropped")
+
+
+def _status(port: int) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=5) as answer:
+            return json.loads(answer.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _wait_for_frames(ports: list[int], procs: list[subprocess.Popen[str]], timeout: float) -> bool:
+    """Until every camera of every service has processed a frame (False: gave up, count from the start)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(p.poll() is None for p in procs):
+        statuses = [_status(port) for port in ports]
+        if all(s and s.get("cameras") and all(c["frames_processed"] for c in s["cameras"].values()) for s in statuses):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _since(final: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]:
+    """The final status with each camera's counts less those at the window's start."""
+    if before is None:
+        return final
+    cameras = {}
+    for name, camera in final["cameras"].items():
+        earlier = before["cameras"].get(name, {})
+        cameras[name] = camera | {k: camera[k] - earlier.get(k, 0) for k in COUNTS}
+    return final | {"cameras": cameras}
 
 
 def per_camera(status: dict[str, Any]) -> list[dict[str, Any]]:
@@ -185,7 +236,9 @@ def per_camera(status: dict[str, Any]) -> list[dict[str, Any]]:
 def bench_one(clip: str, cameras: int, settings: Settings, seconds: float, root: Path) -> Figures:
     folder = root / f"one-{clip}-{cameras}"
     folder.mkdir()
-    (status,), peak = run_services(clip, [site_file(folder, clip, cameras, settings, free_port())], seconds)
+    (status,), peak, window = run_services(
+        clip, [site_file(folder, clip, cameras, settings, free_port())], seconds, settings.warmup
+    )
     cams = per_camera(status)
     return Figures(
         "one service",
@@ -193,7 +246,7 @@ def bench_one(clip: str, cameras: int, settings: Settings, seconds: float, root:
         [c["frames_captured"] for c in cams],
         [c["frames_processed"] for c in cams],
         [c["frames_dropped"] for c in cams],
-        seconds,
+        window,
         peak,
     )
 
@@ -204,7 +257,7 @@ def bench_separate(clip: str, cameras: int, settings: Settings, seconds: float, 
         folder = root / f"sep-{clip}-{cameras}-{i}"
         folder.mkdir()
         sites.append(site_file(folder, clip, 1, settings, free_port()))
-    statuses, peak = run_services(clip, sites, seconds)
+    statuses, peak, window = run_services(clip, sites, seconds, settings.warmup)
     cams = [c for s in statuses for c in per_camera(s)]
     return Figures(
         "N services",
@@ -212,7 +265,7 @@ def bench_separate(clip: str, cameras: int, settings: Settings, seconds: float, 
         [c["frames_captured"] for c in cams],
         [c["frames_processed"] for c in cams],
         [c["frames_dropped"] for c in cams],
-        seconds,
+        window,
         peak,
     )
 
@@ -325,13 +378,14 @@ def main() -> int:
     parser.add_argument("--no-crop", action="store_true", help="detect on the whole frame (detector.crop off)")
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
     parser.add_argument("--no-pack", action="store_true", help="detect each camera's frame alone (pack_cameras off)")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds after the first frames before counting")
     parser.add_argument("--peer", choices=list(CLIPS), help=argparse.SUPPRESS)
     parser.add_argument("--cameras", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:
         peer(args.peer, args.cameras, args.seconds, args.threads)
         return 0
-    settings = Settings(args.stride, args.gating, not args.no_crop, args.threads, not args.no_pack)
+    settings = Settings(args.stride, args.gating, not args.no_crop, args.threads, not args.no_pack, args.warmup)
     modes = set(args.modes.split(","))
     clips = list(CLIPS) if args.clip == "both" else [args.clip]
     load = os.getloadavg()

@@ -166,6 +166,7 @@ class Service:
             self.units.append(unit)
         self.detector = detector
         self._packing = len(self.units) > 1 and self.config.performance.pack_cameras
+        self._gather_s = 0.5 / max(c.fps for c in cameras)  # half the shortest frame interval
         self.adapters = self._distinct_adapters()
         self.metrics.on_scrape(self._export_metrics)
 
@@ -470,16 +471,17 @@ class Service:
         another: a camera without a frame is passed over (and checked for a missing picture).
         """
         count = len(self.units)
-        ready: list[tuple[CameraUnit, Grabbed]] = []
+        ready: dict[CameraUnit, Grabbed] = {}
         for k in range(count):
             unit = self.units[(self._turn + k) % count]
             grabbed = unit.capture.get(timeout=0)
             if grabbed is not None:
-                ready.append((unit, grabbed))
+                ready[unit] = grabbed
             elif not unit.capture.finished:
                 unit.check_missing(time.monotonic())
         self._turn = (self._turn + 1) % count
-        self._process(ready)
+        if ready:
+            self._process(self._gather(ready))
         return bool(ready)
 
     def _wait_for_frame(self) -> None:
@@ -490,7 +492,29 @@ class Service:
         unit = waiting[self._turn % len(waiting)]
         grabbed = unit.capture.get(timeout=0.2 if len(self.units) == 1 else 0.02)
         if grabbed is not None:
-            self._process([(unit, grabbed)])
+            self._process(self._gather({unit: grabbed}))
+
+    def _gather(self, ready: dict[CameraUnit, Grabbed]) -> list[tuple[CameraUnit, Grabbed]]:
+        """With cameras detected together: wait up to half a frame interval for the frames of live
+        cameras not in this round yet.
+
+        Cameras are not in step: their frames arrive spread over a frame interval. Taken as they
+        come, each round would hold one camera's frame and no two would share an inference; a
+        short wait puts every camera's frame of this interval into one round.
+        """
+        if not self._packing:
+            return list(ready.items())
+        deadline = time.monotonic() + self._gather_s
+        for unit in self.units:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if unit in ready or unit.capture.finished or unit.capture.stats.state is not CaptureState.LIVE:
+                continue
+            grabbed = unit.capture.get(timeout=remaining)
+            if grabbed is not None:
+                ready[unit] = grabbed
+        return list(ready.items())
 
     def _limit_reached(self, limits: RunLimits, elapsed: float) -> bool:
         if limits.duration_s is not None and elapsed >= limits.duration_s:
