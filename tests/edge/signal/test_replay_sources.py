@@ -130,7 +130,7 @@ def test_replay_reads_the_signal_from_the_clip_itself(tmp_path: Path) -> None:
         "--out",
         str(out),
         "--max-frames",
-        "300",
+        "400",  # 16 s: the first crossings stepped into under the flashing red man are at 10.6 and 14.5 s
         "--no-progress",
         "--start-time",
         "2026-11-23T08:30:00+11:00",
@@ -144,4 +144,6 @@ def test_replay_reads_the_signal_from_the_clip_itself(tmp_path: Path) -> None:
             assert e["signal_state"] == "WALK", e
         if e["entry_t"] > 8.1:  # the flash is known about 1 s after it began
             assert e["signal_state"] == "CLEARANCE", e
+    # (The 9.3 s "crossing" of earlier rules was a man walking along the picture's bottom edge, his
+    # feet below it: along the road, not across, and no crossing.)
     assert any(e["entry_t"] > 8.1 for e in events)
