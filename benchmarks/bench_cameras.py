@@ -370,6 +370,7 @@ def peer(clip: str, cameras: int, seconds: float, threads: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clip", choices=[*CLIPS, "both"], default="both")
+    parser.add_argument("--min-cameras", type=int, default=1, help="first camera count measured")
     parser.add_argument("--max-cameras", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each run")
     parser.add_argument("--modes", default="one,separate,ultralytics", help="one, separate and/or ultralytics")
@@ -401,7 +402,7 @@ def main() -> int:
         for clip in clips:
             print(f"\n{clip}: {'mode':<10} {'N':>2}  {'fps':>6}  {'processed/captured':<24} {'stale dropped':<20} "
                   f"{'RSS MB':>7}  full rate")  # fmt: skip
-            for n in range(1, args.max_cameras + 1):
+            for n in range(args.min_cameras, args.max_cameras + 1):
                 if "one" in modes:
                     print(f"{clip}: " + bench_one(clip, n, settings, args.seconds, root).row(), flush=True)
                 if "separate" in modes and n > 1:
