@@ -86,7 +86,8 @@ class CameraUnit:
         # A file read as fast as possible is a bench input: hand over every frame, drop none.
         drop_stale = not (source_kind(spec) == "file" and not cfg.realtime)
         open_source(spec, cfg, self.camera.fps)  # fail now on an empty or unknown source
-        return Capture(lambda: open_source(spec, cfg, self.camera.fps), cfg, drop_stale=drop_stale)
+        depth = cfg.buffer_frames or (3 if self._named else 1)
+        return Capture(lambda: open_source(spec, cfg, self.camera.fps), cfg, drop_stale=drop_stale, depth=depth)
 
     def apply_zones(self, site: SiteConfig) -> None:
         """This camera's zones from a freshly saved site (its view), from the next frame on."""
@@ -108,8 +109,11 @@ class CameraUnit:
         self._check_rate(t)
         self._on_picture()
         self.captured_mono = grabbed.mono
-        # A gap in the capture's numbering: stale frames were dropped, the box is behind on this camera.
-        self.gate.behind = self._last_seq is not None and grabbed.seq - self._last_seq > 1
+        # Behind on this live camera: stale frames were dropped (a gap in the capture's numbering),
+        # or its next frame is already waiting while this one has not been looked at. (A file read
+        # without dropping always has the next frame waiting, and is never behind.)
+        dropped = self._last_seq is not None and grabbed.seq - self._last_seq > 1
+        self.gate.behind = dropped or (self.capture.drop_stale and self.capture.waiting > 0)
         self._last_seq = grabbed.seq
 
     def plan(self, grabbed: Grabbed) -> Detections | Request:

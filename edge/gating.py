@@ -11,10 +11,10 @@ Two rules, both off by default (``service.performance``):
 Neither rule skips the frame after a new person appears: a new track is confirmed only by a
 second real detection, and waiting a stride for it would lose people who are seen briefly —
 except while the box is behind (``behind``: the camera's capture dropped stale frames since the
-last frame). Then frames are already sparse, new tentative tracks appear on most of them, and
-detecting every one of those frames would undo the stride just when it is needed, so the box
-would only fall further behind on every camera; a new track then waits for the next strided
-detection (at most ``detect_stride - 1`` frames).
+last frame, or its next frame is already waiting). Then frames are already sparse, new tentative
+tracks appear on most of them, and detecting every one of those frames would undo the stride just
+when it is needed, so the box would only fall further behind on every camera; a new track then
+waits for the next strided detection (at most ``detect_stride - 1`` frames).
 
 On a skipped frame the wrapped detector returns the tracker's coasted tracks (every confirmed
 person moved on their own motion, with their id, nothing measured), and the pipeline uses them
@@ -78,7 +78,7 @@ class GatedDetector(Detector):
         self._regions: dict[tuple[int, int], Region | None] = {}  # by frame size, for the current zones
         self._zone_regions: dict[tuple[int, int], Region | None] = {}  # the same, not grown (packed)
         self._detected = 0
-        self.behind = False  # set by the caller per frame: stale frames were dropped before this one
+        self.behind = False  # set by the caller per frame: stale frames dropped before it, or the next one waiting
         # Set by the caller per frame when several cameras are detected together: the box's round,
         # which the stride then counts instead of this camera's frames, so every camera's strided
         # detections fall in the same rounds and share inferences (edge/service.py).

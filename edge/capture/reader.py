@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -62,12 +63,16 @@ class Capture:
         make_source: Callable[[], FrameSource],
         config: CaptureConfig,
         drop_stale: bool = True,
+        depth: int = 1,
     ) -> None:
+        """``depth``: frames kept for the consumer, oldest taken first; a newer frame arriving when
+        they are all waiting drops the oldest (a stale frame) unless ``drop_stale`` is off."""
         self._make_source = make_source
         self.config = config
         self.drop_stale = drop_stale
+        self.depth = depth
         self._cond = threading.Condition()
-        self._slot: Grabbed | None = None
+        self._waiting: deque[Grabbed] = deque()
         self._stats = CaptureStats()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
@@ -81,11 +86,11 @@ class Capture:
         self._thread.start()
 
     def get(self, timeout: float) -> Grabbed | None:
-        """The newest frame not yet taken; None if none arrives within ``timeout``."""
+        """The oldest frame kept and not yet taken; None if none arrives within ``timeout``."""
         with self._cond:
-            if self._slot is None:
-                self._cond.wait_for(lambda: self._slot is not None or self._done(), timeout)
-            grabbed, self._slot = self._slot, None
+            if not self._waiting:
+                self._cond.wait_for(lambda: bool(self._waiting) or self._done(), timeout)
+            grabbed = self._waiting.popleft() if self._waiting else None
             self._cond.notify_all()
             return grabbed
 
@@ -98,10 +103,16 @@ class Capture:
             return self._stats
 
     @property
+    def waiting(self) -> int:
+        """Frames kept and not taken yet: more than none after a take means the consumer is behind."""
+        with self._cond:
+            return len(self._waiting)
+
+    @property
     def finished(self) -> bool:
         """A file reached its end (or capture was stopped) and every frame has been taken."""
         with self._cond:
-            return self._stats.state in (CaptureState.ENDED, CaptureState.STOPPED) and self._slot is None
+            return self._stats.state in (CaptureState.ENDED, CaptureState.STOPPED) and not self._waiting
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -196,11 +207,14 @@ class Capture:
     def _publish(self, image: np.ndarray, now: float, media_t: float | None) -> None:
         with self._cond:
             if not self.drop_stale:
-                self._cond.wait_for(lambda: self._slot is None or self._stop.is_set())
+                self._cond.wait_for(lambda: len(self._waiting) < self.depth or self._stop.is_set())
                 if self._stop.is_set():
                     return  # stopping: the frame is not wanted, and it is no stale frame either
-            dropped = self._stats.frames_dropped + (1 if self._slot is not None else 0)
+            full = len(self._waiting) >= self.depth
+            dropped = self._stats.frames_dropped + (1 if full else 0)
+            if full:
+                self._waiting.popleft()
             seq = self._stats.frames_read
-            self._slot = Grabbed(seq, image, now, media_t)
+            self._waiting.append(Grabbed(seq, image, now, media_t))
             self._stats = replace(self._stats, frames_read=seq + 1, frames_dropped=dropped)
             self._cond.notify_all()

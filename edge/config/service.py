@@ -27,6 +27,14 @@ class CaptureConfig(StrictModel):
         "tcp", description="RTSP transport; TCP survives lossy links"
     )
     open_timeout_s: float = Field(5.0, gt=0, le=120, description="Give up opening the source after this long")
+    buffer_frames: int | None = Field(
+        None,
+        ge=1,
+        le=8,
+        description="Frames a live camera keeps for the frame loop before dropping the oldest; default 1 with "
+        "one camera (always the newest), 3 with several (a round detecting every camera together takes "
+        "longer than a frame interval, and the rounds after it, which only track, catch up)",
+    )
     read_timeout_s: float = Field(
         3.0, gt=0, le=120, description="No frame for this long means the source is lost"
     )

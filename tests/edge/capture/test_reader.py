@@ -37,6 +37,36 @@ def test_slow_consumer_gets_the_newest_frame_and_stale_ones_are_counted() -> Non
     assert stats.frames_read - taken[-1] <= 10  # never more than the in-flight frames behind the source
 
 
+def test_two_frames_kept_absorb_one_slow_turn_and_still_drop_when_the_loop_stays_behind() -> None:
+    """A box with several cameras keeps two frames a camera: one turn slower than a frame interval
+    (a round detecting every camera) loses nothing, and the frames come oldest first; a loop that
+    stays slower than the camera still drops the oldest, never falling further behind."""
+    capture = Capture(
+        lambda: open_source(str(require_shared(CLIP)), CaptureConfig(realtime=True), 11.0),
+        CaptureConfig(realtime=True),
+        depth=2,
+    )
+    capture.start()
+    try:
+        first = capture.get(timeout=5)
+        assert first is not None
+        time.sleep(1.2 / 11)  # one slow turn: longer than a frame interval
+        assert capture.waiting >= 1  # the loop can tell it is behind on this camera (edge/camera_unit.py)
+        burst = [capture.get(timeout=1) for _ in range(3)]
+        assert capture.stats.frames_dropped == 0
+        assert [g.seq for g in burst if g is not None] == [first.seq + 1, first.seq + 2, first.seq + 3]
+        taken = []
+        for _ in range(4):
+            grabbed = capture.get(timeout=5)
+            assert grabbed is not None
+            taken.append(grabbed.seq)
+            time.sleep(0.4)  # now a loop slower than the camera, turn after turn
+    finally:
+        capture.stop()
+    assert capture.stats.frames_dropped > 0
+    assert capture.stats.frames_read - taken[-1] <= 12  # two kept frames plus those in flight
+
+
 def test_lossless_mode_hands_over_every_frame_in_order() -> None:
     capture = capture_of(str(require_shared(CLIP)), CaptureConfig(realtime=False), drop_stale=False)
     capture.start()
