@@ -15,6 +15,7 @@ any ``Detector`` on them, so every back-end packs without knowing it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import cv2
@@ -141,23 +142,48 @@ def split(found: Detections, requests: Sequence[Request], placements: Sequence[P
     return out
 
 
-def detect_packed(detector: Detector, requests: Sequence[Request], side: int) -> list[Detections]:
+Job = tuple[bool | None, list[Request], list[int], list[Placement]]  # darkness, requests, their indices, layout
+
+
+def detect_packed(
+    detector: Detector,
+    requests: Sequence[Request],
+    side: int,
+    spares: Sequence[Detector] = (),
+    lanes: Executor | None = None,
+) -> list[Detections]:
     """Detections per request, in its frame's pixels, from as few inferences as the tiles allow.
 
     A detector with a low-light stage (detection/lowlight.py) judges each picture's darkness on
     its own crop, as it would alone, and dark and daylight pictures go to separate canvases: the
     canvas's grey would otherwise brighten a dark picture, and a dark one's treatment would
     change a daylight one's detections.
+
+    ``spares``: more detectors of the same model (a session runs one inference at a time) and
+    ``lanes`` the threads to run them on: up to ``1 + len(spares)`` canvases are detected at the
+    same time, the first on the calling thread. Which canvas runs where changes nothing found.
     """
     is_dark = getattr(detector, "is_dark", None)
     groups: dict[bool | None, list[int]] = {}
     for i, request in enumerate(requests):
         groups.setdefault(None if is_dark is None else bool(is_dark(request.crop)), []).append(i)
-    results: dict[int, Detections] = {}
+    jobs: list[Job] = []
     for dark, members in groups.items():
         mine = [requests[i] for i in members]
-        for placements in pack([r.tile_size(side) for r in mine], side):
-            canvas = compose(mine, placements, side)
-            found = detector.detect(canvas) if dark is None else detector.detect(canvas, dark=dark)  # type: ignore[call-arg]
-            results.update({members[k]: d for k, d in split(found, mine, placements).items()})
+        jobs += [(dark, mine, members, placements) for placements in pack([r.tile_size(side) for r in mine], side)]
+    detectors = [detector, *spares] if lanes is not None else [detector]
+    results: dict[int, Detections] = {}
+    for start in range(0, len(jobs), len(detectors)):
+        batch = list(zip(detectors, jobs[start : start + len(detectors)], strict=False))
+        elsewhere = [lanes.submit(_detect_canvas, *pair, side) for pair in batch[1:]] if lanes else []
+        results.update(_detect_canvas(*batch[0], side))
+        for future in elsewhere:
+            results.update(future.result())
     return [results[i] for i in range(len(requests))]
+
+
+def _detect_canvas(detector: Detector, job: Job, side: int) -> dict[int, Detections]:
+    dark, mine, members, placements = job
+    canvas = compose(mine, placements, side)
+    found = detector.detect(canvas) if dark is None else detector.detect(canvas, dark=dark)  # type: ignore[call-arg]
+    return {members[k]: d for k, d in split(found, mine, placements).items()}

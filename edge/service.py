@@ -26,6 +26,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -166,6 +167,7 @@ class Service:
             self.units.append(unit)
         self.detector = detector
         self._packing = len(self.units) > 1 and self.config.performance.pack_cameras
+        self._spares, self._lanes = self._spare_detectors()
         self._gather_s = 0.5 / max(c.fps for c in cameras)  # half the shortest frame interval
         self.adapters = self._distinct_adapters()
         self.metrics.on_scrape(self._export_metrics)
@@ -204,6 +206,15 @@ class Service:
                 if not isinstance(observer, SnapshotObserver):
                     seen.setdefault(id(observer), observer)
         return list(seen.values())
+
+    def _spare_detectors(self) -> tuple[list[Detector], ThreadPoolExecutor | None]:
+        """Sessions beside the first for the canvases of one round detected at the same time
+        (``performance.parallel_canvases``); none for one camera or a detector handed in."""
+        count = self.config.performance.parallel_canvases - 1
+        if not self._packing or count < 1 or self._detector is not None:
+            return [], None
+        spares = [self._build_detector() for _ in range(count)]
+        return spares, ThreadPoolExecutor(count, thread_name_prefix="detect")
 
     def _build_detector(self) -> Detector:
         from detection.registry import build_detector
@@ -419,6 +430,8 @@ class Service:
         self._stop.set()  # also when run() ended at its limits: the clock watcher ends with it
         for unit in self.units:
             unit.capture.stop()
+        if self._lanes is not None:
+            self._lanes.shutdown(wait=True)
         for unit in self.units:
             unit.pipeline.finish()  # crossings still waiting for their signal state are judged now
         for observer in [*self.adapters, *(u.snapshot for u in self.units)]:
@@ -532,7 +545,8 @@ class Service:
     def _process(self, ready: list[tuple[CameraUnit, Grabbed]]) -> None:
         """A round's frames. With several cameras (``performance.pack_cameras``) the frames due for
         detection are detected together, their zone regions sharing the model's input
-        (detection/packing.py): one inference where there were two or three."""
+        (detection/packing.py): one inference where there were two or three, and a round's
+        canvases detected at the same time (``performance.parallel_canvases``)."""
         if not self._packing:
             for unit, grabbed in ready:
                 t, utc = self._frame_time(grabbed)
@@ -549,7 +563,8 @@ class Service:
         plans = [unit.plan(grabbed) for unit, grabbed in ready]
         wanted = [i for i, plan in enumerate(plans) if isinstance(plan, Request)]
         start = time.perf_counter()
-        found = detect_packed(self.detector, [cast(Request, plans[i]) for i in wanted], self.gate.model_size)
+        requests = [cast(Request, plans[i]) for i in wanted]
+        found = detect_packed(self.detector, requests, self.gate.model_size, self._spares, self._lanes)
         share_ms = (time.perf_counter() - start) * 1000 / max(1, len(wanted))  # each detected frame's part
         for i, detections in zip(wanted, found, strict=True):
             plans[i] = detections

@@ -100,6 +100,15 @@ class PerformanceConfig(StrictModel):
         description="With several cameras, detect the frames due together in one inference, each camera's "
         "zone region placed beside the others' on the model's input at the scale it would have alone",
     )
+    parallel_canvases: int = Field(
+        2,
+        ge=1,
+        le=4,
+        description="With cameras detected together: canvases detected at the same time, each on its own "
+        "ONNX Runtime session (a session runs one inference at a time; about 70 MB each). Four small "
+        "cameras fill two canvases, and two at once keep both cores busy where one inference alone "
+        "leaves gaps between its operators",
+    )
 
 
 class HttpConfig(StrictModel):

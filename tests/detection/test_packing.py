@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 import pytest
@@ -169,6 +172,33 @@ def test_a_dark_and_a_daylight_camera_packed_together_are_each_treated_as_alone(
         alone = detector.detect(request.image)
         people, matched = found_share([alone], [found])
         assert people and matched == people
+
+
+def test_canvases_detected_at_the_same_time_find_exactly_what_one_session_finds_in_turn() -> None:
+    """Four cameras fill two canvases; with a second session on a second thread both canvases run
+    at once (``performance.parallel_canvases``) and every camera gets the very same detections."""
+    site_detector = DetectorConfig(model=str(require_shared(MODEL)))
+    first, second = build_detector(site_detector), build_detector(site_detector)
+    pictures = frames(143)[::12]
+    threads: set[str] = set()
+
+    class Noting(LowLightDetector):
+        def detect(self, image_bgr: np.ndarray, dark: bool | None = None) -> Detections:
+            threads.add(threading.current_thread().name)
+            return super().detect(image_bgr, dark)
+
+    assert isinstance(second, LowLightDetector)
+    spare = Noting(second.inner, second.confidence, second.settings)
+    region = Region(28, 100, 612, 334, 640, 352)  # the demo site's zones, 584x234: two to a canvas
+    with ThreadPoolExecutor(1, thread_name_prefix="lane") as lanes:
+        for k in range(len(pictures) - 3):
+            requests = [Request(pictures[k + i], region, 1.0) for i in range(4)]
+            assert len(pack([r.tile_size(640) for r in requests], 640)) == 2
+            in_turn = detect_packed(first, requests, 640)
+            at_once = detect_packed(first, requests, 640, [spare], lanes)
+            for a, b in zip(in_turn, at_once, strict=True):
+                assert np.array_equal(a.xyxy, b.xyxy) and np.array_equal(a.confidence, b.confidence)
+    assert any(name.startswith("lane") for name in threads)  # the second canvas ran on the other thread
 
 
 class Counting(LowLightDetector):

@@ -31,8 +31,12 @@ NOT_COMPARED = ("event_id", "entry_utc", "decided_utc", "camera_id", "crosswalk_
 FIRST_PASS = 143  # frames in one pass of the clip
 
 
-def two_camera_site(folder: Path, sources: tuple[str, str], web: dict | None = None, **service: Any) -> Path:
-    """The demo site watched by two cameras, ``east`` and ``west``, each over its own copy of the crosswalk.
+CAMERA_IDS = ("east", "west", "north", "south")
+
+
+def two_camera_site(folder: Path, sources: tuple[str, ...], web: dict | None = None, **service: Any) -> Path:
+    """The demo site watched by a camera per source, ``east``, ``west`` (then ``north``, ``south``),
+    each over its own copy of the crosswalk (``cw-main`` for the first, ``cw-<id>`` for the others).
 
     The single-camera site it is made from stays beside it as ``site.yaml``.
     """
@@ -40,10 +44,11 @@ def two_camera_site(folder: Path, sources: tuple[str, str], web: dict | None = N
     yaml = YAML(typ="safe")
     data = yaml.load(single.read_text(encoding="utf-8"))
     camera = data.pop("camera")
-    data["cameras"] = [camera | {"id": "east", "source": sources[0]}, camera | {"id": "west", "source": sources[1]}]
-    east = data["crosswalks"][0] | {"camera": "east"}
-    west = copy.deepcopy(east) | {"id": "cw-west", "camera": "west"}
-    data["crosswalks"] = [east, west]
+    ids = CAMERA_IDS[: len(sources)]
+    data["cameras"] = [camera | {"id": name, "source": source} for name, source in zip(ids, sources, strict=True)]
+    first = data["crosswalks"][0] | {"camera": ids[0]}
+    others = [copy.deepcopy(first) | {"id": f"cw-{name}", "camera": name} for name in ids[1:]]
+    data["crosswalks"] = [first, *others]
     path = folder / "site-two.yaml"
     with path.open("w", encoding="utf-8") as f:
         yaml.dump(data, f)
@@ -124,11 +129,43 @@ def test_two_cameras_detected_together_each_find_the_labelled_violations(tmp_pat
     assert [u.frames for u in service.units] == [FIRST_PASS, FIRST_PASS]
     assert detector.calls <= 0.55 * 2 * FIRST_PASS, f"{detector.calls} inferences for {2 * FIRST_PASS} frames"
 
+    assert_every_labelled_violation(journal(tmp_path / "state"), ("east", "west"))
+
+
+def test_three_cameras_fill_two_canvases_detected_at_the_same_time(tmp_path) -> None:
+    """Three demo cameras' zone regions need two canvases; by default (``parallel_canvases: 2``) the
+    service opens a second session and runs them at once. Same real-footage check as for two."""
+    clip = str(require_shared(CLIP))
+    site_path = two_camera_site(tmp_path, (clip, clip, clip), capture={"realtime": False})
+    site = load_site(site_path)
+    service = Service(site, site_path)  # detector, and its second session, built from the site file
+    names: set[str] = set()
+    stopped = threading.Event()
+
+    def note_threads() -> None:  # the second session's thread lives only while the service runs
+        while not stopped.wait(0.05):
+            names.update(t.name for t in threading.enumerate())
+
+    service.start()
+    watcher = threading.Thread(target=note_threads, daemon=True)
+    watcher.start()
+    try:
+        service.run(RunLimits(duration_s=300))
+    finally:
+        stopped.set()
+        service.stop()
+    assert [u.frames for u in service.units] == [FIRST_PASS] * 3
+    assert any(name.startswith("detect") for name in names), sorted(names)
+    assert_every_labelled_violation(journal(tmp_path / "state"), ("east", "west", "north"))
+
+
+def assert_every_labelled_violation(events: list[dict], cameras: tuple[str, ...]) -> None:
+    """Every camera's violations are ones labelled on the clip (within 1 s), and together they record
+    each labelled one (which other camera's frames share an input moves boxes by a pixel or two)."""
     labelled = [float(row["entry_t"]) for row in labelled_rows() if row["violation"] == "yes"]
-    events = journal(tmp_path / "state")
     assert len(labelled) == 2
     found: set[float] = set()
-    for camera in ("east", "west"):
+    for camera in cameras:
         recorded = sorted(e["entry_t"] for e in events if e["camera_id"] == camera and e["type"] == "violation")
         assert recorded, camera
         for entry_t in recorded:
