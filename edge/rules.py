@@ -58,6 +58,7 @@ finishing a crossing and never becomes an entry this way.
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 from collections.abc import Set
 from dataclasses import dataclass, field, replace
@@ -285,7 +286,7 @@ class DecisionCore:
         """
         while track.heights and obs.t - track.heights[0][0] > STATURE_WINDOW_S:
             track.heights.popleft()
-        if track.heights and obs.height < self._feet_cut_ratio * float(np.median([h for _, h in track.heights])):
+        if track.heights and obs.height < self._feet_cut_ratio * statistics.median(h for _, h in track.heights):
             return False
         track.heights.append((obs.t, obs.height))
         return True
