@@ -14,7 +14,9 @@ stale frames, and the figures say how many, per camera. For N = 1..``--max-camer
 
 Full rate means at least 97 % of the captured frames processed on every camera, counted over
 ``--seconds`` from ``--warmup`` seconds after every camera's first processed frame (model loading
-and the first, slower inferences are not the box's steady state). Figures depend
+and the first, slower inferences are not the box's steady state). "age ms" is the p50/p95 time
+from a frame's capture to the end of its pipeline (the service's ``crossguard_frame_age_seconds``
+histogram over the window): what the frames kept for a busy loop cost in delay. Figures depend
 on the machine and on what else runs on it; the script prints the load average beside them.
 
     python benchmarks/bench_cameras.py --max-cameras 4 --seconds 20
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -79,6 +82,7 @@ class Figures:
     dropped: list[int]
     seconds: float
     peak_rss_mb: float
+    frame_age_ms: tuple[float, float] | None = None  # p50, p95 from capture to the end of the pipeline
 
     @property
     def full_rate(self) -> bool:
@@ -87,9 +91,11 @@ class Figures:
     def row(self) -> str:
         share = [f"{p / c:.0%}" if c else "-" for p, c in zip(self.processed, self.captured, strict=True)]
         fps = sum(self.processed) / self.seconds
+        age = "-" if self.frame_age_ms is None else f"{self.frame_age_ms[0]:.0f}/{self.frame_age_ms[1]:.0f}"
         return (
             f"{self.mode:<12} {self.cameras:>2}  {fps:6.1f}  {' '.join(share):<24} "
-            f"{' '.join(map(str, self.dropped)):<20} {self.peak_rss_mb:7.0f}  {'yes' if self.full_rate else 'no'}"
+            f"{' '.join(map(str, self.dropped)):<20} {self.peak_rss_mb:7.0f}  {age:>9}  "
+            f"{'yes' if self.full_rate else 'no'}"
         )
 
 
@@ -159,14 +165,14 @@ class PeakRss:
 
 def run_services(
     clip: str, sites: list[Path], seconds: float, warmup: float
-) -> tuple[list[dict[str, Any]], float, float]:
+) -> tuple[list[dict[str, Any]], float, float, tuple[float, float] | None]:
     """``crossguard run`` on each site at once; each one's counts over the measured window, the summed
-    peak RSS and the window's length.
+    peak RSS, the window's length and the frame age p50/p95 over (nearly) the window, in ms.
 
     The window starts ``warmup`` seconds after every camera processed its first frame, so loading
     the model and the first, slower inferences are not counted, and ends when the services stop.
     """
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "edge.cli", "run", "--site", str(site), "--duration", str(seconds + warmup)],
@@ -184,6 +190,9 @@ def run_services(
     time.sleep(warmup)
     start = [_status(port) if first else None for port in ports]
     started = time.monotonic()
+    ages_before = [_frame_ages(port) for port in ports]
+    time.sleep(max(0.0, seconds - 1.0))  # the services stop by themselves at the window's end
+    ages = _age_percentiles(ages_before, [_frame_ages(port) for port in ports])
     errors = [p.communicate(timeout=seconds + warmup + 180)[1] for p in procs]
     window = time.monotonic() - started
     peak = rss.stop()
@@ -193,7 +202,50 @@ def run_services(
             raise SystemExit(f"{clip}: crossguard run failed ({proc.returncode}):\n{err[-2000:]}")
         final = json.loads((site.parent / "state" / "status.json").read_text())
         statuses.append(_since(final, before))
-    return statuses, peak, window
+    return statuses, peak, window, ages
+
+
+AGE_BUCKET = "crossguard_frame_age_seconds_bucket"
+
+
+def _frame_ages(port: int) -> dict[float, float]:
+    """The service's frame-age histogram (capture to end of pipeline): cumulative count per bucket bound."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return {}
+    counts: dict[float, float] = {}
+    for line in text.splitlines():
+        if line.startswith(AGE_BUCKET):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            counts[float(bound)] = float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def _age_percentiles(
+    before: list[dict[float, float]], after: list[dict[float, float]]
+) -> tuple[float, float] | None:
+    """p50 and p95 in ms of the frames processed between the two readings, every service together,
+    interpolated linearly inside the histogram's buckets."""
+    bounds = sorted({b for reading in after for b in reading})
+    cumulative = [sum(a.get(b, 0.0) - z.get(b, 0.0) for z, a in zip(before, after, strict=True)) for b in bounds]
+    if not bounds or cumulative[-1] <= 0:
+        return None
+
+    def percentile(q: float) -> float:
+        wanted = q * cumulative[-1]
+        lower_bound, lower_count = 0.0, 0.0
+        for bound, count in zip(bounds, cumulative, strict=True):
+            if count >= wanted:
+                if math.isinf(bound):
+                    return lower_bound * 1000
+                share = (wanted - lower_count) / max(count - lower_count, 1e-9)
+                return (lower_bound + share * (bound - lower_bound)) * 1000
+            lower_bound, lower_count = bound, count
+        return lower_bound * 1000
+
+    return percentile(0.5), percentile(0.95)
 
 
 COUNTS = ("frames_captured", "frames_processed", "frames_dropped")
@@ -236,7 +288,7 @@ def per_camera(status: dict[str, Any]) -> list[dict[str, Any]]:
 def bench_one(clip: str, cameras: int, settings: Settings, seconds: float, root: Path) -> Figures:
     folder = root / f"one-{clip}-{cameras}"
     folder.mkdir()
-    (status,), peak, window = run_services(
+    (status,), peak, window, ages = run_services(
         clip, [site_file(folder, clip, cameras, settings, free_port())], seconds, settings.warmup
     )
     cams = per_camera(status)
@@ -248,6 +300,7 @@ def bench_one(clip: str, cameras: int, settings: Settings, seconds: float, root:
         [c["frames_dropped"] for c in cams],
         window,
         peak,
+        ages,
     )
 
 
@@ -257,7 +310,7 @@ def bench_separate(clip: str, cameras: int, settings: Settings, seconds: float, 
         folder = root / f"sep-{clip}-{cameras}-{i}"
         folder.mkdir()
         sites.append(site_file(folder, clip, 1, settings, free_port()))
-    statuses, peak, window = run_services(clip, sites, seconds, settings.warmup)
+    statuses, peak, window, ages = run_services(clip, sites, seconds, settings.warmup)
     cams = [c for s in statuses for c in per_camera(s)]
     return Figures(
         "N services",
@@ -267,6 +320,7 @@ def bench_separate(clip: str, cameras: int, settings: Settings, seconds: float, 
         [c["frames_dropped"] for c in cams],
         window,
         peak,
+        ages,
     )
 
 
@@ -401,7 +455,7 @@ def main() -> int:
         root = Path(tmp)
         for clip in clips:
             print(f"\n{clip}: {'mode':<10} {'N':>2}  {'fps':>6}  {'processed/captured':<24} {'stale dropped':<20} "
-                  f"{'RSS MB':>7}  full rate")  # fmt: skip
+                  f"{'RSS MB':>7}  {'age ms':>9}  full rate")  # fmt: skip
             for n in range(args.min_cameras, args.max_cameras + 1):
                 if "one" in modes:
                     print(f"{clip}: " + bench_one(clip, n, settings, args.seconds, root).row(), flush=True)
