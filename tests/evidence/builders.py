@@ -55,7 +55,14 @@ KEYFRAMES: dict[int, dict[int, tuple[float, float, float, float]]] = {
 @lru_cache(maxsize=1)
 def clip_frames() -> tuple[np.ndarray, ...]:
     """Every frame of the shared clip (143 frames of 640x352), read once per test session."""
-    cap = cv2.VideoCapture(str(require_shared(CLIP)))
+    frames = read_frames(CLIP)
+    assert len(frames) > 120, f"{CLIP}: only {len(frames)} frames decoded"
+    return tuple(frames)
+
+
+def read_frames(name: str) -> list[np.ndarray]:
+    """Every frame of a shared clip (its path in the shared data folder)."""
+    cap = cv2.VideoCapture(str(require_shared(name)))
     frames = []
     while True:
         ok, frame = cap.read()
@@ -63,8 +70,7 @@ def clip_frames() -> tuple[np.ndarray, ...]:
             break
         frames.append(frame)
     cap.release()
-    assert len(frames) > 120, f"{CLIP}: only {len(frames)} frames decoded"
-    return tuple(frames)
+    return frames
 
 
 def box_at(track: int, frame: int) -> tuple[float, float, float, float] | None:

@@ -13,7 +13,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -23,7 +22,7 @@ from evidence.manifest import MANIFEST_NAME
 from evidence.recorder import EvidenceRecorder
 from evidence.select import CLEAR_OVERLAP, covered_fraction
 from tests.conftest import require_shared
-from tests.evidence.builders import SIGNAL_CHANGES, START_UTC, make_event, make_site, signal_states
+from tests.evidence.builders import SIGNAL_CHANGES, START_UTC, make_event, make_site, read_frames, signal_states
 
 FPS = 25.0
 VIOLATOR = 9
@@ -32,14 +31,7 @@ FIRST = 70  # the frames before are not needed: the recorder is fed from here
 
 
 def _clip() -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(require_shared("video/TUD-Stadtmitte.mp4")))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
+    frames = read_frames("video/TUD-Stadtmitte.mp4")
     assert len(frames) == 179
     return frames
 

@@ -223,9 +223,15 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-def login_page(browser, server: Server, name: str, next_path: str = "/"):  # type: ignore[no-untyped-def]
-    """A new page logged in through the form as ``name``, on ``next_path``."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900}, base_url=server.url)
+def login_page(  # type: ignore[no-untyped-def]
+    browser, server: Server, name: str, next_path: str = "/", locale: str | None = None, width: int = 1400
+):
+    """A new page logged in through the form as ``name``, on ``next_path``; ``locale`` e.g. ``zh-CN``:
+    the browser's language and the Accept-Language it sends."""
+    language = {} if locale is None else {
+        "locale": locale, "extra_http_headers": {"Accept-Language": f"{locale},{locale.split('-')[0]};q=0.9"}
+    }  # fmt: skip
+    page = browser.new_page(viewport={"width": width, "height": 900}, base_url=server.url, **language)
     page.goto(f"/login?next={next_path}")
     page.fill("#name", name)
     page.fill("#password", PASSWORD)

@@ -237,15 +237,7 @@ def test_users_page_shows_the_servers_reason_and_asks_before_destructive_changes
 def test_users_page_in_chinese_gives_the_servers_reason_in_chinese(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
     """A refused change on the zh-CN page: the reason in Chinese, the names in it as they are; the accounts'
     dates in Chinese form, the site's local time with UTC under it."""
-    page = browser.new_page(
-        viewport={"width": 1280, "height": 900}, base_url=server.url, locale="zh-CN",
-        extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"},
-    )  # fmt: skip
-    page.goto("/login?next=/users")
-    page.fill("#name", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(f"{server.url}/users")
+    page = login_page(browser, server, "admin", "/users", locale="zh-CN", width=1280)
     created = page.inner_text("#user-admin td:nth-child(4)")
     assert re.fullmatch(r"20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d C[SD]T\n20\d\d年.* UTC", created), created
     page.once("dialog", lambda dialog: dialog.accept())

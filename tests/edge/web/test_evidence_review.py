@@ -14,7 +14,7 @@ import pytest
 
 from edge.users import Role
 from edge.web import WebContext
-from tests.edge.web.conftest import ARTIFACTS, PASSWORD, Server, add_role_users, login_page, make_site, serve
+from tests.edge.web.conftest import ARTIFACTS, Server, add_role_users, login_page, make_site, serve
 
 pytest.importorskip("evidence.review", reason="the evidence package is not installed")
 recording = pytest.importorskip("tests.evidence.conftest", reason="the evidence package's test recorder is missing")
@@ -275,15 +275,7 @@ def test_evidence_pages_in_chinese_have_no_english_words(review_server: Server) 
 def test_police_reviews_in_chinese_with_chinese_dates_and_refusals(browser, review_server: Server) -> None:  # type: ignore[no-untyped-def]
     """The review page in zh-CN: the entry time in Chinese date form (local, UTC beside it), and a decision the
     server refuses (reason "other" without a note) explained in Chinese."""
-    page = browser.new_page(
-        viewport={"width": 1280, "height": 900}, base_url=review_server.url, locale="zh-CN",
-        extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"},
-    )  # fmt: skip
-    page.goto("/login?next=/evidence")
-    page.fill("#name", "police")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(f"{review_server.url}/evidence")
+    page = login_page(browser, review_server, "police", "/evidence", locale="zh-CN", width=1280)
     first = page.locator("#evidence-queue td:not(.thumb) a >> nth=0")
     assert re.fullmatch(r"20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d CST", first.inner_text()), first.inner_text()
     first.click()
