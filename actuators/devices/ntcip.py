@@ -7,8 +7,6 @@ checks the slot came back ``valid``, activates it with ``dmsActivateMessage`` an
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ipaddress
 from typing import Any, Literal
 
@@ -17,6 +15,7 @@ from pydantic import Field
 from actuators import ntcip1203 as nt
 from actuators.base import Command, DeviceContext, DeviceError, register
 from actuators.board import Board, BoardConfig
+from actuators.snmp import SnmpSession
 
 
 class NtcipConfig(BoardConfig):
@@ -45,21 +44,14 @@ class NtcipSign(Board):
 
     def __init__(self, config: NtcipConfig, context: DeviceContext) -> None:
         super().__init__(config, context)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._engine: Any = None
-        self._target: Any = None
+        self._snmp: SnmpSession | None = None
         self._condition: str | None = None
 
     def open(self) -> None:
-        try:
-            from pysnmp.hlapi.v3arch.asyncio import SnmpEngine, UdpTransportTarget
-        except ImportError:
-            raise DeviceError("pysnmp is missing; install crossguard[boards]") from None
         cfg = self.config
         self.close()
-        self._loop = asyncio.new_event_loop()
-        self._engine = SnmpEngine()
-        self._target = self._run(UdpTransportTarget.create((cfg.host, cfg.port), timeout=cfg.timeout_s, retries=0))
+        self._snmp = SnmpSession(cfg.host, cfg.port, cfg.community, cfg.timeout_s, peer="sign")
+        self._snmp.open()
         # SNMP has no connection: reading the fault bits proves the sign answers, and warms
         # pysnmp up so the first warning does not pay for it.
         (short,) = self._get(nt.SHORT_ERROR_STATUS)
@@ -107,89 +99,23 @@ class NtcipSign(Board):
             return self._condition
 
     def close(self) -> None:
-        if self._engine is not None:
-            with contextlib.suppress(Exception):
-                self._engine.close_dispatcher()
-        if self._loop is not None:
-            pending = asyncio.all_tasks(self._loop)  # the dispatcher's timer task, cancelled cleanly
-            for task in pending:
-                task.cancel()
-            if pending:  # gather() of nothing would look for a current loop this thread does not have
-                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            self._loop.close()
-        self._loop = self._engine = self._target = None
+        if self._snmp is not None:
+            self._snmp.close()
+        self._snmp = None
 
     # ---- SNMP --------------------------------------------------------------------------------
 
-    def _run(self, coro: Any) -> Any:
-        assert self._loop is not None
-        try:
-            return self._loop.run_until_complete(asyncio.wait_for(coro, self.config.timeout_s * 2))
-        except asyncio.TimeoutError:
-            raise DeviceError(f"SNMP to {self.config.host}:{self.config.port} timed out") from None
-
-    @staticmethod
-    def _int(value: int) -> Any:
-        from pysnmp.proto.rfc1902 import Integer32
-
-        return Integer32(int(value))
-
-    @staticmethod
-    def _octets(value: bytes) -> Any:
-        from pysnmp.proto.rfc1902 import OctetString
-
-        return OctetString(value)
+    _int, _octets = staticmethod(SnmpSession.integer), staticmethod(SnmpSession.octets)
 
     def _set(self, *bindings: tuple[tuple[int, ...], Any], tolerate_error: bool = False) -> None:
-        from pysnmp.hlapi.v3arch.asyncio import (
-            CommunityData,
-            ContextData,
-            ObjectIdentity,
-            ObjectType,
-            set_cmd,
-        )
-
-        if self._engine is None:
+        if self._snmp is None:
             raise DeviceError("not connected")
-        var_binds = [ObjectType(ObjectIdentity(oid), value) for oid, value in bindings]
-        indication, status, index, _ = self._run(set_cmd(
-            self._engine, CommunityData(self.config.community, mpModel=1), self._target, ContextData(),
-            *var_binds, lookupMib=False,
-        ))  # fmt: skip
-        self._check("set", bindings, indication, status, index, tolerate_error)
+        self._snmp.set(*bindings, tolerate_error=tolerate_error)
 
     def _get(self, *oids: tuple[int, ...]) -> list[Any]:
-        from pysnmp.hlapi.v3arch.asyncio import (
-            CommunityData,
-            ContextData,
-            ObjectIdentity,
-            ObjectType,
-            get_cmd,
-        )
-
-        if self._engine is None:
+        if self._snmp is None:
             raise DeviceError("not connected")
-        indication, status, index, var_binds = self._run(get_cmd(
-            self._engine, CommunityData(self.config.community, mpModel=1), self._target, ContextData(),
-            *[ObjectType(ObjectIdentity(oid)) for oid in oids], lookupMib=False,
-        ))  # fmt: skip
-        self._check("get", [(oid, None) for oid in oids], indication, status, index, False)
-        values = [value for _, value in var_binds]
-        for oid, value in zip(oids, values, strict=False):
-            if value.__class__.__name__ in ("NoSuchObject", "NoSuchInstance", "EndOfMibView"):
-                raise DeviceError(f"the sign has no object {_dotted(oid)}")
-        return values
-
-    def _check(self, op: str, bindings: Any, indication: Any, status: Any, index: Any, tolerate: bool) -> None:
-        if indication:
-            raise DeviceError(f"SNMP {op} to {self.config.host}:{self.config.port} failed: {indication}")
-        if status and not tolerate:
-            where = _dotted(bindings[int(index) - 1][0]) if index and int(index) <= len(bindings) else "?"
-            raise DeviceError(f"SNMP {op} refused: {status.prettyPrint()} at {where}")
-
-
-def _dotted(oid: tuple[int, ...]) -> str:
-    return ".".join(str(part) for part in oid)
+        return self._snmp.get(*oids)
 
 
 def _status_name(value: int) -> str:
