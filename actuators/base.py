@@ -76,6 +76,7 @@ class CommandKind(str, Enum):
     CLEAR = "clear"  # a board's hold time is over: back to its idle text (a refreshing output: rewrite)
     PREWARN = "prewarn"  # someone at the curb edge on DON'T WALK, before stepping off
     ANNOUNCE = "announce"  # an operator's spoken announcement
+    PED_CALL = "ped_call"  # a pedestrian call to the signal controller (edge/ped_call.py)
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class Actuator(ABC):
     is_board: ClassVar[bool] = False  # True: board_text() is shown on the virtual board
     is_audio: ClassVar[bool] = False  # True: silenced while the operator has muted the speaker
     refreshes: ClassVar[bool] = False  # True: ``clear`` runs ``revert_after_s`` after every command (keep-alive)
+    places_calls: ClassVar[bool] = False  # True: a signal controller; gets pedestrian calls and nothing else
 
     def __init__(self, config: DeviceConfig, context: DeviceContext) -> None:
         self.config = config
@@ -164,6 +166,13 @@ class Actuator(ABC):
 
     def announce(self, command: Command) -> None:  # noqa: B027 - only audio outputs speak
         """Speak an operator's announcement."""
+
+    def ped_call(self, command: Command) -> None:  # noqa: B027 - only signal controllers take calls
+        """Place a pedestrian call for the command's crosswalk."""
+
+    def calls_for(self, crosswalk_id: str) -> bool:
+        """True: this controller has a pedestrian phase for the crosswalk (only ``places_calls`` devices)."""
+        return False
 
     def test(self, command: Command) -> None:
         """Operator test: trigger the output once. Default: the warning itself."""

@@ -33,6 +33,7 @@ from actuators.worker import DeviceWorker
 from edge.config.actuators import ActuatorsConfig, MessageConfig
 from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
+from edge.ped_call import PedCall
 from edge.signal.types import SignalState
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ TEST_TARGETS: Mapping[str, Callable[[Actuator], bool]] = {
     "led": lambda driver: driver.is_board,  # alpha, ntcip and http_board signs
     "speaker": lambda driver: driver.is_audio,
     "lights": lambda driver: driver.key == "ground_lights",
+    "controller": lambda driver: driver.places_calls,
     "all": lambda driver: True,
 }
 
@@ -153,8 +155,18 @@ class ActuatorHub:
             muted = self._muted
         self._submit(command, muted)
 
+    def on_ped_call(self, call: PedCall) -> None:
+        """Ask the signal controller(s) that know the crosswalk's phase for pedestrian service; never blocks."""
+        command = Command(kind=CommandKind.PED_CALL, entered=time.perf_counter(), crosswalk_id=call.crosswalk_id,
+                          event_utc=call.utc, signal_group=call.signal_group, curb=call.curb)  # fmt: skip
+        for worker in self._workers.values():
+            if worker.driver.places_calls and worker.driver.calls_for(call.crosswalk_id):
+                worker.submit(command)
+
     def _submit(self, command: Command, muted: bool) -> None:
         for worker in self._workers.values():
+            if worker.driver.places_calls:  # a controller takes calls, not warnings
+                continue
             covered = worker.driver.config.crosswalks
             if covered and command.crosswalk_id not in covered:
                 continue

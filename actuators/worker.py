@@ -18,6 +18,9 @@ from actuators.base import Actuator, Command, CommandKind, DeviceError, DeviceHe
 from actuators.latency import LatencyLog
 
 log = logging.getLogger(__name__)
+# Commands whose effect a device holds for ``revert_after_s`` and then clears: a board's warning,
+# an operator test, a controller's pedestrian call bit.
+_HELD = (CommandKind.WARN, CommandKind.TEST, CommandKind.PED_CALL)
 
 
 class Backoff:
@@ -171,7 +174,7 @@ class DeviceWorker:
 
     def _schedule_revert(self, kind: CommandKind) -> None:
         hold = self.driver.revert_after_s()
-        if hold is not None and (self.driver.refreshes or kind in (CommandKind.WARN, CommandKind.TEST)):
+        if hold is not None and (self.driver.refreshes or kind in _HELD):
             with self._cond:
                 self._revert_at = time.monotonic() + hold  # a newer warning extends the hold
 
@@ -187,7 +190,7 @@ class DeviceWorker:
                 )
         if command.kind is CommandKind.CLEAR:
             with self._cond:
-                return any(p.command.kind in (CommandKind.WARN, CommandKind.TEST) for p in self._queue)
+                return any(p.command.kind in _HELD for p in self._queue)
         return time.perf_counter() - pending.command.entered > ttl
 
     def _wait_and_open(self, pending: _Pending, ttl: float) -> bool:
@@ -224,6 +227,8 @@ class DeviceWorker:
             self.driver.prewarn(command)
         elif command.kind is CommandKind.ANNOUNCE:
             self.driver.announce(command)
+        elif command.kind is CommandKind.PED_CALL:
+            self.driver.ped_call(command)
         else:
             self.driver.test(command)
 

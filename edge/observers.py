@@ -101,6 +101,10 @@ class WarningObserver:
             for event in result.events:
                 if event.type is EventType.PRE_WARNING:
                     _guarded(self.name, lambda event=event: self.hub.on_prewarning(event))
+            for call in result.ped_calls:
+                log.info("pedestrian call for crosswalk %s (%s at curb %s: %d waiting, %.0f s)",
+                         call.crosswalk_id, call.reason.value, call.curb, call.waiting, call.waited_s)  # fmt: skip
+                _guarded(self.name, lambda call=call: self.hub.on_ped_call(call))
             for change in result.signal_changes:
                 utc = change_utc(change, result)
                 _guarded(self.name, lambda c=change, u=utc: self.hub.on_signal(c.group, c.state, u))

@@ -23,6 +23,7 @@ from detection.types import Detections
 from edge.config.site import SiteConfig
 from edge.events import CrossingEvent, EventType
 from edge.gating import GatedDetector
+from edge.ped_call import PedCall, PedCaller
 from edge.prewarn import PreWarner
 from edge.rules import DecisionCore
 from edge.signal.hub import SignalHub
@@ -54,6 +55,7 @@ class FrameResult:
     timings_ms: dict[str, float]
     region: Region | None = None  # the part of the frame the detector last looked at; None: all of it
     riders: frozenset[int] = frozenset()  # track ids riding a bicycle or motorcycle (detection/riders.py)
+    ped_calls: list[PedCall] = field(default_factory=list)  # pedestrian calls for the controller (edge/ped_call.py)
 
 
 class FrameObserver(Protocol):
@@ -107,6 +109,7 @@ class Pipeline:
         self.tracker = ByteTracker(site.tracker)
         self.core: DecisionCore | None = None  # built on the first frame, when the size is known
         self.prewarner: PreWarner | None = None  # built with the core
+        self.ped_caller: PedCaller | None = None  # built with the core
         self.stats = PipelineStats()
         self._last: FrameResult | None = None
         self._next_site: SiteConfig | None = None  # handed over by another thread, adopted between frames
@@ -143,6 +146,7 @@ class Pipeline:
             height, width = frame.image.shape[:2]
             self.core = DecisionCore(self.site, width, height, settle_s=self.signals.revision_window_s)
             self.prewarner = PreWarner(self.site, self.site.actuators.prewarn, width, height)
+            self.ped_caller = PedCaller(self.site.crosswalks, self.site.actuators.ped_call)
 
         start = clock()
         if found is None:
@@ -168,14 +172,17 @@ class Pipeline:
         start = clock()
         riders = self._riders(tracks, found, frame.t, measured=detections.tracker_id is None)
         events = self.core.update(frame.index, frame.t, frame.utc, tracks, self.signals, riders)
-        if self.prewarner is not None:
+        ped_calls: list[PedCall] = []
+        if self.prewarner is not None and self.ped_caller is not None:
             events += self.prewarner.update(frame.index, frame.t, frame.utc, tracks, readings)
+            ped_calls = self.ped_caller.update(frame.t, frame.utc, self.prewarner.waiting, readings)
         timings["decide"] = (clock() - start) * 1000
 
         region = self.detector.region if isinstance(self.detector, GatedDetector) else None
         result = FrameResult(
-            frame, detections, tracks, events, changes, readings, timings, region=region, riders=riders
-        )
+            frame, detections, tracks, events, changes, readings, timings, region=region, riders=riders,
+            ped_calls=ped_calls,
+        )  # fmt: skip
         start = clock()
         for observer in self.observers:
             observer.on_frame(result)

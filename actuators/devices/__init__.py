@@ -5,6 +5,6 @@ device is opened, so a missing extra disables that device alone, with an error n
 """
 
 from actuators.base import DEVICE_CONFIGS, DEVICE_TYPES
-from actuators.devices import alpha, gpio, ground_lights, http_board, ntcip, speaker  # noqa: F401 - registration
+from actuators.devices import alpha, gpio, ground_lights, http_board, ntcip, ped_call, speaker  # noqa: F401 - registration
 
 __all__ = ["DEVICE_CONFIGS", "DEVICE_TYPES"]

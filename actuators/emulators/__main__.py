@@ -1,6 +1,6 @@
 """Run the device emulators on 127.0.0.1 until interrupted, printing what each board shows.
 
-    python -m actuators.emulators --alpha-port 3001 --snmp-port 1161 --http-port 8080
+    python -m actuators.emulators --alpha-port 3001 --snmp-port 1161 --http-port 8080 --controller-port 1162
 
 Point a site file's devices at these ports to try ``crossguard actuators test`` (or a replay)
 before the hardware is there.
@@ -13,6 +13,7 @@ import time
 
 from actuators.emulators.alpha_sign import AlphaSignEmulator
 from actuators.emulators.http_board import HttpBoardEmulator
+from actuators.emulators.snmp_controller import SnmpControllerEmulator
 from actuators.emulators.snmp_dms import SnmpSignEmulator
 
 
@@ -21,17 +22,21 @@ def main() -> None:
     parser.add_argument("--alpha-port", type=int, default=3001, help="Alpha-protocol sign, TCP")
     parser.add_argument("--snmp-port", type=int, default=1161, help="NTCIP 1203 sign, SNMP over UDP")
     parser.add_argument("--http-port", type=int, default=8080, help="JSON-over-HTTP board")
+    parser.add_argument("--controller-port", type=int, default=1162, help="NTCIP 1202 signal controller, SNMP")
     args = parser.parse_args()
+    controller = SnmpControllerEmulator(args.controller_port)
     alpha, dms, board = (
         AlphaSignEmulator(args.alpha_port),
         SnmpSignEmulator(args.snmp_port),
         HttpBoardEmulator(args.http_port),
     )
-    print(f"alpha tcp://127.0.0.1:{alpha.port}  ntcip udp://127.0.0.1:{dms.port}  http {board.url}", flush=True)
+    print(f"alpha tcp://127.0.0.1:{alpha.port}  ntcip udp://127.0.0.1:{dms.port}  http {board.url}"
+          f"  controller udp://127.0.0.1:{controller.port}", flush=True)  # fmt: skip
     shown: dict[str, object] = {}
     try:
         while True:
-            now = {"alpha": alpha.displayed, "ntcip": dms.displayed, "http": board.shown}
+            now = {"alpha": alpha.displayed, "ntcip": dms.displayed, "http": board.shown,
+                   "ped calls": controller.calls[:]}  # fmt: skip
             for name, value in now.items():
                 if value != shown.get(name):
                     print(f"{time.strftime('%H:%M:%S')} {name}: {value}", flush=True)
@@ -43,6 +48,7 @@ def main() -> None:
         alpha.stop()
         dms.stop()
         board.stop()
+        controller.stop()
 
 
 if __name__ == "__main__":

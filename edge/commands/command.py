@@ -29,7 +29,7 @@ from edge.mqtt.topics import Topics
 BODIES: dict[str, dict[str, dict[str, Any]]] = {
     "enforcement": {"on": {"enabled": True}, "off": {"enabled": False}},
     "mute": {"on": {"muted": True}, "off": {"muted": False}},
-    "test": {target: {"target": target} for target in ("led", "speaker", "lights", "all")},
+    "test": {target: {"target": target} for target in ("led", "speaker", "lights", "controller", "all")},
     "announce": {},  # the value is the text to speak
 }
 
@@ -38,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("command", help="send a signed command to a box (enforcement, mute, test, announce)")
     p.add_argument("box", metavar="SITE/CAMERA", help="the box, e.g. elm-5th/cam1")
     p.add_argument("name", choices=sorted(BODIES), help="the command")
-    p.add_argument("value", help="enforcement/mute: on|off; test: led|speaker|lights|all; announce: the text")
+    p.add_argument(
+        "value", help="enforcement/mute: on|off; test: led|speaker|lights|controller|all; announce: the text"
+    )
     p.add_argument("--language", default="en", help="announce: language of the text, e.g. en, zh-CN")
     p.add_argument("--urgent", action="store_true", help="announce: play even in quiet hours or while muted")
     p.add_argument("--by", help="who asks (recorded with an enforcement or mute switch)")

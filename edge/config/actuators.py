@@ -97,6 +97,20 @@ class PreWarnConfig(StrictModel):
     )
 
 
+class PedCallConfig(StrictModel):
+    """Pedestrian calls to the signal controller from waiting counts (``edge/ped_call.py``). Off by default:
+    a call only asks the controller for a WALK phase, and the controller decides whether and when."""
+
+    enabled: bool = Field(False, description="Place a pedestrian call when enough people wait, or wait long enough")
+    min_waiting: int = Field(3, ge=1, le=100, description="People waiting on one curb during DON'T WALK that call")
+    max_wait_s: float = Field(
+        30.0, gt=0, le=600, description="Someone has waited on a curb this long during DON'T WALK: call"
+    )
+    gap_s: float = Field(
+        2.0, ge=0, le=30, description="A curb empty for less than this (a person missed for a moment) keeps its wait"
+    )
+
+
 DeviceConfigUnion = Annotated[Union[tuple(DEVICE_CONFIGS.values())], Field(discriminator="type")]  # noqa: UP007
 
 
@@ -120,6 +134,9 @@ class ActuatorsConfig(StrictModel):
         "site file. None: announcements are spoken by TTS only",
     )  # fmt: skip
     prewarn: PreWarnConfig = Field(default_factory=PreWarnConfig, description="Warnings before the step off")
+    ped_call: PedCallConfig = Field(
+        default_factory=PedCallConfig, description="Pedestrian calls to the signal controller from waiting counts"
+    )
     tts_cache: Path = Field(
         Path("~/.cache/crossguard/tts"), description="Folder for warnings rendered once by espeak-ng"
     )

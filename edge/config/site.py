@@ -110,12 +110,13 @@ class SiteConfig(StrictModel):
     def _actuator_crosswalks_exist(self) -> SiteConfig:
         ids = {c.id for c in self.crosswalks}
         for device in self.actuators.devices:
-            unknown = [c for c in device.crosswalks if c not in ids]
-            if unknown:
-                raise ValueError(
-                    f"actuators.devices '{device.name}' crosswalks names unknown crosswalk(s) "
-                    f"{', '.join(unknown)}; crosswalks[].id are {', '.join(sorted(ids))}"
-                )
+            for field in ("crosswalks", "phases"):  # phases: a signal controller's crosswalk → phase
+                unknown = [c for c in getattr(device, field, ()) if c not in ids]
+                if unknown:
+                    raise ValueError(
+                        f"actuators.devices '{device.name}' {field} names unknown crosswalk(s) "
+                        f"{', '.join(unknown)}; crosswalks[].id are {', '.join(sorted(ids))}"
+                    )
         return self
 
     def crosswalk(self, crosswalk_id: str) -> CrosswalkConfig:

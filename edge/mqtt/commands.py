@@ -44,7 +44,8 @@ CommandHandler = Callable[[dict[str, Any]], CommandResult]
 ALLOWED_COMMANDS: Mapping[str, str] = {
     "enforcement": '{"enabled": true|false, "by"?: str} — switch violations, warnings and evidence on or off',
     "mute": '{"muted": true|false, "by"?: str} — mute or unmute the speakers (boards still warn)',
-    "test": '{"target": "led"|"speaker"|"lights"|"all"} — trigger the boards / speakers / ground lights / every output',
+    "test": '{"target": "led"|"speaker"|"lights"|"controller"|"all"} — trigger the boards / speakers / ground lights'
+    ' / read the signal controller (no call) / every output',
     "announce": '{"text": str, "language"?: str, "wav"?: str, "urgent"?: bool, "by"?: str} — speak on the speakers',
 }
 MAX_COMMAND_BYTES = 4096

@@ -27,7 +27,8 @@ APPLY_WAIT_S = 2.0
 CHANNEL = "mqtt"
 MAX_BY_CHARS = 64
 # target → what it covers
-TEST_TARGETS = {"led": "LED board", "speaker": "speaker", "lights": "ground light", "all": "output device"}
+TEST_TARGETS = {"led": "LED board", "speaker": "speaker", "lights": "ground light", "controller": "signal controller",
+                "all": "output device"}  # fmt: skip
 
 
 class Refused(ValueError):

@@ -41,12 +41,13 @@ def test_every_device_type_parses_with_its_own_fields(tmp_path: Path) -> None:
         {"name": "lights", "type": "gpio", "line": 17, "signal_group": "P1", "crosswalks": ["cw1"]},
         {"name": "ground", "type": "ground_lights", "protocol": "modbus", "signal_group": "P1",
          "segments": [{"name": "stripe", "address": 0}]},
+        {"name": "tsc", "type": "ntcip_ped_call", "host": "10.0.0.9", "phases": {"cw1": 2}},
     ]
     assert {d["type"] for d in devices} == set(DEVICE_CONFIGS)  # a new driver needs a row here
     site = load_site(site_file(tmp_path, {"devices": devices, "quiet_hours": [{"start": "22:30", "end": "06:00"}]}))
     assert [type(d).__name__ for d in site.actuators.devices] == [
         "SpeakerConfig", "AlphaConfig", "NtcipConfig", "HttpBoardConfig", "GpioConfig",
-        "GroundLightsConfig"]  # fmt: skip
+        "GroundLightsConfig", "NtcipPedCallConfig"]  # fmt: skip
     assert site.actuators.quiet_hours[0].start == time(22, 30)
 
 
@@ -67,6 +68,11 @@ def test_every_device_type_parses_with_its_own_fields(tmp_path: Path) -> None:
         ({"devices": [{"name": "a", "type": "http_board", "url": "ftp://x"}]}, "url must be http://"),
         ({"devices": [{"name": "a", "type": "gpio", "line": 1, "crosswalks": ["cw9"]}]},
          "'a' crosswalks names unknown crosswalk(s) cw9; crosswalks[].id are cw1"),
+        ({"devices": [{"name": "tsc", "type": "ntcip_ped_call", "phases": {"cw9": 2}}]},
+         "'tsc' phases names unknown crosswalk(s) cw9; crosswalks[].id are cw1"),
+        ({"devices": [{"name": "tsc", "type": "ntcip_ped_call", "phases": {"cw1": 0}}]},
+         "phase numbers must be 1..255: {'cw1': 0}"),
+        ({"ped_call": {"enabled": True, "min_waiting": 0}}, "actuators.ped_call.min_waiting"),
     ],
 )  # fmt: skip
 def test_errors_name_the_key(tmp_path: Path, actuators: dict, expected: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import REPO
 
 CORE_FILES = [
-    "edge/zones.py", "edge/rules.py", "edge/prewarn.py", "edge/events.py", "edge/signal/types.py",
+    "edge/zones.py", "edge/rules.py", "edge/prewarn.py", "edge/ped_call.py", "edge/events.py", "edge/signal/types.py",
     "edge/signal/timeline.py",
 ]
 FORBIDDEN = {

@@ -66,8 +66,8 @@ def box(tmp_path, board):
         ("enforcement", b'{"enabled": false, "by": ""}', "'by' must be a non-empty string"),
         ("mute", b'{"muted": 1}', "'muted' must be true or false; got 1"),
         ("mute", b'{"muted": true, "by": "' + b"x" * 65 + b'"}', "at most 64 characters"),
-        ("test", b'{"target": "lamp"}', "'target' must be one of led, speaker, lights, all; got 'lamp'"),
-        ("test", b'{"target": ["led"]}', "'target' must be one of led, speaker, lights, all; got ['led']"),
+        ("test", b'{"target": "lamp"}', "'target' must be one of led, speaker, lights, controller, all; got 'lamp'"),
+        ("test", b'{"target": ["led"]}', "'target' must be one of led, speaker, lights, controller, all; got ['led']"),
         ("test", b'{"target": "led", "device": "gw"}', "unknown key(s) device"),
     ],
 )
