@@ -161,7 +161,7 @@ class Pipeline:
         if detections.tracker_id is not None:
             tracks = detections
         else:
-            tracks = self.tracker.update(detections, frame.t, frame.image)  # the frame: for the colour cue
+            tracks = self.tracker.update(detections, frame.t, self._colour_picture(frame.image))
         timings["track"] = (clock() - start) * 1000
 
         start = clock()
@@ -190,6 +190,15 @@ class Pipeline:
         self._count(result)
         self._last = result
         return result
+
+    def _colour_picture(self, image: np.ndarray) -> np.ndarray | None:
+        """The picture for the tracker's torso-colour cue; None on a frame the low-light stage
+        (detection/lowlight.py) finds dark. There the colours are gone and what is left is sensor
+        noise: every torso's histogram is spread evenly over the bins, so any two look alike, and
+        the cue would let a lost track be revived on a box it barely overlaps (someone else's)."""
+        detector = self.detector.inner if isinstance(self.detector, GatedDetector) else self.detector
+        is_dark = getattr(detector, "is_dark", None)
+        return None if is_dark is not None and is_dark(image) else image
 
     def _riders(self, tracks: Detections, found: Detections, t: float, measured: bool) -> frozenset[int]:
         """Tracks riding a vehicle; a frame the detector skipped brings no new evidence either way."""

@@ -38,10 +38,11 @@ def test_every_violation_is_captured_at_night(reports: dict[str, EvalReport]) ->
     assert night.variant == "low_light:3"
     assert (night.violations.expected, night.violations.hits) == (2, 2)
     assert (night.crossings.expected, night.crossings.hits) == (4, 4)
-    # With the whole stack (colour cue, every crossing judged on its own) the dark run records one
-    # crossing on red more than labelled, at 9.52 s where a labelled violation also starts: the
-    # valid rate at night is a known miss, measured by `crossguard eval --corruption low_light:3`.
-    assert night.violations.false_records <= 1 and night.crossings.false_records <= 1
+    # Each entry once: the sign post at the island, tracked as a person on the night scale, loses
+    # its track at 8.3 s; with the torso colours of a dark frame (sensor noise, any two alike) that
+    # track came back at 9.7 s on a box it barely overlapped, the woman in the black coat walking
+    # past, and her entry was recorded twice. On dark frames the tracker matches by boxes alone.
+    assert night.violations.false_records == 0 and night.crossings.false_records == 0
     assert not night.false_warnings
 
 
