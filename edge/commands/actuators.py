@@ -42,7 +42,7 @@ def run_test(args: argparse.Namespace) -> int:
         latency = f"{result.latency_s * 1000:8.1f} ms" if result.latency_s is not None else "       - ms"
         kind = health[result.device].type
         verdict = "OK" if result.success else "FAILED"
-        print(f"{result.device:<16} {kind:<11} {verdict:<7}{latency}  {result.detail}")
+        print(f"{result.device:<16} {kind:<14} {verdict:<7}{latency}  {result.detail}")
     failed = sum(not r.success for r in results)
     print(f"{len(results) - failed}/{len(results)} device(s) OK")
     return 1 if failed else 0
