@@ -100,18 +100,12 @@ class NtcipPedCall(Actuator):
     def _write(self, raise_phases: set[int], release_phases: set[int]) -> None:
         """Read-modify-write each group touched, so bits other systems hold are kept."""
         session = self._session()
-        by_group: dict[int, tuple[int, int]] = {}
-        for phases, slot in ((raise_phases, 0), (release_phases, 1)):
-            for phase in phases:
-                group, bit = nt.group_and_bit(phase)
-                masks = list(by_group.get(group, (0, 0)))
-                masks[slot] |= bit
-                by_group[group] = (masks[0], masks[1])
         self._link_up = False
-        for group, (up, down) in sorted(by_group.items()):
+        for group in sorted({nt.group_and_bit(p)[0] for p in raise_phases | release_phases}):
             oid = nt.control_oid(nt.ControlColumn.PED_CALL, group)
             (current,) = session.get(oid)
-            session.set((oid, SnmpSession.integer((int(current) | up) & ~down & 0xFF)))
+            bits = (int(current) | _mask(raise_phases, group)) & ~_mask(release_phases, group) & 0xFF
+            session.set((oid, SnmpSession.integer(bits)))
         self._link_up = True
         self._held = (self._held | raise_phases) - release_phases
 
@@ -119,3 +113,8 @@ class NtcipPedCall(Actuator):
         if self._snmp is None:
             raise DeviceError("not connected")
         return self._snmp
+
+
+def _mask(phases: set[int], group: int) -> int:
+    """The bits of ``phases`` that lie in ``group``'s control byte."""
+    return sum(bit for g, bit in map(nt.group_and_bit, phases) if g == group)
