@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import shutil
 import subprocess
@@ -138,10 +139,17 @@ class _Timex(ctypes.Structure):
     ]
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library, found once: ``find_library`` runs ``ldconfig`` in a child process each time,
+    and every evidence record asks for the clock's state."""
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
 def _from_kernel() -> ClockSync | None:
     """Ask the kernel (read-only ``adjtimex``, modes=0) whether NTP has disciplined the clock."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc = _libc()
         tx = _Timex()
         state = libc.adjtimex(ctypes.byref(tx))
     except (OSError, AttributeError):  # not Linux
