@@ -13,8 +13,9 @@ import pytest
 from detection.registry import build_detector
 from edge.evaluation.cases import load_case_site, load_cases
 from edge.evaluation.corruptions import Variant
-from edge.evaluation.report import EvalReport
+from edge.evaluation.report import EvalReport, Outcome
 from edge.evaluation.runner import EvalOptions, run_eval
+from edge.events import EventType
 from tests.conftest import require_shared
 
 
@@ -49,3 +50,26 @@ def test_every_violation_is_captured_at_night(reports: dict[str, EvalReport]) ->
 def test_without_the_stage_the_night_run_misses_a_violation(reports: dict[str, EvalReport]) -> None:
     bare = reports["off"]
     assert bare.violations.hits < reports["auto"].violations.hits
+
+
+def test_legs_lost_in_the_dark_since_the_track_began_make_no_violation(tmp_path: Path) -> None:
+    # The crowd clip at night: a man stands by the near kerb at 5-7 s. The detector finds only his
+    # upper body on most frames from the first one his track has, so his box's bottom sits on the far
+    # kerb; when it finds his legs, the box grows and its bottom lands in the band. That was recorded
+    # as a step in from the far kerb on DON'T WALK. Now the much taller box shows the earlier ones
+    # were cut, and where they put him is dropped.
+    require_shared("video/intersection_crowd_tripod.mp4")
+    case = next(c for c in load_cases() if c.name == "intersection-crowd")
+    site = load_case_site(case)
+    options = EvalOptions(
+        out=tmp_path, thumbnails=False, max_frames=175, variant=Variant.parse("low_light:3")
+    )
+    reports = run_eval(site, build_detector(site.detector), case.inputs, options)
+    dont_walk = next(r for r in reports if r.timeline == "dont-walk")
+    false_violations = [
+        (f.entry_t, f.direction)
+        for f in dont_walk.findings
+        if f.outcome is Outcome.FALSE_RECORD and f.kind is EventType.VIOLATION
+    ]
+    assert false_violations == []
+    assert dont_walk.violations.hits >= 1
