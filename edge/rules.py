@@ -22,6 +22,9 @@ crosswalk is more than a fraction of its depth. Only a foot point that is seen c
   zones and the entry the cut boxes gave are dropped and the person's place starts again
   from this box, as for a new track: first seen inside, the crossing is counted but not
   enforced. Crossings already counted stay counted;
+* the first box of a track after frames without it (the tracker found the person again, or
+  a new id took over a lost track) is the tracker's least sure match — another person's box,
+  or one cut at the knee: it moves the person between zones but confirms nothing alone;
 * a foot point already back on the curb the person came from (the debounced zone still
   says inside) is a step back, not a step in.
 
@@ -162,6 +165,7 @@ class _Track:
     last_point: np.ndarray
     crosswalks: dict[str, _CrosswalkTrack] = field(default_factory=dict)
     heights: deque[tuple[float, float]] = field(default_factory=deque)  # (t, box height) of boxes with feet seen
+    last_frame: int = -1
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ class _Observation:
     score: float
     riding: bool = False
     feet_seen: bool = True  # the box's bottom is where the feet are
+    resumed: bool = False  # the track's first box after frames without it: the tracker found the person again
 
     @property
     def height(self) -> float:
@@ -252,7 +257,9 @@ class DecisionCore:
                 track_id in riders,
             )
             track, born = self._track_for(obs, points[row], seen_now)
-            obs = replace(obs, feet_seen=self._feet_seen(track, obs))
+            resumed = 0 <= track.last_frame < frame - 1
+            track.last_frame = frame
+            obs = replace(obs, feet_seen=self._feet_seen(track, obs), resumed=resumed)
             if born and lost_on_curbs is None:
                 lost_on_curbs = self._lost_on_curbs(t, seen_now)
             for cw, geo in self.crosswalks:
@@ -275,7 +282,7 @@ class DecisionCore:
             donor = self._lost_track_near(point, obs.t, seen_now)
             if donor is not None:
                 # Same person under a new id: carry over zones, pending entry and counted crossings.
-                track.crosswalks = donor.crosswalks
+                track.crosswalks, track.last_frame = donor.crosswalks, donor.last_frame
                 del self._tracks[donor.track_id]
             born = donor is None
             self._tracks[obs.track_id] = track
@@ -369,7 +376,7 @@ class DecisionCore:
             return
         # Only feet seen confirm a crossing (not a cut box), and never feet already back on the
         # curb they came from while the debounced zone still says inside: that is a step back.
-        if not obs.feet_seen or raw is self._origin(state, depth):
+        if not obs.feet_seen or obs.resumed or raw is self._origin(state, depth):
             return
         if not self._walked_in(cw.rules, geo, state, obs.point, depth, obs.height):
             return
