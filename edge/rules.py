@@ -218,6 +218,7 @@ class DecisionCore:
         ]
         self._diagonal = float(np.hypot(width, height))
         self._tracks: dict[int, _Track] = {}
+        self._previous_frame = -1
         rules = [c.rules for c in site.crosswalks]
         self._switch_window = max(r.id_switch_window_s for r in rules)
         self._switch_radius = max(r.id_switch_radius for r in rules) * self._diagonal
@@ -257,7 +258,8 @@ class DecisionCore:
                 track_id in riders,
             )
             track, born = self._track_for(obs, points[row], seen_now)
-            resumed = 0 <= track.last_frame < frame - 1
+            # Against the previous frame processed, not frame - 1: a live camera's numbers skip stale frames.
+            resumed = 0 <= track.last_frame < self._previous_frame
             track.last_frame = frame
             obs = replace(obs, feet_seen=self._feet_seen(track, obs), resumed=resumed)
             if born and lost_on_curbs is None:
@@ -270,6 +272,7 @@ class DecisionCore:
                     lost = (lost_on_curbs or {}).get(cw.id, set()) if born else set()
                     state.edge_curb = self._edge_curb(cw.rules, raw, depth, lost)
                 self._step(cw, geo, state, raw, depth, obs)
+        self._previous_frame = frame
         self._forget_old_tracks(t)
         return self._decide_settled(frame, t, utc, signals)
 

@@ -471,15 +471,18 @@ def test_one_box_after_the_person_was_lost_does_not_confirm_a_step_in() -> None:
     # the tracker loses them for 4 frames and finds them again on one box that puts the feet far
     # in, then they are back at the edge: the box it found them on was not theirs, or was cut.
     # The frames after it decide; walking on in confirms the step in one frame later.
-    core = DecisionCore(make_site(crosswalks__0__rules__min_penetration=0.05), W, H)
     history = signals((-3.0, "DONT_WALK"))
     edge = [(500.0, 390.0)] * 5 + [(500.0, 402.0)] * 3
-    events = walk(core, history, edge)
-    events += walk(core, history, [(500.0, 440.0)] + [(500.0, 402.0)] * 5, start_frame=len(edge) + 4)
-    assert events == []
-    core = DecisionCore(make_site(crosswalks__0__rules__min_penetration=0.05), W, H)
-    events = walk(core, history, edge)
-    events += walk(core, history, [(500.0, 440.0), (500.0, 450.0)], start_frame=len(edge) + 4)
+
+    def lost_then_found(after: list[tuple[float, float]]) -> list:
+        core = DecisionCore(make_site(crosswalks__0__rules__min_penetration=0.05), W, H)
+        events = walk(core, history, edge)
+        for frame in range(len(edge), len(edge) + 4):  # frames on which the tracker has no box for them
+            events += core.update(frame, frame / FPS, 1000.0 + frame / FPS, tracks(), history)
+        return events + walk(core, history, after, start_frame=len(edge) + 4)
+
+    assert lost_then_found([(500.0, 440.0)] + [(500.0, 402.0)] * 5) == []
+    events = lost_then_found([(500.0, 440.0), (500.0, 450.0)])
     assert [(e.type.value, e.decided_frame) for e in events] == [("crossing", 13), ("violation", 13)]
 
 
