@@ -16,12 +16,6 @@ crosswalk is more than a fraction of its depth. Only a foot point that is seen c
   has its bottom cut off by something in front of the legs (a bag, a bicycle, another
   person): its bottom is not the feet, so it neither moves the person between zones nor
   confirms a crossing;
-* a box much taller (by the same ratio) than the person's boxes of the last second shows
-  that those were the cut ones: the legs were hidden since the track began (at night the
-  detector often loses legs for seconds). Its bottom is the first foot point seen, so the
-  zones and the entry the cut boxes gave are dropped and the person's place starts again
-  from this box, as for a new track: first seen inside, the crossing is counted but not
-  enforced. Crossings already counted stay counted;
 * the first box of a track after frames without it (the tracker found the person again, or
   a new id took over a lost track) is the tracker's least sure match — another person's box,
   or one cut at the knee: it moves the person between zones but confirms nothing alone;
@@ -302,23 +296,10 @@ class DecisionCore:
         """
         while track.heights and obs.t - track.heights[0][0] > STATURE_WINDOW_S:
             track.heights.popleft()
-        if track.heights:
-            usual = statistics.median(h for _, h in track.heights)
-            if obs.height < self._feet_cut_ratio * usual:
-                return False
-            if self._feet_cut_ratio * obs.height > usual:
-                self._forget_cut_boxes(track)
+        if track.heights and obs.height < self._feet_cut_ratio * statistics.median(h for _, h in track.heights):
+            return False
         track.heights.append((obs.t, obs.height))
         return True
-
-    @staticmethod
-    def _forget_cut_boxes(track: _Track) -> None:
-        """The boxes of the last second were cut (this one is much taller): what they said of
-        where the person stood is dropped; their place starts again from this box."""
-        track.heights.clear()
-        for state in track.crosswalks.values():
-            state.membership = ZoneMembership(state.membership.inertia)
-            state.entry, state.edge_curb = None, None
 
     def _lost_on_curbs(self, t: float, seen_now: set[int]) -> dict[str, set[Zone]]:
         """Per crosswalk, the curbs on which a track was lost within the id-switch window."""

@@ -76,9 +76,7 @@ class RuleConfig(StrictModel):
         description="A box shorter than this fraction of the same person's height over the last second has its "
         "bottom cut off (legs hidden by a bag, a bicycle or someone in front): its bottom is not where the feet are, "
         "so it neither moves the person between zones nor confirms a crossing. A walking person's box changes "
-        "height by a few per cent from frame to frame. The other way round, a box taller than the last second's "
-        "by as much shows those were the cut ones (legs lost since the track began, as at night): where they "
-        "put the person is dropped and starts again from this box",
+        "height by a few per cent from frame to frame",
     )
     min_penetration_heights: float = Field(
         0.07,

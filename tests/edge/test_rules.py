@@ -444,28 +444,6 @@ def test_a_box_cut_above_the_feet_is_no_step_in(height_during_dip: float, crossi
     assert [e.type.value for e in events] == ["crossing", "violation"] * crossings
 
 
-
-def test_legs_hidden_since_the_track_began_place_no_one_on_the_far_curb() -> None:
-    # A thin crosswalk (y 490..510). Someone walks north out of the south curb while their legs are
-    # lost in the dark: from the first frame of the track the box ends at the knee (50 px; its top
-    # at y 430), so its bottom puts them on the north curb. Then the detector finds the legs: the
-    # box grows to their height with its top where it was, and its bottom lands in the crosswalk.
-    # That is no step in from the north curb: the zone the cut boxes gave is not where they stood,
-    # and where they did step in was not seen, so the crossing is counted but not enforced.
-    thin = [[0.2, 0.49], [0.8, 0.49], [0.8, 0.51], [0.2, 0.51]]
-    north = [[0.2, 0.4], [0.8, 0.4], [0.8, 0.49], [0.2, 0.49]]
-    south = [[0.2, 0.51], [0.8, 0.51], [0.8, 0.6], [0.2, 0.6]]
-    site = make_site(
-        crosswalks__0__polygon=thin,
-        crosswalks__0__curbs=[{"name": "north", "polygon": north}, {"name": "south", "polygon": south}],
-    )
-    cut = [(480.0, 430.0, 520.0, 480.0)] * 10
-    legs_found = [(480.0, 430.0 - k, 520.0, 508.0 - k) for k in range(14)]
-    events = walk_boxes(DecisionCore(site, W, H), signals((-3.0, "DONT_WALK")), cut + legs_found)
-    assert [(e.type.value, e.entry_observed) for e in events] == [("crossing", False)]
-
-
-
 def test_one_box_after_the_person_was_lost_does_not_confirm_a_step_in() -> None:
     # Standing at the north curb's edge, feet jittering just over it (an entry, not yet a crossing);
     # the tracker loses them for 4 frames and finds them again on one box that puts the feet far
