@@ -9,12 +9,18 @@ Two rules, both off by default (``service.performance``):
   frames in a row, so a person standing at the curb is still re-detected regularly.
 
 Neither rule skips the frame after a new person appears: a new track is confirmed only by a
-second real detection, and waiting a stride for it would lose people who are seen briefly —
-except while the box is behind (``behind``: the camera's capture dropped stale frames since the
-last frame, or its next frame is already waiting). Then frames are already sparse, new tentative
-tracks appear on most of them, and detecting every one of those frames would undo the stride just
-when it is needed, so the box would only fall further behind on every camera; a new track then
-waits for the next strided detection (at most ``detect_stride - 1`` frames).
+second real detection, and waiting a stride for it would lose people who are seen briefly. Two
+exceptions:
+
+* the frame just before a strided detection: the strided one confirms the track a frame later.
+  A confirming detection there would make two detections back to back, the longest time a box
+  spends on two frames; with four cameras detected together, those pairs were what dropped stale
+  frames on every camera at once;
+* while the box is behind (``behind``: the camera's capture dropped stale frames since the last
+  frame, or its next frame is already waiting). Then frames are already sparse, new tentative
+  tracks appear on most of them, and detecting every one of those frames would undo the stride
+  just when it is needed, so the box would only fall further behind on every camera; a new track
+  then waits for the next strided detection (at most ``detect_stride - 1`` frames).
 
 On a skipped frame the wrapped detector returns the tracker's coasted tracks (every confirmed
 person moved on their own motion, with their id, nothing measured), and the pipeline uses them
@@ -165,15 +171,18 @@ class GatedDetector(Detector):
         return self._zone_regions[(width, height)]
 
     def _skip_reason(self, small: np.ndarray | None) -> str | None:
-        if self._frame == 0 or (self.tracker is not None and self.tracker.confirming and not self.behind):
-            return None
         stride = self.config.detect_stride
         count = self._frame if self.round is None else self.round
+        if self._frame == 0 or (self._confirming() and (count + 1) % stride):
+            return None
         if stride > 1 and count % stride:
             return "stride"
         if small is not None and self._in_row < self.config.motion_max_skip and not self._moving(small):
             return "no_motion"
         return None
+
+    def _confirming(self) -> bool:
+        return self.tracker is not None and self.tracker.confirming and not self.behind
 
     def _small_grey(self, image: np.ndarray) -> np.ndarray:
         height = max(1, round(image.shape[0] * MOTION_WIDTH / image.shape[1]))
