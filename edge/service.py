@@ -429,6 +429,10 @@ class Service:
         log.info("service: stopping")
         self._stop.set()  # also when run() ended at its limits: the clock watcher ends with it
         for unit in self.units:
+            # Every camera at once: stopped one after another, the later ones would go on filling
+            # buffers nobody takes from while the earlier threads are joined, and count stale drops.
+            unit.capture.request_stop()
+        for unit in self.units:
             unit.capture.stop()
         if self._lanes is not None:
             self._lanes.shutdown(wait=True)

@@ -114,10 +114,14 @@ class Capture:
         with self._cond:
             return self._stats.state in (CaptureState.ENDED, CaptureState.STOPPED) and not self._waiting
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def request_stop(self) -> None:
+        """Take no more frames, without waiting for the capture thread (see ``stop``)."""
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.request_stop()
         source = self._source
         if source is not None and source.close_interrupts_read:
             source.close()  # unblocks a read waiting on a silent camera
@@ -208,8 +212,8 @@ class Capture:
         with self._cond:
             if not self.drop_stale:
                 self._cond.wait_for(lambda: len(self._waiting) < self.depth or self._stop.is_set())
-                if self._stop.is_set():
-                    return  # stopping: the frame is not wanted, and it is no stale frame either
+            if self._stop.is_set():
+                return  # stopping: the frame is not wanted, and it is no stale frame either
             full = len(self._waiting) >= self.depth
             dropped = self._stats.frames_dropped + (1 if full else 0)
             if full:

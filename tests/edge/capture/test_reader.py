@@ -128,3 +128,19 @@ def test_stopping_mid_read_closes_a_file_source_on_the_capture_thread_only(monke
         capture.stop(timeout=10)
         assert capture.stats.state is CaptureState.STOPPED
     assert closed_on and set(closed_on) == {"capture"}
+
+
+def test_a_capture_asked_to_stop_reads_on_but_counts_no_stale_frames() -> None:
+    """A service stopping several cameras asks every capture to stop before joining any: frames that
+    arrive after the frame loop ended are not stale frames the box failed to keep up with."""
+    capture = capture_of(str(require_shared(CLIP)), CaptureConfig(realtime=True))
+    capture.start()
+    try:
+        assert capture.get(timeout=5) is not None
+        wait_until(lambda: capture.waiting == 1, timeout=2)
+        capture.request_stop()
+        read = capture.stats.frames_read
+        time.sleep(3 / 11)  # three frame intervals nobody takes from
+        assert (capture.stats.frames_read, capture.stats.frames_dropped) == (read, 0)
+    finally:
+        capture.stop()
