@@ -173,7 +173,8 @@ class GatedDetector(Detector):
     def _skip_reason(self, small: np.ndarray | None) -> str | None:
         stride = self.config.detect_stride
         count = self._frame if self.round is None else self.round
-        if self._frame == 0 or (self._confirming() and (count + 1) % stride):
+        before_strided = stride > 1 and (count + 1) % stride == 0
+        if self._frame == 0 or (self._confirming() and not before_strided):
             return None
         if stride > 1 and count % stride:
             return "stride"

@@ -74,6 +74,24 @@ def test_motion_gating_skips_a_still_scene_but_never_more_than_max_skip(tmp_path
     assert image_key(frames[2]) in recorded_detector.recorded
 
 
+def test_motion_gating_detects_the_frame_after_a_new_person_though_nothing_moved(tmp_path, recorded_detector) -> None:
+    """Every frame detected but for motion gating: a new person's confirming detection is never skipped
+    for a still picture (only a stride defers it, by a frame)."""
+    site = load_site(write_site(tmp_path))
+    video = VideoFile(require_shared(CLIP))
+    frames = [f.image for f in itertools.islice(video, 61)]
+    video.close()
+    gate = GatedDetector(recorded_detector, PerformanceConfig(motion_gating=True), site)
+    pipeline = Pipeline(site, gate, SignalHub([]))
+    gate.attach(pipeline.tracker)
+    for i, image in enumerate([frames[0], frames[60]]):  # 5.5 s later: people the tracker has not seen
+        pipeline.process(Frame(i, i / 11, i / 11, image.copy()))
+    assert pipeline.tracker.confirming
+    before = recorded_detector.calls
+    pipeline.process(Frame(2, 2 / 11, 2 / 11, frames[60].copy()))  # the same picture again
+    assert recorded_detector.calls == before + 1 and gate.skipped["no_motion"] == 0
+
+
 def test_zone_mask_covers_the_crosswalk_and_both_curbs(tmp_path) -> None:
     site = load_site(write_site(tmp_path))
     mask = zone_mask(site, 160, 88)
