@@ -130,7 +130,7 @@ def test_stopping_mid_read_closes_a_file_source_on_the_capture_thread_only(monke
     assert closed_on and set(closed_on) == {"capture"}
 
 
-def test_a_capture_asked_to_stop_reads_on_but_counts_no_stale_frames() -> None:
+def test_a_capture_asked_to_stop_takes_no_more_frames_and_counts_no_stale_ones() -> None:
     """A service stopping several cameras asks every capture to stop before joining any: frames that
     arrive after the frame loop ended are not stale frames the box failed to keep up with."""
     capture = capture_of(str(require_shared(CLIP)), CaptureConfig(realtime=True))
