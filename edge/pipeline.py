@@ -56,6 +56,7 @@ class FrameResult:
     region: Region | None = None  # the part of the frame the detector last looked at; None: all of it
     riders: frozenset[int] = frozenset()  # track ids riding a bicycle or motorcycle (detection/riders.py)
     ped_calls: list[PedCall] = field(default_factory=list)  # pedestrian calls for the controller (edge/ped_call.py)
+    dark: bool = False  # the low-light stage (detection/lowlight.py) finds the frame dark
 
 
 class FrameObserver(Protocol):
@@ -155,13 +156,14 @@ class Pipeline:
         detections = found.of_classes(self._classes)
         timings["detect"] = detect_ms
 
+        dark = self._is_dark(frame.image)
         start = clock()
         # Detections that already carry track ids are the tracker's own coasted tracks, given by
         # a detector that skipped this frame (edge/gating.py): already tracked, not to be matched.
         if detections.tracker_id is not None:
             tracks = detections
         else:
-            tracks = self.tracker.update(detections, frame.t, self._colour_picture(frame.image))
+            tracks = self.tracker.update(detections, frame.t, None if dark else frame.image)
         timings["track"] = (clock() - start) * 1000
 
         start = clock()
@@ -171,7 +173,7 @@ class Pipeline:
 
         start = clock()
         riders = self._riders(tracks, found, frame.t, measured=detections.tracker_id is None)
-        events = self.core.update(frame.index, frame.t, frame.utc, tracks, self.signals, riders)
+        events = self.core.update(frame.index, frame.t, frame.utc, tracks, self.signals, riders, dark=dark)
         ped_calls: list[PedCall] = []
         if self.prewarner is not None and self.ped_caller is not None:
             events += self.prewarner.update(frame.index, frame.t, frame.utc, tracks, readings)
@@ -181,7 +183,7 @@ class Pipeline:
         region = self.detector.region if isinstance(self.detector, GatedDetector) else None
         result = FrameResult(
             frame, detections, tracks, events, changes, readings, timings, region=region, riders=riders,
-            ped_calls=ped_calls,
+            ped_calls=ped_calls, dark=dark,
         )  # fmt: skip
         start = clock()
         for observer in self.observers:
@@ -191,14 +193,16 @@ class Pipeline:
         self._last = result
         return result
 
-    def _colour_picture(self, image: np.ndarray) -> np.ndarray | None:
-        """The picture for the tracker's torso-colour cue; None on a frame the low-light stage
-        (detection/lowlight.py) finds dark. There the colours are gone and what is left is sensor
-        noise: every torso's histogram is spread evenly over the bins, so any two look alike, and
-        the cue would let a lost track be revived on a box it barely overlaps (someone else's)."""
+    def _is_dark(self, image: np.ndarray) -> bool:
+        """Whether the low-light stage (detection/lowlight.py) finds the frame dark.
+
+        There the tracker gets no picture for its torso-colour cue: the colours are gone and what
+        is left is sensor noise, every torso's histogram spread evenly over the bins, so any two
+        look alike, and the cue would let a lost track be revived on a box it barely overlaps
+        (someone else's). The decision core keeps a found-again person's height (edge/rules.py)."""
         detector = self.detector.inner if isinstance(self.detector, GatedDetector) else self.detector
         is_dark = getattr(detector, "is_dark", None)
-        return None if is_dark is not None and is_dark(image) else image
+        return is_dark is not None and bool(is_dark(image))
 
     def _riders(self, tracks: Detections, found: Detections, t: float, measured: bool) -> frozenset[int]:
         """Tracks riding a vehicle; a frame the detector skipped brings no new evidence either way."""

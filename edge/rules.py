@@ -15,7 +15,13 @@ crosswalk is more than a fraction of its depth. Only a foot point that is seen c
 * a box much shorter (``feet_cut_ratio``) than the same person's boxes of the last second
   has its bottom cut off by something in front of the legs (a bag, a bicycle, another
   person): its bottom is not the feet, so it neither moves the person between zones nor
-  confirms a crossing;
+  confirms a crossing. A track found again after frames without it is measured anew, unless
+  the frame is dark: the tracker matches by overlap and torso colour only and may have given
+  the id to someone else, whose own full boxes would all look cut for a second against the
+  first person's height (a smaller person stepping in behind a tall one was so taken in late
+  and too deep to make a crossing). On a frame the low-light stage finds dark the height is
+  kept: there the detector loses legs for seconds, and a shorter box found again is most often
+  the same person's, cut by the dark;
 * the first box of a track after frames without it (the tracker found the person again, or
   a new id took over a lost track) is the tracker's least sure match — another person's box,
   or one cut at the knee: it moves the person between zones but confirms nothing alone;
@@ -231,8 +237,10 @@ class DecisionCore:
         tracks: Detections,
         signals: SignalLookup,
         riders: Set[int] = frozenset(),
+        dark: bool = False,
     ) -> list[CrossingEvent]:
-        """Process one frame's tracks (``riders``: ids riding a vehicle); return the events decided now."""
+        """Process one frame's tracks (``riders``: ids riding a vehicle; ``dark``: the low-light
+        stage finds the frame dark); return the events decided now."""
         if tracks.tracker_id is None:
             raise ValueError("DecisionCore.update needs tracked detections (tracker_id set)")
         points = tracks.foot_points()
@@ -255,6 +263,8 @@ class DecisionCore:
             # Against the previous frame processed, not frame - 1: a live camera's numbers skip stale frames.
             resumed = 0 <= track.last_frame < self._previous_frame
             track.last_frame = frame
+            if resumed and not dark:
+                track.heights.clear()  # perhaps someone else's box now: measured anew (see above)
             obs = replace(obs, feet_seen=self._feet_seen(track, obs), resumed=resumed)
             if born and lost_on_curbs is None:
                 lost_on_curbs = self._lost_on_curbs(t, seen_now)

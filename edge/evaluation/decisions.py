@@ -31,6 +31,7 @@ class TrackedFrame:
     utc: float
     tracks: Detections
     riders: frozenset[int] = frozenset()  # the track ids the pipeline flagged as riding a vehicle
+    dark: bool = False  # the low-light stage found the frame dark
 
 
 def decide_on_tracks(
@@ -42,7 +43,7 @@ def decide_on_tracks(
     last: TrackedFrame | None = None
     for frame in frames:
         signals.update(FrameClock(frame.t, frame.utc))
-        events += core.update(frame.index, frame.t, frame.utc, frame.tracks, signals, frame.riders)
+        events += core.update(frame.index, frame.t, frame.utc, frame.tracks, signals, frame.riders, dark=frame.dark)
         last = frame
     if last is not None:  # end of stream, as Pipeline.finish
         events += core.flush(last.index, last.t, last.utc, signals)

@@ -130,7 +130,7 @@ class Recorder:
             if self.keep_frames and self.frames:
                 self.frames[-1].events.extend(result.events)
             return
-        self.tracked.append(TrackedFrame(frame.index, frame.t, frame.utc, result.tracks, result.riders))
+        self.tracked.append(TrackedFrame(frame.index, frame.t, frame.utc, result.tracks, result.riders, result.dark))
         if self.scorer is not None and self.truth is not None:
             self.scorer.update(_in_region(self.truth.at(frame.index), result.region), result.tracks)
         if self.keep_frames:
