@@ -6,7 +6,10 @@ passes the riders, detection/riders.py) is traffic: their passage is neither a c
 nor a violation.
 
 A track's zone in each crosswalk is debounced (``inertia`` frames). When it settles in
-the crosswalk, the *entry* is the first frame of that run. The entry becomes a
+the crosswalk, the *entry* is the first frame of that run, from the curb the person's feet
+were last seen on: the debounced zone lags behind them, and at night a track whose boxes are
+cut from its first frame stands on the far curb by its box bottoms until its legs are found,
+for a frame or two, on the near curb it steps in from. The entry becomes a
 **crossing** once the person has walked ``min_penetration`` of the crosswalk's depth
 from where they stepped in, and ``min_penetration_heights`` of their own box height: box
 bottoms jitter by a few per cent of a person's height from frame to frame, which on a thin
@@ -146,6 +149,7 @@ class _CrosswalkTrack:
     counted: bool = False  # the current entry already produced its crossing
     crossed: bool = False  # a crossing was counted since the track last stood on a curb
     last_crossing: _CountedCrossing | None = None
+    seen_curb: Zone | None = None  # the curb the person's feet were last seen on (not debounced)
 
 
 @dataclass
@@ -362,6 +366,8 @@ class DecisionCore:
         obs: _Observation,
     ) -> None:
         if obs.feet_seen:  # a cut box's bottom says nothing about where the person stands
+            if raw in (Zone.CURB_A, Zone.CURB_B):
+                state.seen_curb = raw
             switch = state.membership.observe(raw, obs.frame, obs.t, obs.point, obs.box)
             if switch is not None:
                 self._on_switch(state, switch, float(geo.depth(np.array([switch.point]))[0]))
@@ -432,6 +438,10 @@ class DecisionCore:
             state.last_curb = switch.current
             state.crossed = False
         if switch.current is Zone.CROSSWALK:
+            if switch.previous in (Zone.CURB_A, Zone.CURB_B) and state.seen_curb not in (None, switch.previous):
+                # Feet seen on the other curb since the zone last settled: they step in from there.
+                switch = replace(switch, previous=state.seen_curb)
+                state.last_curb = state.seen_curb
             state.entry = switch
             state.entry_observed = switch.previous is not None
             state.entry_depth = entry_depth

@@ -521,3 +521,17 @@ def test_a_track_found_again_by_day_is_measured_anew(dark: bool, entry_frame: in
         seen = tracks() if step is None else tracks(person_at(1, step[0], step[1], height=step[2]))
         events += core.update(frame, frame / FPS, 1000.0 + frame / FPS, seen, history, dark=dark)
     assert [(e.type.value, e.entry_frame) for e in events] == [("crossing", entry_frame), ("violation", entry_frame)]
+
+
+def test_a_step_in_is_from_the_curb_the_feet_were_last_seen_on() -> None:
+    # The crowd clip at night: a man by the south curb is found with only his upper body from his
+    # track's first frame, so his box bottoms put him on the north curb. His legs are found for two
+    # frames (fewer than inertia_frames: the debounced zone still says north), then he steps in
+    # from the south curb. He steps in from where his feet were last seen, not from the lagging zone.
+    core = DecisionCore(make_site(), W, H)
+    path = [(500.0, 390.0)] * 10 + [(500.0, 610.0)] * 2 + [(500.0, 590.0 - 20 * k) for k in range(13)]
+    events = walk(core, signals((-3.0, "DONT_WALK")), path)
+    assert [(e.type.value, e.direction) for e in events] == [
+        ("crossing", "south->north"),
+        ("violation", "south->north"),
+    ]
