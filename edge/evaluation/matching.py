@@ -1,12 +1,19 @@
 """One-to-one matching of recorded events to expected ones, and the two acceptance rates.
 
 A record matches an expectation on the same crosswalk and direction whose entry time lies
-within the tolerance. Among all such pairs the assignment minimising the total time
-distance is taken (``scipy.optimize.linear_sum_assignment``), so one record can never be
-credited for two people, nor two records for one. When the labels say where the person
-stepped in, the distance between the two entry points is added to the cost (at
-``SECONDS_PER_DIAGONAL``), so of two people entering at nearly the same moment each
-record is credited to the right one; it never makes an impossible pair possible.
+within the tolerance and, when the labels say where the person stepped in, whose entry point
+lies within the way a walker covers in that time (``WALK_HEIGHTS_PER_S`` of the person's box
+height per second of tolerance): a record farther away is someone else's. Among all such pairs
+the assignment minimising the total time distance is taken
+(``scipy.optimize.linear_sum_assignment``), so one record can never be credited for two people,
+nor two records for one. The distance between the two entry points is added to the cost (at
+``SECONDS_PER_DIAGONAL``), so of two people entering at nearly the same moment each record is
+credited to the right one.
+
+Without the distance limit, in a run of people stepping in the same way a second apart the
+assignment, which first pairs as many as it can, would pass credits along the run: a record
+given to the label of the person beside it, whose own record goes to the next label, and so
+on, so a duplicate record counted as a hit and a person nobody recorded was not counted missed.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from edge.events import CrossingEvent
 _OPTIONAL_PENALTY_S = 1e-3
 # Entry points a whole picture diagonal apart cost as much as entry times 2 s apart.
 SECONDS_PER_DIAGONAL = 2.0
+# A brisk walk (1.7 m/s) covers about one body height a second.
+WALK_HEIGHTS_PER_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,21 @@ def _compatible(expected: ExpectedEvent, reported: CrossingEvent, tolerance_s: f
         expected.crosswalk_id == reported.crosswalk_id
         and expected.direction == reported.direction
         and abs(reported.entry_t - expected.entry_t) <= tolerance_s
+        and _within_reach(expected, reported, tolerance_s)
     )
+
+
+def _within_reach(expected: ExpectedEvent, reported: CrossingEvent, tolerance_s: float) -> bool:
+    """Whether the two entry points are no farther apart than the person walks within the tolerance."""
+    height = _height(reported.entry_box) or _height(expected.box)
+    if expected.foot_point is None or not height:
+        return True
+    gap = np.hypot(reported.foot_point[0] - expected.foot_point[0], reported.foot_point[1] - expected.foot_point[1])
+    return float(gap) <= WALK_HEIGHTS_PER_S * tolerance_s * height
+
+
+def _height(box: tuple[float, float, float, float] | None) -> float:
+    return max(0.0, box[3] - box[1]) if box is not None else 0.0
 
 
 def _cost(expected: ExpectedEvent, reported: CrossingEvent, diagonal: float) -> float:

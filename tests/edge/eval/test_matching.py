@@ -46,6 +46,22 @@ def test_entry_point_decides_between_people_entering_together() -> None:
     assert [r.track_id for r in result.false_records] == [2]
 
 
+def test_credits_are_not_passed_along_a_run_of_people_stepping_in() -> None:
+    # The crowd clip at night: people walk away 0.5-0.8 s apart; one man is recorded twice (5.0 s
+    # and 5.6 s, the same spot) and the man labelled at 6.9 s, 200 px away, not at all. Pairing as
+    # many as it can, the assignment would give each record to the next label along the run.
+    labels = [expected(5.6, point=(172, 338)), expected(6.1, point=(88, 339)), expected(6.9, point=(299, 339))]
+    records = [
+        recorded(5.0, track=27, point=(173, 322)),
+        recorded(5.6, track=24, point=(171, 332)),
+        recorded(6.2, track=28, point=(91, 339)),
+    ]
+    result = match_events(labels, records, tolerance_s=1.0, diagonal=734.0)
+    assert sorted((p.expected.entry_t, p.reported.track_id) for p in result.hits) == [(5.6, 24), (6.1, 28)]
+    assert [m.entry_t for m in result.misses] == [6.9]
+    assert [r.track_id for r in result.false_records] == [27]
+
+
 def test_ambiguous_expectation_is_neither_hit_nor_miss() -> None:
     result = match_events([expected(0.0, required=False), expected(3.0)], [recorded(0.1), recorded(3.1, track=2)])
     assert len(result.ambiguous) == 1 and len(result.hits) == 1

@@ -45,7 +45,7 @@ def test_violation_for_someone_who_had_walk_is_a_false_warning() -> None:
 
 def test_missed_violation_and_false_crossing_are_findings() -> None:
     truth = [expected(5.0, violation=True, state=SignalState.DONT_WALK, point=(100.0, 200.0))]
-    records = [recorded(5.2, track=4), recorded(9.0, "south->north", track=7)]
+    records = [recorded(5.2, track=4, point=(105.0, 200.0)), recorded(9.0, "south->north", track=7)]
     report = _score(truth, records)
     assert report.violations.capture_rate == 0.0 and report.violations.valid_rate is None
     assert [(f.outcome, f.kind, f.track_id) for f in report.findings] == [
