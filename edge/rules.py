@@ -41,7 +41,10 @@ is truly the same crossing by the same person is recorded once:
 
 * an id switch: a new track that starts where a just-lost track ended, within
   ``id_switch_window_s`` and ``id_switch_radius``, continues that track's crosswalk state
-  (its pending entry, its counted crossing), so the crossing is not counted again;
+  (its pending entry, its counted crossing), so the crossing is not counted again. It is that
+  track found again, so it also takes over the person's measured height, kept on a dark frame
+  as for any track found again: in a crowd at night a far person's box, half the height of the
+  near person lost there, would otherwise step in from the near person's curb;
 * feet hidden mid-crossing: a step out sideways and back without reaching a curb continues
   the crossing already counted;
 * hesitating at the curb edge: a re-entry from the same curb within ``repeat_window_s`` of
@@ -292,8 +295,8 @@ class DecisionCore:
             track = _Track(obs.track_id, obs.t, point)
             donor = self._lost_track_near(point, obs.t, seen_now)
             if donor is not None:
-                # Same person under a new id: carry over zones, pending entry and counted crossings.
-                track.crosswalks, track.last_frame = donor.crosswalks, donor.last_frame
+                # Same person under a new id: carry over zones, pending entry, counted crossings and height.
+                track.crosswalks, track.last_frame, track.heights = donor.crosswalks, donor.last_frame, donor.heights
                 del self._tracks[donor.track_id]
             born = donor is None
             self._tracks[obs.track_id] = track
