@@ -42,9 +42,10 @@ is truly the same crossing by the same person is recorded once:
 * an id switch: a new track that starts where a just-lost track ended, within
   ``id_switch_window_s`` and ``id_switch_radius``, continues that track's crosswalk state
   (its pending entry, its counted crossing), so the crossing is not counted again. It is that
-  track found again, so it also takes over the person's measured height, kept on a dark frame
-  as for any track found again: in a crowd at night a far person's box, half the height of the
-  near person lost there, would otherwise step in from the near person's curb;
+  track found again, so on a dark frame it also keeps the person's measured height, as any
+  track found again does (by day it is measured anew): in a crowd at night a far person's box,
+  half the height of the near person lost there, would otherwise step in from the near
+  person's curb;
 * feet hidden mid-crossing: a step out sideways and back without reaching a curb continues
   the crossing already counted;
 * hesitating at the curb edge: a re-entry from the same curb within ``repeat_window_s`` of
@@ -266,7 +267,7 @@ class DecisionCore:
                 float(tracks.confidence[row]),
                 track_id in riders,
             )
-            track, born = self._track_for(obs, points[row], seen_now)
+            track, born = self._track_for(obs, points[row], seen_now, dark)
             # Against the previous frame processed, not frame - 1: a live camera's numbers skip stale frames.
             resumed = 0 <= track.last_frame < self._previous_frame
             track.last_frame = frame
@@ -287,7 +288,7 @@ class DecisionCore:
         self._forget_old_tracks(t)
         return self._decide_settled(frame, t, utc, signals)
 
-    def _track_for(self, obs: _Observation, point: np.ndarray, seen_now: set[int]) -> tuple[_Track, bool]:
+    def _track_for(self, obs: _Observation, point: np.ndarray, seen_now: set[int], dark: bool) -> tuple[_Track, bool]:
         """The track of this observation, and whether it was born on this frame with no history."""
         track = self._tracks.get(obs.track_id)
         born = False
@@ -295,8 +296,11 @@ class DecisionCore:
             track = _Track(obs.track_id, obs.t, point)
             donor = self._lost_track_near(point, obs.t, seen_now)
             if donor is not None:
-                # Same person under a new id: carry over zones, pending entry, counted crossings and height.
-                track.crosswalks, track.last_frame, track.heights = donor.crosswalks, donor.last_frame, donor.heights
+                # Same person under a new id: carry over zones, pending entry and counted crossings,
+                # and on a dark frame their height (by day it is measured anew, see above).
+                track.crosswalks, track.last_frame = donor.crosswalks, donor.last_frame
+                if dark:
+                    track.heights = donor.heights
                 del self._tracks[donor.track_id]
             born = donor is None
             self._tracks[obs.track_id] = track
