@@ -51,7 +51,9 @@ is truly the same crossing by the same person is recorded once:
 * hesitating at the curb edge: a re-entry from the same curb within ``repeat_window_s`` of
   the previous entry and within ``repeat_radius`` of its entry point is the same crossing.
   It is recorded again only if it is a violation and the entry it repeats was not, so a
-  step back onto the curb never hides a violation.
+  step back onto the curb never hides a violation. Only the tracker's own track hesitates: a
+  new id taken for a lost track by place alone (the id switch above) may be someone else
+  waiting where the first person stepped in, so their entry is a crossing of its own.
 
 Nothing else belongs to the track: verdicts are never carried over, so another person who
 receives a violator's id, or who is taken for a lost track's continuation, is judged on
@@ -301,6 +303,8 @@ class DecisionCore:
                 track.crosswalks, track.last_frame = donor.crosswalks, donor.last_frame
                 if dark:
                     track.heights = donor.heights
+                for state in track.crosswalks.values():
+                    state.last_crossing = None  # taken for them by place alone: no hesitation (see above)
                 del self._tracks[donor.track_id]
             born = donor is None
             self._tracks[obs.track_id] = track

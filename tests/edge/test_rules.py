@@ -309,6 +309,32 @@ def test_a_hesitation_never_hides_a_violation() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("lost_frames", "id_again", "crossings"),
+    [
+        pytest.param(0, 1, 1, id="seen-throughout"),
+        pytest.param(4, 1, 1, id="lost-and-found-again"),
+        pytest.param(4, 2, 2, id="a-new-id-where-they-were-lost"),
+    ],
+)
+def test_a_hesitation_is_the_trackers_own_track(lost_frames: int, id_again: int, crossings: int) -> None:
+    # In, back onto the curb and in again 2 s later at the same spot: a hesitation, also when the
+    # tracker loses the person on the curb and finds them again. A new id starting where they
+    # were lost is taken for them by place alone and may be someone else waiting there (the crowd
+    # clip at night: the tracker moved a woman's id onto a man waiting where she had stepped in
+    # and lost him; under a new id 1.2 s later he stepped in at her spot and was taken for her
+    # hesitating). A step back never hides a violation, so that is a crossing of its own.
+    core = DecisionCore(make_site(crosswalks__0__rules__min_penetration=0.15), W, H)
+    history = signals(*ALL_RED)
+    events = []
+    for frame, (x, y) in enumerate(in_back_in(2.0)):
+        lost = 12 <= frame < 12 + lost_frames  # waiting on the curb at y=360
+        track_id = id_again if frame >= 12 else 1
+        seen = tracks() if lost else tracks(person_at(track_id, x, y))
+        events += core.update(frame, frame / FPS, 1000.0 + frame / FPS, seen, history)
+    assert kinds(events) == [("crossing", "north->south"), ("violation", "north->south")] * crossings
+
+
 def test_an_id_handed_from_a_violator_to_another_person_keeps_their_violation() -> None:
     core = DecisionCore(make_site(), W, H)
     history = signals(*ALL_RED)
