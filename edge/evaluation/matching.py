@@ -13,7 +13,7 @@ credited to the right one.
 Without the distance limit, in a run of people stepping in the same way a second apart the
 assignment, which first pairs as many as it can, would pass credits along the run: a record
 given to the label of the person beside it, whose own record goes to the next label, and so
-on, so a duplicate record counted as a hit and a person nobody recorded was not counted missed.
+on, so a false record counted as a hit and a person nobody recorded was not counted missed.
 """
 
 from __future__ import annotations

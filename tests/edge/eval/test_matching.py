@@ -47,9 +47,9 @@ def test_entry_point_decides_between_people_entering_together() -> None:
 
 
 def test_credits_are_not_passed_along_a_run_of_people_stepping_in() -> None:
-    # The crowd clip at night: people walk away 0.5-0.8 s apart; one man is recorded twice (5.0 s
-    # and 5.6 s, the same spot) and the man labelled at 6.9 s, 200 px away, not at all. Pairing as
-    # many as it can, the assignment would give each record to the next label along the run.
+    # The crowd clip at night: people walk away 0.5-0.8 s apart; a false record at 5.0 s lies at
+    # the spot where a man steps in at 5.6 s, and the man labelled at 6.9 s, 200 px away, is not
+    # recorded. Pairing as many as it can, the assignment would give each record the next label.
     labels = [expected(5.6, point=(172, 338)), expected(6.1, point=(88, 339)), expected(6.9, point=(299, 339))]
     records = [
         recorded(5.0, track=27, point=(173, 322)),
