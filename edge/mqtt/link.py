@@ -178,6 +178,7 @@ class NoSession:
 @dataclass
 class LinkState:
     connected: bool = False
+    listening: bool = False  # the broker acknowledged every subscription of this connection
     connects: int = 0
     last_error: str = ""
     errors: list[str] = field(default_factory=list)
@@ -192,6 +193,7 @@ class Link:
         self.state = LinkState()
         self._name = name
         self._subscriptions: dict[str, MessageHandler] = {}
+        self._unacknowledged: set[int] = set()  # message ids of subscriptions awaiting their SUBACK
         self._client: mqtt.Client | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -238,12 +240,14 @@ class Link:
         self._thread.start()
 
     def wait_connected(self, timeout: float) -> bool:
+        """Whether, within ``timeout``, the link is connected and the broker has acknowledged every
+        subscription: a message published from then on reaches its handler."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.state.connected:
+            if self.state.connected and self.state.listening:
                 return True
             time.sleep(0.02)
-        return self.state.connected
+        return self.state.connected and self.state.listening
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -264,6 +268,7 @@ class Link:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.on_unsubscribe = self._on_unsubscribe
         try:
             client.connect(
@@ -345,7 +350,7 @@ class Link:
 
     def _mark_down(self) -> None:
         was_connected = self.state.connected
-        self.state.connected = False
+        self.state.connected = self.state.listening = False
         self._client = None
         if was_connected:
             self.session.on_disconnected()
@@ -366,8 +371,8 @@ class Link:
         birth = self.settings.birth
         if birth is not None:
             client.publish(birth.topic, birth.payload, qos=1, retain=birth.retain)
-        for topic_filter in self._subscriptions:
-            client.subscribe(topic_filter, qos=1)
+        self._unacknowledged = {client.subscribe(topic_filter, qos=1)[1] for topic_filter in self._subscriptions}
+        self.state.listening = not self._unacknowledged
         # The session first (it fixes what counts as backlog), then tell the world we are up.
         self.session.on_connected(client)
         self.state.connected = True
@@ -385,6 +390,10 @@ class Link:
         if not ok:
             log.warning("%s: broker refused message %d: %s", self._name, mid, reason)
         self.session.on_published(mid, ok)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: object, mid: int, _r: object, _p: object) -> None:
+        self._unacknowledged.discard(mid)
+        self.state.listening = not self._unacknowledged
 
     def _on_unsubscribe(self, _c: mqtt.Client, _u: object, mid: int, _r: object, _p: object) -> None:
         if self._drain is not None and mid == self._drain[0]:

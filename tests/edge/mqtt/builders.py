@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -124,12 +125,14 @@ class Recorder:
         from paho.mqtt.enums import CallbackAPIVersion
 
         self.messages: list[tuple[str, bytes, bool]] = []
+        subscribed = threading.Event()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         self._client.on_message = lambda _c, _u, m: self.messages.append((m.topic, bytes(m.payload), bool(m.retain)))
+        self._client.on_subscribe = lambda *_: subscribed.set()
         self._client.connect("127.0.0.1", broker.port)
         self._client.subscribe(topic_filter, qos=1)
         self._client.loop_start()
-        time.sleep(0.2)
+        assert subscribed.wait(10), f"no SUBACK for {topic_filter} from the broker on port {broker.port}"
 
     def payloads(self, suffix: str) -> list[bytes]:
         """Messages published while subscribed; retained copies of older ones are left out."""

@@ -44,7 +44,6 @@ desk = AnnouncementDesk(hub, data / "announcements.jsonl")
 OperatorCommands(OperatorControls(data / "operator.json", hub), hub, announcements=desk).register(reporter)
 reporter.start()
 assert reporter.link.wait_connected(10), reporter.last_error
-time.sleep(0.3)
 print("ready", flush=True)
 deadline = time.monotonic() + 60
 while time.monotonic() < deadline and not any(h.delivered or h.failed for h in hub.health().values()):

@@ -161,7 +161,6 @@ def test_centres_in_a_share_group_split_the_events_and_store_each_once(mosquitto
     for centre in centres:
         centre.start()
         assert centre.link.wait_connected(10)
-    time.sleep(0.3)
     sender = Recorder(mosquitto, "nothing/#")
     try:
         for n in range(40):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from pathlib import Path
 
 from edge.mqtt.collector import UNKNOWN_BOX, Collector, center_settings
@@ -32,7 +31,6 @@ def collector(broker, db, client_id: str, registry: BoxRegistry | None = None) -
     centre = Collector(SqliteEventStore(db), settings, registry=registry)
     centre.start()
     assert centre.link.wait_connected(10), centre.link.state.last_error
-    time.sleep(0.3)  # SUBACKs in place
     return centre
 
 

@@ -43,7 +43,6 @@ class Box:
         self.reporter.start()
         assert self.reporter.link.wait_connected(10), self.reporter.last_error
         self.wire = Recorder(broker, f"{BASE}/#")
-        time.sleep(0.3)  # the box's subscription is in place
 
     def send(self, name: str, payload: bytes) -> dict:
         """Publish on ``…/<name>/set`` and return the box's answer to it (the next one on ``…/state``)."""

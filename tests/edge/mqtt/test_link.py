@@ -98,3 +98,24 @@ def test_a_handler_failure_never_wedges_the_inflight_window(mosquitto, caplog):
     assert again == {}  # every poison acknowledged (its ack reached the broker): never delivered again
     failures = [r for r in caplog.records if "handling a message on wedge/in failed" in r.getMessage()]
     assert len(failures) == 1
+
+
+def test_connected_means_listening_a_message_sent_at_once_arrives(mosquitto):
+    """``wait_connected`` returns once the broker has acknowledged every subscription, so a command
+    published the moment it returns is handled: no sleep, however loaded the box."""
+    sender = Recorder(mosquitto, "nothing/#")
+    for round_ in range(5):
+        handled = threading.Event()
+        settings = BrokerSettings(HOST, mosquitto.port, f"listening-test-{round_}")
+        link = Link(settings, name="listening")
+        link.subscribe("listening/#", lambda _topic, _payload, done=handled: done.set())
+        assert not link.state.listening
+        link.start()
+        try:
+            assert link.wait_connected(10) and link.state.listening
+            sender.publish("listening/in", "at once")  # not retained: lost if the subscription were not in place
+            assert handled.wait(10), f"round {round_}: a message sent once connected was not handled"
+        finally:
+            link.stop(timeout=0.5)
+        assert not link.state.listening
+    sender.close()

@@ -144,7 +144,6 @@ def test_commands_allow_listed_answered_and_bad_input_rejected(mosquitto, record
         reporter.on_command("reboot", enforcement)
     reporter.start()
     assert reporter.link.wait_connected(10)
-    time.sleep(0.3)  # subscription in place
 
     sends = [
         ("enforcement", signed_command("enforcement", {"enabled": False, "request_id": "r1"})),
