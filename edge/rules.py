@@ -29,7 +29,12 @@ crosswalk is more than a fraction of its depth. Only a foot point that is seen c
   a new id took over a lost track) is the tracker's least sure match — another person's box,
   or one cut at the knee: it moves the person between zones but confirms nothing alone;
 * a foot point already back on the curb the person came from (the debounced zone still
-  says inside) is a step back, not a step in.
+  says inside) is a step back, not a step in;
+* a step back in from the curb a counted crossing has just reached is a walk back only once
+  the person could have stopped and turned round (``turn_around_s`` after arriving): sooner,
+  it confirms nothing yet. Feet that seem to cross back at once are the box's, not the
+  person's: in a crowd the detector draws one box from the head of someone who has just
+  crossed to the legs of someone passing in front of them.
 
 The crossing is a **violation** when, at the entry instant,
 the governing group showed DON'T WALK for at least ``grace_s`` (or CLEARANCE, where
@@ -154,6 +159,7 @@ class _CrosswalkTrack:
     edge_curb: Zone | None = None  # the curb the track was first seen on or at, before its zone settled
     counted: bool = False  # the current entry already produced its crossing
     crossed: bool = False  # a crossing was counted since the track last stood on a curb
+    arrival: ZoneSwitch | None = None  # reaching the curb a counted crossing walked to (see turn_around_s)
     last_crossing: _CountedCrossing | None = None
     seen_curb: Zone | None = None  # the curb the person's feet were last seen on (not debounced)
 
@@ -391,6 +397,8 @@ class DecisionCore:
             return
         if not self._walked_in(cw.rules, geo, state, obs.point, depth, obs.height):
             return
+        if self._turning_round(cw.rules, state, depth, obs.t):
+            return
         state.counted = state.crossed = True
         if state.riding:
             return  # a rider passing through is traffic, not a pedestrian crossing
@@ -432,6 +440,15 @@ class DecisionCore:
         return across >= needed and across >= along
 
     @staticmethod
+    def _turning_round(rules: RuleConfig, state: _CrosswalkTrack, depth: float, t: float) -> bool:
+        """Whether a step back in from the curb a crossing just reached comes sooner than the person
+        could have stopped and turned round: not yet a walk back (see ``turn_around_s``)."""
+        arrival = state.arrival
+        if arrival is None or arrival.current is not DecisionCore._origin(state, depth):
+            return False
+        return t - arrival.t < rules.turn_around_s
+
+    @staticmethod
     def _same_crossing(
         rules: RuleConfig, geo: CrosswalkGeometry, earlier: _CountedCrossing | None, now: _CountedCrossing
     ) -> bool:
@@ -446,6 +463,7 @@ class DecisionCore:
     @staticmethod
     def _on_switch(state: _CrosswalkTrack, switch: ZoneSwitch, entry_depth: float) -> None:
         if switch.current in (Zone.CURB_A, Zone.CURB_B):
+            state.arrival = switch if state.crossed and state.last_curb is not switch.current else None
             state.last_curb = switch.current
             state.crossed = False
         if switch.current is Zone.CROSSWALK:

@@ -69,6 +69,16 @@ class RuleConfig(StrictModel):
         description="How near the previous entry point (fraction of the crosswalk's depth) a re-entry must be to be "
         "the same crossing: someone hesitating at the curb edge stays within a step or two of where they stepped in",
     )
+    turn_around_s: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="A person who has just crossed to a curb and steps back in from it is walking back only once "
+        "they could have stopped and turned round, which takes a step or two: a step back in confirmed sooner than "
+        "this after arriving waits until then. Feet that seem to cross back at once are the box's, not the "
+        "person's (in a crowd the detector draws one box from a far person's head to the legs of someone passing "
+        "in front)",
+    )
     feet_cut_ratio: float = Field(
         0.8,
         ge=0,

@@ -267,6 +267,40 @@ def test_walking_back_across_on_red_is_a_second_violation() -> None:
     ]
     assert len({e.event_id for e in events}) == 4
 
+# North to south over the 400..600 band, on the south curb from y=600 (frame 15, t=1.5 s).
+ARRIVED = north_to_south(end_y=640.0)
+ARRIVED_T = 1.5
+
+
+@pytest.mark.parametrize(
+    ("back", "second_entry_t"),
+    [
+        pytest.param([(500.0, 640.0)] * 10 + north_to_south(300.0, 640.0)[::-1], 3.1, id="walks-back-after-a-pause"),
+        pytest.param(north_to_south(300.0, 640.0)[::-1], 2.1, id="turns-round-on-the-curb-edge"),
+        # In the crowd at night the detector drew one box from the head of a woman who had just
+        # crossed to the far kerb to the legs of a man passing in front of her: her feet seemed
+        # to cross back over the band within 0.2 s of arriving. Her track then ended.
+        pytest.param([(500.0, 580.0), (500.0, 520.0), (500.0, 510.0)], None, id="feet-back-in-at-once-then-lost"),
+    ],
+)
+def test_a_walk_back_is_confirmed_once_the_person_could_have_turned_round(
+    back: list[tuple[float, float]], second_entry_t: float | None
+) -> None:
+    core = DecisionCore(make_site(crosswalks__0__rules__min_penetration=0.15), W, H)
+    history = signals(*ALL_RED)
+    events = walk(core, history, ARRIVED + back)
+    end = len(ARRIVED) + len(back)
+    for frame in range(end, end + 50):  # nothing more is seen for 5 s
+        events += core.update(frame, frame / FPS, 1000.0 + frame / FPS, tracks(), history)
+    there = [("crossing", "north->south"), ("violation", "north->south")]
+    if second_entry_t is None:
+        assert kinds(events) == there
+        return
+    assert kinds(events) == [*there, ("crossing", "south->north"), ("violation", "south->north")]
+    assert events[2].entry_t == pytest.approx(second_entry_t)
+    assert events[2].decided_t - ARRIVED_T >= RuleConfig().turn_around_s
+
+
 
 def in_back_in(reentry_after_s: float, x_again: float = 500.0) -> list[tuple[float, float]]:
     """From the north curb 0.3 deep into the crosswalk, back onto the curb, and in again
