@@ -309,6 +309,7 @@
     track_timeout_s: { label: t("Forget a person unseen for"), unit: t("s"), help: t("A track not seen for this long is dropped.") },
     repeat_window_s: { label: t("Re-entry counts once within"), unit: t("s"), help: t("Stepping back and in again from the same curb this soon is the same crossing.") },
     repeat_radius: { label: t("Re-entry counts once within"), unit: t("% of depth"), percent: true, help: t("How near the earlier entry point (share of the crosswalk's depth) a re-entry must be.") },
+    turn_around_s: { label: t("Walking back counts after"), unit: t("s"), help: t("Someone who has just crossed to a curb and steps back in counts as walking back only this long after arriving: stopping and turning round takes a step or two.") },
     curb_edge_margin: { label: t("Curb edge width"), unit: t("% of depth"), percent: true, help: t("The strip of crosswalk next to a curb that still counts as that curb's edge.") },
   };
   function fillRules(cw) {
