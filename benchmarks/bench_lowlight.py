@@ -3,7 +3,7 @@
     python benchmarks/bench_lowlight.py [--frames 40] [--threads 2] [--video PATH] [--model PATH]
 
 Prints, for daylight frames and the same frames under the evaluation's low_light corruption at
-severity 3: the stage's own work (brightness measurement, denoising) and the whole detect() call
+severity 3: the stage's own work (brightness and colour measurement, denoising) and the whole detect() call
 with the stage on and off, median and p95 in milliseconds, plus people per frame at the default
 new-track band (0.6). Figures only: compare within one run, never against a fixed number.
 """
@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detection.lowlight import denoise, mean_luma
+from detection.lowlight import denoise, mean_chroma, mean_luma
 from detection.registry import build_detector
 from edge.config.detector import DetectorConfig
 from edge.evaluation.corruptions import Corruption, corrupt, frame_rng
@@ -76,6 +76,7 @@ def main() -> None:
     print(f"{'':38s} {'median':>8s} {'p95':>8s}  people ≥ {NEW_TRACK} per frame")
     for name, pictures in (("daylight", day), ("low_light:3", dark)):
         print(row(f"{name}: brightness measurement", timed(mean_luma, pictures)[0]))
+        print(row(f"{name}: colour measurement", timed(mean_chroma, pictures)[0]))
         blur = partial(denoise, sigma=settings.low_light_denoise_sigma)
         print(row(f"{name}: denoise (dark frames only)", timed(blur, pictures)[0]))
         for stage, detector in stages.items():

@@ -16,8 +16,11 @@ What holds up is:
   new-track band, so lowering the detector's threshold alone would not start one. The order of
   the scores is kept.
 
-A frame is dark when its mean luminance is below ``low_light_luma``. Any other frame is passed
-to the back-end untouched and its detections are exactly those of the back-end alone.
+A frame is dark when its mean luminance is below ``low_light_luma``, or when it carries no
+colour (mean chroma below ``low_light_mono_chroma``): a camera on its infrared illuminator at
+night sends a monochrome picture, often well lit, flat and grainy, on which a detector trained on
+colour pictures scores people low in the same way. Any other frame is passed to the back-end
+untouched and its detections are exactly those of the back-end alone.
 """
 
 from __future__ import annotations
@@ -40,16 +43,30 @@ class LowLightSettings:
     dark_luma: float = 60.0
     denoise_sigma: float = 1.0
     score_power: float = 0.5
+    mono_chroma: float = 1.0
 
     def inner_confidence(self, confidence: float) -> float:
         """The back-end's threshold so that a dark frame's lifted scores reach ``confidence``."""
         return max(0.01, confidence ** (1.0 / self.score_power))
 
 
+def _shrunk(image_bgr: np.ndarray) -> np.ndarray:
+    step = max(1, image_bgr.shape[1] // LUMA_SAMPLE)
+    return np.ascontiguousarray(image_bgr[::step, ::step])
+
+
 def mean_luma(image_bgr: np.ndarray) -> float:
     """Mean luminance (0–255) of the frame, measured on a shrunk copy."""
-    step = max(1, image_bgr.shape[1] // LUMA_SAMPLE)
-    return float(cv2.cvtColor(np.ascontiguousarray(image_bgr[::step, ::step]), cv2.COLOR_BGR2GRAY).mean())
+    return float(cv2.cvtColor(_shrunk(image_bgr), cv2.COLOR_BGR2GRAY).mean())
+
+
+def mean_chroma(image_bgr: np.ndarray) -> float:
+    """Mean colourfulness (0–128): how far the frame's chroma (Cr, Cb) lies from grey, on a shrunk copy.
+
+    A monochrome picture scores 0 (a unit at most after video coding); daylight street scenes 3–10.
+    """
+    ycrcb = cv2.cvtColor(_shrunk(image_bgr), cv2.COLOR_BGR2YCrCb)
+    return float(np.abs(ycrcb[..., 1:].astype(np.float32) - 128.0).mean())
 
 
 def denoise(image_bgr: np.ndarray, sigma: float) -> np.ndarray:
@@ -86,8 +103,10 @@ class LowLightDetector(Detector):
         return getattr(self.inner, name)
 
     def is_dark(self, image_bgr: np.ndarray) -> bool:
-        """Whether this picture gets the dark-frame treatment."""
-        return mean_luma(image_bgr) < self.settings.dark_luma
+        """Whether this picture gets the dark-frame treatment: dark, or a night camera's monochrome."""
+        if mean_luma(image_bgr) < self.settings.dark_luma:
+            return True
+        return mean_chroma(image_bgr) < self.settings.mono_chroma
 
     def detect(self, image_bgr: np.ndarray, dark: bool | None = None) -> Detections:
         """``dark``: decided by the caller (pictures packed together, each judged alone, detection/packing.py)."""

@@ -69,6 +69,8 @@ def build_detector(cfg: DetectorConfig) -> Detector:
     """
     if cfg.low_light == "off":
         return backend_class(cfg.backend)(cfg)  # type: ignore[call-arg]
-    settings = LowLightSettings(cfg.low_light_luma, cfg.low_light_denoise_sigma, cfg.low_light_score_power)
+    settings = LowLightSettings(
+        cfg.low_light_luma, cfg.low_light_denoise_sigma, cfg.low_light_score_power, cfg.low_light_mono_chroma
+    )
     inner_cfg = cfg.model_copy(update={"confidence": settings.inner_confidence(cfg.confidence)})
     return LowLightDetector(backend_class(cfg.backend)(inner_cfg), cfg.confidence, settings)  # type: ignore[call-arg]

@@ -194,7 +194,7 @@ class Pipeline:
         return result
 
     def _is_dark(self, image: np.ndarray) -> bool:
-        """Whether the low-light stage (detection/lowlight.py) finds the frame dark.
+        """Whether the low-light stage (detection/lowlight.py) finds the frame dark, or monochrome infrared.
 
         There the tracker gets no picture for its torso-colour cue: the colours are gone and what
         is left is sensor noise, every torso's histogram spread evenly over the bins, so any two

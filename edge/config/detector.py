@@ -76,6 +76,14 @@ class DetectorConfig(StrictModel):
     low_light_luma: float = Field(
         60.0, ge=1, le=254, description="Mean luminance (0-255) below which a frame is dark (daylight: about 100)"
     )
+    low_light_mono_chroma: float = Field(
+        1.0,
+        ge=0,
+        le=128,
+        description="Mean chroma (0-128, how far colours lie from grey) below which a frame is a night camera's "
+        "monochrome infrared picture and is treated as dark however bright it is (monochrome: 0, a unit at most "
+        "after video coding; daylight street scenes: 3-10); 0 = never",
+    )
     low_light_denoise_sigma: float = Field(
         1.0, ge=0, le=5, description="Gaussian blur (pixels) applied to a dark frame before detection; 0 = none"
     )

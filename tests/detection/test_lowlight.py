@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from detection.backends.onnx import OnnxDetector
-from detection.lowlight import LowLightDetector, mean_luma
+from detection.lowlight import LowLightDetector, mean_chroma, mean_luma
 from detection.registry import build_detector
 from detection.types import Detections
 from edge.config.detector import DetectorConfig
@@ -39,8 +39,10 @@ def frames(clip: str) -> list[np.ndarray]:
     return out
 
 
-def night(frame: np.ndarray, clip: str, index: int, severity: int = 3) -> np.ndarray:
-    return corrupt(frame, Corruption.LOW_LIGHT, severity, frame_rng(clip, f"low_light:{severity}", index))
+def night(
+    frame: np.ndarray, clip: str, index: int, severity: int = 3, kind: Corruption = Corruption.LOW_LIGHT
+) -> np.ndarray:
+    return corrupt(frame, kind, severity, frame_rng(clip, f"{kind.value}:{severity}", index))
 
 
 def config(**kw: object) -> DetectorConfig:
@@ -86,7 +88,21 @@ def test_a_night_picture_is_dark_and_darker_than_its_daylight_frame(clip: str, s
 
 
 @pytest.mark.parametrize("clip", CLIPS)
-def test_people_on_darkened_real_frames_reach_the_new_track_band_with_the_stage(detectors: dict, clip: str) -> None:
+@pytest.mark.parametrize("severity", [1, 3, 5])
+def test_an_infrared_picture_is_a_night_picture_however_bright(detectors: dict, clip: str, severity: int) -> None:
+    # A camera on its IR illuminator sends a monochrome picture, often brighter than the dark bound.
+    for index, frame in zip(CLIPS[clip], frames(clip), strict=True):
+        infrared = night(frame, clip, index, severity, Corruption.IR_MONO)
+        assert mean_luma(infrared) >= DetectorConfig().low_light_luma  # not dark by its brightness
+        assert mean_chroma(infrared) < DetectorConfig().low_light_mono_chroma <= mean_chroma(frame)
+        assert detectors["auto"].is_dark(infrared)
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+@pytest.mark.parametrize("kind", [Corruption.LOW_LIGHT, Corruption.IR_MONO])
+def test_people_in_night_pictures_reach_the_new_track_band_with_the_stage(
+    detectors: dict, clip: str, kind: Corruption
+) -> None:
     """People the detector finds by day (score ≥ 0.5) and in the night picture at ≥ the new-track band."""
     found = {"auto": 0, "off": 0}
     by_day = 0
@@ -94,7 +110,7 @@ def test_people_on_darkened_real_frames_reach_the_new_track_band_with_the_stage(
         people = detectors["off"].detect(frame)
         people = people.xyxy[people.confidence >= 0.5]
         by_day += len(people)
-        dark = night(frame, clip, index)
+        dark = night(frame, clip, index, kind=kind)
         for name in found:
             seen = detectors[name].detect(dark)
             strong = seen.xyxy[seen.confidence >= NEW_TRACK]
